@@ -1,0 +1,47 @@
+# The README's commands. Each sets up what it needs on a fresh machine.
+#   make run    the desk on the embedded default (the bundled demo storm)
+#   make test   ruff + the whole test suite (installs CPU-only torch and flair)
+#   make bench  the benchmarks, written to bench.json
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+# torch must be the CPU build: on this kind of machine pip finds it in its find-links;
+# elsewhere set TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
+TORCH_OPTS  := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX),)
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+.PHONY: run test bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# base install: no flair, so the first `make run` is quick
+$(VENV)/.base-installed: pyproject.toml | $(BIN)/python
+	$(PIP) install -q -e .
+	touch $@
+
+# test install: CPU-only torch first (pinned, with transformers<5 and huggingface-hub<1), then flair and dev tools
+$(VENV)/.test-installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install -q $(TORCH_OPTS) -c constraints.txt torch==2.13.0
+	$(PIP) install -q -c constraints.txt -e '.[flair,dev]'
+	touch $@ $(VENV)/.base-installed
+
+run: $(VENV)/.base-installed
+	$(BIN)/tocsin
+
+test: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.test-installed
+	$(BIN)/python -m pytest tests/bench -q -p no:cacheprovider --override-ini addopts= -s
+	@cat bench.json
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) bench.json .pytest_cache .ruff_cache

@@ -1,0 +1,201 @@
+"""Typed settings. The YAML loader (``tocsin.config.loader``) builds these from a file and checks
+every key against these dataclasses: a key that is not a field here is an error, and so is a value
+of the wrong type. Durations are written ``90s``, ``10m``, ``8h``, ``7d`` (or a number of seconds).
+
+Source settings: one dataclass per source ``type``, registered in ``SOURCE_TYPES``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal
+
+# --- desk ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeskSettings:
+    name: str = "tocsin"
+    operator: str = "on-call"
+    """Who is at the keyboard: every journal action names them."""
+    timezone: str | None = None
+    """IANA name for times on screen and in reports; None = the machine's local zone."""
+    journal: str | None = None
+    """Journal file path; None = the platform data dir (platformdirs)."""
+
+
+# --- topics -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TopicSettings:
+    id: str
+    name: str | None = None
+    keywords: tuple[str, ...] = ()
+    """Words or phrases (case- and accent-insensitive); ``#tag`` matches a hashtag, ``@handle`` an author
+    or a mentioned handle."""
+    exclude: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    """ISO 639-1 codes; empty = any language."""
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+# --- sources ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    type: str
+    id: str
+
+
+@dataclass(frozen=True)
+class DemoSourceSettings(SourceSettings):
+    scenario: str = "bad-buzz"
+    """A bundled scenario name or a path to a scenario file."""
+    speed: float = 1.0
+    """1 plays the storm in about 10 minutes; 10 in about one."""
+    seed: int = 7
+    backfill_days: int = 7
+    """Days of baseline chatter loaded at once before the storm plays."""
+
+
+@dataclass(frozen=True)
+class JsonlSourceSettings(SourceSettings):
+    path: str = "-"
+    """A file, or ``-`` for stdin."""
+    follow: bool = False
+    """Keep reading as the file grows (like ``tail -f``)."""
+    speed: float | None = None
+    """Replay on a simulated clock at this acceleration, from the mentions' timestamps; None = live."""
+
+
+SOURCE_TYPES: dict[str, type[SourceSettings]] = {
+    "demo": DemoSourceSettings,
+    "jsonl": JsonlSourceSettings,
+}
+
+
+# --- scoring ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SentimentSettings:
+    engine: Literal["lexicon", "flair"] = "lexicon"
+    model: str | None = None
+    """flair: a model name (``sentiment``, ``sentiment-fast``) or a path to a ``.pt`` file."""
+    batch_size: int = 256
+    window: timedelta = timedelta(minutes=15)
+    """Sliding window for the sentiment shares."""
+
+
+@dataclass(frozen=True)
+class InfluenceSettings:
+    watchlist: tuple[str, ...] = ()
+    """Handles that always flag (journalists, activists, officials)."""
+
+
+@dataclass(frozen=True)
+class VolumeSettings:
+    bucket: timedelta = timedelta(minutes=1)
+    history: timedelta = timedelta(days=8)
+    """How much per-bucket history is kept per topic (baselines need days)."""
+    rate_window: timedelta = timedelta(minutes=5)
+    """Window over which the current rate per minute is measured."""
+
+
+@dataclass(frozen=True)
+class LevelSettings:
+    watch_ratio: float = 2.0
+    """Volume vs baseline that makes a topic worth watching."""
+    alert_ratio: float = 4.0
+    crisis_ratio: float = 8.0
+    negative_share: float = 0.5
+    """Negative share above which a volume rise counts as hostile."""
+    min_rate_per_min: float = 2.0
+    """Below this rate no level above calm is raised (one angry customer is not a crisis)."""
+    hold: timedelta = timedelta(minutes=10)
+    """How long a level holds before it may step down (hysteresis)."""
+
+
+@dataclass(frozen=True)
+class ScoringSettings:
+    sentiment: SentimentSettings = field(default_factory=SentimentSettings)
+    influence: InfluenceSettings = field(default_factory=InfluenceSettings)
+    volume: VolumeSettings = field(default_factory=VolumeSettings)
+    levels: LevelSettings = field(default_factory=LevelSettings)
+
+
+# --- team and alerts ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    id: str
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class SlaSettings:
+    first_response: dict[str, timedelta] = field(
+        default_factory=lambda: {
+            "sev1": timedelta(minutes=30),
+            "sev2": timedelta(minutes=30),
+            "sev3": timedelta(minutes=60),
+        }
+    )
+    ack_timeout: timedelta = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class TeamSettings:
+    roster: tuple[TeamMember, ...] = ()
+    escalation: tuple[tuple[str, ...], ...] = ()
+    """The ladder: each step a list of roles."""
+    sla: SlaSettings = field(default_factory=SlaSettings)
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    type: Literal["bell", "desktop", "webhook"]
+    url: str | None = None
+    format: Literal["slack", "mattermost", "teams", "json"] = "json"
+    on: tuple[Literal["level_change", "sla_breach", "ack_timeout", "new_incident"], ...] = (
+        "level_change",
+        "sla_breach",
+        "ack_timeout",
+        "new_incident",
+    )
+
+
+# --- ui -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UiSettings:
+    refresh_hz: float = 10.0
+    keymap: dict[str, str] = field(default_factory=dict)
+    """Binding id → key, e.g. ``{filter: ctrl+f}``."""
+    theme: str = "textual-dark"
+    layout: Literal["wall", "compact"] = "wall"
+
+
+# --- the whole ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    desk: DeskSettings = field(default_factory=DeskSettings)
+    topics: tuple[TopicSettings, ...] = ()
+    sources: tuple[SourceSettings, ...] = ()
+    scoring: ScoringSettings = field(default_factory=ScoringSettings)
+    team: TeamSettings = field(default_factory=TeamSettings)
+    alerts: tuple[AlertSettings, ...] = ()
+    ui: UiSettings = field(default_factory=UiSettings)
+    path: str | None = field(default=None, compare=False)
+    """The file these came from (None for the embedded default built in code)."""

@@ -1,0 +1,260 @@
+"""The Mention: one post about the brand, as a source saw it.
+
+Sources fill what the platform gives and leave the rest ``None``, never a made-up value.
+The JSON form (``to_json``/``from_json``) is the public one fixed by ARCHITECTURE.md: it is what
+``--emit mentions`` writes and what the ``jsonl`` and ``webhook`` sources read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+class MentionFormatError(ValueError):
+    """A mention object that cannot be read (names the field at fault)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    handle: str
+    name: str | None = None
+    followers: int | None = None
+    following: int | None = None
+    posts: int | None = None
+    created_at: datetime | None = None
+    verified: bool | None = None
+    bot: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Engagement:
+    replies: int | None = None
+    reposts: int | None = None
+    likes: int | None = None
+
+    @property
+    def total(self) -> int:
+        return (self.replies or 0) + (self.reposts or 0) + (self.likes or 0)
+
+
+NO_ENGAGEMENT = Engagement()
+ANONYMOUS = Author(handle="")
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    uid: str
+    """Source-scoped stable id (the same post seen twice has the same uid)."""
+    source: str
+    """Id of the configured source that produced it."""
+    text: str
+    """Plain text, HTML already stripped. Hostile: display only through tui/safe_text.py."""
+    created_at: datetime
+    """When the author posted it, aware UTC."""
+    received_at: datetime
+    """When the desk received it, aware UTC (on the desk's clock)."""
+    url: str | None = None
+    author: Author = ANONYMOUS
+    lang: str | None = None
+    hashtags: tuple[str, ...] = ()
+    """Lower-case, without '#'."""
+    engagement: Engagement = NO_ENGAGEMENT
+    reply_to: str | None = None
+    raw_ref: str | None = None
+    """A pointer back to the raw record (platform id or URI), for audits."""
+    deleted: bool = False
+    """The platform reported this post deleted after we saw it."""
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """The public JSON mention object (without ``type``, ``topics`` and ``scores``)."""
+        a, e = self.author, self.engagement
+        return {
+            "uid": self.uid,
+            "source": self.source,
+            "url": self.url,
+            "created_at": format_time(self.created_at),
+            "received_at": format_time(self.received_at),
+            "text": self.text,
+            "lang": self.lang,
+            "hashtags": list(self.hashtags),
+            "author": {
+                "handle": a.handle,
+                "name": a.name,
+                "followers": a.followers,
+                "following": a.following,
+                "posts": a.posts,
+                "created_at": format_time(a.created_at) if a.created_at else None,
+                "verified": a.verified,
+                "bot": a.bot,
+            },
+            "engagement": {"replies": e.replies, "reposts": e.reposts, "likes": e.likes},
+            "reply_to": self.reply_to,
+            "raw_ref": self.raw_ref,
+            "deleted": self.deleted,
+        }
+
+    @classmethod
+    def from_json(
+        cls,
+        obj: Any,
+        *,
+        source: str,
+        received_at: datetime,
+        default_uid: str | None = None,
+    ) -> Mention:
+        """Read a mention object; only ``text`` is required. Raises MentionFormatError naming the field.
+
+        ``created_at`` defaults to ``received_at``; ``uid`` to ``default_uid`` (e.g. a line number or a
+        content hash chosen by the caller). Unknown fields are ignored.
+        """
+        if not isinstance(obj, Mapping):
+            raise MentionFormatError(f"expected a JSON object, got {type(obj).__name__}")
+        text = obj.get("text")
+        if not isinstance(text, str):
+            raise MentionFormatError("text: required, must be a string")
+        uid = obj.get("uid", default_uid)
+        if uid is None:
+            raise MentionFormatError("uid: required")
+        if not isinstance(uid, (str, int)) or isinstance(uid, bool):
+            raise MentionFormatError("uid: must be a string")
+        created = _time_field(obj, "created_at") or received_at
+        author_obj = obj.get("author") or {}
+        if isinstance(author_obj, str):
+            author_obj = {"handle": author_obj}
+        if not isinstance(author_obj, Mapping):
+            raise MentionFormatError("author: must be an object or a handle string")
+        author = Author(
+            handle=_str_field(author_obj, "handle", "author.") or "",
+            name=_str_field(author_obj, "name", "author."),
+            followers=_count_field(author_obj, "followers", "author."),
+            following=_count_field(author_obj, "following", "author."),
+            posts=_count_field(author_obj, "posts", "author."),
+            created_at=_time_field(author_obj, "created_at", "author."),
+            verified=_bool_field(author_obj, "verified", "author."),
+            bot=_bool_field(author_obj, "bot", "author."),
+        )
+        eng_obj = obj.get("engagement") or {}
+        if not isinstance(eng_obj, Mapping):
+            raise MentionFormatError("engagement: must be an object")
+        engagement = Engagement(
+            replies=_count_field(eng_obj, "replies", "engagement."),
+            reposts=_count_field(eng_obj, "reposts", "engagement."),
+            likes=_count_field(eng_obj, "likes", "engagement."),
+        )
+        tags = obj.get("hashtags") or []
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise MentionFormatError("hashtags: must be a list of strings")
+        return cls(
+            uid=str(uid),
+            source=source,
+            text=text,
+            created_at=created,
+            received_at=received_at,
+            url=_str_field(obj, "url"),
+            author=author,
+            lang=_str_field(obj, "lang"),
+            hashtags=normalise_hashtags(tags) if tags else extract_hashtags(text),
+            engagement=engagement,
+            reply_to=_str_field(obj, "reply_to"),
+            raw_ref=_str_field(obj, "raw_ref"),
+            deleted=bool(_bool_field(obj, "deleted")),
+        )
+
+
+def utc(dt: datetime) -> datetime:
+    """Make a datetime aware UTC (naive ones are taken as UTC)."""
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def format_time(dt: datetime) -> str:
+    """ISO-8601 UTC with a ``Z``; milliseconds only when present."""
+    dt = utc(dt)
+    if dt.microsecond:
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: str) -> datetime:
+    """Parse an ISO-8601 timestamp (``Z`` or offset; naive taken as UTC) to aware UTC."""
+    s = value.strip()
+    if s.endswith(("Z", "z")):
+        s = s[:-1] + "+00:00"
+    return utc(datetime.fromisoformat(s))
+
+
+def normalise_hashtags(tags: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for t in tags:
+        t = t.strip().lstrip("#").lower()
+        if t:
+            seen.setdefault(t, None)
+    return tuple(seen)
+
+
+def extract_hashtags(text: str) -> tuple[str, ...]:
+    """Hashtags written in the text (``#Word``), lower-cased, in order, without duplicates."""
+    if "#" not in text:
+        return ()
+    out: list[str] = []
+    i, n = 0, len(text)
+    while True:
+        i = text.find("#", i)
+        if i < 0 or i + 1 >= n:
+            break
+        if i > 0 and (text[i - 1].isalnum() or text[i - 1] == "_"):
+            i += 1
+            continue
+        j = i + 1
+        while j < n and (text[j].isalnum() or text[j] == "_"):
+            j += 1
+        if j > i + 1 and not text[i + 1 : j].isdigit():
+            out.append(text[i + 1 : j])
+        i = j
+    return normalise_hashtags(out)
+
+
+def _str_field(obj: Mapping[str, Any], key: str, prefix: str = "") -> str | None:
+    v = obj.get(key)
+    if v is None:
+        return None
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return str(v)
+    if not isinstance(v, str):
+        raise MentionFormatError(f"{prefix}{key}: must be a string")
+    return v
+
+
+def _count_field(obj: Mapping[str, Any], key: str, prefix: str = "") -> int | None:
+    v = obj.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+        raise MentionFormatError(f"{prefix}{key}: must be a non-negative number")
+    return int(v)
+
+
+def _bool_field(obj: Mapping[str, Any], key: str, prefix: str = "") -> bool | None:
+    v = obj.get(key)
+    if v is None:
+        return None
+    if not isinstance(v, bool):
+        raise MentionFormatError(f"{prefix}{key}: must be true or false")
+    return v
+
+
+def _time_field(obj: Mapping[str, Any], key: str, prefix: str = "") -> datetime | None:
+    v = obj.get(key)
+    if v is None:
+        return None
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return datetime.fromtimestamp(v, UTC)
+    if not isinstance(v, str):
+        raise MentionFormatError(f"{prefix}{key}: must be an ISO-8601 timestamp")
+    try:
+        return parse_time(v)
+    except ValueError:
+        raise MentionFormatError(f"{prefix}{key}: not an ISO-8601 timestamp: {v[:40]!r}") from None
