@@ -63,12 +63,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tocsin", description="A crisis desk for the terminal.")
-    parser.add_argument("--config", metavar="FILE", help="settings file (default: your config, else the demo)")
+    parser.add_argument("--config", metavar="FILE", help="settings file (default: yours, else the demo)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on internal errors")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     demo = sub.add_parser("demo", help="the desk on the bundled bad-buzz scenario")
-    demo.add_argument("--speed", type=_positive_float, default=1.0, help="10 plays the storm in about a minute")
+    demo.add_argument("--speed", type=_positive_float, default=1.0, help="10: the storm in ~1 min")
     _add_run_options(demo)
 
     run = sub.add_parser("run", help="the desk on a config (use --headless for JSON Lines)")
@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        print(f"tocsin: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        print(f"tocsin: internal error: {type(exc).__name__}: {exc} (--debug for details)", file=sys.stderr)
         return EXIT_INTERNAL
 
 
