@@ -23,6 +23,8 @@ class DeskSettings:
     """IANA name for times on screen and in reports; None = the machine's local zone."""
     journal: str | None = None
     """Journal file path; None = the platform data dir (platformdirs)."""
+    archive_retention: timedelta = timedelta(days=30)
+    """How long archived mentions are kept (pinned evidence is kept forever)."""
 
 
 # --- topics -------------------------------------------------------------------------------------
