@@ -76,9 +76,137 @@ class JsonlSourceSettings(SourceSettings):
     """Replay on a simulated clock at this acceleration, from the mentions' timestamps; None = live."""
 
 
+# Live network sources. Secrets are written ``${ENV_VAR}`` in the file (the loader fills them in).
+
+
+@dataclass(frozen=True)
+class MastodonSourceSettings(SourceSettings):
+    base_url: str = "https://mastodon.social"
+    """The instance. Follow several instances with one source each."""
+    token: str | None = None
+    """A user access token (Mastodon ≥ 4.2 wants one for every stream): ``${MASTODON_TOKEN}``."""
+    hashtags: tuple[str, ...] = ()
+    """Hashtags to stream, on top of the topics' ``#tag`` keywords."""
+    timelines: tuple[Literal["public", "public/local", "public/remote"], ...] = ()
+    """Whole timelines to stream too, kept only when a topic keyword appears."""
+    local_only: bool = False
+    """Hashtag streams of this instance's own posts only."""
+    streaming_url: str | None = None
+    """The streaming host; None = ask the instance."""
+    backfill: int = 40
+    """Recent statuses per stream read at the very first start (later starts resume where they left)."""
+    watchdog: timedelta = timedelta(seconds=60)
+    """Reconnect when not even a heartbeat (every 15 s) came for this long."""
+
+
+@dataclass(frozen=True)
+class BlueskySourceSettings(SourceSettings):
+    endpoint: str = "wss://jetstream2.us-east.bsky.network/subscribe"
+    """A Jetstream instance."""
+    appview_url: str = "https://public.api.bsky.app"
+    """Where author profiles (followers…) are looked up."""
+    keywords: tuple[str, ...] = ()
+    """Extra words to keep, on top of the topics' keywords (the whole post stream is filtered here)."""
+    hydrate: bool = True
+    """Look up authors' profiles (handle, followers); mentions are updated when they arrive."""
+    profile_ttl: timedelta = timedelta(hours=6)
+    profile_requests_per_s: float = 2.0
+    resume_margin: timedelta = timedelta(seconds=5)
+    """On reconnect, replay this much before the last event seen (duplicates are dropped)."""
+    watchdog: timedelta = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class RssSourceSettings(SourceSettings):
+    feeds: tuple[str, ...] = ()
+    """Feed URLs (RSS or Atom: news searches, Google Alerts…)."""
+    interval: timedelta = timedelta(minutes=5)
+    """Time between two fetches of a feed."""
+    intervals: dict[str, timedelta] = field(default_factory=dict)
+    """Per-feed interval, by feed URL."""
+
+    def __post_init__(self) -> None:
+        if not self.feeds:
+            raise ValueError("an rss source needs at least one feed URL in feeds")
+
+
+@dataclass(frozen=True)
+class RedditSourceSettings(SourceSettings):
+    base_url: str = "https://oauth.reddit.com"
+    auth_url: str = "https://www.reddit.com"
+    """Where the app token is obtained (``/api/v1/access_token``)."""
+    client_id: str | None = None
+    """The app's client id: ``${REDDIT_CLIENT_ID}``."""
+    client_secret: str | None = None
+    """The app's secret: ``${REDDIT_CLIENT_SECRET}``."""
+    username: str | None = None
+    """The Reddit account that registered the app (Reddit wants it in the User-Agent)."""
+    user_agent: str | None = None
+    """Overrides the User-Agent built from the version and ``username``."""
+    queries: tuple[str, ...] = ()
+    """Searches; empty = the topics' keywords."""
+    subreddits: tuple[str, ...] = ()
+    """Subreddits whose new posts are all read."""
+    interval: timedelta = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class HackerNewsSourceSettings(SourceSettings):
+    base_url: str = "https://hn.algolia.com/api/v1"
+    queries: tuple[str, ...] = ()
+    """Searches; empty = the topics' keywords."""
+    tags: str = "(story,comment)"
+    interval: timedelta = timedelta(seconds=60)
+    lookback: timedelta = timedelta(hours=1)
+    """How far back the very first poll reads."""
+
+
+@dataclass(frozen=True)
+class XSourceSettings(SourceSettings):
+    base_url: str = "https://api.x.com"
+    bearer_token: str | None = None
+    """The app's bearer token: ``${X_BEARER_TOKEN}``."""
+    rules: tuple[str, ...] = ()
+    """Extra stream rules, on top of one rule per topic built from its keywords."""
+    sync_rules: bool = True
+    """Replace the stream rules this desk made earlier with the current ones (others are left alone)."""
+    watchdog: timedelta = timedelta(seconds=30)
+    """Reconnect when not even a keep-alive (every 20 s) came for this long."""
+
+
+@dataclass(frozen=True)
+class WebhookSourceSettings(SourceSettings):
+    host: str = "127.0.0.1"
+    port: int = 8787
+    """0 = any free port."""
+    path: str = "/mentions"
+    secret: str | None = None
+    """Shared secret: ``${TOCSIN_WEBHOOK_SECRET}`` (``whsec_…`` for Standard Webhooks)."""
+    require_signature: bool = True
+    max_body_bytes: int = 1_048_576
+    tolerance: timedelta = timedelta(minutes=5)
+    """How far a Standard Webhooks timestamp may be from the desk clock."""
+    replay_cache: int = 10_000
+    """How many webhook ids are remembered to refuse replays."""
+
+    def __post_init__(self) -> None:
+        if self.require_signature and not self.secret:
+            raise ValueError(
+                "a webhook source needs a secret (secret: ${TOCSIN_WEBHOOK_SECRET}) "
+                "or require_signature: false"
+            )
+
+
 SOURCE_TYPES: dict[str, type[SourceSettings]] = {
     "demo": DemoSourceSettings,
     "jsonl": JsonlSourceSettings,
+    "mastodon": MastodonSourceSettings,
+    "bluesky": BlueskySourceSettings,
+    "rss": RssSourceSettings,
+    "reddit": RedditSourceSettings,
+    "hackernews": HackerNewsSourceSettings,
+    "x": XSourceSettings,
+    "webhook": WebhookSourceSettings,
 }
 
 
