@@ -227,6 +227,49 @@ class SentimentSettings:
 class InfluenceSettings:
     watchlist: tuple[str, ...] = ()
     """Handles that always flag (journalists, activists, officials)."""
+    roles: dict[str, str] = field(default_factory=dict)
+    """Handle → role of a watchlist handle (``journalist``, ``activist``, ``official``…)."""
+    reach: dict[str, float] = field(default_factory=dict)
+    """Source id or type → how far a post there travels, 0–1 (built-in defaults per platform)."""
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    young_account: timedelta = timedelta(days=30)
+    """Accounts younger than this look more like throwaways."""
+    flag_at: float = 0.6
+    """Bot-likelihood from which a mention is marked as a likely bot."""
+    rate_window: timedelta = timedelta(hours=1)
+    """Window over which each author's posting rate is counted."""
+    max_authors: int = 50_000
+    """Authors tracked for posting rate (the least recently seen are dropped)."""
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    window: timedelta = timedelta(hours=6)
+    """Copy-paste detection compares a mention with those of this window only."""
+    max_entries: int = 50_000
+    """At most this many recent mentions are kept for comparison (memory bound)."""
+    similarity: float = 0.6
+    """Jaccard similarity of normalised texts from which two mentions are near-duplicates."""
+    min_words: int = 5
+    """Shorter texts ("lol", "+1") are not compared."""
+    min_size: int = 3
+    """Mentions in a cluster before it counts as a copy-paste wave."""
+
+
+@dataclass(frozen=True)
+class TrendSettings:
+    bucket: timedelta = timedelta(minutes=5)
+    """Terms are counted per bucket of this length."""
+    baseline_halflife: timedelta = timedelta(hours=6)
+    """How long a term's usual rate remembers."""
+    min_support: int = 5
+    """A term needs this many uses in the current window to surge."""
+    max_terms: int = 5_000
+    """Vocabulary bound per topic (rare terms are pruned)."""
+    top: int = 10
 
 
 @dataclass(frozen=True)
@@ -250,6 +293,18 @@ class LevelSettings:
     """Below this rate no level above calm is raised (one angry customer is not a crisis)."""
     hold: timedelta = timedelta(minutes=10)
     """How long a level holds before it may step down (hysteresis)."""
+    anomaly_watch: float = 0.5
+    """Volume anomaly score (0–1) that makes a topic worth watching."""
+    anomaly_alert: float = 0.8
+    negative_rise: float = 0.15
+    """Rise of the negative share over its usual value that counts as souring."""
+    alert_min_authors: int = 20
+    """Distinct authors in the last hour needed for alert (and volume-based watch needs 3)."""
+    crisis_min_authors: int = 100
+    campaign_accounts: int = 10
+    """Accounts in one copy-paste wave that make it worth watching (twice as many for alert)."""
+    exit_factor: float = 0.75
+    """To stay at a level, its thresholds are relaxed by this factor (enter high, exit lower)."""
 
 
 @dataclass(frozen=True)
@@ -258,6 +313,9 @@ class ScoringSettings:
     influence: InfluenceSettings = field(default_factory=InfluenceSettings)
     volume: VolumeSettings = field(default_factory=VolumeSettings)
     levels: LevelSettings = field(default_factory=LevelSettings)
+    bots: BotSettings = field(default_factory=BotSettings)
+    clusters: ClusterSettings = field(default_factory=ClusterSettings)
+    trends: TrendSettings = field(default_factory=TrendSettings)
 
 
 # --- team and alerts ----------------------------------------------------------------------------
