@@ -1,0 +1,176 @@
+"""Rules beyond types: what a settings file must satisfy once every value has the right type.
+
+One function per settings class, registered in ``CHECKS``; the loader runs the ones for a class (and
+its bases) on each object it builds, and each complaint becomes a ``FILE:LINE: key.path: message``
+line. A check never echoes a URL or anything else that may hold a secret.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import zoneinfo
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from tocsin.config import settings as S
+
+SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
+
+Report = Callable[[str | None, str], None]
+"""``report(key, message)``: key relative to the checked object (None = the object itself)."""
+
+
+def quote(text: str, limit: int = 60) -> str:
+    """Quote user text for a message, cut to ``limit`` characters."""
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """``; did you mean 'x'?`` for the closest choice, or nothing."""
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _check_desk(desk: S.DeskSettings, report: Report) -> None:
+    if not desk.operator.strip():
+        report("operator", "must not be empty: every journal entry names who did it")
+    if desk.timezone is None:
+        return
+    try:
+        zoneinfo.ZoneInfo(desk.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        zones = sorted(zoneinfo.available_timezones())
+        if not zones:  # e.g. Windows without the tzdata package: no name can be checked or used
+            report(
+                "timezone",
+                "this machine has no time zone database: pip install tzdata, or leave timezone out",
+            )
+            return
+        hint = did_you_mean(desk.timezone, zones)
+        report(
+            "timezone",
+            f"unknown time zone {quote(desk.timezone)} (expected an IANA name like "
+            f"Europe/Paris or America/New_York){hint}",
+        )
+
+
+def _check_topic(topic: S.TopicSettings, report: Report) -> None:
+    if not topic.keywords:
+        report("keywords", "a topic needs at least one keyword, #hashtag or @handle to match")
+    for i, word in enumerate(topic.keywords):
+        if not word.strip() or word.strip() in {"#", "@"}:
+            report(f"keywords[{i}]", "an empty keyword would match nothing")
+    for i, code in enumerate(topic.languages):
+        if not re.fullmatch(r"[a-z]{2,3}", code):
+            report(f"languages[{i}]", f"expected a language code like fr or en, got {quote(code)}")
+
+
+def _check_demo(source: S.DemoSourceSettings, report: Report) -> None:
+    if source.speed <= 0:
+        report("speed", "must be above 0 (1 plays the storm in about 10 minutes)")
+    if source.backfill_days < 0:
+        report("backfill_days", "cannot be negative")
+
+
+def _check_jsonl(source: S.JsonlSourceSettings, report: Report) -> None:
+    if not source.path.strip():
+        report("path", "must name a file, or '-' for stdin")
+    if source.speed is not None and source.speed <= 0:
+        report("speed", "must be above 0, or left out to read live")
+
+
+def _check_sentiment(sentiment: S.SentimentSettings, report: Report) -> None:
+    if sentiment.batch_size < 1:
+        report("batch_size", "must be at least 1")
+    if sentiment.window <= timedelta(0):
+        report("window", "must be longer than 0s")
+
+
+def _check_volume(volume: S.VolumeSettings, report: Report) -> None:
+    if volume.bucket <= timedelta(0):
+        report("bucket", "must be longer than 0s")
+    elif volume.rate_window < volume.bucket:
+        report("rate_window", "must be at least one bucket long")
+    elif volume.history < volume.rate_window:
+        report("history", "must be at least as long as rate_window")
+
+
+def _check_levels(levels: S.LevelSettings, report: Report) -> None:
+    if levels.watch_ratio <= 0:
+        report("watch_ratio", "must be above 0")
+    if levels.alert_ratio <= levels.watch_ratio:
+        report("alert_ratio", f"must be above watch_ratio ({levels.watch_ratio:g})")
+    if levels.crisis_ratio <= levels.alert_ratio:
+        report("crisis_ratio", f"must be above alert_ratio ({levels.alert_ratio:g})")
+    if not 0 <= levels.negative_share <= 1:
+        report("negative_share", "must be a share between 0 and 1")
+    if levels.min_rate_per_min < 0:
+        report("min_rate_per_min", "cannot be negative")
+
+
+def _check_sla(sla: S.SlaSettings, report: Report) -> None:
+    for severity, due in sla.first_response.items():
+        if severity not in SEVERITIES:
+            report(
+                f"first_response.{severity}",
+                f"unknown severity {quote(severity)} (expected one of: {', '.join(SEVERITIES)})",
+            )
+        elif due <= timedelta(0):
+            report(f"first_response.{severity}", "must be longer than 0s")
+    if sla.ack_timeout <= timedelta(0):
+        report("ack_timeout", "must be longer than 0s")
+
+
+def _check_team(team: S.TeamSettings, report: Report) -> None:
+    roles = sorted({m.role for m in team.roster})
+    for i, member in enumerate(team.roster):
+        if not member.role.strip():
+            report(f"roster[{i}].role", "must not be empty")
+    for i, step in enumerate(team.escalation):
+        if not step:
+            report(f"escalation[{i}]", "an escalation step needs at least one role")
+        for j, role in enumerate(step):
+            if role not in roles:
+                known = f"roles in team.roster: {', '.join(roles)}" if roles else "team.roster is empty"
+                report(
+                    f"escalation[{i}][{j}]",
+                    f"role {quote(role)} is not in team.roster ({known}){did_you_mean(role, roles)}",
+                )
+
+
+def _check_alert(alert: S.AlertSettings, report: Report) -> None:
+    if alert.type == "webhook":
+        if not alert.url:
+            report("url", "a webhook alert needs a url")
+        elif not re.match(r"https?://[^\s/]+", alert.url):
+            report("url", "expected an http:// or https:// URL")  # never echoed: webhook URLs are secrets
+    if not alert.on:
+        report("on", "lists no events: this alert would never fire")
+
+
+def _check_ui(ui: S.UiSettings, report: Report) -> None:
+    if not 0 < ui.refresh_hz <= 60:
+        report(
+            "refresh_hz",
+            f"must be above 0 and at most 60 (screen refreshes per second), got {ui.refresh_hz:g}",
+        )
+    for binding, key in ui.keymap.items():
+        if not key.strip():
+            report(f"keymap.{binding}", "expected a key like ctrl+f, got an empty string")
+
+
+CHECKS: dict[type, Callable[[Any, Report], None]] = {
+    S.DeskSettings: _check_desk,
+    S.TopicSettings: _check_topic,
+    S.DemoSourceSettings: _check_demo,
+    S.JsonlSourceSettings: _check_jsonl,
+    S.SentimentSettings: _check_sentiment,
+    S.VolumeSettings: _check_volume,
+    S.LevelSettings: _check_levels,
+    S.SlaSettings: _check_sla,
+    S.TeamSettings: _check_team,
+    S.AlertSettings: _check_alert,
+    S.UiSettings: _check_ui,
+}
