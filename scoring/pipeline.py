@@ -1,0 +1,430 @@
+"""The Monitor: match → dedupe → score in batches → aggregate → publish.
+
+Sources put mentions on a bounded queue (back-pressure: a fast source waits rather than filling memory).
+A collector drains it, drops mentions about no topic and ones already seen, and forms batches of up to
+``scoring.sentiment.batch_size`` (or what arrived within ``BATCH_WAIT_S``). A scorer sends each batch to
+the sentiment service (off the event loop), numbers the mentions, counts them in their topics' windows,
+appends them to the feed ring and hands the batch to the listeners (archive, headless writer). A publisher
+builds an immutable ``Snapshot`` at ``ui.refresh_hz`` on the desk's clock. Nothing kept per mention grows
+with the number seen: the dedupe memory, the feed and the windows are all bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+from typing import Protocol
+
+from tocsin.config.settings import LevelSettings, Settings
+from tocsin.scoring.snapshot import LEVELS, Level, ScoredMention, SentimentScore, Snapshot, TopicSnapshot
+from tocsin.scoring.topics import TopicMatcher
+from tocsin.scoring.windows import BASELINE_FLOOR_PER_MIN, TopicWindows
+from tocsin.sources.base import SourceStatus
+from tocsin.sources.clock import Clock
+from tocsin.sources.model import Mention
+
+log = logging.getLogger(__name__)
+
+BATCH_WAIT_S = 0.05
+"""Real seconds a partial batch waits for more mentions before it is scored anyway."""
+QUEUE_SIZE = 10_000
+FEED_SIZE = 10_000
+DEDUPE_GENERATION = 65_536
+"""The dedupe memory keeps between one and two generations of recent mention keys."""
+REFERENCE_SPAN_S = 3 * 3_600
+"""Without a day of history, volume is compared with the hours before the rate window."""
+REFERENCE_MIN_S = 1_800
+
+_NO_SCORES: Mapping[str, object] = MappingProxyType({})
+_DELETED: tuple[str, ...] = ()  # dedupe value of a mention already reported deleted
+
+BatchListener = Callable[[Sequence[ScoredMention]], None]
+
+
+class SentimentScorer(Protocol):
+    """What the Monitor needs of ``tocsin.scoring.sentiment.SentimentService``."""
+
+    engine: str
+    note: str | None
+
+    async def score(self, texts: list[str], langs: list[str | None]) -> list[SentimentScore]: ...
+
+
+@dataclass(slots=True)
+class MonitorCounters:
+    """Running totals since start (for status lines and tests)."""
+
+    received: int = 0
+    unmatched: int = 0
+    duplicates: int = 0
+    deleted: int = 0
+    scored: int = 0
+    scoring_failures: int = 0
+    listener_errors: int = 0
+
+
+class RecentKeys:
+    """Which (source, uid) were seen recently, in bounded memory: two generations of hashed keys.
+
+    When the current generation is full it becomes the previous one and the oldest is dropped, so the
+    desk remembers at least the last ``generation`` mentions and never more than twice that.
+    """
+
+    def __init__(self, generation: int = DEDUPE_GENERATION) -> None:
+        self.generation = generation
+        self._current: dict[int, tuple[str, ...]] = {}
+        self._previous: dict[int, tuple[str, ...]] = {}
+
+    def get(self, key: int) -> tuple[str, ...] | None:
+        found = self._current.get(key)
+        return self._previous.get(key) if found is None else found
+
+    def put(self, key: int, topics: tuple[str, ...]) -> None:
+        if len(self._current) >= self.generation:
+            self._previous = self._current
+            self._current = {}
+        self._current[key] = topics
+
+    def __len__(self) -> int:
+        return len(self._current) + len(self._previous)
+
+
+class LevelGauge:
+    """The level of one topic (calm/watch/alert/crisis) with the reasons in words.
+
+    Volume against its reference sets the level; a hostile crowd (negative share at or above
+    ``levels.negative_share``) raises it one step; a rise that is mostly not negative stops at alert.
+    Nothing rises under ``levels.min_rate_per_min``. A level steps down only after ``levels.hold``
+    spent below it, so it does not flap around a threshold.
+    """
+
+    def __init__(self, cfg: LevelSettings) -> None:
+        self.cfg = cfg
+        self.level: Level = "calm"
+        self._below_since: float | None = None
+
+    def update(
+        self, now: float, rate: float, reference: float | None, reference_name: str, negative: float
+    ) -> tuple[Level, tuple[str, ...]]:
+        cfg = self.cfg
+        raw = 0
+        reasons: list[str] = []
+        if rate >= cfg.min_rate_per_min:
+            if reference:
+                ratio = rate / reference
+                raw = sum(ratio >= r for r in (cfg.watch_ratio, cfg.alert_ratio, cfg.crisis_ratio))
+                if raw:
+                    reasons.append(f"volume {ratio:.1f}x {reference_name}")
+            if negative >= cfg.negative_share:
+                raw = min(3, raw + 1)
+                reasons.append(f"{round(negative * 100)} % negative")
+            elif raw == 3:
+                raw = 2
+                reasons.append(f"only {round(negative * 100)} % negative")
+        current = LEVELS.index(self.level)
+        if raw >= current:
+            self._below_since = None
+            self.level = LEVELS[raw]
+        else:
+            if self._below_since is None:
+                self._below_since = now
+            left = self.cfg.hold.total_seconds() - (now - self._below_since)
+            if left <= 0:
+                self._below_since = None
+                self.level = LEVELS[raw]
+            else:
+                reasons.append(f"holding {self.level} for {max(1, round(left / 60))} more min")
+        return self.level, tuple(reasons)
+
+
+class _Topic:
+    __slots__ = ("gauge", "name", "windows")
+
+    def __init__(self, name: str, windows: TopicWindows, gauge: LevelGauge) -> None:
+        self.name = name
+        self.windows = windows
+        self.gauge = gauge
+
+
+class Monitor:
+    """Runs the pipeline as three tasks on the running loop (``start``/``stop``)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        scorer: SentimentScorer,
+        *,
+        sources: Callable[[], Mapping[str, SourceStatus]] = dict,
+        queue_size: int = QUEUE_SIZE,
+        feed_size: int = FEED_SIZE,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.scorer = scorer
+        self._source_status = sources
+        self.matcher = TopicMatcher(settings.topics)
+        started = clock.now().timestamp()
+        scoring = settings.scoring
+        self._topics = {
+            t.id: _Topic(
+                t.label,
+                TopicWindows(scoring.volume, scoring.sentiment.window, started),
+                LevelGauge(scoring.levels),
+            )
+            for t in settings.topics
+        }
+        self.counters = MonitorCounters()
+        self._recent = RecentKeys()
+        self._feed: deque[ScoredMention] = deque(maxlen=feed_size)
+        self._listeners: list[BatchListener] = []
+        self._queue: asyncio.Queue[Mention] = asyncio.Queue(maxsize=queue_size)
+        self._batches: asyncio.Queue[list[tuple[Mention, tuple[str, ...], bool]]] = asyncio.Queue(maxsize=2)
+        self._batch_size = max(1, scoring.sentiment.batch_size)
+        self._put = 0
+        self._done = 0
+        self._seq = 0
+        self._tasks: list[asyncio.Task[None]] = []
+        self._snapshot = self._build_snapshot()
+
+    # --- input ----------------------------------------------------------------------------------
+
+    async def put(self, mention: Mention) -> None:
+        """Queue a mention (waits while the queue is full: back-pressure on the source)."""
+        self._put += 1  # counted before the wait, so the desk is not idle while a source waits
+        try:
+            await self._queue.put(mention)
+        except BaseException:
+            self._put -= 1
+            raise
+
+    @property
+    def idle(self) -> bool:
+        """Every mention put so far has been dropped or scored and counted."""
+        return self._done == self._put
+
+    # --- output ---------------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """The latest published snapshot (never blocks)."""
+        return self._snapshot
+
+    def feed_since(self, seq: int, limit: int = 2000) -> list[ScoredMention]:
+        """The newest ``limit`` scored mentions with ``seq`` above the given one, oldest first."""
+        feed = self._feed
+        if not feed or feed[-1].seq <= seq:
+            return []
+        out: list[ScoredMention] = []
+        for sm in reversed(feed):
+            if sm.seq <= seq or len(out) >= limit:
+                break
+            out.append(sm)
+        out.reverse()
+        return out
+
+    def add_batch_listener(self, fn: BatchListener) -> None:
+        """Call ``fn(batch)`` once per scored batch, on the loop (keep it quick)."""
+        self._listeners.append(fn)
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._tasks:
+            return
+        self._tasks = [
+            asyncio.create_task(self._collect(), name="tocsin-collect"),
+            asyncio.create_task(self._score(), name="tocsin-score"),
+            asyncio.create_task(self._publish(), name="tocsin-publish"),
+        ]
+
+    async def drain(self, within: float) -> bool:
+        """Wait (real time) until everything queued is processed; False if it took longer."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + within
+        while not self.idle and any(not t.done() for t in self._tasks[:2]):
+            if loop.time() >= end:
+                return False
+            await asyncio.sleep(0.005)
+        return self.idle
+
+    async def stop(self) -> None:
+        """Cancel the tasks and publish a final snapshot; idempotent."""
+        tasks, self._tasks = self._tasks, []
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        self.publish_now()
+
+    # --- the work -------------------------------------------------------------------------------
+
+    def _accept(self, m: Mention, items: list[tuple[Mention, tuple[str, ...], bool]]) -> None:
+        c = self.counters
+        c.received += 1
+        key = hash((m.source, m.uid))
+        seen = self._recent.get(key)
+        if seen is not None:
+            if m.deleted and seen:
+                # the platform says a post we counted is gone: pass the mark on, count nothing again
+                self._recent.put(key, _DELETED)
+                items.append((m, seen, True))
+                c.deleted += 1
+            else:
+                c.duplicates += 1
+                self._done += 1
+            return
+        topics = self.matcher.match(m)
+        if not topics:
+            c.unmatched += 1
+            self._done += 1
+            return
+        self._recent.put(key, topics)
+        items.append((m, topics, False))
+
+    async def _collect(self) -> None:
+        q = self._queue
+        loop = asyncio.get_running_loop()
+        size = self._batch_size
+        accept = self._accept
+        while True:
+            items: list[tuple[Mention, tuple[str, ...], bool]] = []
+            accept(await q.get(), items)
+            deadline: float | None = None
+            while len(items) < size:
+                if not q.empty():
+                    accept(q.get_nowait(), items)
+                    continue
+                if not items:
+                    break
+                if deadline is None:
+                    deadline = loop.time() + BATCH_WAIT_S
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    m = await asyncio.wait_for(q.get(), remaining)
+                except TimeoutError:
+                    break
+                accept(m, items)
+            if items:
+                await self._batches.put(items)
+
+    async def _score(self) -> None:
+        while True:
+            items = await self._batches.get()
+            texts = [m.text for m, _, deletion in items if not deletion]
+            langs = [m.lang for m, _, deletion in items if not deletion]
+            scores: list[SentimentScore] = []
+            if texts:
+                try:
+                    scores = await self.scorer.score(texts, langs)
+                    if len(scores) != len(texts):
+                        raise ValueError(f"{len(scores)} scores for {len(texts)} texts")
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    # a failing engine must not stop the desk: count the mentions, unscored
+                    self.counters.scoring_failures += 1
+                    log.warning("sentiment scoring failed: %s", exc)
+                    scores = [SentimentScore("unscored", 0.0, self.scorer.engine)] * len(texts)
+            self._aggregate(items, scores)
+
+    def _aggregate(
+        self, items: list[tuple[Mention, tuple[str, ...], bool]], scores: list[SentimentScore]
+    ) -> None:
+        topics = self._topics
+        out: list[ScoredMention] = []
+        append = out.append
+        seq = self._seq
+        it = iter(scores)
+        unscored: SentimentScore | None = None
+        for m, tids, deletion in items:
+            seq += 1
+            if deletion:
+                if unscored is None:
+                    unscored = SentimentScore("unscored", 0.0, self.scorer.engine)
+                append(ScoredMention(seq, m, tids, unscored, _NO_SCORES))
+                continue
+            s = next(it)
+            append(ScoredMention(seq, m, tids, s, _NO_SCORES))
+            created, received = m.created_at, m.received_at
+            # a post cannot be newer than its arrival: a source's clock skew must not put it in the future
+            t = (created if created <= received else received).timestamp()
+            handle, label = m.author.handle, s.label
+            for tid in tids:
+                topics[tid].windows.add(t, handle, label)
+        self._seq = seq
+        self._feed.extend(out)
+        self.counters.scored += len(out)
+        self._done += len(out)
+        for fn in self._listeners:
+            try:
+                fn(out)
+            except Exception:
+                self.counters.listener_errors += 1
+                log.exception("batch listener failed")
+
+    async def _publish(self) -> None:
+        period = 1.0 / max(0.1, self.settings.ui.refresh_hz)
+        while True:
+            self.publish_now()
+            await asyncio.sleep(period)
+
+    def publish_now(self) -> Snapshot:
+        """Build and publish a snapshot from the current figures (the publisher does this at refresh_hz)."""
+        self._snapshot = self._build_snapshot()
+        return self._snapshot
+
+    def _build_snapshot(self) -> Snapshot:
+        at: datetime = self.clock.now()
+        now = at.timestamp()
+        topics = {tid: self._topic_snapshot(tid, topic, now) for tid, topic in self._topics.items()}
+        return Snapshot(
+            at=at,
+            seq=self._seq,
+            topics=topics,
+            sources=self._source_status(),
+            engine=self.scorer.engine,
+            engine_note=self.scorer.note,
+        )
+
+    def _topic_snapshot(self, tid: str, topic: _Topic, now: float) -> TopicSnapshot:
+        w = topic.windows
+        rate = w.rate_per_min(now)
+        baseline = w.baseline_per_min(now)
+        shares = w.sentiment_shares(now)
+        reference, reference_name = baseline, "baseline"
+        if baseline is None:
+            reference, reference_name = self._recent_reference(w, now)
+        level, reasons = topic.gauge.update(now, rate, reference, reference_name, shares["negative"])
+        return TopicSnapshot(
+            id=tid,
+            name=topic.name,
+            rate_per_min=rate,
+            baseline_per_min=baseline,
+            mentions=w.mentions,
+            unique_authors=w.unique_authors(now),
+            sentiment=shares,
+            volume=w.volume(now),
+            negative_trend=w.negative_trend(now),
+            level=level,
+            reasons=reasons,
+        )
+
+    @staticmethod
+    def _recent_reference(w: TopicWindows, now: float) -> tuple[float | None, str]:
+        """Before a day of history: the rate over up to three hours before the rate window."""
+        end = now - w.rate_window_s
+        start = max(w.history_start, end - REFERENCE_SPAN_S)
+        if end - start < REFERENCE_MIN_S:
+            return None, ""
+        hours = (end - start) / 3_600
+        span = f"{hours:.0f} h" if hours >= 1 else f"{round(hours * 60)} min"
+        return max(w.rate_between(start, end), BASELINE_FLOOR_PER_MIN), f"the last {span}"

@@ -1,0 +1,187 @@
+"""Per-topic sliding windows on the desk's clock: volume buckets, rates, a seasonal baseline,
+unique authors, sentiment shares and their trend.
+
+Mentions are counted in fixed buckets (``scoring.volume.bucket``) keyed by the time the author posted
+them, floored on the bucket, in a ring that keeps ``scoring.volume.history``. Adding a mention is O(1)
+and memory does not grow with the number seen: every figure is a sum over a few buckets, computed when
+a snapshot is built, not per mention.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from statistics import median
+
+from tocsin.config.settings import VolumeSettings
+
+DAY_S = 86_400
+BASELINE_DAYS = 7
+BASELINE_SPAN_S = 3_600
+"""The baseline compares like with like: the same hour of the day (centred on now) on previous days."""
+BASELINE_FLOOR_PER_MIN = 0.2
+"""A quiet night has near-zero counts; the floor keeps "x times baseline" meaningful (12 an hour)."""
+AUTHORS_SPAN_S = 3_600
+TREND_STEP_S = 300
+TREND_SPAN_S = 3_600
+VOLUME_SPAN_S = 3_600
+_LABEL_INDEX = {"negative": 0, "neutral": 1, "positive": 2}
+_PRUNE_EVERY = 1024
+
+
+class TopicWindows:
+    """The counting state of one topic. Times are epoch seconds (UTC) on the desk's clock."""
+
+    def __init__(
+        self,
+        volume: VolumeSettings,
+        sentiment_window: timedelta,
+        started_at: float,
+    ) -> None:
+        self.bucket_s = max(1, int(volume.bucket.total_seconds()))
+        # keep at least what the widest view needs (an hour of sparkline, the rate window)
+        span = max(volume.history.total_seconds(), VOLUME_SPAN_S, volume.rate_window.total_seconds())
+        self.size = math.ceil(span / self.bucket_s) + 1
+        self.rate_window_s = max(float(self.bucket_s), volume.rate_window.total_seconds())
+        self.sentiment_window_s = max(float(self.bucket_s), sentiment_window.total_seconds())
+        n = self.size
+        self._ids = [-1] * n  # the absolute bucket number each slot holds
+        self._count = [0] * n
+        self._label = ([0] * n, [0] * n, [0] * n)  # negative, neutral, positive per slot
+        self._newest = -1
+        self.history_start = started_at
+        """Since when the counts are known: desk start, or earlier with backfilled mentions."""
+        self.mentions = 0
+        """Matched mentions since the desk started."""
+        self._authors: dict[str, float] = {}
+        self._newest_t = 0.0
+        self._adds = 0
+        self._baseline_cache: tuple[int, float | None] = (-1, None)
+
+    # --- ingest ---------------------------------------------------------------------------------
+
+    def add(self, t: float, author: str, label: str) -> None:
+        """Count one mention posted at ``t`` by ``author`` with sentiment ``label``. O(1)."""
+        self.mentions += 1
+        b = int(t // self.bucket_s)
+        if b > self._newest:
+            self._newest = b
+        elif b <= self._newest - self.size:
+            return  # older than the kept history: counted in ``mentions`` only
+        i = b % self.size
+        if self._ids[i] != b:
+            # the slot holds a bucket one ring-turn older: reuse it
+            self._ids[i] = b
+            self._count[i] = 0
+            for arr in self._label:
+                arr[i] = 0
+        self._count[i] += 1
+        li = _LABEL_INDEX.get(label)
+        if li is not None:
+            self._label[li][i] += 1
+        if t < self.history_start:
+            self.history_start = t
+        if author:
+            authors = self._authors
+            seen = authors.pop(author, None)
+            authors[author] = t if seen is None or t > seen else seen
+            if t > self._newest_t:
+                self._newest_t = t
+            self._adds += 1
+            if self._adds % _PRUNE_EVERY == 0:
+                self._prune_authors(self._newest_t)
+
+    # --- figures --------------------------------------------------------------------------------
+
+    def _sum(self, arr: list[int], t0: float, t1: float) -> float:
+        """Sum of ``arr`` over [t0, t1]; the buckets at either end count for the part inside."""
+        if t1 <= t0:
+            return 0.0
+        bs = self.bucket_s
+        b0, b1 = int(t0 // bs), int(t1 // bs)
+        lo = max(b0, self._newest - self.size + 1)
+        ids, size = self._ids, self.size
+        total = 0.0
+        for b in range(lo, b1 + 1):
+            i = b % size
+            if ids[i] != b:
+                continue
+            v = arr[i]
+            if not v:
+                continue
+            start, end = b * bs, (b + 1) * bs
+            if start >= t0 and end <= t1:
+                total += v
+            else:
+                total += v * (min(end, t1) - max(start, t0)) / bs
+        return total
+
+    def rate_per_min(self, now: float) -> float:
+        """Mentions per minute over the last rate window."""
+        return self._sum(self._count, now - self.rate_window_s, now) * 60.0 / self.rate_window_s
+
+    def rate_between(self, t0: float, t1: float) -> float:
+        """Mentions per minute over [t0, t1]."""
+        return self._sum(self._count, t0, t1) * 60.0 / (t1 - t0) if t1 > t0 else 0.0
+
+    def baseline_per_min(self, now: float) -> float | None:
+        """Typical rate at this time of day: the median, over the previous days of history, of the
+        rate in the hour centred on this time. None until one full day of history exists."""
+        now_b = int(now // self.bucket_s)
+        cached_b, cached = self._baseline_cache
+        if cached_b == now_b:
+            return cached
+        kept_from = (self._newest - self.size + 1) * self.bucket_s
+        half = BASELINE_SPAN_S / 2
+        rates = []
+        for d in range(1, BASELINE_DAYS + 1):
+            t0 = now - d * DAY_S - half
+            if t0 < self.history_start or t0 < kept_from:
+                break
+            rates.append(self.rate_between(t0, t0 + BASELINE_SPAN_S))
+        value = max(median(rates), BASELINE_FLOOR_PER_MIN) if rates else None
+        self._baseline_cache = (now_b, value)
+        return value
+
+    def unique_authors(self, now: float) -> int:
+        """Distinct authors seen in the last hour."""
+        # Entries are in arrival order and pruned from the front: a late post (older than one that
+        # arrived before it) may outlive its hour by the gap, which is small next to an hour.
+        self._prune_authors(now)
+        return len(self._authors)
+
+    def _prune_authors(self, now: float) -> None:
+        horizon = now - AUTHORS_SPAN_S
+        authors = self._authors
+        while authors:
+            handle = next(iter(authors))
+            if authors[handle] >= horizon:
+                break
+            del authors[handle]
+
+    def sentiment_shares(self, now: float) -> dict[str, float]:
+        """Shares of negative / neutral / positive over the sentiment window (scored mentions only)."""
+        t0 = now - self.sentiment_window_s
+        neg, neu, pos = (self._sum(arr, t0, now) for arr in self._label)
+        total = neg + neu + pos
+        if total <= 0:
+            return {"negative": 0.0, "neutral": 0.0, "positive": 0.0}
+        return {"negative": neg / total, "neutral": neu / total, "positive": pos / total}
+
+    def negative_trend(self, now: float) -> tuple[float, ...]:
+        """Negative share per 5-minute step over the last hour, oldest first (0 where nothing was scored)."""
+        out = []
+        steps = TREND_SPAN_S // TREND_STEP_S
+        for k in range(steps, 0, -1):
+            t0, t1 = now - k * TREND_STEP_S, now - (k - 1) * TREND_STEP_S
+            neg, neu, pos = (self._sum(arr, t0, t1) for arr in self._label)
+            total = neg + neu + pos
+            out.append(neg / total if total > 0 else 0.0)
+        return tuple(out)
+
+    def volume(self, now: float) -> tuple[int, ...]:
+        """Mentions per bucket over the last hour, oldest first, ending with the current bucket."""
+        now_b = int(now // self.bucket_s)
+        n = max(1, VOLUME_SPAN_S // self.bucket_s)
+        ids, counts, size = self._ids, self._count, self.size
+        return tuple(counts[b % size] if ids[b % size] == b else 0 for b in range(now_b - n + 1, now_b + 1))

@@ -1,0 +1,230 @@
+"""The Monitor: dedupe, batches, feed, listeners, levels with hysteresis, snapshots."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from tocsin.config.settings import LevelSettings, ScoringSettings, SentimentSettings, TopicSettings
+from tocsin.scoring.pipeline import LevelGauge, Monitor, RecentKeys
+from tocsin.sources.clock import ManualClock
+
+from .conftest import BRIOCHE, T0, FakeSentiment, mention, settings_with
+
+
+async def run_through(monitor: Monitor, mentions) -> None:
+    monitor.start()
+    for m in mentions:
+        await monitor.put(m)
+    assert await monitor.drain(5.0)
+    await monitor.stop()
+
+
+async def test_matched_mentions_are_scored_counted_and_fed(clock):
+    scorer = FakeSentiment()
+    mon = Monitor(settings_with(), clock, scorer)
+    seen = []
+    mon.add_batch_listener(seen.append)
+    ms = [
+        mention("Maison Brioche c'est nul", at=T0 + timedelta(minutes=1), handle="a"),
+        mention("I love maison brioche", at=T0 + timedelta(minutes=2), handle="b"),
+        mention("rien à voir", at=T0 + timedelta(minutes=2), handle="c"),
+        mention("#BriocheGate scandale", at=T0 + timedelta(minutes=3), handle="a"),
+    ]
+    await run_through(mon, ms)
+    feed = mon.feed_since(0)
+    assert [sm.seq for sm in feed] == [1, 2, 3]
+    assert [sm.sentiment.label for sm in feed] == ["negative", "positive", "negative"]
+    assert all(sm.topics == ("brioche",) for sm in feed)
+    assert [sm for batch in seen for sm in batch] == feed
+    assert mon.counters.unmatched == 1
+    assert "rien à voir" not in [t for b in scorer.batches for t in b]  # dropped before scoring
+    snap = mon.snapshot()
+    topic = snap.topics["brioche"]
+    assert snap.seq == 3
+    assert topic.mentions == 3
+    assert topic.unique_authors == 2
+    assert topic.sentiment["negative"] == pytest.approx(2 / 3)
+    assert topic.rate_per_min == pytest.approx(3 / 5)
+    assert topic.baseline_per_min is None
+    assert topic.volume[-5:] == (1, 1, 1, 0, 0)  # 10:01 … 10:05
+    assert snap.engine == "fake"
+
+
+async def test_feed_since_returns_the_newest_oldest_first(clock):
+    mon = Monitor(settings_with(), clock, FakeSentiment())
+    await run_through(mon, [mention(f"maison brioche {i}", uid=str(i)) for i in range(50)])
+    assert [sm.seq for sm in mon.feed_since(45)] == [46, 47, 48, 49, 50]
+    assert [sm.seq for sm in mon.feed_since(0, limit=3)] == [48, 49, 50]
+    assert mon.feed_since(50) == []
+
+
+async def test_feed_is_a_bounded_ring(clock):
+    mon = Monitor(settings_with(), clock, FakeSentiment(), feed_size=100)
+    await run_through(mon, [mention(f"maison brioche {i}", uid=str(i)) for i in range(300)])
+    feed = mon.feed_since(0, limit=10_000)
+    assert len(feed) == 100
+    assert feed[0].seq == 201
+
+
+async def test_duplicates_are_dropped_per_source(clock):
+    mon = Monitor(settings_with(), clock, FakeSentiment())
+    a = mention("maison brioche", uid="1", source="mastodon")
+    await run_through(
+        mon,
+        [a, a, mention("maison brioche", uid="1", source="bluesky"), mention("maison brioche", uid="2")],
+    )
+    assert mon.counters.duplicates == 1
+    assert mon.snapshot().topics["brioche"].mentions == 3
+
+
+async def test_deleted_mention_is_marked_not_counted_twice(clock):
+    mon = Monitor(settings_with(), clock, FakeSentiment())
+    original = mention("maison brioche c'est nul", uid="42")
+    gone = mention("", uid="42", deleted=True)  # a delete event carries no text
+    await run_through(mon, [original, gone, gone])
+    feed = mon.feed_since(0)
+    assert [(sm.mention.deleted, sm.topics) for sm in feed] == [(False, ("brioche",)), (True, ("brioche",))]
+    assert feed[1].sentiment.label == "unscored"
+    assert mon.snapshot().topics["brioche"].mentions == 1
+    assert mon.counters.deleted == 1
+    assert mon.counters.duplicates == 1
+
+
+def test_dedupe_memory_is_bounded():
+    keys = RecentKeys(generation=1000)
+    for i in range(10_000):
+        keys.put(i, ("t",))
+    assert len(keys) <= 2000
+    assert keys.get(9_999) == ("t",)
+    assert keys.get(9_000) == ("t",)  # at least one generation remembered
+    assert keys.get(0) is None
+
+
+async def test_batches_respect_batch_size(clock):
+    scorer = FakeSentiment()
+    settings = settings_with(scoring=ScoringSettings(sentiment=SentimentSettings(batch_size=16)))
+    mon = Monitor(settings, clock, scorer)
+    ms = [mention(f"maison brioche {i}", uid=str(i)) for i in range(100)]
+    for m in ms:  # queued before the collector runs: it drains them in full batches
+        mon._queue.put_nowait(m)
+        mon._put += 1
+    await run_through(mon, [])
+    assert [len(b) for b in scorer.batches] == [16] * 6 + [4]
+
+
+async def test_a_failing_engine_leaves_mentions_counted_unscored(clock):
+    mon = Monitor(settings_with(), clock, FakeSentiment(fail=True))
+    await run_through(mon, [mention("maison brioche nul", uid="1")])
+    assert mon.counters.scoring_failures == 1
+    assert mon.feed_since(0)[0].sentiment.label == "unscored"
+    assert mon.snapshot().topics["brioche"].mentions == 1
+
+
+async def test_a_failing_listener_does_not_stop_the_pipeline(clock):
+    mon = Monitor(settings_with(), clock, FakeSentiment())
+
+    def broken(batch):
+        raise RuntimeError("disk full")
+
+    mon.add_batch_listener(broken)
+    await run_through(mon, [mention("maison brioche", uid="1"), mention("maison brioche", uid="2")])
+    assert mon.counters.listener_errors >= 1
+    assert mon.snapshot().topics["brioche"].mentions == 2
+
+
+async def test_back_pressure_makes_a_fast_source_wait(clock):
+    mon = Monitor(settings_with(), clock, FakeSentiment(), queue_size=10)
+    for i in range(10):
+        await mon.put(mention("maison brioche", uid=str(i)))
+    blocked = asyncio.create_task(mon.put(mention("maison brioche", uid="x")))
+    await asyncio.sleep(0.01)
+    assert not blocked.done() and not mon.idle
+    mon.start()
+    await asyncio.wait_for(blocked, 2)
+    assert await mon.drain(5)
+    await mon.stop()
+    assert mon.snapshot().topics["brioche"].mentions == 11
+
+
+async def test_future_timestamps_are_bucketed_at_arrival(clock):
+    mon = Monitor(settings_with(), clock, FakeSentiment())
+    now = clock.now()
+    skewed = mention("maison brioche", uid="1", at=now + timedelta(hours=2), received=now)
+    await run_through(mon, [skewed])
+    assert mon.snapshot().topics["brioche"].volume[-1] == 1
+
+
+async def test_the_snapshot_reads_the_desk_clock(clock):
+    mon = Monitor(settings_with(TopicSettings(id="a", keywords=("a",))), clock, FakeSentiment())
+    clock.advance(90)
+    snap = mon.publish_now()
+    assert snap.at == clock.now()
+    assert set(snap.topics) == {"a"}
+
+
+# --- levels ---------------------------------------------------------------------------------------
+
+
+def gauge(**kw) -> LevelGauge:
+    return LevelGauge(LevelSettings(**kw))
+
+
+def test_level_from_volume_ratio_and_negative_share():
+    g = gauge()
+    assert g.update(0, 2.5, 1.0, "baseline", 0.1) == ("watch", ("volume 2.5x baseline",))
+    g = gauge()
+    level, reasons = g.update(0, 6.2, 1.0, "baseline", 0.61)
+    assert level == "crisis"
+    assert reasons == ("volume 6.2x baseline", "61 % negative")
+    g = gauge()
+    assert g.update(0, 1.5, 0.1, "baseline", 0.9)[0] == "calm"  # under min_rate_per_min: one angry customer
+
+
+def test_a_big_friendly_rise_stops_at_alert():
+    level, reasons = gauge().update(0, 20.0, 1.0, "baseline", 0.1)
+    assert level == "alert"
+    assert reasons == ("volume 20.0x baseline", "only 10 % negative")
+
+
+def test_hostile_crowd_without_history_is_worth_watching():
+    assert gauge().update(0, 5.0, None, "", 0.7) == ("watch", ("70 % negative",))
+
+
+def test_hysteresis_no_flapping_around_a_threshold():
+    g = gauge(hold=timedelta(minutes=10))
+    levels = []
+    # ratio wobbles around the alert threshold (4x) every 30 s for 8 minutes
+    for i in range(16):
+        ratio = 4.2 if i % 2 == 0 else 3.8
+        levels.append(g.update(i * 30, ratio * 2, 2.0, "baseline", 0.1)[0])
+    assert set(levels) == {"alert"}
+    level, reasons = g.update(16 * 30, 3.8 * 2, 2.0, "baseline", 0.1)
+    assert level == "alert" and reasons[-1].startswith("holding alert for")
+    # calm for a full hold after the last high reading: it steps down
+    last_high = 14 * 30
+    assert g.update(last_high + 599, 2.0, 2.0, "baseline", 0.1)[0] == "alert"
+    assert g.update(last_high + 30 + 600, 2.0, 2.0, "baseline", 0.1)[0] == "calm"
+    # and goes straight back up when it must
+    assert g.update(last_high + 700, 20.0, 2.0, "baseline", 0.6)[0] == "crisis"
+
+
+async def test_snapshot_level_rises_on_a_hostile_spike():
+    clock = ManualClock(T0)
+    settings = settings_with(BRIOCHE)
+    mon = Monitor(settings, clock, FakeSentiment())
+    # two quiet hours (one mention every 2 minutes), then 40 angry ones in two minutes
+    quiet = [mention("maison brioche", uid=f"q{i}", at=T0 + timedelta(minutes=2 * i)) for i in range(60)]
+    storm_at = T0 + timedelta(hours=2)
+    storm = [
+        mention("maison brioche scandale", uid=f"s{i}", at=storm_at + timedelta(seconds=3 * i), handle=str(i))
+        for i in range(40)
+    ]
+    clock.advance_to(storm_at + timedelta(minutes=2))
+    await run_through(mon, quiet + storm)
+    topic = mon.publish_now().topics["brioche"]
+    assert topic.rate_per_min == pytest.approx(8.0, rel=0.05)
+    assert topic.level == "crisis"
+    assert topic.reasons[0].startswith("volume ") and "x the last 2 h" in topic.reasons[0]
+    assert topic.reasons[1] == "87 % negative"  # 40 angry, 6 quiet ones in the last 15 min

@@ -1,0 +1,121 @@
+"""Topic matching: what a community manager expects a keyword list to catch, and not catch."""
+
+from __future__ import annotations
+
+from tocsin.config.settings import TopicSettings
+from tocsin.scoring.topics import TopicMatcher, normalise
+
+from .conftest import BRIOCHE, mention
+
+
+def ids(matcher: TopicMatcher, text: str, **kw) -> tuple[str, ...]:
+    return matcher.match(mention(text, **kw))
+
+
+def test_normalise_folds_case_and_accents():
+    assert normalise("Brioché ÉCLAIR Straße") == "brioche eclair strasse"
+    assert normalise("plain ascii") == "plain ascii"
+    assert normalise("ＢＲＩＯＣＨＥ") == "brioche"  # full-width letters, a spammer's favourite
+
+
+def test_case_and_accents_are_ignored_both_ways():
+    m = TopicMatcher([TopicSettings(id="b", keywords=("brioche", "Crème brûlée"))])
+    assert ids(m, "La BRIOCHÉ du matin") == ("b",)
+    assert ids(m, "creme brulee ratée") == ("b",)
+    assert ids(m, "CRÈME BRÛLÉE") == ("b",)
+
+
+def test_word_boundaries_unless_the_keyword_says_prefix():
+    m = TopicMatcher([TopicSettings(id="b", keywords=("brioche",))])
+    assert ids(m, "une briochette et un café") == ()
+    assert ids(m, "mabrioche est là") == ()
+    assert ids(m, "brioche, enfin") == ("b",)
+    assert ids(m, "(brioche)") == ("b",)
+    assert ids(m, "brioche_bis") == ()
+    prefix = TopicMatcher([TopicSettings(id="b", keywords=("brioche*",))])
+    assert ids(prefix, "une briochette et un café") == ("b",)
+    assert ids(prefix, "brioche") == ("b",)
+    assert ids(prefix, "mabriochette") == ()
+
+
+def test_phrases_match_across_spacing_and_hyphens_but_not_apart():
+    m = TopicMatcher([BRIOCHE])
+    assert ids(m, "Chez Maison   Brioche ce matin") == ("brioche",)
+    assert ids(m, "Maison-Brioche encore") == ("brioche",)
+    assert ids(m, "ma maison a une brioche") == ()
+    assert ids(m, "maison\nbrioche") == ("brioche",)
+
+
+def test_hashtags_in_text_or_in_the_hashtag_field():
+    m = TopicMatcher([TopicSettings(id="gate", keywords=("#BriocheGate",))])
+    assert ids(m, "quel scandale #briochegate") == ("gate",)
+    assert ids(m, "quel scandale #BriocheGate!") == ("gate",)
+    assert ids(m, "quel scandale", hashtags=("briochegate",)) == ("gate",)
+    assert ids(m, "quel scandale #briochegates") == ()
+    assert ids(m, "briochegate sans dièse") == ()  # a #tag keyword asks for the hashtag
+
+
+def test_handles_match_the_author_or_a_mention_in_text():
+    m = TopicMatcher([TopicSettings(id="h", keywords=("@MaisonBrioche",))])
+    assert ids(m, "merci !", handle="maisonbrioche") == ("h",)
+    assert ids(m, "merci !", handle="MaisonBrioche@mastodon.social") == ("h",)
+    assert ids(m, "merci !", handle="maisonbrioche.bsky.social") == ("h",)
+    assert ids(m, "allo @maisonbrioche ?") == ("h",)
+    assert ids(m, "allo @maisonbrioche@piaille.fr ?") == ("h",)
+    assert ids(m, "allo @maisonbriochefan ?") == ()
+    assert ids(m, "merci !", handle="maisonbriochefan") == ()
+    assert ids(m, "maisonbrioche sans arobase") == ()
+
+
+def test_exclude_vetoes_the_topic():
+    t = TopicSettings(id="b", keywords=("brioche",), exclude=("recette", "#recette"))
+    m = TopicMatcher([t])
+    assert ids(m, "ma brioche est ratée") == ("b",)
+    assert ids(m, "recette de brioche facile") == ()
+    assert ids(m, "brioche maison", hashtags=("recette",)) == ()
+    assert m.unmatched == 2
+
+
+def test_languages_filter_only_when_the_mention_has_a_language():
+    m = TopicMatcher([TopicSettings(id="b", keywords=("brioche",), languages=("fr",))])
+    assert ids(m, "brioche", lang="fr") == ("b",)
+    assert ids(m, "brioche", lang="fr-CA") == ("b",)
+    assert ids(m, "brioche", lang="en") == ()
+    assert ids(m, "brioche", lang=None) == ("b",)
+
+
+def test_a_mention_may_match_several_topics_even_inside_each_others_phrases():
+    topics = [
+        TopicSettings(id="brand", keywords=("maison brioche",)),
+        TopicSettings(id="product", keywords=("brioche",)),
+        TopicSettings(id="storm", keywords=("brioche gate", "#briochegate")),
+        TopicSettings(id="rival", keywords=("pain doré",)),
+    ]
+    m = TopicMatcher(topics)
+    assert ids(m, "Maison Brioche gate, ça commence") == ("brand", "product", "storm")
+    assert ids(m, "la brioche gate continue") == ("product", "storm")
+    assert ids(m, "#BriocheGate") == ("storm",)
+    assert ids(m, "Pain Doré > Maison Brioche") == ("brand", "product", "rival")
+    assert ids(m, "rien à voir") == ()
+
+
+def test_exclude_of_one_topic_leaves_the_others():
+    topics = [
+        TopicSettings(id="a", keywords=("brioche",), exclude=("recette",)),
+        TopicSettings(id="b", keywords=("brioche",)),
+    ]
+    m = TopicMatcher(topics)
+    assert ids(m, "recette de brioche") == ("b",)
+
+
+def test_hostile_text_is_just_text():
+    m = TopicMatcher([TopicSettings(id="b", keywords=("a.b", "(x)"))])
+    assert ids(m, "aXb") == ()  # keywords are literal, not regular expressions
+    assert ids(m, "a.b") == ("b",)
+    assert ids(m, "\x1b]0;brioche\x07 [@click=app.quit]") == ()
+
+
+def test_no_topics_matches_nothing():
+    m = TopicMatcher([])
+    assert ids(m, "brioche") == ()
+    assert m.unmatched == 1

@@ -1,0 +1,133 @@
+"""Per-topic windows: buckets, rates, seasonal baseline, unique authors, sentiment shares."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from tocsin.config.settings import VolumeSettings
+from tocsin.scoring.windows import BASELINE_FLOOR_PER_MIN, DAY_S, TopicWindows
+
+T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC).timestamp()
+
+
+def windows(started: float = T0, **kw) -> TopicWindows:
+    return TopicWindows(VolumeSettings(**kw), timedelta(minutes=15), started)
+
+
+def test_buckets_split_exactly_on_the_minute():
+    w = windows()
+    w.add(T0 + 59.999, "a", "neutral")
+    w.add(T0 + 60.0, "b", "neutral")
+    vol = w.volume(T0 + 90)
+    assert vol[-2:] == (1, 1)
+    assert len(vol) == 60
+
+
+def test_late_arrival_lands_in_its_own_minute():
+    w = windows()
+    w.add(T0 + 5 * 60 + 10, "a", "neutral")  # 10:05
+    w.add(T0 + 2 * 60 + 30, "b", "neutral")  # posted 10:02, arrives after 10:05
+    vol = w.volume(T0 + 5 * 60 + 20)
+    assert vol[-4:] == (1, 0, 0, 1)
+    assert w.mentions == 2
+
+
+def test_mentions_older_than_history_count_but_do_not_corrupt_buckets():
+    w = windows(history=timedelta(hours=2))
+    w.add(T0 + 3 * 3600, "a", "neutral")
+    w.add(T0, "b", "neutral")  # three hours old: outside the kept history
+    assert w.mentions == 2
+    assert sum(w.volume(T0 + 3 * 3600 + 1)) == 1
+
+
+def test_ring_reuses_slots_a_turn_later():
+    w = windows(history=timedelta(hours=2))
+    w.add(T0, "a", "neutral")
+    later = T0 + w.size * 60  # same slot, one ring-turn later
+    w.add(later, "b", "neutral")
+    assert w.volume(later + 1)[-1] == 1
+    assert w.rate_between(T0, T0 + 60) == 0.0
+
+
+def test_rate_per_min_over_the_rate_window():
+    w = windows(rate_window=timedelta(minutes=5))
+    for i in range(50):  # 50 mentions between 10:00 and 10:05, evenly
+        w.add(T0 + i * 6, "a", "neutral")
+    assert w.rate_per_min(T0 + 300) == pytest.approx(10.0)
+    # ten minutes later they have all left the window
+    assert w.rate_per_min(T0 + 900) == 0.0
+    # half-way: the window [10:02:30, 10:07:30] holds half of them (the 10:02 bucket counts in part)
+    assert w.rate_per_min(T0 + 450) == pytest.approx(5.0)
+
+
+def test_baseline_is_none_until_a_day_then_the_median_of_the_same_hour():
+    day0 = T0 - 3 * DAY_S
+    w = windows(started=day0)
+    # at 10:00 on each of three previous days: 120, 240 and 600 mentions in the hour around it
+    for d, n in ((3, 120), (2, 240), (1, 600)):
+        centre = T0 - d * DAY_S
+        for i in range(n):
+            w.add(centre - 1800 + i * 3600 / n, "a", "neutral")
+    # and a loud afternoon, which must not count for the morning
+    for i in range(5000):
+        w.add(T0 - DAY_S + 5 * 3600 + i * 0.5, "b", "neutral")
+    assert w.baseline_per_min(T0) == pytest.approx(4.0)  # median of 2, 4, 10 per minute
+    fresh = windows(started=T0 - 20 * 3600)
+    fresh.add(T0 - 10 * 3600, "a", "neutral")
+    assert fresh.baseline_per_min(T0) is None
+
+
+def test_baseline_has_a_floor_for_quiet_nights():
+    w = windows(started=T0 - 2 * DAY_S)
+    assert w.baseline_per_min(T0) == BASELINE_FLOOR_PER_MIN
+
+
+def test_unique_authors_over_the_last_hour():
+    w = windows()
+    for i in range(30):
+        w.add(T0 + i * 60, f"user{i % 10}", "neutral")
+    assert w.unique_authors(T0 + 30 * 60) == 10
+    w.add(T0 + 100 * 60, "late", "neutral")
+    assert w.unique_authors(T0 + 100 * 60) == 1  # everyone else was last seen over an hour ago
+    w.add(T0 + 101 * 60, "", "neutral")  # no handle: not an author
+    assert w.unique_authors(T0 + 101 * 60) == 1
+
+
+def test_authors_memory_is_bounded_by_the_hour():
+    w = windows()
+    for i in range(20_000):
+        w.add(T0 + i * 2.0, f"user{i}", "neutral")  # 11 hours, everyone new
+    assert len(w._authors) <= 1800 + 1024 + 1
+
+
+def test_sentiment_shares_slide_with_the_window():
+    w = windows()
+    for i in range(10):
+        w.add(T0 + i, "a", "positive")
+    for i in range(30):
+        w.add(T0 + 20 * 60 + i, "b", "negative")
+    for i in range(10):
+        w.add(T0 + 20 * 60 + i, "c", "neutral")
+    for i in range(5):
+        w.add(T0 + 20 * 60 + i, "d", "unscored")  # not in the shares
+    shares = w.sentiment_shares(T0 + 21 * 60)
+    assert shares == pytest.approx({"negative": 0.75, "neutral": 0.25, "positive": 0.0})
+    early = w.sentiment_shares(T0 + 60)
+    assert early == pytest.approx({"negative": 0.0, "neutral": 0.0, "positive": 1.0})
+    assert w.sentiment_shares(T0 + 5 * 3600) == {"negative": 0.0, "neutral": 0.0, "positive": 0.0}
+
+
+def test_negative_trend_per_five_minutes():
+    w = windows()
+    now = T0 + 3600
+    # last 5 minutes: all negative; 5-10 minutes ago: half; nothing before
+    for i in range(10):
+        w.add(now - 200 + i, "a", "negative")
+    w.add(now - 400, "b", "negative")
+    w.add(now - 420, "c", "positive")
+    trend = w.negative_trend(now)
+    assert len(trend) == 12
+    assert trend[-1] == 1.0
+    assert trend[-2] == 0.5
+    assert trend[:-2] == (0.0,) * 10
