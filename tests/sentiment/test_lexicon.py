@@ -1,0 +1,118 @@
+"""What a community manager notices about the lexicon scorer."""
+
+from __future__ import annotations
+
+import pytest
+from tocsin.scoring.lexicon import LexiconScorer
+
+
+@pytest.fixture(scope="module")
+def scorer() -> LexiconScorer:
+    return LexiconScorer()
+
+
+def label(scorer: LexiconScorer, text: str, lang: str | None = None) -> str:
+    return scorer.score_text(text, lang).label
+
+
+@pytest.mark.parametrize(
+    ("positive", "negated"),
+    [
+        ("c'est bon", "c'est pas bon"),
+        ("c'est bon", "ce n'est pas bon"),
+        ("good", "not good"),
+        ("I love it", "I don't love it"),
+        ("J'aime ce pain", "Je n'aime pas ce pain"),
+        ("j'aime", "j'aime pas"),
+        ("je recommande", "je ne recommande jamais"),
+    ],
+)
+def test_negation_flips_positive_words(scorer: LexiconScorer, positive: str, negated: str) -> None:
+    assert label(scorer, positive) == "positive"
+    assert label(scorer, negated) == "negative"
+
+
+def test_french_double_negation_is_not_a_flip(scorer: LexiconScorer) -> None:
+    # "ne ... plus jamais" and "pas terrible" are negative, whatever negator stands before them
+    assert label(scorer, "je ne reviendrai plus jamais chez eux") == "negative"
+    assert label(scorer, "franchement ce n'est pas terrible") == "negative"
+
+
+def test_negation_scope_ends_at_punctuation(scorer: LexiconScorer) -> None:
+    assert label(scorer, "pas de doute. super accueil") == "positive"
+
+
+def test_intensifiers_strengthen(scorer: LexiconScorer) -> None:
+    plain = scorer.score_text("c'est nul", "fr").score
+    boosted = scorer.score_text("c'est vraiment très nul", "fr").score
+    assert boosted > plain
+    assert scorer.score_text("very good").score > scorer.score_text("good").score
+    assert scorer.score_text("a bit disappointing").score < scorer.score_text("disappointing").score
+
+
+def test_all_caps_and_exclamations_emphasise(scorer: LexiconScorer) -> None:
+    assert scorer.score_text("NUL", "fr").score > scorer.score_text("nul", "fr").score
+    assert scorer.score_text("arnaque !!!", "fr").score > scorer.score_text("arnaque", "fr").score
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("👍", "positive"),
+        ("😡", "negative"),
+        ("🤮🤮", "negative"),
+        ("❤️", "positive"),
+        ("👍🏽", "positive"),
+        ("merci :)", "positive"),
+        (":(", "negative"),
+        ("💩", "negative"),
+    ],
+)
+def test_emoji_and_emoticons_count(scorer: LexiconScorer, text: str, expected: str) -> None:
+    assert label(scorer, text) == expected
+
+
+def test_accents_elisions_and_misspellings(scorer: LexiconScorer) -> None:
+    for text in ("dégueulasse", "degueulasse", "DEGUEULASSE", "c'est honteux", "c’est honteux", "l'arnaque"):
+        assert label(scorer, text, "fr") == "negative", text
+    assert label(scorer, "J'adore", "fr") == "positive"
+    assert label(scorer, "j adore", "fr") == "positive"
+
+
+def test_hashtags_are_read(scorer: LexiconScorer) -> None:
+    assert label(scorer, "#boycott") == "negative"
+    assert label(scorer, "#BoycottMaisonBrioche") == "negative"
+    assert label(scorer, "#BriocheGate") == "negative"
+
+
+def test_but_clause_weighs_more(scorer: LexiconScorer) -> None:
+    assert label(scorer, "the bread is good but the service was terrible") == "negative"
+    assert label(scorer, "service lent mais le pain est délicieux") == "positive"
+
+
+def test_unscored_versus_neutral(scorer: LexiconScorer) -> None:
+    assert label(scorer, "") == "unscored"
+    assert label(scorer, "https://example.com/x @someone") == "unscored"
+    assert label(scorer, "Guten Tag zusammen, wie geht es") == "unscored"
+    assert label(scorer, "東京で新しい店") == "unscored"
+    assert label(scorer, "Maison Brioche ouvre une boutique rue de Rivoli") == "neutral"
+    assert label(scorer, "The shop opens at nine on Monday") == "neutral"
+    # another language, but a symbol anyone can read
+    assert label(scorer, "Guten Tag 👍", "de") == "positive"
+
+
+def test_scores_are_confidences(scorer: LexiconScorer) -> None:
+    for text in ("c'est nul", "love it", "the shop opens at nine", "", "meh but ok"):
+        s = scorer.score_text(text)
+        assert 0.0 <= s.score <= 1.0
+        assert s.engine == "lexicon"
+
+
+def test_batch_keeps_order_and_uses_given_language(scorer: LexiconScorer) -> None:
+    texts = ["super", "nul", "pain"]
+    out = scorer.score_batch(texts, ["fr", "fr", "en"])
+    assert [s.label for s in out] == ["positive", "negative", "negative"]
+    # "pain" is bread in French: no sentiment there
+    assert scorer.score_batch(["pain"], ["fr"])[0].label == "neutral"
+    with pytest.raises(ValueError):
+        scorer.score_batch(["a", "b"], [None])
