@@ -122,7 +122,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if getattr(args, "headless", False):
         import asyncio
 
-        from tocsin.scoring.headless import run_headless
+        from tocsin.tui.headless import run_headless
 
         asyncio.run(run_headless(settings, duration=args.duration, emit=args.emit, out=sys.stdout))
         return EXIT_OK
