@@ -1,0 +1,1 @@
+"""Local aiohttp servers speaking each platform's wire protocol, with scriptable failures."""
