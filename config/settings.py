@@ -251,8 +251,8 @@ class ClusterSettings:
     """Copy-paste detection compares a mention with those of this window only."""
     max_entries: int = 50_000
     """At most this many recent mentions are kept for comparison (memory bound)."""
-    similarity: float = 0.6
-    """Jaccard similarity of normalised texts from which two mentions are near-duplicates."""
+    similarity: float = 0.5
+    """Jaccard similarity (character 4-grams of the normalised texts) from which two mentions are copies."""
     min_words: int = 5
     """Shorter texts ("lol", "+1") are not compared."""
     min_size: int = 3
