@@ -1,0 +1,91 @@
+"""``Journal``: the incident journal as the desk, the CLI and the review screen use it.
+
+    journal = await Journal.open(settings, clock=desk.clock)      # or: async with await Journal.open(…)
+    inc = await journal.open_incident("brioche", "sev2", "#BriocheGate: mould photo")
+    await journal.acknowledge(inc.id)
+    await journal.check_clocks()                                    # periodically: SLA breaches
+    for event in await journal.changes_since(last_seen): …          # other desks' actions
+    await journal.close()
+
+Every action method returns after its commit. Errors are ``JournalError``s whose message can be shown
+as is; nothing was written when one is raised.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+
+import platformdirs
+from tocsin.config.settings import Settings
+from tocsin.journal.archive import ArchiveCommands
+from tocsin.journal.cursors import CursorCommands
+from tocsin.journal.errors import EmptyField
+from tocsin.journal.history import HistoryCommands
+from tocsin.journal.incidents import IncidentCommands
+from tocsin.journal.queries import IncidentQueries
+from tocsin.journal.store import Store
+from tocsin.sources.clock import Clock, WallClock
+
+ENV_PATH = "TOCSIN_JOURNAL"
+
+
+def journal_path(settings: Settings, env: Mapping[str, str] | None = None) -> Path:
+    """Where the journal lives: ``$TOCSIN_JOURNAL``, else ``desk.journal``, else the platform data dir."""
+    env = os.environ if env is None else env
+    override = env.get(ENV_PATH)
+    if override:
+        return Path(override).expanduser()
+    if settings.desk.journal:
+        return Path(settings.desk.journal).expanduser()
+    return platformdirs.user_data_path("tocsin") / "journal.sqlite"
+
+
+class Journal(IncidentCommands, IncidentQueries, ArchiveCommands, HistoryCommands, CursorCommands):
+    """One open journal: incidents, their events and clocks, the mentions archive, volume history and
+    source cursors. ``clock`` is the desk's clock (actions are stamped with it); ``operator`` names
+    who acts (``desk.operator`` unless given)."""
+
+    def __init__(self, store: Store, settings: Settings, *, clock: Clock, operator: str) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.operator = operator
+        self.retention = settings.desk.archive_retention
+
+    @classmethod
+    async def open(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        operator: str | None = None,
+        path: str | Path | None = None,
+        busy_timeout: float = 5.0,
+        retry_for: float = 30.0,
+    ) -> Journal:
+        """Open (creating and migrating if needed) the journal of ``settings`` (or at ``path``)."""
+        who = (operator if operator is not None else settings.desk.operator).strip()
+        if not who:
+            raise EmptyField("operator", "an operator name is required: every journal entry names who acted")
+        where = path if path is not None else journal_path(settings)
+        store = await Store.open(where, busy_timeout=busy_timeout, retry_for=retry_for)
+        return cls(store, settings, clock=clock or WallClock(), operator=who)
+
+    @property
+    def path(self) -> Path:
+        return self.store.path
+
+    async def close(self) -> None:
+        """Close the connection (an open one hangs process exit)."""
+        await self.store.close()
+
+    async def __aenter__(self) -> Journal:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()

@@ -1,0 +1,290 @@
+"""The mentions archive: every scored mention kept for the review, batched, pruned after a while.
+
+Takes what the pipeline hands out without depending on ``tocsin.scoring``: any object with
+``.mention`` (a ``Mention``), ``.topics``, ``.sentiment`` (``.label``, ``.score``, ``.engine``) and
+``.scores``; a bare ``Mention``; or the public JSON mention object (a dict, as ``--emit mentions``
+writes it). A batch is one ``executemany`` in one transaction. Pinned evidence is never pruned.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from tocsin.journal.errors import InvalidValue
+from tocsin.journal.store import Store, Tx, from_ms, to_ms
+from tocsin.sources.clock import Clock
+from tocsin.sources.model import Mention, MentionFormatError, format_time, parse_time
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class MentionRow:
+    """A mention with its scores, flattened for the archive (and for pinned evidence)."""
+
+    mention: Mention
+    topics: tuple[str, ...]
+    sentiment_label: str | None
+    sentiment_score: float | None
+    sentiment_engine: str | None
+    scores: Mapping[str, Any]
+
+    def values(self, pinned: bool = False) -> tuple[Any, ...]:
+        m, a, e = self.mention, self.mention.author, self.mention.engagement
+        author = {
+            k: v
+            for k, v in (
+                ("handle", a.handle),
+                ("name", a.name),
+                ("followers", a.followers),
+                ("following", a.following),
+                ("posts", a.posts),
+                ("created_at", format_time(a.created_at) if a.created_at else None),
+                ("verified", a.verified),
+                ("bot", a.bot),
+            )
+            if v is not None
+        }
+        engagement = [e.replies, e.reposts, e.likes]
+        return (
+            m.source,
+            m.uid,
+            to_ms(m.created_at),
+            to_ms(m.received_at),
+            _dumps(list(self.topics)),
+            _dumps(author),
+            m.text,
+            m.url,
+            m.lang,
+            _dumps(list(m.hashtags)) if m.hashtags else None,
+            None if engagement == [None, None, None] else _dumps(engagement),
+            self.sentiment_label,
+            self.sentiment_score,
+            self.sentiment_engine,
+            _dumps(dict(self.scores)) if self.scores else None,
+            1 if pinned else 0,
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        """What an ``evidence_pinned`` event keeps: the mention as it was, original time and text."""
+        m, a = self.mention, self.mention.author
+        return {
+            "uid": m.uid,
+            "source": m.source,
+            "created_at": format_time(m.created_at),
+            "text": m.text,
+            "url": m.url,
+            "author": {"handle": a.handle, "name": a.name, "followers": a.followers},
+            "lang": m.lang,
+            "sentiment": self.sentiment_label,
+            "topics": list(self.topics),
+        }
+
+
+def mention_row(obj: Any) -> MentionRow:
+    """Read a ScoredMention-like object, a Mention, or a JSON mention dict; InvalidValue if none."""
+    if isinstance(obj, MentionRow):
+        return obj
+    if isinstance(obj, Mention):
+        return MentionRow(obj, (), None, None, None, {})
+    inner = getattr(obj, "mention", None)
+    if isinstance(inner, Mention):
+        sentiment = getattr(obj, "sentiment", None)
+        return MentionRow(
+            inner,
+            tuple(getattr(obj, "topics", ()) or ()),
+            getattr(sentiment, "label", None),
+            _float(getattr(sentiment, "score", None)),
+            getattr(sentiment, "engine", None),
+            dict(getattr(obj, "scores", None) or {}),
+        )
+    if isinstance(obj, Mapping):
+        return _row_from_json(obj)
+    raise InvalidValue(
+        "mention", type(obj).__name__, ["a Mention", "a scored mention", "a JSON mention object"]
+    )
+
+
+def _float(v: Any) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def _row_from_json(obj: Mapping[str, Any]) -> MentionRow:
+    try:
+        raw_received = obj.get("received_at") or obj.get("created_at")
+        received = parse_time(raw_received) if isinstance(raw_received, str) else None
+        if received is None:
+            raise MentionFormatError("created_at: required to archive a mention")
+        mention = Mention.from_json(obj, source=str(obj.get("source") or "unknown"), received_at=received)
+    except (MentionFormatError, ValueError) as exc:
+        raise InvalidValue("mention", str(exc), ["a valid JSON mention object"]) from None
+    scores = dict(obj.get("scores") or {})
+    sentiment = scores.pop("sentiment", None) or {}
+    return MentionRow(
+        mention,
+        tuple(str(t) for t in obj.get("topics") or ()),
+        sentiment.get("label"),
+        _float(sentiment.get("score")),
+        sentiment.get("engine"),
+        scores,
+    )
+
+
+_COLUMNS = (
+    "source, uid, created_at, received_at, topics, author, text, url, lang, hashtags, engagement, "
+    "sentiment_label, sentiment_score, sentiment_engine, scores, pinned"
+)
+_PLACEHOLDERS = ", ".join("?" * 16)
+# A mention seen again (edited, re-scored) refreshes its row, except a pinned one, which stays as pinned.
+ARCHIVE_SQL = (
+    f"INSERT INTO mentions ({_COLUMNS}) VALUES ({_PLACEHOLDERS}) "
+    "ON CONFLICT(source, uid) DO UPDATE SET received_at = excluded.received_at, topics = excluded.topics, "
+    "author = excluded.author, text = excluded.text, url = excluded.url, lang = excluded.lang, "
+    "hashtags = excluded.hashtags, engagement = excluded.engagement, "
+    "sentiment_label = excluded.sentiment_label, sentiment_score = excluded.sentiment_score, "
+    "sentiment_engine = excluded.sentiment_engine, scores = excluded.scores WHERE mentions.pinned = 0"
+)
+_INSERT = f"INSERT INTO mentions ({_COLUMNS}) VALUES ({_PLACEHOLDERS}) ON CONFLICT(source, uid) DO"
+KEEP_SQL = f"{_INSERT} NOTHING"
+PIN_SQL = f"{_INSERT} UPDATE SET pinned = 1"
+
+
+async def pin_in(tx: Tx, row: MentionRow) -> None:
+    """Archive a mention as pinned evidence (inside a caller's transaction)."""
+    await tx.execute(PIN_SQL, row.values(pinned=True))
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedMention:
+    row: MentionRow
+    pinned: bool
+
+    @property
+    def mention(self) -> Mention:
+        return self.row.mention
+
+
+@dataclass(frozen=True, slots=True)
+class PruneResult:
+    mentions: int
+    volume_minutes: int
+
+
+class ArchiveCommands:
+    """The archive part of ``Journal`` (needs ``store``, ``clock`` and ``settings``)."""
+
+    store: Store
+    clock: Clock
+    retention: timedelta
+
+    async def archive(self, mentions: Sequence[Any], *, durable: bool = False) -> int:
+        """Archive a batch in one transaction; returns how many were written.
+
+        ``durable=False`` commits with ``synchronous=NORMAL``: safe if the process dies, and a power cut
+        loses at most the last batches, which the sources can replay from their cursors.
+        """
+        rows = [mention_row(m).values() for m in mentions]
+        if not rows:
+            return 0
+
+        async def insert(tx: Tx) -> None:
+            await tx.executemany(ARCHIVE_SQL, rows)
+
+        await self.store.write(insert, durable=durable)
+        return len(rows)
+
+    async def archived_mention(self, source: str, uid: str) -> ArchivedMention | None:
+        """One archived mention, as stored."""
+        rows = await self.store.fetchall(
+            f"SELECT {_COLUMNS} FROM mentions WHERE source = ? AND uid = ?", (source, uid)
+        )
+        return _archived(rows[0]) if rows else None
+
+    async def archived_between(
+        self, start: datetime, end: datetime, *, topic: str | None = None, limit: int = 10_000
+    ) -> list[ArchivedMention]:
+        """Archived mentions posted in [start, end), oldest first (optionally of one topic)."""
+        where = "created_at >= ? AND created_at < ?"
+        params: list[Any] = [to_ms(start), to_ms(end)]
+        if topic is not None:
+            where += " AND EXISTS (SELECT 1 FROM json_each(mentions.topics) WHERE value = ?)"
+            params.append(topic)
+        rows = await self.store.fetchall(
+            f"SELECT {_COLUMNS} FROM mentions WHERE {where} ORDER BY created_at LIMIT ?", (*params, limit)
+        )
+        return [_archived(r) for r in rows]
+
+    async def archived_count(self) -> int:
+        return int(await self.store.scalar("SELECT count(*) FROM mentions"))
+
+    async def prune(self, now: datetime | None = None) -> PruneResult:
+        """Forget mentions posted before ``now - desk.archive_retention``, except pinned evidence,
+        and volume history older than that which no incident's chart needs."""
+        now = now or self.clock.now()
+        cutoff = to_ms(now - self.retention)
+        margin = 6 * 3600 * 1000
+
+        async def delete(tx: Tx) -> PruneResult:
+            n = await tx.fetchone(
+                "SELECT count(*) FROM mentions WHERE created_at < ? AND pinned = 0", (cutoff,)
+            )
+            await tx.execute("DELETE FROM mentions WHERE created_at < ? AND pinned = 0", (cutoff,))
+            cutoff_min = cutoff // 60_000
+            v = await tx.fetchone(
+                "SELECT count(*) FROM volume v WHERE v.minute < ? AND NOT EXISTS (SELECT 1 FROM incidents i "
+                "WHERE i.topic = v.topic AND v.minute * 60000 BETWEEN i.opened_at - ? AND "
+                "coalesce(i.resolved_at, ?) + ?)",
+                (cutoff_min, margin, to_ms(now), margin),
+            )
+            await tx.execute(
+                "DELETE FROM volume WHERE minute < ? AND NOT EXISTS (SELECT 1 FROM incidents i "
+                "WHERE i.topic = volume.topic AND volume.minute * 60000 BETWEEN i.opened_at - ? AND "
+                "coalesce(i.resolved_at, ?) + ?)",
+                (cutoff_min, margin, to_ms(now), margin),
+            )
+            return PruneResult(int(n[0]) if n else 0, int(v[0]) if v else 0)
+
+        result = await self.store.write(delete, durable=False)
+        if result.mentions or result.volume_minutes:
+            await self.store.vacuum_free_pages()
+        return result
+
+
+def _archived(r: tuple[Any, ...]) -> ArchivedMention:
+    from tocsin.sources.model import Author, Engagement
+
+    source, uid, created, received, topics, author, text, url, lang, hashtags, engagement = r[:11]
+    label, score, engine, scores, pinned = r[11:]
+    a = json.loads(author)
+    e = json.loads(engagement) if engagement else [None, None, None]
+    mention = Mention(
+        uid=uid,
+        source=source,
+        text=text,
+        created_at=from_ms(created),
+        received_at=from_ms(received),
+        url=url,
+        author=Author(
+            handle=a.get("handle", ""),
+            name=a.get("name"),
+            followers=a.get("followers"),
+            following=a.get("following"),
+            posts=a.get("posts"),
+            created_at=parse_time(a["created_at"]) if a.get("created_at") else None,
+            verified=a.get("verified"),
+            bot=a.get("bot"),
+        ),
+        lang=lang,
+        hashtags=tuple(json.loads(hashtags)) if hashtags else (),
+        engagement=Engagement(*e),
+    )
+    row = MentionRow(
+        mention, tuple(json.loads(topics)), label, score, engine, json.loads(scores) if scores else {}
+    )
+    return ArchivedMention(row, bool(pinned))

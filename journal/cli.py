@@ -1,0 +1,342 @@
+"""``tocsin incident …``, ``tocsin journal …`` and ``tocsin handover``: the journal from a shell.
+
+Each command reads the settings (``--config``, else the user's file, else the embedded default) for
+the journal path, the operator (``--operator`` overrides ``desk.operator``), the roster, the SLAs and
+the time zone. Bad input (unknown incident, empty text, a closed incident, a bad config) prints one
+line and exits 2, having changed nothing. Top-level imports stay light: ``tocsin --help`` loads this.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tocsin.config.settings import Settings
+    from tocsin.journal.api import Journal
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+
+SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
+RESPONSE_KINDS = ("holding_statement", "official_statement", "apology", "correction", "private_reply")
+STATES = ("responding", "monitoring", "resolved", "reopen")
+FORMATS = ("md", "html", "json", "csv")
+
+
+class _Failed(Exception):
+    """A message for the operator; exit 2."""
+
+
+def _common() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    # its own dest: a subparser default would otherwise overwrite a `tocsin --config F …` given earlier
+    p.add_argument("--config", dest="journal_config", metavar="FILE", help="settings file")
+    p.add_argument("--operator", metavar="NAME", help="who is acting (default: desk.operator)")
+    return p
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``incident``, ``journal`` and ``handover`` subcommands."""
+    common = _common()
+
+    inc = sub.add_parser("incident", help="open and work incidents from a shell")
+    isub = inc.add_subparsers(dest="incident_command", metavar="ACTION", parser_class=type(inc))
+    isub.required = True
+
+    p = isub.add_parser("open", parents=[common], help="open an incident")
+    p.add_argument("--topic", required=True, help="topic id from the settings")
+    p.add_argument("--severity", required=True, type=str.lower, choices=SEVERITIES)
+    p.add_argument("--title", required=True)
+    p.add_argument("--assignee", metavar="MEMBER", help="roster member id")
+    p.set_defaults(handler=_handler(_open))
+
+    p = isub.add_parser("ack", parents=[common], help="acknowledge: someone has it")
+    p.add_argument("id", help="incident id, e.g. 12 or #12")
+    p.set_defaults(handler=_handler(_ack))
+
+    p = isub.add_parser("assign", parents=[common], help="give it to a roster member")
+    p.add_argument("id")
+    p.add_argument("member", help="roster member id")
+    p.set_defaults(handler=_handler(_assign))
+
+    p = isub.add_parser("note", parents=[common], help="add a note (or a lesson for the post-mortem)")
+    p.add_argument("id")
+    p.add_argument("text")
+    p.add_argument("--lesson", action="store_true", help="a lesson learned (goes to the post-mortem)")
+    p.set_defaults(handler=_handler(_note))
+
+    p = isub.add_parser("respond", parents=[common], help="log a response that was published or sent")
+    p.add_argument("id")
+    p.add_argument("--kind", required=True, type=str.lower, choices=RESPONSE_KINDS)
+    p.add_argument("--channel", required=True, help="where: x, instagram, press, email…")
+    p.add_argument("--text", required=True, help="what was said")
+    p.add_argument("--url", help="where it can be seen")
+    p.set_defaults(handler=_handler(_respond))
+
+    p = isub.add_parser("state", parents=[common], help="move it: responding, monitoring, resolved, reopen")
+    p.add_argument("id")
+    p.add_argument("state", type=str.lower, choices=STATES)
+    p.add_argument("--reason", help="why (kept in the journal)")
+    p.set_defaults(handler=_handler(_state))
+
+    p = isub.add_parser("escalate", parents=[common], help="next escalation step, or --severity")
+    p.add_argument("id")
+    p.add_argument("--severity", type=str.lower, choices=SEVERITIES)
+    p.set_defaults(handler=_handler(_escalate))
+
+    p = isub.add_parser("check", parents=[common], help="tick a response-checklist step by hand")
+    p.add_argument("id")
+    p.add_argument("item", choices=("facts", "act", "apologise", "values"))
+    p.add_argument("--undo", action="store_true", help="untick it")
+    p.set_defaults(handler=_handler(_check))
+
+    jr = sub.add_parser("journal", help="review the incident journal")
+    jsub = jr.add_subparsers(dest="journal_command", metavar="ACTION", parser_class=type(jr))
+    jsub.required = True
+
+    p = jsub.add_parser("list", parents=[common], help="incidents (unresolved unless --all)")
+    p.add_argument("--all", action="store_true", help="include resolved incidents")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(handler=_handler(_list))
+
+    p = jsub.add_parser("show", parents=[common], help="one incident, its clocks and timeline")
+    p.add_argument("id")
+    p.set_defaults(handler=_handler(_show))
+
+    p = jsub.add_parser("export", parents=[common], help="the post-mortem: md, html, json or csv")
+    p.add_argument("id")
+    p.add_argument("--format", required=True, type=str.lower, choices=FORMATS)
+    p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    p.set_defaults(handler=_handler(_export))
+
+    p = jsub.add_parser("corrections", parents=[common], help="sentiment corrections as text<TAB>label")
+    p.add_argument("--out", required=True, metavar="FILE.tsv")
+    p.set_defaults(handler=_handler(_corrections))
+
+    p = sub.add_parser("handover", parents=[common], help="shift handover as Markdown")
+    p.add_argument("--since", default="8h", help="how far back (default 8h)")
+    p.set_defaults(handler=_handler(_handover))
+
+
+# --- plumbing -----------------------------------------------------------------------------------
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from tocsin.config.loader import ConfigError, load_default, load_settings, user_config_path
+
+    path = getattr(args, "journal_config", None) or getattr(args, "config", None)
+    try:
+        if path:
+            return load_settings(Path(path))
+        user = user_config_path()
+        return load_settings(user) if user.exists() else load_default()
+    except ConfigError as exc:
+        raise _Failed("\n".join(str(p) for p in exc.problems)) from None
+    except OSError as exc:
+        raise _Failed(f"cannot read the settings: {exc}") from None
+
+
+Action = Callable[["Journal", argparse.Namespace], Awaitable[int]]
+
+
+def _handler(action: Action) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from tocsin.journal.errors import JournalError
+
+        try:
+            settings = _settings(args)
+            return asyncio.run(_with_journal(settings, args, action))
+        except (JournalError, _Failed) as exc:
+            print(f"tocsin: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+
+    return run
+
+
+async def _with_journal(settings: Settings, args: argparse.Namespace, action: Action) -> int:
+    from tocsin.journal.api import Journal
+
+    journal = await Journal.open(settings, operator=args.operator)
+    try:
+        return await action(journal, args)
+    finally:
+        await journal.close()
+
+
+def _tz(journal: Journal) -> Any:
+    from tocsin.journal.display import zone
+
+    return zone(journal.settings.desk.timezone)
+
+
+async def _done(journal: Journal, what: str, incident: Any) -> int:
+    """Report an action, and record any SLA breach nobody was running a desk to record."""
+    from tocsin.journal.display import local_time, one_line
+
+    await journal.check_clocks()
+    when = local_time(incident.updated_at, _tz(journal))
+    print(f"#{incident.id} {what} by {one_line(journal.operator, 40)} at {when}")
+    return EXIT_OK
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        Path(path).expanduser().write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise _Failed(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+# --- incident -----------------------------------------------------------------------------------
+
+
+async def _open(j: Journal, a: argparse.Namespace) -> int:
+    from tocsin.journal.display import one_line
+
+    inc = await j.open_incident(a.topic, a.severity, a.title, assignee=a.assignee)
+    return await _done(
+        j, f"opened: {inc.severity.label} {one_line(inc.topic, 40)}: {one_line(inc.title, 80)},", inc
+    )
+
+
+async def _ack(j: Journal, a: argparse.Namespace) -> int:
+    return await _done(j, "acknowledged", await j.acknowledge(a.id))
+
+
+async def _assign(j: Journal, a: argparse.Namespace) -> int:
+    from tocsin.journal.display import one_line
+
+    inc = await j.assign(a.id, a.member)
+    return await _done(j, f"assigned to {one_line(inc.assignee, 40)}", inc)
+
+
+async def _note(j: Journal, a: argparse.Namespace) -> int:
+    inc = await j.add_note(a.id, a.text, kind="lesson" if a.lesson else "note")
+    return await _done(j, "lesson added" if a.lesson else "note added", inc)
+
+
+async def _respond(j: Journal, a: argparse.Namespace) -> int:
+    inc = await j.log_response(a.id, a.kind, a.channel, a.text, a.url)
+    return await _done(j, f"{a.kind.replace('_', ' ')} logged ({inc.state})", inc)
+
+
+async def _state(j: Journal, a: argparse.Namespace) -> int:
+    inc = await j.set_state(a.id, a.state, reason=a.reason)
+    return await _done(j, f"now {inc.state}", inc)
+
+
+async def _escalate(j: Journal, a: argparse.Namespace) -> int:
+    inc = await j.escalate(a.id, a.severity)
+    what = f"now {inc.severity.label}" if a.severity else f"escalated to step {inc.escalation_step}"
+    if not a.severity:
+        roles = j.settings.team.escalation[inc.escalation_step - 1]
+        call = [m.id for m in j.settings.team.roster if m.role in roles]
+        what += f" (call: {', '.join(call) or ', '.join(roles)})"
+    return await _done(j, what, inc)
+
+
+async def _check(j: Journal, a: argparse.Namespace) -> int:
+    inc = await j.check(a.id, a.item, not a.undo)
+    return await _done(j, f"{'unticked' if a.undo else 'ticked'} {a.item}", inc)
+
+
+# --- journal ------------------------------------------------------------------------------------
+
+
+async def _list(j: Journal, a: argparse.Namespace) -> int:
+    import json
+
+    from tocsin.journal.display import local_time, one_line
+
+    now = j.clock.now()
+    incidents = await j.incidents(include_resolved=a.all)
+    if a.json:
+        for inc in incidents:
+            print(json.dumps({"type": "incident", **inc.to_json()}, ensure_ascii=False))
+        return EXIT_OK
+    if not incidents:
+        print("No incidents." if a.all else "No open incidents (--all shows resolved ones too).")
+        return EXIT_OK
+    tz = _tz(j)
+    rows = [("ID", "SEV", "STATE", "TOPIC", "ASSIGNEE", "OPENED", "ACK", "RESPONSE", "TITLE")]
+    for inc in incidents:
+        _, ack, resp = j.clocks(inc, now)
+        rows.append(
+            (
+                f"#{inc.id}",
+                inc.severity.label,
+                str(inc.state),
+                one_line(inc.topic, 16),
+                one_line(inc.assignee or "—", 12),
+                local_time(inc.opened_at, tz),
+                _clock_cell(ack),
+                _clock_cell(resp),
+                one_line(inc.title, 60),
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
+    return EXIT_OK
+
+
+def _clock_cell(c: Any) -> str:
+    from tocsin.journal.display import duration
+
+    if c.status == "running":
+        return f"{duration(c.remaining)} left"
+    if c.status == "overdue":
+        return f"OVERDUE {duration(-c.remaining)}"
+    if c.status == "met":
+        return f"met {duration(c.elapsed)}"
+    if c.status == "late":
+        return f"LATE {duration(c.elapsed)}"
+    return "—"
+
+
+async def _show(j: Journal, a: argparse.Namespace) -> int:
+    from tocsin.journal.reports import build_postmortem, to_text
+
+    print(to_text(await build_postmortem(j, a.id)), end="")
+    return EXIT_OK
+
+
+async def _export(j: Journal, a: argparse.Namespace) -> int:
+    from tocsin.journal.reports import build_postmortem, render
+
+    text = render(await build_postmortem(j, a.id), a.format)
+    if a.out:
+        _write(a.out, text)
+        print(f"wrote the {a.format} post-mortem of #{a.id.lstrip('#')} to {a.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+async def _corrections(j: Journal, a: argparse.Namespace) -> int:
+    from tocsin.journal.display import tsv_field
+
+    latest: dict[tuple[str, str], tuple[str, str]] = {}
+    for c in await j.corrections():  # a later verdict on the same mention replaces the earlier one
+        text = tsv_field(c.text)
+        if text:
+            latest.pop((c.source, c.uid), None)
+            latest[(c.source, c.uid)] = (text, c.new_label)
+    _write(a.out, "".join(f"{text}\t{label}\n" for text, label in latest.values()))
+    print(f"wrote {len(latest)} corrections to {a.out}", file=sys.stderr)
+    return EXIT_OK
+
+
+async def _handover(j: Journal, a: argparse.Namespace) -> int:
+    from tocsin.config.loader import parse_duration
+    from tocsin.journal.handover import build_handover
+
+    try:
+        since = parse_duration(a.since)
+    except ValueError:
+        raise _Failed(f"--since: expected a duration like 90m, 8h or 2d, got {a.since[:20]!r}") from None
+    sys.stdout.write(await build_handover(j, since))
+    return EXIT_OK

@@ -1,0 +1,132 @@
+"""The shift handover: what is open, who has not acknowledged, which clocks broke, and what happened.
+
+Readable Markdown for the next person on call (``tocsin handover --since 8h`` prints it). Clock
+states are computed at ``now``, so a breach shows even if no desk was running to record it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from tocsin.journal import display as d
+from tocsin.journal.clocks import SlaClock
+from tocsin.journal.model import Event, EventKind, Incident
+from tocsin.journal.narrate import describe
+
+if TYPE_CHECKING:
+    from tocsin.journal.api import Journal
+
+_CLOCK_WORDS = {"ack": "acknowledgement", "first_response": "first public response"}
+
+
+def _clock_word(c: SlaClock) -> str:
+    what = _CLOCK_WORDS.get(c.name, c.name)
+    if c.status == "overdue":
+        return f"{what} OVERDUE by {d.duration(-(c.remaining or timedelta()))}"
+    if c.status == "running":
+        return f"{what} due in {d.duration(c.remaining)}"
+    if c.status == "late":
+        return f"{what} late ({d.duration(c.elapsed)})"
+    if c.status == "met":
+        return f"{what} in {d.duration(c.elapsed)}"
+    return f"{what}: no target"
+
+
+async def build_handover(journal: Journal, since: timedelta, now: datetime | None = None) -> str:
+    """The handover covering ``since`` before ``now`` (desk time)."""
+    now = now or journal.clock.now()
+    start = now - since
+    tz = d.zone(journal.settings.desk.timezone)
+    names = {m.id: m.name for m in journal.settings.team.roster}
+    open_incidents = await journal.incidents()
+    events = await journal.events(since=start)
+    touched_ids = {e.incident_id for e in events if e.incident_id is not None}
+    known = {i.id: i for i in open_incidents}
+    for iid in sorted(touched_ids - known.keys()):
+        known[iid] = await journal.incident(iid)
+
+    def t(dt: datetime | None, date: bool = False) -> str:
+        return d.local_time(dt, tz, date=date)
+
+    def head(inc: Incident) -> str:
+        return f"#{inc.id} {inc.severity.label} {inc.state}: {d.md(inc.title, 120)}"
+
+    out = [
+        f"# Handover: {d.md(journal.settings.desk.name)}, {d.local_time(now, tz)}",
+        "",
+        f"Prepared by {d.md(journal.operator)}, covering the last {d.duration(since)} "
+        f"(since {d.local_time(start, tz)}).",
+        "",
+        f"## Open incidents ({len(open_incidents)})",
+        "",
+    ]
+    if not open_incidents:
+        out.append("Nothing open.")
+    for inc in open_incidents:
+        clocks = journal.clocks(inc, now)
+        done = sum(1 for c in inc.checklist if c.done)
+        who = names.get(inc.assignee or "", inc.assignee) if inc.assignee else "unassigned"
+        parts = [
+            f"topic {d.md(inc.topic)}",
+            d.md(who),
+            f"opened {t(inc.opened_at, date=True)} ({d.duration(now - inc.opened_at)} ago)",
+            _clock_word(clocks[1]),
+            _clock_word(clocks[2]),
+            f"checklist {done}/{len(inc.checklist)}",
+        ]
+        if inc.level:
+            parts.append(f"level {d.md(inc.level)}")
+        out.append(f"- **{head(inc)}**  \n  " + " · ".join(parts))
+    unacked = [i for i in open_incidents if i.state.needs_ack]
+    out += ["", f"## Waiting for acknowledgement ({len(unacked)})", ""]
+    if not unacked:
+        out.append("None: every open incident has someone on it.")
+    for inc in unacked:
+        out.append(f"- **{head(inc)}**, {_clock_word(journal.clocks(inc, now)[1])}")
+    breaches: list[str] = []
+    for inc in open_incidents:
+        for c in journal.clocks(inc, now)[1:]:
+            if c.breached:
+                recorded = inc.breaches.get(c.name)
+                note = f", recorded {t(recorded)}" if recorded else ""
+                breaches.append(f"- #{inc.id}: {_clock_word(c)} (was due {t(c.due_at)}{note})")
+    for e in events:
+        if e.kind is EventKind.SLA_BREACHED and e.incident_id in known and known[e.incident_id].closed:
+            breaches.append(f"- #{e.incident_id} (since resolved): {d.md(describe(e, tz))}")
+    out += ["", f"## SLA breaches ({len(breaches)})", ""]
+    out += breaches or ["None."]
+    out += ["", f"## What happened since {d.local_time(start, tz)} ({len(events)} events)", ""]
+    if not events:
+        out.append("Nothing was recorded.")
+    by_incident: dict[int | None, list[Event]] = defaultdict(list)
+    for e in events:
+        by_incident[e.incident_id].append(e)
+    for iid in sorted(i for i in by_incident if i is not None):
+        out += [f"### {head(known[iid])}", ""]
+        for e in by_incident[iid]:
+            out.append(f"- {t(e.at)} {d.md(e.operator)}: {d.md(describe(e, tz, limit=200))}")
+        out.append("")
+    loose = by_incident.get(None, [])
+    if loose:
+        corrections = sum(1 for e in loose if e.kind is EventKind.SENTIMENT_CORRECTED)
+        out += [
+            "### Outside incidents",
+            "",
+            f"- {corrections} sentiment correction(s) for the training data",
+            "",
+        ]
+    resolved = [
+        known[i]
+        for i in sorted(touched_ids)
+        if known[i].resolved_at is not None and known[i].resolved_at >= start
+    ]
+    if resolved:
+        out += ["## Resolved in this period", ""]
+        for inc in resolved:
+            out.append(
+                f"- #{inc.id} {inc.severity.label}: {d.md(inc.title, 120)}, resolved {t(inc.resolved_at)}"
+            )
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"

@@ -1,0 +1,561 @@
+"""The incident lifecycle: commands that check what the operator asked, then append the events.
+
+Every command validates first and raises a ``JournalError`` (nothing written) when the action makes no
+sense: unknown incident, empty field, a response without its text, an action on a resolved incident.
+Otherwise its events are appended in one durable transaction and the method returns the incident as
+it now stands, after the commit. State checks happen inside the write transaction, so two desks
+acting on the same incident at once cannot both acknowledge it.
+
+States: open → acknowledged → responding → monitoring → resolved; monitoring or resolved → reopened.
+Moving an incident nobody acknowledged into work (a response, responding, monitoring) acknowledges it
+first, as its own event. Notes and lessons can be added to a resolved incident (the post-mortem needs
+them); everything else on a resolved incident must wait for a reopen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from tocsin.config.settings import Settings
+from tocsin.journal.archive import KEEP_SQL, MentionRow, mention_row, pin_in
+from tocsin.journal.clocks import unrecorded_breaches
+from tocsin.journal.errors import (
+    AlreadyDone,
+    EmptyField,
+    IncidentClosed,
+    InvalidTransition,
+    InvalidValue,
+    MissingResponseText,
+    NoEscalationStep,
+    UnknownMember,
+)
+from tocsin.journal.events import append, incident_of, load_incident
+from tocsin.journal.model import (
+    LEVELS,
+    PLAYBOOK_IDS,
+    SENTIMENT_LABELS,
+    Event,
+    EventKind,
+    Incident,
+    NoteKind,
+    ResponseKind,
+    Severity,
+    State,
+    level_rank,
+    parse_incident_id,
+)
+from tocsin.journal.store import Store, Tx, from_ms, to_ms
+from tocsin.sources.clock import Clock
+from tocsin.sources.model import format_time
+
+AUTOMATIC = "tocsin"
+"""Who the desk's own events (level changes, SLA breaches, resurgence) name as their author."""
+
+_SURGE = level_rank("alert")
+
+
+def required(field: str, value: object) -> str:
+    """The value stripped; EmptyField when nothing visible is left."""
+    s = value.strip() if isinstance(value, str) else ""
+    if not any(c.isprintable() and not c.isspace() for c in s):  # zero-width and controls are not printable
+        raise EmptyField(field)
+    return s
+
+
+def _optional(value: object) -> str | None:
+    s = value.strip() if isinstance(value, str) else ""
+    return s or None
+
+
+class IncidentCommands:
+    """The write side of ``Journal`` for incidents."""
+
+    store: Store
+    clock: Clock
+    settings: Settings
+    operator: str
+
+    # --- plumbing -------------------------------------------------------------------------------
+
+    def _at(self, now: datetime | None) -> datetime:
+        """Desk time, to the millisecond the journal stores."""
+        return from_ms(to_ms(now or self.clock.now()))
+
+    async def _act(
+        self,
+        incident_id: int | str,
+        now: datetime | None,
+        fn: Callable[[Tx, Incident, datetime], Awaitable[Incident]],
+    ) -> Incident:
+        iid = parse_incident_id(incident_id)
+        at = self._at(now)
+
+        async def body(tx: Tx) -> Incident:
+            return await fn(tx, await load_incident(tx, iid), at)
+
+        return await self.store.write(body)
+
+    async def _emit(
+        self,
+        tx: Tx,
+        inc: Incident,
+        kind: EventKind,
+        payload: dict[str, Any],
+        at: datetime,
+        operator: str | None = None,
+    ) -> Incident:
+        _, after = await append(tx, inc, kind, payload, at=at, operator=operator or self.operator)
+        assert after is not None
+        return after
+
+    async def _ensure_ack(self, tx: Tx, inc: Incident, at: datetime) -> Incident:
+        if inc.state.needs_ack:
+            return await self._emit(
+                tx, inc, EventKind.ACKNOWLEDGED, {"from": str(inc.state), "implicit": True}, at
+            )
+        return inc
+
+    @staticmethod
+    def _not_closed(inc: Incident) -> None:
+        if inc.closed:
+            raise IncidentClosed(inc.id)
+
+    def _member(self, member: str) -> dict[str, str]:
+        member = required("member", member)
+        roster = {m.id: m for m in self.settings.team.roster}
+        if roster and member not in roster:
+            raise UnknownMember(member, roster)
+        m = roster.get(member)
+        return {"member": member, "name": m.name if m else member, "role": m.role if m else ""}
+
+    def _topic(self, topic: str) -> str:
+        topic = required("topic", topic)
+        known = [t.id for t in self.settings.topics]
+        if known and topic not in known:
+            raise InvalidValue("topic", topic, known)
+        return topic
+
+    # --- opening ----------------------------------------------------------------------------------
+
+    async def open_incident(
+        self,
+        topic: str,
+        severity: Severity | str,
+        title: str,
+        *,
+        first_signal_at: datetime | None = None,
+        assignee: str | None = None,
+        level: str | None = None,
+        reasons: Sequence[str] = (),
+        evidence: Iterable[Any] = (),
+        now: datetime | None = None,
+    ) -> Incident:
+        """Open a new incident (optionally with its first evidence pinned); returns it."""
+        topic = self._topic(topic)
+        sev = Severity.parse(severity)
+        title = required("title", title)
+        who = self._member(assignee) if assignee is not None else None
+        if level is not None and level not in LEVELS:
+            raise InvalidValue("level", level, LEVELS)
+        rows = [mention_row(m) for m in evidence]
+        at = self._at(now)
+        # the first signal (the level's rise, as the desk saw it) is never after the opening
+        signal = min(first_signal_at, at) if first_signal_at is not None else at
+        payload = {
+            "topic": topic,
+            "title": title,
+            "severity": str(sev),
+            "first_signal_at": format_time(signal),
+            "assignee": who["member"] if who else None,
+            "level": level,
+            "reasons": [str(r) for r in reasons],
+        }
+
+        async def body(tx: Tx) -> Incident:
+            iid = int(await tx.scalar("SELECT coalesce(max(id), 0) + 1 FROM incidents"))
+            _, inc = await append(
+                tx, None, EventKind.OPENED, payload, at=at, operator=self.operator, incident_id=iid
+            )
+            assert inc is not None
+            seen: set[tuple[str, str]] = set()
+            for row in rows:
+                key = (row.mention.source, row.mention.uid)
+                if key not in seen:
+                    seen.add(key)
+                    inc = await self._pin(tx, inc, row, None, at)
+            return inc
+
+        return await self.store.write(body)
+
+    # --- taking it --------------------------------------------------------------------------------
+
+    async def acknowledge(self, incident_id: int | str, *, now: datetime | None = None) -> Incident:
+        """Someone has it: stops the ack clock."""
+
+        async def fn(tx: Tx, inc: Incident, at: datetime) -> Incident:
+            self._not_closed(inc)
+            if not inc.state.needs_ack:
+                raise AlreadyDone(inc.id, f"was already acknowledged by {inc.acknowledged_by}")
+            return await self._emit(tx, inc, EventKind.ACKNOWLEDGED, {"from": str(inc.state)}, at)
+
+        return await self._act(incident_id, now, fn)
+
+    async def assign(self, incident_id: int | str, member: str, *, now: datetime | None = None) -> Incident:
+        """Give the incident to a roster member (by id)."""
+        who = self._member(member)
+
+        async def fn(tx: Tx, inc: Incident, at: datetime) -> Incident:
+            self._not_closed(inc)
+            if inc.assignee == who["member"]:
+                raise AlreadyDone(inc.id, f"is already assigned to {who['member']}")
+            return await self._emit(tx, inc, EventKind.ASSIGNED, {**who, "previous": inc.assignee}, at)
+
+        return await self._act(incident_id, now, fn)
+
+    async def escalate(
+        self, incident_id: int | str, severity: Severity | str | None = None, *, now: datetime | None = None
+    ) -> Incident:
+        """Change the severity (``severity`` given), or call the next step of ``team.escalation``."""
+        sev = Severity.parse(severity) if severity is not None else None
+        ladder = self.settings.team.escalation
+
+        async def fn(tx: Tx, inc: Incident, at: datetime) -> Incident:
+            self._not_closed(inc)
+            if sev is not None:
+                if sev is inc.severity:
+                    raise AlreadyDone(inc.id, f"is already {sev.label}")
+                payload: dict[str, Any] = {"from_severity": str(inc.severity), "to_severity": str(sev)}
+                return await self._emit(tx, inc, EventKind.ESCALATED, payload, at)
+            if not ladder:
+                raise NoEscalationStep(
+                    inc.id, "no escalation ladder in team.escalation (give a severity instead)"
+                )
+            if inc.escalation_step >= len(ladder):
+                raise NoEscalationStep(
+                    inc.id, f"already at the top of the escalation ladder (step {len(ladder)})"
+                )
+            step = inc.escalation_step + 1
+            roles = list(ladder[step - 1])
+            members = [m.id for m in self.settings.team.roster if m.role in roles]
+            payload = {"step": step, "of": len(ladder), "roles": roles, "members": members}
+            return await self._emit(tx, inc, EventKind.ESCALATED, payload, at)
+
+        return await self._act(incident_id, now, fn)
+
+    # --- working it -------------------------------------------------------------------------------
+
+    async def log_response(
+        self,
+        incident_id: int | str,
+        kind: ResponseKind | str,
+        channel: str,
+        text: str,
+        url: str | None = None,
+        *,
+        now: datetime | None = None,
+    ) -> Incident:
+        """Record what was published or sent (a public one stops the first-response clock)."""
+        rkind = ResponseKind.parse(kind)
+        if not isinstance(text, str) or not text.strip():
+            raise MissingResponseText()
+        text = required("text", text)
+        channel = required("channel", channel)
+        link = _optional(url)
+        if link is not None and not link.lower().startswith(("https://", "http://")):
+            raise InvalidValue("url", link, ["an http:// or https:// address"])
+
+        async def fn(tx: Tx, inc: Incident, at: datetime) -> Incident:
+            self._not_closed(inc)
+            inc = await self._ensure_ack(tx, inc, at)
+            payload = {"kind": str(rkind), "channel": channel, "text": text, "url": link}
+            inc = await self._emit(tx, inc, EventKind.RESPONSE_LOGGED, payload, at)
+            if inc.state is State.ACKNOWLEDGED:
+                inc = await self._emit(
+                    tx,
+                    inc,
+                    EventKind.STATE_CHANGED,
+                    {"from": str(inc.state), "to": str(State.RESPONDING)},
+                    at,
+                )
+            return inc
+
+        return await self._act(incident_id, now, fn)
+
+    async def add_note(
+        self,
+        incident_id: int | str,
+        text: str,
+        *,
+        kind: NoteKind | str = NoteKind.NOTE,
+        now: datetime | None = None,
+    ) -> Incident:
+        """A note, or a lesson for the post-mortem (allowed on resolved incidents too)."""
+        nkind = NoteKind.parse(kind)
+        text = required("text", text)
+
+        async def fn(tx: Tx, inc: Incident, at: datetime) -> Incident:
+            return await self._emit(tx, inc, EventKind.NOTE, {"kind": str(nkind), "text": text}, at)
+
+        return await self._act(incident_id, now, fn)
+
+    async def pin_evidence(
+        self, incident_id: int | str, mention: Any, *, note: str | None = None, now: datetime | None = None
+    ) -> Incident:
+        """Keep a mention as evidence: its original time and text go into the journal, and the archive
+        keeps it past retention."""
+        row = mention_row(mention)
+
+        async def fn(tx: Tx, inc: Incident, at: datetime) -> Incident:
+            self._not_closed(inc)
+            return await self._pin(tx, inc, row, _optional(note), at)
+
+        return await self._act(incident_id, now, fn)
+
+    async def _pin(self, tx: Tx, inc: Incident, row: MentionRow, note: str | None, at: datetime) -> Incident:
+        m = row.mention
+        pinned = await tx.scalar(
+            "SELECT event_id FROM pins WHERE incident_id = ? AND source = ? AND uid = ?",
+            (inc.id, m.source, m.uid),
+        )
+        if pinned is not None:
+            raise AlreadyDone(inc.id, "already has this mention pinned")
+        await pin_in(tx, row)
+        event, after = await append(
+            tx,
+            inc,
+            EventKind.EVIDENCE_PINNED,
+            {"mention": row.snapshot(), "note": note},
+            at=at,
+            operator=self.operator,
+        )
+        await tx.execute(
+            "INSERT INTO pins (incident_id, source, uid, event_id) VALUES (?, ?, ?, ?)",
+            (inc.id, m.source, m.uid, event.id),
+        )
+        assert after is not None
+        return after
+
+    async def check(
+        self, incident_id: int | str, item: str, done: bool = True, *, now: datetime | None = None
+    ) -> Incident:
+        """Tick (or untick) a step of the response checklist by hand."""
+        step = str(item).strip().lower()
+        if step not in PLAYBOOK_IDS:
+            raise InvalidValue("checklist item", item, PLAYBOOK_IDS)
+
+        async def fn(tx: Tx, inc: Incident, at: datetime) -> Incident:
+            self._not_closed(inc)
+            current = next(c for c in inc.checklist if c.id == step)
+            if done and current.done:
+                raise AlreadyDone(inc.id, f"already has {step!r} ticked")
+            if not done and not current.done:
+                raise AlreadyDone(inc.id, f"does not have {step!r} ticked")
+            if not done and current.by != "check":
+                raise AlreadyDone(inc.id, f"has {step!r} ticked by the {current.by} logged; it stays ticked")
+            return await self._emit(tx, inc, EventKind.CHECKED, {"item": step, "done": bool(done)}, at)
+
+        return await self._act(incident_id, now, fn)
+
+    # --- state ------------------------------------------------------------------------------------
+
+    async def set_state(
+        self,
+        incident_id: int | str,
+        state: State | str,
+        *,
+        reason: str | None = None,
+        now: datetime | None = None,
+    ) -> Incident:
+        """Move to ``responding``, ``monitoring``, ``resolved`` or ``reopened`` (``reopen``);
+        ``acknowledged`` is ``acknowledge``."""
+        wanted = str(state).strip().lower()
+        if wanted == "reopen":
+            wanted = "reopened"
+        if wanted == "acknowledged":
+            return await self.acknowledge(incident_id, now=now)
+        allowed = ("responding", "monitoring", "resolved", "reopen")
+        if wanted not in ("responding", "monitoring", "resolved", "reopened"):
+            raise InvalidValue("state", state, allowed)
+        if wanted == "resolved":
+            return await self.resolve(incident_id, summary=reason, now=now)
+        if wanted == "reopened":
+            return await self.reopen(incident_id, reason=reason, now=now)
+        target = State(wanted)
+
+        async def fn(tx: Tx, inc: Incident, at: datetime) -> Incident:
+            self._not_closed(inc)
+            if inc.state is target:
+                raise AlreadyDone(inc.id, f"is already {target}")
+            inc = await self._ensure_ack(tx, inc, at)
+            payload = {"from": str(inc.state), "to": str(target), "reason": _optional(reason)}
+            return await self._emit(tx, inc, EventKind.STATE_CHANGED, payload, at)
+
+        return await self._act(incident_id, now, fn)
+
+    async def resolve(
+        self, incident_id: int | str, *, summary: str | None = None, now: datetime | None = None
+    ) -> Incident:
+        """Close the incident (its clocks stop; a surge on the topic will not reopen it)."""
+
+        async def fn(tx: Tx, inc: Incident, at: datetime) -> Incident:
+            if inc.closed:
+                raise AlreadyDone(inc.id, "is already resolved")
+            return await self._emit(
+                tx, inc, EventKind.RESOLVED, {"from": str(inc.state), "summary": _optional(summary)}, at
+            )
+
+        return await self._act(incident_id, now, fn)
+
+    async def reopen(
+        self, incident_id: int | str, *, reason: str | None = None, now: datetime | None = None
+    ) -> Incident:
+        """Bring back a monitoring or resolved incident (it needs acknowledging again)."""
+
+        async def fn(tx: Tx, inc: Incident, at: datetime) -> Incident:
+            if inc.state not in (State.MONITORING, State.RESOLVED):
+                raise InvalidTransition(
+                    inc.id,
+                    str(inc.state),
+                    "reopened",
+                    "only a monitoring or resolved incident can be reopened",
+                )
+            payload = {"from": str(inc.state), "reason": _optional(reason) or "reopened by hand"}
+            return await self._emit(tx, inc, EventKind.REOPENED, payload, at)
+
+        return await self._act(incident_id, now, fn)
+
+    # --- what the desk reports ------------------------------------------------------------------
+
+    async def on_level(
+        self, topic: str, level: str, reasons: Sequence[str] = (), now: datetime | None = None
+    ) -> list[Event]:
+        """The topic's crisis level changed: note it on its unresolved incidents, and reopen the ones in
+        ``monitoring`` when the topic surges again (level alert or above). Resolved incidents are left
+        alone (open a new one). Returns the events appended (the app alerts on ``reopened``)."""
+        if level not in LEVELS:
+            raise InvalidValue("level", level, LEVELS)
+        at = self._at(now)
+        why = [str(r) for r in reasons]
+
+        def stale(inc: Incident) -> bool:
+            return inc.level != level or (level_rank(level) >= _SURGE and inc.state is State.MONITORING)
+
+        # cheap check first: most calls change nothing and need no write lock
+        rows = await self.store.fetchall(
+            "SELECT data FROM incidents WHERE topic = ? AND state != 'resolved' ORDER BY id", (topic,)
+        )
+        if not any(stale(incident_of(r[0])) for r in rows):
+            return []
+
+        async def body(tx: Tx) -> list[Event]:
+            out: list[Event] = []
+            ids = await tx.fetchall(
+                "SELECT id FROM incidents WHERE topic = ? AND state != 'resolved' ORDER BY id", (topic,)
+            )
+            for (iid,) in ids:
+                inc = await load_incident(tx, iid)
+                if inc.level != level:
+                    ev, after = await append(
+                        tx,
+                        inc,
+                        EventKind.LEVEL_CHANGED,
+                        {"level": level, "previous": inc.level, "reasons": why},
+                        at=at,
+                        operator=AUTOMATIC,
+                    )
+                    assert after is not None
+                    inc = after
+                    out.append(ev)
+                if level_rank(level) >= _SURGE and inc.state is State.MONITORING:
+                    payload = {
+                        "from": str(inc.state),
+                        "reason": f"resurgence: level {level}",
+                        "level": level,
+                        "reasons": why,
+                    }
+                    ev, _ = await append(tx, inc, EventKind.REOPENED, payload, at=at, operator=AUTOMATIC)
+                    out.append(ev)
+            return out
+
+        return await self.store.write(body)
+
+    async def check_clocks(self, now: datetime | None = None) -> list[Event]:
+        """Record every SLA breach not recorded yet (``sla_breached``, once per clock and incident).
+
+        Call it periodically with the desk's time; returns the breaches just recorded (to alert on).
+        """
+        at = self._at(now)
+        sla = self.settings.team.sla
+        rows = await self.store.fetchall("SELECT data FROM incidents WHERE state != 'resolved' ORDER BY id")
+        due = [incident_of(r[0]).id for r in rows if unrecorded_breaches(incident_of(r[0]), sla, at)]
+        if not due:
+            return []
+
+        async def body(tx: Tx) -> list[Event]:
+            out: list[Event] = []
+            for iid in due:
+                inc = await load_incident(
+                    tx, iid
+                )  # re-read under the write lock: another desk may have done it
+                for clock in unrecorded_breaches(inc, sla, at):
+                    assert clock.due_at is not None
+                    payload = {
+                        "clock": clock.name,
+                        "due": format_time(clock.due_at),
+                        "severity": str(inc.severity),
+                        "met_at": format_time(clock.done_at) if clock.done_at else None,
+                    }
+                    ev, after = await append(
+                        tx, inc, EventKind.SLA_BREACHED, payload, at=at, operator=AUTOMATIC
+                    )
+                    assert after is not None
+                    inc = after
+                    out.append(ev)
+            return out
+
+        return await self.store.write(body)
+
+    async def correct_sentiment(
+        self,
+        mention: Any,
+        new_label: str,
+        *,
+        old_label: str | None = None,
+        incident_id: int | str | None = None,
+        now: datetime | None = None,
+    ) -> Event:
+        """A human's verdict on a mention's sentiment (confirming the machine counts too): kept as
+        ``text<TAB>label`` training data. The mention is archived if it was not."""
+        label = str(new_label).strip().lower()
+        if label not in SENTIMENT_LABELS:
+            raise InvalidValue("label", new_label, SENTIMENT_LABELS)
+        row = mention_row(mention)
+        required("text", row.mention.text)
+        old = old_label if old_label is not None else row.sentiment_label
+        iid = parse_incident_id(incident_id) if incident_id is not None else None
+        at = self._at(now)
+        payload = {
+            "uid": row.mention.uid,
+            "source": row.mention.source,
+            "text": row.mention.text,
+            "old": old,
+            "new": label,
+        }
+
+        async def body(tx: Tx) -> Event:
+            inc = await load_incident(tx, iid) if iid is not None else None
+            await tx.execute(KEEP_SQL, row.values())
+            ev, _ = await append(
+                tx,
+                inc,
+                EventKind.SENTIMENT_CORRECTED,
+                payload,
+                at=at,
+                operator=self.operator,
+                incident_id=iid,
+            )
+            return ev
+
+        return await self.store.write(body)

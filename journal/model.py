@@ -1,0 +1,435 @@
+"""What the journal holds: incidents, the append-only events that make them, and their parts.
+
+An ``Incident`` is never edited directly: it is what its events add up to (see ``fold.py``).
+Times are aware UTC. Text fields that came from mentions are hostile: display them only through
+``display.py`` (reports, CLI) or the TUI's safe-text module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from tocsin.journal.errors import InvalidValue, UnknownIncident
+from tocsin.sources.model import format_time, parse_time
+
+
+def parse_incident_id(value: object) -> int:
+    """``12``, ``#12`` or ``INC-12`` → 12; anything else is an unknown incident."""
+    s = str(value).strip().lower().removeprefix("#").removeprefix("inc-").removeprefix("inc")
+    if s.isdigit() and s.isascii() and int(s) > 0:
+        return int(s)
+    raise UnknownIncident(str(value)[:20])
+
+
+class Severity(StrEnum):
+    SEV1 = "sev1"
+    """Crisis: the brand is on fire, everyone on deck."""
+    SEV2 = "sev2"
+    SEV3 = "sev3"
+    SEV4 = "sev4"
+    """Watch: worth keeping an eye on, no response clock."""
+
+    @property
+    def label(self) -> str:
+        return self.value.upper()
+
+    @property
+    def rank(self) -> int:
+        """1 is the most severe."""
+        return int(self.value[3])
+
+    @classmethod
+    def parse(cls, value: object) -> Severity:
+        """``sev2``, ``SEV2``, ``2`` or a Severity; raises InvalidValue otherwise."""
+        if isinstance(value, Severity):
+            return value
+        s = str(value).strip().lower()
+        if s.isdigit():
+            s = "sev" + s
+        try:
+            return cls(s)
+        except ValueError:
+            raise InvalidValue("severity", value, [m.value for m in cls]) from None
+
+
+class State(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESPONDING = "responding"
+    MONITORING = "monitoring"
+    """Calm but watched: a surge on the topic reopens it."""
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+
+    @property
+    def closed(self) -> bool:
+        return self is State.RESOLVED
+
+    @property
+    def needs_ack(self) -> bool:
+        """Nobody has taken it (again) yet."""
+        return self in (State.OPEN, State.REOPENED)
+
+
+class ResponseKind(StrEnum):
+    HOLDING_STATEMENT = "holding_statement"
+    OFFICIAL_STATEMENT = "official_statement"
+    APOLOGY = "apology"
+    CORRECTION = "correction"
+    PRIVATE_REPLY = "private_reply"
+
+    @property
+    def public(self) -> bool:
+        """Counts as the public response that the first-response SLA waits for."""
+        return self is not ResponseKind.PRIVATE_REPLY
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+    @classmethod
+    def parse(cls, value: object) -> ResponseKind:
+        if isinstance(value, ResponseKind):
+            return value
+        s = str(value).strip().lower().replace("-", "_").replace(" ", "_")
+        try:
+            return cls(s)
+        except ValueError:
+            raise InvalidValue("kind", value, [m.value for m in cls]) from None
+
+
+class NoteKind(StrEnum):
+    NOTE = "note"
+    LESSON = "lesson"
+    """What we would do differently: the post-mortem's "lessons" section."""
+
+    @classmethod
+    def parse(cls, value: object) -> NoteKind:
+        if isinstance(value, NoteKind):
+            return value
+        try:
+            return cls(str(value).strip().lower())
+        except ValueError:
+            raise InvalidValue("note kind", value, [m.value for m in cls]) from None
+
+
+class EventKind(StrEnum):
+    OPENED = "opened"
+    ACKNOWLEDGED = "acknowledged"
+    ESCALATED = "escalated"
+    ASSIGNED = "assigned"
+    RESPONSE_LOGGED = "response_logged"
+    NOTE = "note"
+    EVIDENCE_PINNED = "evidence_pinned"
+    SLA_BREACHED = "sla_breached"
+    LEVEL_CHANGED = "level_changed"
+    STATE_CHANGED = "state_changed"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    SENTIMENT_CORRECTED = "sentiment_corrected"
+    CHECKED = "checked"
+    """A response-checklist item ticked (or unticked) by hand."""
+
+
+LEVELS: tuple[str, ...] = ("calm", "watch", "alert", "crisis")
+"""The desk's crisis levels, mildest first (the same names the scoring layer publishes)."""
+
+SENTIMENT_LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
+
+
+def level_rank(level: str) -> int:
+    """Position of a level in LEVELS; unknown levels rank below calm."""
+    try:
+        return LEVELS.index(level)
+    except ValueError:
+        return -1
+
+
+class ClockName(StrEnum):
+    """The SLA clocks whose breach is recorded (once each per incident)."""
+
+    ACK = "ack"
+    FIRST_RESPONSE = "first_response"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: int
+    incident_id: int | None
+    at: datetime
+    """Desk time of the action, aware UTC."""
+    operator: str
+    kind: EventKind
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "incident": self.incident_id,
+            "at": format_time(self.at),
+            "operator": self.operator,
+            "kind": str(self.kind),
+            "payload": dict(self.payload),
+        }
+
+
+# --- the response checklist -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChecklistStep:
+    id: str
+    label: str
+    satisfied_by: tuple[ResponseKind, ...]
+    """Logging one of these responses ticks the step; any step can also be ticked by hand."""
+
+
+PLAYBOOK: tuple[ChecklistStep, ...] = (
+    ChecklistStep("facts", "Confirm the facts", ()),
+    ChecklistStep(
+        "act", "Act, and say so publicly", (ResponseKind.OFFICIAL_STATEMENT, ResponseKind.CORRECTION)
+    ),
+    ChecklistStep("apologise", "Apologise where due", (ResponseKind.APOLOGY,)),
+    ChecklistStep("values", "Restate the values", ()),
+)
+PLAYBOOK_IDS: tuple[str, ...] = tuple(s.id for s in PLAYBOOK)
+
+
+@dataclass(frozen=True, slots=True)
+class ChecklistItem:
+    id: str
+    label: str
+    done: bool
+    by: str | None
+    """How it got done: ``check`` (ticked by hand) or the response kind that satisfied it."""
+    at: datetime | None
+
+
+# --- the incident -------------------------------------------------------------------------------
+
+
+def _frozen(m: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(m or {}))
+
+
+@dataclass(frozen=True)
+class Incident:
+    """One incident as its events add up to now."""
+
+    id: int
+    topic: str
+    title: str
+    severity: Severity
+    state: State
+    opened_at: datetime
+    opened_by: str
+    first_signal_at: datetime
+    """When the storm was first seen (the level's rise or the first mention); defaults to ``opened_at``."""
+    updated_at: datetime
+    last_event_id: int
+    assignee: str | None = None
+    acknowledged_at: datetime | None = None
+    """The first acknowledgement (time to acknowledge is measured to it)."""
+    acknowledged_by: str | None = None
+    first_response_at: datetime | None = None
+    """The first public response logged (holding statement, statement, apology, correction)."""
+    resolved_at: datetime | None = None
+    escalation_step: int = 0
+    """How far up ``team.escalation`` it went: 0 = not escalated, 1 = the first step…"""
+    level: str | None = None
+    level_reasons: tuple[str, ...] = ()
+    breaches: Mapping[str, datetime] = field(default_factory=dict)
+    """Clock name (``ack``, ``first_response``) → when the breach was recorded."""
+    response_kinds: Mapping[str, datetime] = field(default_factory=dict)
+    """Response kind → when that kind was first logged."""
+    checks: Mapping[str, tuple[bool, datetime]] = field(default_factory=dict)
+    """Checklist step → (ticked?, when) from the last hand check."""
+    responses: int = 0
+    evidence: int = 0
+    notes: int = 0
+    reopened: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "breaches", _frozen(self.breaches))
+        object.__setattr__(self, "response_kinds", _frozen(self.response_kinds))
+        object.__setattr__(self, "checks", _frozen(self.checks))
+
+    @property
+    def closed(self) -> bool:
+        return self.state.closed
+
+    @property
+    def ref(self) -> str:
+        """How people name it: ``#12``."""
+        return f"#{self.id}"
+
+    @property
+    def checklist(self) -> tuple[ChecklistItem, ...]:
+        """The playbook, ticked from the response log and from hand checks (a hand untick wins
+        over nothing, but a logged response always counts)."""
+        items = []
+        for step in PLAYBOOK:
+            logged = [(self.response_kinds[k], k) for k in step.satisfied_by if k in self.response_kinds]
+            if logged:
+                at, kind = min(logged)
+                items.append(ChecklistItem(step.id, step.label, True, str(kind), at))
+                continue
+            done, at = self.checks.get(step.id, (False, None))
+            items.append(
+                ChecklistItem(step.id, step.label, done, "check" if done else None, at if done else None)
+            )
+        return tuple(items)
+
+    def to_json(self) -> dict[str, Any]:
+        """The public JSON form (also the ``--emit incidents`` object, with ``type`` added there)."""
+
+        def t(dt: datetime | None) -> str | None:
+            return format_time(dt) if dt else None
+
+        return {
+            "id": self.id,
+            "topic": self.topic,
+            "title": self.title,
+            "severity": str(self.severity),
+            "state": str(self.state),
+            "assignee": self.assignee,
+            "opened_at": t(self.opened_at),
+            "opened_by": self.opened_by,
+            "first_signal_at": t(self.first_signal_at),
+            "acknowledged_at": t(self.acknowledged_at),
+            "acknowledged_by": self.acknowledged_by,
+            "first_response_at": t(self.first_response_at),
+            "resolved_at": t(self.resolved_at),
+            "updated_at": t(self.updated_at),
+            "last_event_id": self.last_event_id,
+            "escalation_step": self.escalation_step,
+            "level": self.level,
+            "level_reasons": list(self.level_reasons),
+            "breaches": {k: t(v) for k, v in self.breaches.items()},
+            "response_kinds": {k: t(v) for k, v in self.response_kinds.items()},
+            "checks": {k: [done, t(at)] for k, (done, at) in self.checks.items()},
+            "checklist": [
+                {"id": c.id, "label": c.label, "done": c.done, "by": c.by, "at": t(c.at)}
+                for c in self.checklist
+            ],
+            "counts": {
+                "responses": self.responses,
+                "evidence": self.evidence,
+                "notes": self.notes,
+                "reopened": self.reopened,
+            },
+        }
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> Incident:
+        """Read back ``to_json`` (the journal's incident rows are stored this way)."""
+
+        def t(v: str | None) -> datetime | None:
+            return parse_time(v) if v else None
+
+        counts = obj.get("counts", {})
+        return cls(
+            id=int(obj["id"]),
+            topic=obj["topic"],
+            title=obj["title"],
+            severity=Severity(obj["severity"]),
+            state=State(obj["state"]),
+            opened_at=parse_time(obj["opened_at"]),
+            opened_by=obj["opened_by"],
+            first_signal_at=parse_time(obj["first_signal_at"]),
+            updated_at=parse_time(obj["updated_at"]),
+            last_event_id=int(obj["last_event_id"]),
+            assignee=obj.get("assignee"),
+            acknowledged_at=t(obj.get("acknowledged_at")),
+            acknowledged_by=obj.get("acknowledged_by"),
+            first_response_at=t(obj.get("first_response_at")),
+            resolved_at=t(obj.get("resolved_at")),
+            escalation_step=int(obj.get("escalation_step", 0)),
+            level=obj.get("level"),
+            level_reasons=tuple(obj.get("level_reasons", ())),
+            breaches={k: parse_time(v) for k, v in obj.get("breaches", {}).items()},
+            response_kinds={k: parse_time(v) for k, v in obj.get("response_kinds", {}).items()},
+            checks={k: (bool(d), parse_time(a)) for k, (d, a) in obj.get("checks", {}).items()},
+            responses=int(counts.get("responses", 0)),
+            evidence=int(counts.get("evidence", 0)),
+            notes=int(counts.get("notes", 0)),
+            reopened=int(counts.get("reopened", 0)),
+        )
+
+
+# --- the parts shown in reviews -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    event_id: int
+    at: datetime
+    operator: str
+    kind: ResponseKind
+    channel: str
+    text: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A pinned mention, as it was when pinned (original time and text)."""
+
+    event_id: int
+    pinned_at: datetime
+    pinned_by: str
+    uid: str
+    source: str
+    created_at: datetime
+    text: str
+    url: str | None
+    author_handle: str
+    author_name: str | None
+    followers: int | None
+    lang: str | None
+    sentiment: str | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    event_id: int
+    at: datetime
+    operator: str
+    kind: NoteKind
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """A human's verdict on a mention's sentiment: training data (``text<TAB>label``)."""
+
+    event_id: int
+    at: datetime
+    operator: str
+    incident_id: int | None
+    uid: str
+    source: str
+    text: str
+    old_label: str | None
+    new_label: str
+
+
+@dataclass(frozen=True)
+class IncidentRecord:
+    """Everything about one incident, for the review screen and the post-mortem."""
+
+    incident: Incident
+    events: tuple[Event, ...]
+    responses: tuple[Response, ...]
+    evidence: tuple[Evidence, ...]
+    notes: tuple[Note, ...]
+
+    @property
+    def lessons(self) -> tuple[Note, ...]:
+        return tuple(n for n in self.notes if n.kind is NoteKind.LESSON)

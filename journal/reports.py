@@ -1,0 +1,634 @@
+"""The post-mortem of an incident: Markdown, a self-contained HTML page, JSON and CSV.
+
+Contents: the summary, the clocks against the SLA, a volume chart from the per-minute history around
+the incident (inline SVG in HTML, a sparkline in Markdown), the response checklist, the responses,
+the key mentions (pinned evidence, with their original time and text), lessons, notes and the full
+timeline. Every piece of mention or operator text is escaped for its format (``display.py``); URLs
+are shown only when http(s), with credentials redacted. The journal holds no secrets of the desk's
+(tokens live in the environment), and none of the settings go into an export.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING, Any
+
+from tocsin.journal import display as d
+from tocsin.journal.clocks import SlaClock, first_response_target
+from tocsin.journal.history import VolumePoint
+from tocsin.journal.model import Event, IncidentRecord
+from tocsin.journal.narrate import describe
+from tocsin.sources.model import format_time
+
+if TYPE_CHECKING:
+    from tocsin.journal.api import Journal
+
+FORMATS: tuple[str, ...] = ("md", "html", "json", "csv")
+_BEFORE = timedelta(hours=2)
+_AFTER = timedelta(hours=1)
+_MAX_SPAN = timedelta(days=7)
+_BIN_MINUTES = (1, 5, 15, 30, 60, 180, 360, 720, 1440)
+_SPARK = "▁▂▃▄▅▆▇█"
+
+
+@dataclass(frozen=True)
+class PostMortem:
+    """Everything a post-mortem shows, gathered at ``generated_at`` (desk time)."""
+
+    record: IncidentRecord
+    clocks: tuple[SlaClock, ...]
+    volume: tuple[VolumePoint, ...]
+    window: tuple[datetime, datetime]
+    generated_at: datetime
+    tz: tzinfo
+    desk: str
+    topic_name: str
+    response_target: timedelta | None
+    ack_target: timedelta
+    names: Mapping[str, str]
+    """Roster id → name."""
+
+
+async def build_postmortem(
+    journal: Journal, incident_id: int | str, now: datetime | None = None
+) -> PostMortem:
+    """Read what the post-mortem of one incident needs from the journal."""
+    now = now or journal.clock.now()
+    rec = await journal.incident_record(incident_id)
+    inc = rec.incident
+    start = min(inc.first_signal_at, inc.opened_at) - _BEFORE
+    end = min((inc.resolved_at or now) + _AFTER, now)
+    end = min(max(end, inc.opened_at + _AFTER), start + _MAX_SPAN)
+    volume = await journal.volume(inc.topic, start, end)
+    settings = journal.settings
+    topic = next((t for t in settings.topics if t.id == inc.topic), None)
+    return PostMortem(
+        record=rec,
+        clocks=journal.clocks(inc, now),
+        volume=tuple(volume),
+        window=(start, end),
+        generated_at=now,
+        tz=d.zone(settings.desk.timezone),
+        desk=settings.desk.name,
+        topic_name=topic.label if topic else inc.topic,
+        response_target=first_response_target(settings.team.sla, inc.severity),
+        ack_target=settings.team.sla.ack_timeout,
+        names={m.id: m.name for m in settings.team.roster},
+    )
+
+
+def render(pm: PostMortem, fmt: str) -> str:
+    """The post-mortem in ``md``, ``html``, ``json`` or ``csv``."""
+    renderers = {"md": to_markdown, "html": to_html, "json": to_json, "csv": to_csv}
+    if fmt not in renderers:
+        raise ValueError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    return renderers[fmt](pm)
+
+
+# --- shared pieces ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Bin:
+    start: datetime
+    count: int
+    negative: int
+
+
+def bins(pm: PostMortem, max_bins: int) -> tuple[list[Bin], int]:
+    """The volume over the window in at most ``max_bins`` equal bins; returns (bins, minutes per bin)."""
+    start, end = pm.window
+    minutes = max(1, int((end - start).total_seconds() // 60))
+    size = next((b for b in _BIN_MINUTES if minutes / b <= max_bins), _BIN_MINUTES[-1])
+    n = max(1, -(-minutes // size))
+    out = [Bin(start + timedelta(minutes=i * size), 0, 0) for i in range(n)]
+    counts = [[0, 0] for _ in range(n)]
+    for p in pm.volume:
+        i = int((p.minute - start).total_seconds() // 60) // size
+        if 0 <= i < n:
+            counts[i][0] += p.count
+            counts[i][1] += p.negative
+    return [Bin(b.start, c, neg) for b, (c, neg) in zip(out, counts, strict=True)], size
+
+
+def _peak(pm: PostMortem) -> VolumePoint | None:
+    return max(pm.volume, key=lambda p: p.count, default=None)
+
+
+def _who(pm: PostMortem, member: str | None) -> str:
+    if not member:
+        return "—"
+    name = pm.names.get(member)
+    return f"{name} ({member})" if name and name != member else member
+
+
+def _clock_row(pm: PostMortem, c: SlaClock) -> tuple[str, str, str, str]:
+    """(label, target, took, status) in plain text."""
+    target = "—" if c.due_at is None else d.duration(c.due_at - c.started_at)
+    status = {
+        "running": f"running, {d.duration(c.remaining)} left",
+        "overdue": f"OVERDUE by {d.duration(-(c.remaining or timedelta()))}",
+        "met": "met",
+        "late": "BREACHED",
+        "stopped": "stopped at resolution",
+        "counting": "—",
+    }[c.status]
+    took = d.duration(c.elapsed)
+    if c.status in ("running", "overdue", "counting") and c.stopped_at is None:
+        took += " so far"
+    return c.label.capitalize(), target, took, status
+
+
+def _counts(n: int | None) -> str:
+    if n is None:
+        return "?"
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M"
+    if n >= 10_000:
+        return f"{n / 1000:.0f}k"
+    return str(n)
+
+
+# --- Markdown -----------------------------------------------------------------------------------
+
+
+def to_markdown(pm: PostMortem) -> str:
+    rec, inc, tz = pm.record, pm.record.incident, pm.tz
+
+    def t(dt: datetime | None) -> str:
+        return d.local_time(dt, tz)
+
+    out: list[str] = [
+        f"# Post-mortem: incident #{inc.id}, {inc.severity.label}, {d.md(inc.title, 200)}",
+        "",
+        f"Desk: {d.md(pm.desk)} · topic: {d.md(pm.topic_name)} · state: **{inc.state}** · "
+        f"generated {t(pm.generated_at)}",
+        "",
+        "## Summary",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| Severity | {inc.severity.label} |",
+        f"| State | {inc.state} |",
+        f"| Assignee | {d.md(_who(pm, inc.assignee))} |",
+        f"| First signal | {t(inc.first_signal_at)} |",
+        f"| Opened | {t(inc.opened_at)} by {d.md(inc.opened_by)} |",
+        f"| Acknowledged | {t(inc.acknowledged_at)}"
+        + (f" by {d.md(inc.acknowledged_by)}" if inc.acknowledged_by else "")
+        + " |",
+        f"| First public response | {t(inc.first_response_at)} |",
+        f"| Resolved | {t(inc.resolved_at)} |",
+        f"| Escalation | {f'step {inc.escalation_step}' if inc.escalation_step else 'none'} |",
+        f"| Reopened | {inc.reopened} time(s) |",
+        f"| Last level | {d.md(inc.level or '—')} |",
+        "",
+        "## Clocks against the SLA",
+        "",
+        "| Clock | Target | Took | Status |",
+        "|---|---|---|---|",
+    ]
+    for c in pm.clocks:
+        label, target, took, status = _clock_row(pm, c)
+        out.append(f"| {label} | {target} | {took} | {status} |")
+    out += ["", "## Volume", ""]
+    bs, size = bins(pm, 96)
+    peak = _peak(pm)
+    if peak is None:
+        out.append("No volume history was recorded around this incident.")
+    else:
+        top = max(b.count for b in bs) or 1
+        spark = "".join(_SPARK[min(7, b.count * 8 // (top + 1))] if b.count else " " for b in bs)
+        out += [
+            f"`{spark}`",
+            "",
+            f"{t(pm.window[0])} to {t(pm.window[1])}, {size} min per step; "
+            f"peak {peak.count} mentions/min at {t(peak.minute)} ({peak.negative} negative).",
+        ]
+    out += ["", "## Response checklist", ""]
+    for item in inc.checklist:
+        how = ""
+        if item.done:
+            by = "ticked by hand" if item.by == "check" else f"{(item.by or '').replace('_', ' ')} logged"
+            how = f" ({by}, {t(item.at)})"
+        out.append(f"- [{'x' if item.done else ' '}] {item.label}{how}")
+    out += ["", f"## Responses ({len(rec.responses)})", ""]
+    if not rec.responses:
+        out.append("No response was logged.")
+    for r in rec.responses:
+        out.append(f"### {t(r.at)}: {r.kind.label} on {d.md(r.channel, 60)} (by {d.md(r.operator)})")
+        out.append("")
+        out.append("> " + d.md_block(r.text).replace("  \n", "  \n> "))
+        if d.safe_url(r.url):
+            out += ["", d.md_link("published here", r.url)]
+        out.append("")
+    out += ["", f"## Key mentions ({len(rec.evidence)} pinned)", ""]
+    if not rec.evidence:
+        out.append("No evidence was pinned.")
+    for e in rec.evidence:
+        who = f"@{d.md(e.author_handle, 60)}" if e.author_handle else "unknown author"
+        if e.author_name:
+            who += f" ({d.md(e.author_name, 60)})"
+        meta = [t(e.created_at), who, f"{_counts(e.followers)} followers", d.md(e.source, 30)]
+        if e.sentiment:
+            meta.append(d.md(e.sentiment))
+        line = f"- {' · '.join(meta)}: “{d.md(e.text, 500)}”"
+        if d.safe_url(e.url):
+            line += " " + d.md_link("link", e.url)
+        out.append(line)
+    out += ["", "## Lessons", ""]
+    lessons = rec.lessons
+    if not lessons:
+        out.append("None written yet (add one: `tocsin incident note ID --lesson TEXT`).")
+    for n in lessons:
+        out.append(f"- {d.md_block(n.text)} ({d.md(n.operator)}, {t(n.at)})")
+    notes = [n for n in rec.notes if n not in lessons]
+    if notes:
+        out += ["", "## Notes", ""]
+        for n in notes:
+            out.append(f"- {t(n.at)}, {d.md(n.operator)}: {d.md_block(n.text)}")
+    out += ["", "## Timeline", "", "| Time | Who | What |", "|---|---|---|"]
+    for ev in rec.events:
+        out.append(
+            f"| {d.local_time(ev.at, tz, seconds=True)} | {d.md(ev.operator)} | {d.md(describe(ev, tz))} |"
+        )
+    out.append("")
+    return "\n".join(out)
+
+
+# --- HTML ---------------------------------------------------------------------------------------
+
+_CSS = """
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:60rem;
+padding:0 1rem;color:#1d232a;background:#fff}
+h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #d8dde3}
+.meta{color:#5b6673}table{border-collapse:collapse;width:100%;margin:.5rem 0}
+td,th{border-bottom:1px solid #e6e9ed;padding:.3rem .5rem;text-align:left;vertical-align:top}
+th{background:#f5f7f9;font-weight:600}.bad{color:#b3261e;font-weight:600}.good{color:#1e7b34}
+.sev{display:inline-block;padding:0 .4rem;border-radius:.3rem;background:#b3261e;color:#fff;font-weight:600}
+blockquote{margin:.3rem 0;padding:.3rem .8rem;border-left:3px solid #8aa0b8;background:#f5f7f9}
+.ev{border:1px solid #e6e9ed;border-radius:.4rem;padding:.4rem .7rem;margin:.4rem 0}
+.ev .who{color:#5b6673;font-size:.9em}ul.check{list-style:none;padding-left:0}
+svg{width:100%;height:auto;background:#fbfcfd;border:1px solid #e6e9ed}
+@media print{body{margin:0}}
+"""
+
+
+def _svg(pm: PostMortem) -> str:
+    bs, size = bins(pm, 240)
+    w, h, pad = 800, 220, 30
+    top = max((b.count for b in bs), default=0)
+    if top == 0:
+        return "<p>No volume history was recorded around this incident.</p>"
+    start, end = pm.window
+    span = max(1.0, (end - start).total_seconds())
+    bw = (w - 2 * pad) / len(bs)
+
+    def x(dt: datetime) -> float:
+        return pad + (w - 2 * pad) * (dt - start).total_seconds() / span
+
+    def y(v: int) -> float:
+        return h - pad - (h - 2 * pad) * v / top
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" '
+        f'aria-label="Mentions per {size} min around the incident">'
+    ]
+    for i, b in enumerate(bs):
+        if not b.count:
+            continue
+        x0 = pad + i * bw
+        parts.append(
+            f'<rect x="{x0:.1f}" y="{y(b.count):.1f}" width="{max(bw - 0.5, 0.5):.1f}" '
+            f'height="{h - pad - y(b.count):.1f}" fill="#8aa0b8"/>'
+        )
+        if b.negative:
+            parts.append(
+                f'<rect x="{x0:.1f}" y="{y(b.negative):.1f}" width="{max(bw - 0.5, 0.5):.1f}" '
+                f'height="{h - pad - y(b.negative):.1f}" fill="#d9534f"/>'
+            )
+    inc = pm.record.incident
+    marks = [
+        ("opened", inc.opened_at, "#1d232a"),
+        ("acknowledged", inc.acknowledged_at, "#6a4fb3"),
+        ("first response", inc.first_response_at, "#1e7b34"),
+        ("resolved", inc.resolved_at, "#5b6673"),
+    ]
+    for n, (label, at, colour) in enumerate(marks):
+        if at is None or not start <= at <= end:
+            continue
+        xm = x(at)
+        parts.append(
+            f'<line x1="{xm:.1f}" y1="{pad - 12}" x2="{xm:.1f}" y2="{h - pad}" stroke="{colour}" '
+            f'stroke-dasharray="4 3"/>'
+        )
+        parts.append(
+            f'<text x="{xm + 3:.1f}" y="{pad - 14 + 10 * (n % 2)}" font-size="10" fill="{colour}">'
+            f"{d.html_text(label)}</text>"
+        )
+    axis = 'font-size="11" fill="#5b6673"'
+    parts += [
+        f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" stroke="#5b6673"/>',
+        f'<text x="{pad}" y="{h - 10}" {axis}>{d.html_text(d.local_time(start, pm.tz))}</text>',
+        f'<text x="{w - pad}" y="{h - 10}" text-anchor="end" {axis}>'
+        f"{d.html_text(d.local_time(end, pm.tz))}</text>",
+        f'<text x="{pad - 4}" y="{pad + 4}" text-anchor="end" {axis}>{top}</text>',
+        f'<text x="{pad - 4}" y="{h - pad}" text-anchor="end" {axis}>0</text>',
+        "</svg>",
+    ]
+    peak = _peak(pm)
+    legend = (
+        f'<p class="meta">Mentions per {size} min (red: negative). Peak {peak.count}/min at '
+        f"{d.html_text(d.local_time(peak.minute, pm.tz))}.</p>"
+        if peak
+        else ""
+    )
+    return "".join(parts) + legend
+
+
+def to_html(pm: PostMortem) -> str:
+    rec, inc, tz = pm.record, pm.record.incident, pm.tz
+    h = d.html_text
+
+    def t(dt: datetime | None) -> str:
+        return h(d.local_time(dt, tz))
+
+    def link(url: str | None, label: str) -> str:
+        u = d.safe_url(url)
+        return f' <a href="{h(u)}" rel="noopener noreferrer nofollow">{h(label)}</a>' if u else ""
+
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta http-equiv="Content-Security-Policy" '
+        "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>Post-mortem #{inc.id}: {h(inc.title, 120)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f'<h1>Incident #{inc.id} <span class="sev">{inc.severity.label}</span> {h(inc.title, 300)}</h1>',
+        f'<p class="meta">{h(pm.desk)} · topic {h(pm.topic_name)} · state <b>{h(str(inc.state))}</b> · '
+        f"generated {t(pm.generated_at)}</p>",
+        "<h2>Summary</h2><table>",
+    ]
+    rows = [
+        ("Severity", inc.severity.label),
+        ("State", str(inc.state)),
+        ("Assignee", _who(pm, inc.assignee)),
+        ("First signal", d.local_time(inc.first_signal_at, tz)),
+        ("Opened", f"{d.local_time(inc.opened_at, tz)} by {inc.opened_by}"),
+        (
+            "Acknowledged",
+            d.local_time(inc.acknowledged_at, tz)
+            + (f" by {inc.acknowledged_by}" if inc.acknowledged_by else ""),
+        ),
+        ("First public response", d.local_time(inc.first_response_at, tz)),
+        ("Resolved", d.local_time(inc.resolved_at, tz)),
+        ("Escalation", f"step {inc.escalation_step}" if inc.escalation_step else "none"),
+        ("Reopened", f"{inc.reopened} time(s)"),
+        ("Last level", inc.level or "—"),
+    ]
+    out += [f"<tr><th>{h(k)}</th><td>{h(v)}</td></tr>" for k, v in rows]
+    out += ["</table>", "<h2>Clocks against the SLA</h2><table>"]
+    out.append("<tr><th>Clock</th><th>Target</th><th>Took</th><th>Status</th></tr>")
+    for c in pm.clocks:
+        label, target, took, status = _clock_row(pm, c)
+        cls = "bad" if c.breached else ("good" if c.status == "met" else "")
+        out.append(
+            f"<tr><td>{h(label)}</td><td>{h(target)}</td><td>{h(took)}</td>"
+            f'<td class="{cls}">{h(status)}</td></tr>'
+        )
+    out += ["</table>", "<h2>Volume</h2>", _svg(pm), "<h2>Response checklist</h2>", '<ul class="check">']
+    for item in inc.checklist:
+        how = ""
+        if item.done:
+            by = "ticked by hand" if item.by == "check" else f"{(item.by or '').replace('_', ' ')} logged"
+            how = f' <span class="meta">({h(by)}, {t(item.at)})</span>'
+        out.append(f"<li>{'☑' if item.done else '☐'} {h(item.label)}{how}</li>")
+    out += ["</ul>", f"<h2>Responses ({len(rec.responses)})</h2>"]
+    if not rec.responses:
+        out.append("<p>No response was logged.</p>")
+    for r in rec.responses:
+        out.append(
+            f'<div class="ev"><div class="who">{t(r.at)} · {h(r.kind.label)} on {h(r.channel, 60)} · '
+            f"by {h(r.operator)}{link(r.url, 'published here')}</div>"
+            f"<blockquote>{d.html_block(r.text)}</blockquote></div>"
+        )
+    out.append(f"<h2>Key mentions ({len(rec.evidence)} pinned)</h2>")
+    if not rec.evidence:
+        out.append("<p>No evidence was pinned.</p>")
+    for e in rec.evidence:
+        who = f"@{h(e.author_handle, 60)}" if e.author_handle else "unknown author"
+        if e.author_name:
+            who += f" ({h(e.author_name, 60)})"
+        meta = [t(e.created_at), who, f"{_counts(e.followers)} followers", h(e.source, 30)]
+        if e.sentiment:
+            meta.append(h(e.sentiment))
+        out.append(
+            f'<div class="ev"><div class="who">{" · ".join(meta)}{link(e.url, "link")}</div>'
+            f"<blockquote>{d.html_block(e.text)}</blockquote></div>"
+        )
+    out.append("<h2>Lessons</h2>")
+    lessons = rec.lessons
+    out.append(
+        "<ul>"
+        + "".join(
+            f"<li>{d.html_block(n.text)} <span class='meta'>({h(n.operator)}, {t(n.at)})</span></li>"
+            for n in lessons
+        )
+        + "</ul>"
+        if lessons
+        else "<p>None written yet.</p>"
+    )
+    notes = [n for n in rec.notes if n not in lessons]
+    if notes:
+        out.append("<h2>Notes</h2><ul>")
+        out += [f"<li>{t(n.at)}, {h(n.operator)}: {d.html_block(n.text)}</li>" for n in notes]
+        out.append("</ul>")
+    out.append("<h2>Timeline</h2><table><tr><th>Time</th><th>Who</th><th>What</th></tr>")
+    for ev in rec.events:
+        out.append(
+            f"<tr><td>{h(d.local_time(ev.at, tz, seconds=True))}</td><td>{h(ev.operator)}</td>"
+            f"<td>{h(describe(ev, tz))}</td></tr>"
+        )
+    out += ["</table>", "</body></html>", ""]
+    return "\n".join(out)
+
+
+# --- JSON and CSV -------------------------------------------------------------------------------
+
+
+def _redact(obj: Any) -> Any:
+    """Payloads with every ``url`` made safe (credentials redacted, non-http dropped)."""
+    if isinstance(obj, Mapping):
+        return {k: (d.safe_url(v) if k == "url" else _redact(v)) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_redact(v) for v in obj]
+    return obj
+
+
+def _event_json(ev: Event) -> dict[str, Any]:
+    return _redact(ev.to_json())
+
+
+def to_json(pm: PostMortem) -> str:
+    rec, inc = pm.record, pm.record.incident
+
+    def t(dt: datetime | None) -> str | None:
+        return format_time(dt) if dt else None
+
+    obj = {
+        "type": "postmortem",
+        "generated_at": t(pm.generated_at),
+        "desk": pm.desk,
+        "topic": {"id": inc.topic, "name": pm.topic_name},
+        "incident": inc.to_json(),
+        "sla": {
+            "ack": pm.ack_target.total_seconds(),
+            "first_response": pm.response_target.total_seconds() if pm.response_target else None,
+        },
+        "clocks": [
+            {
+                "name": c.name,
+                "started_at": t(c.started_at),
+                "due_at": t(c.due_at),
+                "done_at": t(c.done_at),
+                "stopped_at": t(c.stopped_at),
+                "elapsed_s": c.elapsed.total_seconds(),
+                "status": c.status,
+                "breached": c.breached,
+            }
+            for c in pm.clocks
+        ],
+        "responses": [
+            {
+                "event": r.event_id,
+                "at": t(r.at),
+                "operator": r.operator,
+                "kind": str(r.kind),
+                "channel": r.channel,
+                "text": r.text,
+                "url": d.safe_url(r.url),
+            }
+            for r in rec.responses
+        ],
+        "evidence": [
+            {
+                "event": e.event_id,
+                "pinned_at": t(e.pinned_at),
+                "pinned_by": e.pinned_by,
+                "uid": e.uid,
+                "source": e.source,
+                "created_at": t(e.created_at),
+                "text": e.text,
+                "url": d.safe_url(e.url),
+                "author": {"handle": e.author_handle, "name": e.author_name, "followers": e.followers},
+                "lang": e.lang,
+                "sentiment": e.sentiment,
+                "note": e.note,
+            }
+            for e in rec.evidence
+        ],
+        "lessons": [{"at": t(n.at), "operator": n.operator, "text": n.text} for n in rec.lessons],
+        "notes": [
+            {"at": t(n.at), "operator": n.operator, "kind": str(n.kind), "text": n.text} for n in rec.notes
+        ],
+        "volume": {
+            "from": t(pm.window[0]),
+            "to": t(pm.window[1]),
+            "minutes": [
+                {
+                    "minute": t(p.minute),
+                    "count": p.count,
+                    "negative": p.negative,
+                    "neutral": p.neutral,
+                    "positive": p.positive,
+                }
+                for p in pm.volume
+            ],
+        },
+        "events": [_event_json(ev) for ev in rec.events],
+    }
+    return json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
+
+
+CSV_COLUMNS: Sequence[str] = ("event_id", "at_utc", "at_local", "incident", "operator", "kind", "what", "url")
+
+
+def to_csv(pm: PostMortem) -> str:
+    """The timeline, one row per event; every cell neutralised against spreadsheet formulas."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(CSV_COLUMNS)
+    for ev in pm.record.events:
+        p = ev.payload
+        url = p.get("url") or (p.get("mention") or {}).get("url") if isinstance(p, Mapping) else None
+        w.writerow(
+            [
+                ev.id,
+                format_time(ev.at),
+                d.csv_cell(d.local_time(ev.at, pm.tz, seconds=True)),
+                ev.incident_id,
+                d.csv_cell(ev.operator),
+                str(ev.kind),
+                d.csv_cell(describe(ev, pm.tz, limit=2000)),
+                d.csv_cell(d.safe_url(url) or ""),
+            ]
+        )
+    return buf.getvalue()
+
+
+# --- plain text (``tocsin journal show``) -------------------------------------------------------
+
+
+def to_text(pm: PostMortem, *, evidence_shown: int = 20) -> str:
+    """The incident for a terminal: every piece of text on one clean line (no escape sequences)."""
+    rec, inc, tz = pm.record, pm.record.incident, pm.tz
+    o = d.one_line
+
+    def t(dt: datetime | None) -> str:
+        return d.local_time(dt, tz)
+
+    out = [
+        f"#{inc.id} {inc.severity.label} {inc.state}: {o(inc.title, 200)}",
+        f"  topic {o(pm.topic_name, 60)} · assignee {o(_who(pm, inc.assignee), 60)}"
+        + (f" · escalation step {inc.escalation_step}" if inc.escalation_step else "")
+        + (f" · level {o(inc.level, 20)}" if inc.level else ""),
+        f"  first signal {t(inc.first_signal_at)} · opened {t(inc.opened_at)} by {o(inc.opened_by, 40)}",
+        "",
+        "Clocks",
+    ]
+    for c in pm.clocks:
+        label, target, took, status = _clock_row(pm, c)
+        out.append(f"  {label:<26} target {target:<8} took {took:<16} {status}")
+    out += ["", "Checklist"]
+    for item in inc.checklist:
+        out.append(f"  [{'x' if item.done else ' '}] {item.label}")
+    if rec.responses:
+        out += ["", f"Responses ({len(rec.responses)})"]
+        for r in rec.responses:
+            url = d.safe_url(r.url)
+            out.append(
+                f"  {t(r.at)} {r.kind.label} on {o(r.channel, 40)} by {o(r.operator, 40)}: {o(r.text, 300)}"
+            )
+            if url:
+                out.append(f"    {url}")
+    if rec.evidence:
+        out += ["", f"Evidence ({len(rec.evidence)} pinned)"]
+        for e in rec.evidence[:evidence_shown]:
+            out.append(f"  {t(e.created_at)} @{o(e.author_handle, 40)}: {o(e.text, 200)}")
+        if len(rec.evidence) > evidence_shown:
+            out.append(f"  … and {len(rec.evidence) - evidence_shown} more (see the export)")
+    if rec.notes:
+        out += ["", "Notes"]
+        for n in rec.notes:
+            out.append(f"  {t(n.at)} {o(n.operator, 40)} ({n.kind}): {o(n.text, 300)}")
+    out += ["", "Timeline"]
+    for ev in rec.events:
+        out.append(
+            f"  {d.local_time(ev.at, tz, seconds=True)}  {o(ev.operator, 20):<10} {o(describe(ev, tz), 200)}"
+        )
+    return "\n".join(out) + "\n"

@@ -1,0 +1,330 @@
+"""The journal file: one aiosqlite connection, WAL, busy retries, schema migrations.
+
+Several tocsin processes on one machine share one journal. Every write runs in ``BEGIN IMMEDIATE``
+(the write lock is taken up front, so two writers never deadlock on a lock upgrade), with SQLite's
+``busy_timeout`` and, around it, our own retry of the whole transaction: "database is locked" never
+reaches the operator, only ``JournalBusy`` after ``retry_for`` seconds of trying. Actions commit with
+``synchronous=FULL``; bulk archive batches may ask for ``NORMAL`` (the WAL still keeps them safe from a
+crash of the process, only a power cut can lose the last ones).
+
+One connection serves the process and its operations are serialised by a lock: a coroutine's
+transaction spans several awaits, and another coroutine must not slip a statement into it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+from tocsin.journal.errors import JournalBusy, JournalUnavailable
+
+T = TypeVar("T")
+
+_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+# Ordered migrations: (version, statements). Never edit a released one; append a new version.
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (
+        1,
+        (
+            """CREATE TABLE events (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                incident_id INTEGER,
+                at INTEGER NOT NULL,
+                operator TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                payload TEXT NOT NULL
+            )""",
+            "CREATE INDEX events_incident ON events(incident_id, id)",
+            "CREATE INDEX events_kind ON events(kind, id)",
+            "CREATE INDEX events_at ON events(at)",
+            """CREATE TABLE incidents (
+                id INTEGER PRIMARY KEY,
+                topic TEXT NOT NULL,
+                state TEXT NOT NULL,
+                severity TEXT NOT NULL,
+                opened_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                resolved_at INTEGER,
+                last_event_id INTEGER NOT NULL,
+                data TEXT NOT NULL
+            )""",
+            "CREATE INDEX incidents_state ON incidents(state, topic)",
+            """CREATE TABLE mentions (
+                source TEXT NOT NULL,
+                uid TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                received_at INTEGER NOT NULL,
+                topics TEXT NOT NULL,
+                author TEXT NOT NULL,
+                text TEXT NOT NULL,
+                url TEXT,
+                lang TEXT,
+                hashtags TEXT,
+                engagement TEXT,
+                sentiment_label TEXT,
+                sentiment_score REAL,
+                sentiment_engine TEXT,
+                scores TEXT,
+                pinned INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (source, uid)
+            )""",
+            "CREATE INDEX mentions_created ON mentions(created_at)",
+            """CREATE TABLE volume (
+                topic TEXT NOT NULL,
+                minute INTEGER NOT NULL,
+                count INTEGER NOT NULL,
+                negative INTEGER NOT NULL DEFAULT 0,
+                neutral INTEGER NOT NULL DEFAULT 0,
+                positive INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (topic, minute)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE pins (
+                incident_id INTEGER NOT NULL,
+                source TEXT NOT NULL,
+                uid TEXT NOT NULL,
+                event_id INTEGER NOT NULL,
+                PRIMARY KEY (incident_id, source, uid)
+            ) WITHOUT ROWID""",
+            """CREATE TABLE cursors (
+                source_id TEXT PRIMARY KEY,
+                value TEXT NOT NULL,
+                updated_at INTEGER NOT NULL
+            ) WITHOUT ROWID""",
+        ),
+    ),
+)
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def to_ms(dt: datetime) -> int:
+    """Aware datetime → integer milliseconds since the epoch (how times are stored)."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return round(dt.timestamp() * 1000)
+
+
+def from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def is_busy(exc: BaseException) -> bool:
+    """SQLITE_BUSY / SQLITE_LOCKED, whatever the extended code."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in _BUSY_CODES
+    msg = str(exc).lower()
+    return "locked" in msg or "busy" in msg
+
+
+def prepare_path(path: str | Path) -> Path:
+    """Create the journal's directory (0700) and file (0600) if they do not exist yet.
+
+    SQLite gives the ``-wal`` and ``-shm`` files the database file's permissions, so creating the
+    file ourselves, owner-only, keeps all three private. Returns the path, ``~`` expanded.
+    """
+    path = Path(path).expanduser()
+    parent = path.parent
+    if not parent.exists():
+        parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+        os.chmod(parent, 0o700)  # mkdir's mode is filtered by the umask
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path
+    os.close(fd)
+    os.chmod(path, 0o600)
+    return path
+
+
+class Tx:
+    """The statements of one transaction (only valid inside ``Store.write``/``Store.read``)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
+        """Run a statement; returns the last inserted rowid."""
+        cur = await self._conn.execute(sql, params)
+        rowid = cur.lastrowid
+        await cur.close()
+        return int(rowid or 0)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        cur = await self._conn.executemany(sql, rows)
+        await cur.close()
+
+    async def fetchall(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in await self._conn.execute_fetchall(sql, params)]
+
+    async def fetchone(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> tuple[Any, ...] | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def scalar(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return row[0] if row else None
+
+
+class Store:
+    """An open journal file. Use ``Store.open``; close it (an open connection hangs process exit)."""
+
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        path: Path,
+        *,
+        retry_for: float,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._conn = conn
+        self.path = path
+        self._retry_for = retry_for
+        self._monotonic = monotonic
+        self._lock = asyncio.Lock()
+        self._synchronous = "FULL"
+        self._tx = Tx(conn)
+        self.retries = 0
+        """How many times a busy journal made us retry (for tests and the status line)."""
+
+    @classmethod
+    async def open(cls, path: str | Path, *, busy_timeout: float = 5.0, retry_for: float = 30.0) -> Store:
+        """Open (creating if needed) and migrate the journal at ``path``."""
+        try:
+            path = prepare_path(path)
+            conn = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout)
+        except (OSError, sqlite3.Error) as exc:
+            raise JournalUnavailable(f"cannot open the journal {path}: {exc}") from None
+        store = cls(conn, path, retry_for=retry_for)
+        try:
+            await store._setup(busy_timeout)
+        except BaseException:
+            await conn.close()
+            raise
+        return store
+
+    async def _setup(self, busy_timeout: float) -> None:
+        async def pragmas() -> None:
+            await self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            # must precede the first table; a no-op on an existing journal
+            await self._conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            async with self._conn.execute("PRAGMA journal_mode = WAL") as cur:
+                row = await cur.fetchone()
+            if not row or str(row[0]).lower() != "wal":
+                raise JournalUnavailable(f"the journal {self.path} cannot use write-ahead logging")
+            await self._conn.execute("PRAGMA synchronous = FULL")
+
+        try:
+            await self._retrying(pragmas)
+            await self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise JournalUnavailable(f"the journal {self.path} is not readable: {exc}") from None
+
+    async def _migrate(self) -> None:
+        async def step(tx: Tx) -> None:
+            version = int(await tx.scalar("PRAGMA user_version"))
+            if version > SCHEMA_VERSION:
+                raise JournalUnavailable(
+                    f"the journal {self.path} was written by a newer tocsin (schema {version}, "
+                    f"this one knows {SCHEMA_VERSION}): upgrade tocsin"
+                )
+            for v, statements in MIGRATIONS:
+                if v > version:
+                    for sql in statements:
+                        await tx.execute(sql)
+            if version != SCHEMA_VERSION:
+                await tx.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+        await self.write(step)
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._conn.close()
+
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        start = self._monotonic()
+        delay = 0.005
+        while True:
+            try:
+                return await attempt()
+            except sqlite3.OperationalError as exc:
+                if not is_busy(exc):
+                    raise
+                if self._monotonic() - start >= self._retry_for:
+                    raise JournalBusy(self._monotonic() - start) from None
+                self.retries += 1
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.25)
+
+    async def write(self, fn: Callable[[Tx], Awaitable[T]], *, durable: bool = True) -> T:
+        """Run ``fn`` in one write transaction and commit; retried whole while the journal is busy.
+
+        Returns after the commit. ``fn`` may run more than once, so it must only touch the database.
+        Any exception from ``fn`` rolls everything back.
+        """
+        async with self._lock:
+            await self._set_synchronous("FULL" if durable else "NORMAL")
+
+            async def attempt() -> T:
+                await self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = await fn(self._tx)
+                    await self._conn.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:
+                        await self._conn.execute("ROLLBACK")
+                    raise
+                return result
+
+            return await self._retrying(attempt)
+
+    async def read(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
+        """Run ``fn`` in one read transaction (a consistent view of the journal)."""
+        async with self._lock:
+
+            async def attempt() -> T:
+                await self._conn.execute("BEGIN")
+                try:
+                    return await fn(self._tx)
+                finally:
+                    if self._conn.in_transaction:
+                        await self._conn.execute("ROLLBACK")
+
+            return await self._retrying(attempt)
+
+    async def fetchall(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        """One query, its own read transaction."""
+
+        async def q(tx: Tx) -> list[tuple[Any, ...]]:
+            return await tx.fetchall(sql, params)
+
+        return await self.read(q)
+
+    async def scalar(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
+        rows = await self.fetchall(sql, params)
+        return rows[0][0] if rows else None
+
+    async def _set_synchronous(self, mode: str) -> None:
+        if mode != self._synchronous:
+            await self._conn.execute(f"PRAGMA synchronous = {mode}")
+            self._synchronous = mode
+
+    async def vacuum_free_pages(self) -> None:
+        """Give pages freed by pruning back to the file system."""
+        async with self._lock:
+            await self._retrying(lambda: self._conn.execute_fetchall("PRAGMA incremental_vacuum"))
