@@ -1,0 +1,304 @@
+"""The wall: a keyboard-driven Textual app over a running Desk.
+
+The app never scores or parses: the Desk does that off the UI loop and publishes immutable snapshots.
+One flush timer (``ui.refresh_hz``) reads the latest snapshot and the new mentions once, and updates
+each pane at most once; panes that are hidden, and everything but the feed's memory while a modal
+screen is open, are skipped.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, tzinfo
+from typing import ClassVar, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingsMap, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Input
+from tocsin.config.settings import Settings
+from tocsin.scoring.snapshot import LEVELS, ScoredMention, Snapshot
+from tocsin.sources.clock import Clock
+from tocsin.tui import safe_text
+from tocsin.tui.panes.base import SnapshotPane
+from tocsin.tui.panes.feed import FeedView
+from tocsin.tui.panes.header import DeskHeader
+from tocsin.tui.panes.sentiment import SentimentPane
+from tocsin.tui.panes.sources import SourceStatusLine
+from tocsin.tui.panes.volume import VolumePane
+from tocsin.tui.screens.help import HelpScreen, HelpSection, KeyHelp
+
+FEED_BATCH = 2000
+"""Most mentions taken into the feed per flush (the newest, when more arrived)."""
+WALL_PANE_BUDGET = 0.25
+"""Share of the terminal height the gauges may take in the roomy layout before going compact."""
+
+
+class DeskLike(Protocol):
+    """What the wall needs from ``tocsin.scoring.runtime.Desk`` (tests pass a fake)."""
+
+    clock: Clock
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    def snapshot(self) -> Snapshot: ...
+    def feed_since(self, seq: int, limit: int = 2000) -> list[ScoredMention]: ...
+    @property
+    def finished(self) -> bool: ...
+
+
+def _rank(level: str | None) -> int:
+    """How severe a level is (an unknown one counts as calm)."""
+    return LEVELS.index(level) if level in LEVELS else 0  # type: ignore[arg-type]
+
+
+def desk_zone(name: str | None) -> tuple[tzinfo | None, str | None]:
+    """The zone for times on screen (None = this machine's), and a problem to tell the user, if any."""
+    if not name:
+        return None, None
+    try:
+        return ZoneInfo(name), None
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return UTC, f"unknown time zone {name!r} in desk.timezone: times are shown in UTC"
+
+
+class TocsinApp(App[int]):
+    """The crisis desk wall."""
+
+    CSS_PATH = "tocsin.tcss"
+    TITLE = "tocsin"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("escape", "clear_filter", "Clear filter", id="clear-filter"),
+        Binding("v", "toggle_pane('volume')", "Show/hide volume", show=False, id="toggle-volume"),
+        Binding("s", "toggle_pane('sentiment')", "Show/hide sentiment", show=False, id="toggle-sentiment"),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        desk: DeskLike | None = None,
+        *,
+        clock: Clock | None = None,
+        duration: float | None = None,
+    ) -> None:
+        """``desk``: the Desk to drive (default: a ``tocsin.scoring.runtime.Desk`` on ``settings``,
+        with ``clock`` if given). The app starts it after the first frame and stops it on exit.
+        ``duration``: quit after that many seconds of real time."""
+        super().__init__()
+        self.settings = settings
+        if desk is None:
+            from tocsin.scoring.runtime import Desk  # the pipeline is only needed once a wall opens
+
+            desk = Desk(settings, clock=clock)
+        self.desk: DeskLike = desk
+        self._duration = duration
+        self._tz, self._tz_problem = desk_zone(settings.desk.timezone)
+        self._last_seq = 0
+        self._desk_running = False
+        self._desk_stopped = False
+        self._levels: dict[str, str] = {}
+        self._layout_key: tuple[object, int] | None = None
+        self._keymap_ids = dict(settings.ui.keymap)
+        self.set_keymap(settings.ui.keymap)
+
+    # --- layout ---------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        settings = self.settings
+        source_width = max((len(s.id) for s in settings.sources), default=4)
+        yield DeskHeader(settings.desk.name, self._tz, id="header")
+        with Horizontal(id="panes"):
+            yield VolumePane(settings.scoring.levels, id="volume")
+            yield SentimentPane(id="sentiment")
+        with Vertical(id="feed-pane"):
+            yield FeedView(self._tz, source_width=min(12, max(4, source_width)), id="feed")
+            yield Input(
+                placeholder="filter: words, @handle or #hashtag · Enter keeps it · Esc clears",
+                id="filter",
+                compact=True,
+            )
+        yield SourceStatusLine(id="sources")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.settings.ui.theme in self.available_themes:
+            self.theme = self.settings.ui.theme
+        else:
+            problem = f"unknown theme {self.settings.ui.theme!r} in ui.theme"
+            self.notify(problem, severity="warning", markup=False)
+        if self._tz_problem:
+            self.notify(self._tz_problem, severity="warning", markup=False, timeout=15)
+        self.query_one(DeskHeader).show(None, self.desk.clock.now())
+        self.query_one("#volume").border_title = "Volume · last hour"
+        self.query_one("#sentiment").border_title = "Sentiment"
+        self.query_one(FeedView).focus()
+        self._apply_layout(0)
+        # The desk starts after the first frame is on screen: the wall shows at once, even while the
+        # sources connect and the sentiment engine warms up.
+        self.call_after_refresh(self._start_desk_worker)
+        self.set_interval(1 / self.settings.ui.refresh_hz, self.flush, name="flush")
+        if self._duration is not None:
+            self.set_timer(self._duration, self.action_quit, name="duration")
+
+    def _start_desk_worker(self) -> None:
+        self.run_worker(self._start_desk(), name="desk-start", exit_on_error=False)
+
+    async def _start_desk(self) -> None:
+        try:
+            await self.desk.start()
+        except Exception as exc:  # a dead source must not take the wall down; say why, keep running
+            self.notify(f"the desk could not start: {exc}", severity="error", markup=False, timeout=60)
+            return
+        self._desk_running = True
+        self.flush()
+
+    async def on_unmount(self) -> None:
+        await self._stop_desk()
+
+    async def _stop_desk(self) -> None:
+        if self._desk_stopped:
+            return
+        self._desk_stopped = True
+        self._desk_running = False
+        await self.desk.stop()
+
+    def _apply_layout(self, n_topics: int) -> None:
+        """Roomy gauges when they fit in their share of the screen; one line per topic otherwise."""
+        key = (self.size, n_topics)
+        if key == self._layout_key:
+            return
+        self._layout_key = key
+        roomy_lines = 2 + n_topics * max(VolumePane.ROOMY_LINES, SentimentPane.ROOMY_LINES)
+        compact = self.settings.ui.layout == "compact" or roomy_lines > self.size.height * WALL_PANE_BUDGET
+        for pane in self.query(SnapshotPane):
+            if pane.id in ("volume", "sentiment"):
+                pane.compact = compact
+
+    # --- the flush ------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Read the desk once and bring each visible pane up to date, once."""
+        if not self._desk_running:
+            return
+        desk = self.desk
+        snapshot = desk.snapshot()
+        batch = desk.feed_since(self._last_seq, FEED_BATCH)
+        if batch:
+            self._last_seq = batch[-1].seq
+        on_wall = len(self.screen_stack) == 1  # a modal (help, palette) is open otherwise
+        self.query_one(FeedView).add(batch, render=on_wall)
+        self._announce_levels(snapshot)
+        if not on_wall:
+            return
+        self.query_one(DeskHeader).show(snapshot, desk.clock.now(), finished=desk.finished)
+        self._apply_layout(len(snapshot.topics))  # the terminal may have been resized
+        for pane in self.query(SnapshotPane):
+            if pane.display and pane.parent is not None and pane.parent.display:
+                pane.show(snapshot)
+
+    def _announce_levels(self, snapshot: Snapshot) -> None:
+        """A toast when a topic's level rises: the first thing an operator back at the desk must see."""
+        for topic_id, topic in snapshot.topics.items():
+            before = self._levels.get(topic_id)
+            self._levels[topic_id] = topic.level
+            if before is not None and _rank(topic.level) > _rank(before):
+                why = f" ({'; '.join(topic.reasons)})" if topic.reasons else ""
+                message = safe_text.clean(f"{topic.name}: {before} → {topic.level}{why}", 200)
+                severity = "error" if topic.level in ("alert", "crisis") else "warning"
+                self.notify(message, title="Level up", severity=severity, markup=False, timeout=20)
+
+    # --- actions --------------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        """Show every binding, as remapped."""
+        self.push_screen(HelpScreen(self.help_sections()))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_filter":  # Esc means something only while there is a filter to clear
+            box = self.query_one("#filter", Input)
+            return box.has_class("-active") or bool(box.value)
+        return True
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("-active")
+        box.focus()
+        self.refresh_bindings()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        feed = self.query_one(FeedView)
+        box.value = ""
+        box.remove_class("-active")
+        feed.set_filter("")
+        feed.focus()
+        self.refresh_bindings()
+
+    def action_toggle_pane(self, pane_id: str) -> None:
+        pane = self.query_one(f"#{pane_id}", SnapshotPane)
+        pane.display = not pane.display
+        panes = self.query_one("#panes")
+        panes.display = any(p.display for p in panes.query(SnapshotPane))
+
+    async def action_quit(self) -> None:
+        """Stop the desk (sources, pipeline, sentiment worker), then leave."""
+        await self._stop_desk()
+        self.exit(0)
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.query_one(FeedView).set_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_kept(self) -> None:
+        self.query_one(FeedView).focus()
+
+    # --- help -----------------------------------------------------------------------------------
+
+    def help_sections(self) -> list[HelpSection]:
+        """The bindings of the wall and of the feed, with the user's keymap applied."""
+        feed = self.query_one(FeedView)
+        return [
+            HelpSection("Desk", self._key_help(self._bindings, skip_system=True)),
+            HelpSection("Feed (when focused)", self._key_help(feed._bindings)),
+            HelpSection(
+                "Filter box",
+                [
+                    KeyHelp("enter", "keep the filter and go back to the feed", None),
+                    KeyHelp(self._keys_for("clear-filter", "escape"), "clear the filter", "clear-filter"),
+                ],
+            ),
+        ]
+
+    def _keys_for(self, binding_id: str, default: str) -> str:
+        keys = self._keymap_ids.get(binding_id, default)
+        return " / ".join(self.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
+
+    def _key_help(self, bindings: BindingsMap, skip_system: bool = False) -> list[KeyHelp]:
+        remapped = bindings.copy()
+        remapped.apply_keymap(self._keymap)  # the same overlay Textual applies when dispatching keys
+        by_binding: dict[tuple[str, str], list[str]] = {}
+        described: dict[tuple[str, str], tuple[str, str | None]] = {}
+        for key, binding in remapped:
+            if skip_system and binding.system:
+                continue
+            ident = (binding.action, binding.id or binding.description)
+            by_binding.setdefault(ident, []).append(self.get_key_display(binding.with_key(key)))
+            described[ident] = (binding.description or binding.action.replace("_", " "), binding.id)
+        return [
+            KeyHelp(" / ".join(keys), described[ident][0], described[ident][1])
+            for ident, keys in by_binding.items()
+        ]
+
+
+def run_tui(settings: Settings, *, duration: float | None = None) -> int:
+    """Open the wall on ``settings`` until the user quits (or ``duration`` seconds pass); exit code."""
+    app = TocsinApp(settings, duration=duration)
+    app.run()
+    code = app.return_code
+    return 0 if code is None else code

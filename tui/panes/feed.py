@@ -1,0 +1,276 @@
+"""The live feed: a line-API view over a bounded ring of mentions, newest at the bottom.
+
+Only the visible lines are rendered (and cached as strips), so the cost of a flush does not grow with
+the number of mentions kept. Tail mode follows the newest mention; scrolling up pauses it and the
+border counts the mentions waiting below; ``End``/``G`` (or scrolling back to the bottom) resumes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import tzinfo
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style as RichStyle
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.content import Content
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from tocsin.scoring.snapshot import ScoredMention
+from tocsin.tui import safe_text
+from tocsin.tui.panes.feed_buffer import DEFAULT_CAPACITY, FeedBuffer, FeedEntry
+from tocsin.tui.panes.palette import SENTIMENT_SIGN
+
+INFLUENTIAL_FOLLOWERS = 10_000
+"""Followers from which the count is highlighted: these voices carry a storm further."""
+BOT_SCORE = 0.7
+"""Bot likelihood from which a mention is tagged ``bot?``."""
+
+
+class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
+    """Mentions as one line each: local time, source, sentiment sign, handle, followers, text."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("end,G", "follow", "Follow", id="feed-follow"),
+        Binding("home,g", "oldest", "Oldest", show=False, id="feed-oldest"),
+        Binding("up,k", "line_up", "Line up", show=False, id="feed-up"),
+        Binding("down,j", "line_down", "Line down", show=False, id="feed-down"),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="feed-page-up"),
+        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, id="feed-page-down"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "feed--time",
+        "feed--source",
+        "feed--handle",
+        "feed--followers",
+        "feed--influential",
+        "feed--bot",
+        "feed--negative",
+        "feed--neutral",
+        "feed--positive",
+        "feed--unscored",
+    }
+
+    DEFAULT_CSS = """
+    FeedView {
+        overflow-x: hidden;
+        overflow-y: auto;
+        .feed--time { color: $foreground-muted; }
+        .feed--source { color: $secondary-lighten-2; }
+        .feed--handle { color: $primary-lighten-2; text-style: bold; }
+        .feed--followers { color: $foreground-muted; }
+        .feed--influential { color: $warning; text-style: bold; }
+        .feed--bot { color: $foreground-muted; text-style: italic; }
+        .feed--negative { color: $text-error; }
+        .feed--neutral { color: $foreground; }
+        .feed--positive { color: $text-success; }
+        .feed--unscored { color: $foreground-muted; }
+    }
+    """
+
+    tail: reactive[bool] = reactive(True)
+    """Following the newest mention."""
+    waiting: reactive[int] = reactive(0)
+    """Mentions that arrived below the view since the tail paused."""
+
+    def __init__(
+        self,
+        tz: tzinfo | None,
+        *,
+        capacity: int = DEFAULT_CAPACITY,
+        source_width: int = 8,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes)
+        self.buffer = FeedBuffer(capacity)
+        self._tz = tz
+        self._source_width = source_width
+        self._strips: LRUCache[tuple[int, int], Strip] = LRUCache(1024)
+        self._styles: dict[str, RichStyle] = {}
+        self._scrolling_ourselves = False
+        self._dirty = False
+
+    # --- data -----------------------------------------------------------------------------------
+
+    def add(self, batch: Sequence[ScoredMention], *, render: bool = True) -> None:
+        """Append a batch (oldest first). With ``render=False`` (a modal is open) the lines are kept
+        but the view is brought up to date by the next call with ``render=True``."""
+        added, evicted = self.buffer.extend(batch)
+        if not (added or evicted):
+            if render and self._dirty:
+                self._sync_view()
+            return
+        if not self.tail:
+            self.waiting += added
+            if evicted:  # keep the lines the user is reading in place while older ones fall off
+                self._scroll_quietly(max(0, round(self.scroll_y) - evicted))
+        self._dirty = True
+        if render:
+            self._sync_view()
+
+    def set_filter(self, query: str) -> None:
+        """Filter by a substring of text, handle or hashtags (case/accent-insensitive); "" for all."""
+        if self.buffer.set_filter(query):
+            # Lines are renumbered: the old scroll position means nothing, so show the newest matches.
+            self.tail = True
+            self._sync_view()
+            self._show_status()
+
+    def _sync_view(self) -> None:
+        self._dirty = False
+        self.virtual_size = Size(self.scrollable_content_region.width, len(self.buffer))
+        if self.tail:
+            self._scroll_quietly(self.max_scroll_y)
+        self.refresh()
+
+    def _scroll_quietly(self, y: float) -> None:
+        """Scroll without it counting as the user's move (which would pause or resume the tail)."""
+        self._scrolling_ourselves = True
+        try:
+            self.scroll_to(y=y, animate=False, force=True)
+        finally:
+            self._scrolling_ourselves = False
+
+    # --- tail mode ------------------------------------------------------------------------------
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self._scrolling_ourselves:
+            return
+        if new_value >= self.max_scroll_y:
+            self.tail = True
+        elif new_value < old_value:
+            self.tail = False
+
+    def watch_tail(self, tail: bool) -> None:
+        if tail:
+            self.waiting = 0
+        self._show_status()
+
+    def watch_waiting(self) -> None:
+        self._show_status()
+
+    def on_mount(self) -> None:
+        self.border_title = "Live feed"
+        self._show_status()
+
+    def _show_status(self) -> None:
+        self.border_subtitle = status_content(self)
+
+    def action_follow(self) -> None:
+        """Jump to the newest mention and follow again."""
+        self.tail = True
+        self._sync_view()
+
+    def action_oldest(self) -> None:
+        self.tail = False
+        self.scroll_to(y=0, animate=False)
+
+    def action_line_up(self) -> None:
+        self.scroll_to(y=self.scroll_y - 1, animate=False)
+
+    def action_line_down(self) -> None:
+        self.scroll_to(y=self.scroll_y + 1, animate=False)
+
+    def action_page_up(self) -> None:
+        self.scroll_to(y=self.scroll_y - max(1, self.scrollable_content_region.height - 1), animate=False)
+
+    def action_page_down(self) -> None:
+        self.scroll_to(y=self.scroll_y + max(1, self.scrollable_content_region.height - 1), animate=False)
+
+    def on_resize(self) -> None:
+        self._strips.clear()
+        self._sync_view()
+
+    # --- rendering ------------------------------------------------------------------------------
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+        self._strips.clear()
+
+    def _style(self, name: str) -> RichStyle:
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(name, partial=True)
+        return style
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        line = round(self.scroll_y) + y
+        if not 0 <= line < len(self.buffer) or width <= 0:
+            return Strip.blank(width, self.rich_style)
+        key = (self.buffer.absolute(line), width)
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._strips[key] = self._render_entry(self.buffer.entry(line), width)
+        return strip
+
+    def line_text(self, entry: FeedEntry, width: int) -> Text:
+        """The line for one mention, every hostile field cleaned and never parsed as markup."""
+        scored = entry.item
+        m = scored.mention
+        label = scored.sentiment.label if scored.sentiment.label in SENTIMENT_SIGN else "unscored"
+        body_style = self._style(f"feed--{label}")
+        when = m.created_at.astimezone(self._tz).strftime("%H:%M:%S")
+        source = safe_text.clean(m.source, self._source_width).ljust(self._source_width)
+        parts: list[Text | tuple[str, RichStyle] | str] = [
+            (when, self._style("feed--time")),
+            " ",
+            (source, self._style("feed--source")),
+            " ",
+            (SENTIMENT_SIGN[label], body_style),
+            " ",
+            safe_text.text(safe_text.handle_str(m.author.handle, 30), self._style("feed--handle")),
+        ]
+        followers = m.author.followers
+        if followers is not None:
+            loud = followers >= INFLUENTIAL_FOLLOWERS
+            style = self._style("feed--influential" if loud else "feed--followers")
+            parts += [" ", (f"({safe_text.number_str(followers)})", style)]
+        bot = scored.scores.get("bot")
+        if isinstance(bot, dict) and isinstance(bot.get("score"), (int, float)) and bot["score"] >= BOT_SCORE:
+            parts += [" ", ("bot?", self._style("feed--bot"))]
+        parts += [" ", safe_text.text(m.text, body_style, max_len=max(width, 1))]
+        return Text.assemble(*parts, end="", no_wrap=True)
+
+    def _render_entry(self, entry: FeedEntry, width: int) -> Strip:
+        text = self.line_text(entry, width)
+        segments: list[Segment] = list(text.render(self.app.console, end=""))
+        # The widget's style underneath, so unstyled cells get its background, not the terminal's.
+        return Strip(segments).apply_style(self.rich_style).crop_extend(0, width, self.rich_style)
+
+    def rendered_lines(self) -> list[str]:
+        """The plain text of the lines on screen (what the user reads), for checks and copy."""
+        width = self.scrollable_content_region.width
+        top = round(self.scroll_y)
+        out: list[str] = []
+        for line in range(top, min(len(self.buffer), top + self.scrollable_content_region.height)):
+            out.append(self.line_text(self.buffer.entry(line), width).plain[:width])
+        return out
+
+
+def status_content(view: FeedView) -> Content:
+    """The feed's border line: following or paused (with mentions waiting), and the filter."""
+    buffer = view.buffer
+    parts: list[Content | tuple[str, str] | str] = []
+    if buffer.query:
+        parts += [
+            ("filter ", "$foreground-muted"),
+            safe_text.content(f"“{buffer.query}”", "bold", max_len=40),
+            (f" {len(buffer):,} of {buffer.total:,}", "$foreground-muted"),
+            " · ",
+        ]
+    if view.tail:
+        parts.append(("following ▼", "$success"))
+    else:
+        waiting = f" · {view.waiting:,} new below" if view.waiting else ""
+        parts += [(f"paused{waiting}", "bold $warning"), (" · End to follow", "$foreground-muted")]
+    return Content.assemble(*parts)

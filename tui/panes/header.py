@@ -1,0 +1,110 @@
+"""The header: desk name, the desk clock in local time, the sentiment engine, and one line per topic
+with its rate, level and the reasons for that level."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from textual.content import Content
+from textual.geometry import Size
+from textual.widget import Widget
+from tocsin.scoring.snapshot import LEVELS, Snapshot, TopicSnapshot
+from tocsin.tui import safe_text
+from tocsin.tui.panes.palette import LEVEL_MARK, level_style
+
+MAX_TOPIC_LINES = 4
+"""More topics than this fold into a "+N more" line; the volume pane lists them all."""
+
+
+def local_clock(now: datetime, tz: tzinfo | None) -> str:
+    """The desk clock as the operator reads it: weekday, date, time and zone, in local time."""
+    local = now.astimezone(tz)
+    return local.strftime("%a %d %b %H:%M:%S %Z").strip()
+
+
+def _level_rank(topic: TopicSnapshot) -> int:
+    return LEVELS.index(topic.level) if topic.level in LEVELS else 0
+
+
+class DeskHeader(Widget):
+    """Top of the wall. ``show`` stores the figures and repaints only when the text would change."""
+
+    DEFAULT_CSS = """
+    DeskHeader { height: auto; }
+    """
+
+    def __init__(self, desk_name: str, tz: tzinfo | None, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._desk_name = desk_name
+        self._tz = tz
+        self._snapshot: Snapshot | None = None
+        self._clock = ""
+        self._finished = False
+
+    def show(self, snapshot: Snapshot | None, now: datetime, *, finished: bool = False) -> None:
+        """Take the latest snapshot and desk time (aware UTC); repaint if anything visible changed."""
+        clock = local_clock(now, self._tz)
+        if snapshot is self._snapshot and clock == self._clock and finished == self._finished:
+            return
+        lines_before = self._line_count()
+        self._snapshot, self._clock, self._finished = snapshot, clock, finished
+        self.refresh(layout=self._line_count() != lines_before)
+
+    def _line_count(self) -> int:
+        n = len(self._snapshot.topics) if self._snapshot else 0
+        return 1 + max(1, min(n, MAX_TOPIC_LINES) + (1 if n > MAX_TOPIC_LINES else 0))
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return self._line_count()
+
+    def render(self) -> Content:
+        snap = self._snapshot
+        engine: list[Content | tuple[str, str] | str] = []
+        if snap is not None:
+            engine = [("sentiment ", "$foreground-muted"), (snap.engine, "bold")]
+            if snap.engine_note:
+                engine += [" ", safe_text.content(f"({snap.engine_note})", "$text-warning", max_len=60)]
+        if self._finished:
+            engine.append(("   all sources finished", "$foreground-muted"))
+        title = Content.assemble(
+            ("tocsin", "bold $accent"),
+            " ▸ ",
+            safe_text.content(self._desk_name, "bold", max_len=40),
+            "   ",
+            (self._clock, "bold"),
+            "   ",
+            *engine,
+        )
+        lines = [title]
+        if snap is None or not snap.topics:
+            lines.append(Content.styled("waiting for the first figures…", "$foreground-muted italic"))
+            return self._lines(lines)
+        topics = list(snap.topics.values())
+        shown = topics
+        if len(topics) > MAX_TOPIC_LINES:  # the hottest ones, still in the configured order
+            hottest = sorted(topics, key=_level_rank, reverse=True)
+            keep = {id(t) for t in hottest[:MAX_TOPIC_LINES]}
+            shown = [t for t in topics if id(t) in keep]
+        for topic in shown:
+            badge = f" {LEVEL_MARK.get(topic.level, '?')} {topic.level.upper()} "
+            reasons = " · ".join(topic.reasons) if topic.reasons else "normal activity"
+            lines.append(
+                Content.assemble(
+                    (badge, level_style(topic.level)),
+                    " ",
+                    safe_text.content(topic.name, "bold", max_len=30),
+                    "  ",
+                    (f"{topic.rate_per_min:.1f}/min", "bold"),
+                    "  ",
+                    safe_text.content(reasons, "$foreground-muted", max_len=160),
+                )
+            )
+        if len(topics) > MAX_TOPIC_LINES:
+            more = len(topics) - MAX_TOPIC_LINES
+            lines.append(Content.styled(f"+{more} more topic{'s' if more > 1 else ''}", "$foreground-muted"))
+        return self._lines(lines)
+
+    def _lines(self, lines: list[Content]) -> Content:
+        # One line each, cut to the width: a wrapped header would push the whole wall down.
+        width = max(1, self.content_region.width)
+        return Content("\n").join(line.truncate(width, ellipsis=True) for line in lines)

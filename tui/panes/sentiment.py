@@ -1,0 +1,79 @@
+"""Sentiment: per topic, the negative / neutral / positive shares over the sentiment window as bars,
+and the trend of the negative share over the last hour as a sparkline."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from tocsin.scoring.snapshot import TopicSnapshot
+from tocsin.tui import safe_text
+from tocsin.tui.panes.base import SnapshotPane
+from tocsin.tui.panes.charts import bar, sparkline
+from tocsin.tui.panes.palette import SENTIMENT_SIGN, SENTIMENT_STYLE
+
+LABELS = (("negative", "neg"), ("neutral", "neu"), ("positive", "pos"))
+
+
+class SentimentPane(SnapshotPane):
+    """How the conversation feels, per topic."""
+
+    ROOMY_LINES = 5  # name, three bars, the trend
+
+    def render(self) -> Content:
+        snap = self.snapshot
+        if snap is None or not snap.topics:
+            return Content.styled("no topic figures yet", "$foreground-muted italic")
+        width = max(12, self.content_region.width)
+        lines: list[Content] = []
+        for topic in snap.topics.values():
+            if self.compact:
+                lines.append(_compact_line(topic, width))
+            else:
+                lines.extend(_wall_lines(topic, width))
+        return Content("\n").join(lines)
+
+
+def _shares(topic: TopicSnapshot) -> dict[str, float] | None:
+    shares = {label: float(topic.sentiment.get(label, 0.0)) for label, _ in LABELS}
+    return shares if sum(shares.values()) > 0 else None
+
+
+def _trend(topic: TopicSnapshot, width: int) -> str:
+    # Scaled to 100 %, not to the peak: a flat 20 % must not look like a wall of red.
+    return sparkline(topic.negative_trend, width, top=1.0)[0] if width > 0 else ""
+
+
+def _wall_lines(topic: TopicSnapshot, width: int) -> list[Content]:
+    lines = [safe_text.content(topic.name, "bold", max_len=width)]
+    shares = _shares(topic)
+    bar_width = max(4, width - 10)
+    for label, short in LABELS:
+        style = SENTIMENT_STYLE[label]
+        if shares is None:
+            lines.append(Content.styled(f"{short}  –", "$foreground-muted"))
+            continue
+        filled, empty = bar(shares[label], bar_width)
+        lines.append(
+            Content.assemble(
+                (f"{short} ", style),
+                (filled, style),
+                (empty, "$foreground-muted 30%"),
+                (f" {shares[label] * 100:3.0f} %", style),
+            )
+        )
+    trend_width = max(0, width - 6)  # after the 'trend ' label
+    trend = _trend(topic, trend_width)
+    lines.append(Content.assemble(("trend ", "$foreground-muted"), (trend, "$text-error")))
+    return lines
+
+
+def _compact_line(topic: TopicSnapshot, width: int) -> Content:
+    shares = _shares(topic)
+    if shares is None:
+        return Content.styled("no scored mentions yet", "$foreground-muted")
+    parts: list[tuple[str, str] | str] = []
+    for label, _ in LABELS:
+        parts += [(f"{SENTIMENT_SIGN[label]}{shares[label] * 100:.0f}", SENTIMENT_STYLE[label]), " "]
+    parts.append(("% ", "$foreground-muted"))
+    head = Content.assemble(*parts)
+    trend_width = width - head.cell_length
+    return Content.assemble(head, (_trend(topic, trend_width), "$text-error")) if trend_width >= 6 else head
