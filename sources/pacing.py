@@ -1,0 +1,63 @@
+"""Waiting on the desk clock for a replayed mention's time, without outliving ``stop()``.
+
+The demo and the jsonl replay both hold a mention until the (simulated) clock reaches its timestamp.
+The wait must end at once when the source is stopped, so every wait races the source's stop event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from datetime import datetime
+
+from tocsin.sources.clock import Clock
+
+
+class StopWatch:
+    """One stop-waiter per stream, raced against each sleep (cheaper than a new waiter per wait)."""
+
+    def __init__(self, stopping: asyncio.Event) -> None:
+        self._stopping = stopping
+        self._waiter: asyncio.Task[bool] | None = None
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopping.is_set()
+
+    async def wait(self, aw: Awaitable[object]) -> bool:
+        """Await ``aw`` unless the source stops first; True when ``aw`` completed, False on stop."""
+        if self._stopping.is_set():
+            if asyncio.iscoroutine(aw):
+                aw.close()  # never awaited: close it so Python does not warn
+            return False
+        if self._waiter is None:
+            self._waiter = asyncio.ensure_future(self._stopping.wait())
+        task = asyncio.ensure_future(aw)
+        await asyncio.wait({task, self._waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            return False
+        task.result()  # re-raise what the sleep raised
+        return not self._stopping.is_set()
+
+    def close(self) -> None:
+        """Cancel the stop-waiter (call when the stream ends)."""
+        if self._waiter is not None:
+            self._waiter.cancel()
+            self._waiter = None
+
+
+async def wait_until(clock: Clock, t: datetime, watch: StopWatch) -> bool:
+    """Sleep on ``clock`` until desk time reaches ``t``, then pin the clock there when it can be moved.
+
+    Returns False if the source was stopped meanwhile. A clock without ``advance_to`` (the wall
+    clock) is simply waited on.
+    """
+    delay = (t - clock.now()).total_seconds()
+    if delay > 0 and not await watch.wait(clock.sleep(delay)):
+        return False
+    advance = getattr(clock, "advance_to", None)
+    if advance is not None:
+        advance(t)
+    return not watch.stopped
