@@ -4,8 +4,8 @@ lexicon shares with it.
 The guess votes word by word: frequent function words of each language (``lexicons/stopwords.txt``)
 count fully, cheap character cues (French accents, English ``-ing``) count half; frequent words of
 German, Spanish, Italian, Portuguese and Dutch, and letters foreign to both, vote for "other". It
-needs no model and costs a few microseconds per text, so it can run on every mention. ``other`` means "neither
-French nor English as far as we can tell" (another language, another script, or nothing readable).
+needs no model and costs a few microseconds per text, so it can run on every mention. ``other``
+means "neither French nor English as far as we can tell" (another language or script, or nothing).
 """
 
 from __future__ import annotations
@@ -18,23 +18,22 @@ from typing import Literal
 
 Language = Literal["fr", "en", "other"]
 
-# One pass over the text finds every unit the scorers care about. Order matters: URLs and handles
-# first (so their insides are not read as words), emoticons before punctuation, then words (a word
-# may end with an elision apostrophe, so "j'adore" gives "j'" + "adore" and "don't" gives
-# "don'" + "t"), then emoji and punctuation runs.
-_EMOTICONS = (
-    r"<3+|</3|:-?\)+|:-?\(+|:'-?\(+|:-?D\b|:-?[pP]\b|:-?[/\\](?!/)|:-?\||:-?[oO]\b|:-?\*|;-?\)+|=\)+|=\(+"
-    r"|\bx[D)]|\bXD\b|\^\^|\^_\^|-_-|>:-?\(|:-?\[|:-?\]|\):|D:"
-)
-TOKEN_RE = re.compile(
-    r"(?:https?://|www\.)\S+"
-    r"|@\w+"
-    r"|#\w+"
-    rf"|{_EMOTICONS}"
-    r"|[^\W\d_]+['’]?"
-    r"|[\u2600-\u27BF\u2B50\u2B55\u2B06\u2B07\u2194-\u21AA\U0001F000-\U0001FAFF]"
-    r"|!+|\?+|[.;,:…]+"
-)
+# Tokens: words (a word may start with "#" and end with an elision apostrophe, so "j'adore" gives
+# "j'" + "adore" and "don't" gives "don'" + "t") and runs of symbols (punctuation, emoji and
+# emoticons together: "!!😡", ":-)"; the scorer splits a run once and remembers it). An emoticon
+# ending in a letter or digit (":D", ":p", "<3") keeps it when no word follows. This simple
+# pattern is several times faster than one alternative per token type.
+TOKEN_RE = re.compile(r"[#\w]\w*['’]?|[^\w\s]+(?:[DPpOo3](?!\w))?")
+# Links and handles are removed before tokenizing (only when the text can contain one).
+_LINKS_RE = re.compile(r"(?:https?://|www\.)\S+|@\w+")
+
+
+def tokenize(text: str) -> list[str]:
+    """The raw tokens of a text, links and @handles left out."""
+    if "@" in text or "://" in text or "www." in text:
+        text = _LINKS_RE.sub(" ", text)
+    return TOKEN_RE.findall(text)
+
 
 _FR_ACCENTS = frozenset("éèêàùûçôîïëœâ")
 
@@ -92,6 +91,27 @@ def token_vote(token: str) -> Vote:
     return NO_VOTE
 
 
+# Votes packed in one int (half-votes as units, 20 bits per language) so a scorer can add a whole
+# text's votes with one sum() over its tokens.
+_VOTE_BITS = 20
+_VOTE_MASK = (1 << _VOTE_BITS) - 1
+
+
+def pack_vote(vote: Vote) -> int:
+    """One token's vote as an int; the sum of packed votes unpacks to the summed votes."""
+    fr, en, other = (round(x * 2) for x in vote)
+    return fr | (en << _VOTE_BITS) | (other << (2 * _VOTE_BITS))
+
+
+def unpack_votes(packed: int) -> Vote:
+    """Summed packed votes → (French, English, other)."""
+    return (
+        (packed & _VOTE_MASK) / 2,
+        ((packed >> _VOTE_BITS) & _VOTE_MASK) / 2,
+        (packed >> (2 * _VOTE_BITS)) / 2,
+    )
+
+
 @lru_cache(maxsize=65536)
 def _cached_vote(token: str) -> Vote:
     return token_vote(token)
@@ -113,8 +133,8 @@ def decide(fr: float, en: float, other: float = 0.0) -> Language:
 def guess_language(text: str) -> Language:
     """Guess ``fr``, ``en`` or ``other`` for a short text (stopwords and character cues)."""
     fr = en = other = 0.0
-    for tok in TOKEN_RE.findall(text):
-        if tok.startswith(("http", "www.", "@", "#")):
+    for tok in tokenize(text):
+        if tok[0] == "#":
             continue
         f, e, o = _cached_vote(tok)
         fr += f

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from tocsin.config.settings import SentimentSettings
 from tocsin.scoring.flair_engine import FlairSentiment, ModelNotFound, resolve_model
-from tocsin.scoring.language import TOKEN_RE
+from tocsin.scoring.language import tokenize
 from tocsin.scoring.lexicon import LexiconScorer
 from tocsin.scoring.snapshot import SentimentScore
 
@@ -44,12 +44,10 @@ RawScore = tuple[str, float, str]  # (label, score, engine): cheap to pickle acr
 
 def has_readable_content(text: str) -> bool:
     """True if the text has a word or a symbol to judge (not only links, handles and punctuation)."""
-    for tok in TOKEN_RE.findall(text):
-        c = tok[0]
-        if c == "@" or tok.startswith(("http", "www.")) or c in "!?.;,:…":
-            continue
-        return True
-    return False
+    return any(tok[0].isalnum() or tok[0] == "#" or not set(tok) <= _PUNCTUATION for tok in tokenize(text))
+
+
+_PUNCTUATION = frozenset("!?.;,:…'’\"()[]{}-_/\\*&%$+=<>|~^`")
 
 
 @dataclass(frozen=True)
