@@ -1,0 +1,190 @@
+"""Influence: how far a mention can travel, as a tier and a 0–100 score with its terms.
+
+Tiers, by followers on the platform where the post was seen:
+
+=======  ===================
+nano     fewer than 10,000
+micro    10,000 – 49,999
+mid      50,000 – 99,999
+macro    100,000 – 999,999
+mega     1,000,000 and more
+=======  ===================
+
+Score (0–100), with every term reported by ``Influence.explain()``::
+
+    score = 100 × reach_factor × (0.65·f + 0.20·e + 0.15·v)
+
+    f = clamp((log10(1 + followers) − 2) / 5, 0, 1)     (100 followers → 0, 10k → 0.4, 10 million → 1)
+    e = min(1, log10(1 + 1000·engagement / max(followers, 1000)) / log10(201))
+                                  (replies + reposts + likes worth 20 % of the audience → 1)
+    v = 1 if the platform says the account is verified, else 0
+    reach_factor = 0.5 + 0.5 × reach     (reach 0–1 per platform, ``scoring.influence.reach``)
+
+When followers are unknown (Reddit, Hacker News, an unhydrated Bluesky author), ``e`` is taken from the
+absolute engagement instead (``min(1, log10(1 + engagement) / 4)``, 10,000 → 1), the weights of the known
+terms are rescaled to sum to 1, the tier is None and the result is marked ``followers_known=False``.
+
+Handles on ``scoring.influence.watchlist`` (journalists, activists, officials) always flag, whatever
+their score, with their role from ``scoring.influence.roles``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from tocsin.config.settings import InfluenceSettings
+from tocsin.sources.model import Author, Engagement, Mention
+
+Tier = Literal["nano", "micro", "mid", "macro", "mega"]
+TIERS: tuple[tuple[int, Tier], ...] = (
+    (1_000_000, "mega"),
+    (100_000, "macro"),
+    (50_000, "mid"),
+    (10_000, "micro"),
+)
+
+W_FOLLOWERS, W_ENGAGEMENT, W_VERIFIED = 0.65, 0.20, 0.15
+DEFAULT_REACH: Mapping[str, float] = {
+    "x": 1.0,
+    "rss": 1.0,  # news articles: the press
+    "hackernews": 0.8,
+    "reddit": 0.7,
+    "bluesky": 0.6,
+    "mastodon": 0.5,
+}
+UNKNOWN_REACH = 0.8
+"""Reach of a platform that is neither configured nor in the defaults (demo, jsonl, webhook)."""
+
+
+def tier_for(followers: int | None) -> Tier | None:
+    """The tier for a follower count (None when unknown)."""
+    if followers is None:
+        return None
+    for floor, name in TIERS:
+        if followers >= floor:
+            return name
+    return "nano"
+
+
+def normalise_handle(handle: str) -> str:
+    return handle.strip().lstrip("@").casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class Influence:
+    """One author's influence on one mention, with the terms that made it."""
+
+    score: int
+    """0–100."""
+    tier: Tier | None
+    """None when followers are unknown."""
+    followers_known: bool
+    watch_role: str | None
+    """The role (``journalist``, ``official``…) when the author is on the watchlist, else None."""
+    terms: tuple[tuple[str, float, float], ...]
+    """(term, value 0–1, weight) for the score's terms, in the formula's order."""
+    reach: float
+    platform: str | None
+
+    @property
+    def watched(self) -> bool:
+        return self.watch_role is not None
+
+    def explain(self) -> list[str]:
+        """The formula's terms in words, for the mention detail pane."""
+        lines = []
+        for name, value, weight in self.terms:
+            lines.append(f"{name}: {value:.2f} × {weight:.2f} = {100 * value * weight:.1f} pts")
+        factor = 0.5 + 0.5 * self.reach
+        lines.append(f"platform reach ({self.platform or 'unknown'}): {self.reach:.2f} → × {factor:.2f}")
+        tier = f"{self.tier} tier" if self.tier else "followers unknown, scored from what is known"
+        lines.append(f"influence {self.score}/100 ({tier})")
+        if self.watch_role:
+            lines.append(f"on the watchlist: {self.watch_role}")
+        return lines
+
+    def to_json(self) -> dict[str, Any]:
+        obj: dict[str, Any] = {"score": self.score, "tier": self.tier}
+        if not self.followers_known:
+            obj["partial"] = True
+        if self.watch_role:
+            obj["watchlist"] = self.watch_role
+        return obj
+
+
+class InfluenceScorer:
+    """Scores authors by the stated formula; knows the watchlist and each platform's reach."""
+
+    def __init__(self, settings: InfluenceSettings | None = None) -> None:
+        s = settings or InfluenceSettings()
+        roles = {normalise_handle(h): r for h, r in s.roles.items()}
+        self._watch: dict[str, str] = {}
+        for handle in (*s.watchlist, *s.roles):
+            key = normalise_handle(handle)
+            if key:
+                self._watch[key] = roles.get(key, "watchlist")
+        self._reach = {**DEFAULT_REACH, **{k: min(max(v, 0.0), 1.0) for k, v in s.reach.items()}}
+
+    def watch_role(self, handle: str) -> str | None:
+        """Watchlist role of a handle (``user`` matches ``@User``, ``user@host``, ``user.bsky.social``)."""
+        h = normalise_handle(handle)
+        if not h or not self._watch:
+            return None
+        for key in (h, h.split("@", 1)[0], h.removesuffix(".bsky.social")):
+            role = self._watch.get(key)
+            if role is not None:
+                return role
+        return None
+
+    def reach_of(self, source: str | None, platform: str | None = None) -> float:
+        """Reach 0–1: configured for the source id, else for the platform type, else the defaults."""
+        for key in (source, platform):
+            if key is not None and key in self._reach:
+                return self._reach[key]
+        return UNKNOWN_REACH
+
+    def score_mention(self, mention: Mention, platform: str | None = None) -> Influence:
+        """Score a mention's author; ``platform`` is the source type (``x``, ``mastodon``…) when known."""
+        return self.score(mention.author, mention.engagement, source=mention.source, platform=platform)
+
+    def score(
+        self,
+        author: Author,
+        engagement: Engagement,
+        *,
+        source: str | None = None,
+        platform: str | None = None,
+    ) -> Influence:
+        """Score one author on one post by the module's formula."""
+        followers = author.followers
+        eng = engagement.total
+        terms: list[tuple[str, float, float]] = []
+        if followers is not None:
+            f = min(max((math.log10(1 + followers) - 2.0) / 5.0, 0.0), 1.0)
+            e = min(1.0, math.log10(1 + 1000.0 * eng / max(followers, 1000)) / math.log10(201))
+            terms.append((f"followers {followers:,}", f, W_FOLLOWERS))
+            share = 100 * eng / max(followers, 1)
+            terms.append((f"engagement {eng:,} ({share:.1f} % of followers)", e, W_ENGAGEMENT))
+        else:
+            e = min(1.0, math.log10(1 + eng) / 4.0)
+            terms.append((f"engagement {eng:,} (followers unknown)", e, W_ENGAGEMENT))
+        if author.verified is not None or followers is not None:
+            v = 1.0 if author.verified else 0.0
+            terms.append(("verified" if v else "not verified", v, W_VERIFIED))
+        total_weight = sum(w for _, _, w in terms)
+        if followers is None and total_weight:
+            terms = [(n, v, w / total_weight) for n, v, w in terms]  # rescale the known terms to sum to 1
+        reach = self.reach_of(source, platform)
+        raw = (0.5 + 0.5 * reach) * sum(v * w for _, v, w in terms)
+        return Influence(
+            score=round(100 * min(max(raw, 0.0), 1.0)),
+            tier=tier_for(followers),
+            followers_known=followers is not None,
+            watch_role=self.watch_role(author.handle),
+            terms=tuple(terms),
+            reach=reach,
+            platform=platform or source,
+        )
