@@ -1,0 +1,151 @@
+"""The journal file: where it lives, who may read it, WAL, schema versions, and a busy journal."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+from tocsin.config.settings import DeskSettings, Settings
+from tocsin.journal.api import Journal, journal_path
+from tocsin.journal.errors import JournalBusy, JournalUnavailable
+from tocsin.journal.store import SCHEMA_VERSION, Store
+from tocsin.sources.clock import ManualClock
+
+from .conftest import team_settings
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_path_env_overrides_config_which_overrides_the_platform_dir(tmp_path: Path) -> None:
+    configured = Settings(desk=DeskSettings(journal="~/desk/journal.sqlite"))
+    assert (
+        journal_path(configured, {"TOCSIN_JOURNAL": str(tmp_path / "env.sqlite")}) == tmp_path / "env.sqlite"
+    )
+    assert journal_path(configured, {}) == Path.home() / "desk" / "journal.sqlite"
+    default = journal_path(Settings(), {})
+    assert default.name == "journal.sqlite" and "tocsin" in default.parts
+
+
+async def test_new_journal_is_private_and_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "dir" / "journal.sqlite"
+    old = os.umask(0o022)
+    try:
+        journal = await Journal.open(team_settings(path), clock=ManualClock())
+        await journal.open_incident("brioche", "sev3", "x")
+        assert mode(path) == 0o600
+        assert mode(path.parent) == 0o700
+        wal = path.with_name("journal.sqlite-wal")
+        assert wal.exists() and mode(wal) == 0o600
+        await journal.close()
+    finally:
+        os.umask(old)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+async def test_existing_directory_permissions_are_left_alone(tmp_path: Path) -> None:
+    os.chmod(tmp_path, 0o755)
+    store = await Store.open(tmp_path / "j.sqlite")
+    await store.close()
+    assert mode(tmp_path) == 0o755 and mode(tmp_path / "j.sqlite") == 0o600
+
+
+async def test_reopening_keeps_everything_and_migrates_nothing_twice(tmp_path: Path) -> None:
+    settings = team_settings(tmp_path / "j.sqlite")
+    first = await Journal.open(settings, clock=ManualClock())
+    inc = await first.open_incident("brioche", "sev2", "Storm")
+    await first.close()
+    second = await Journal.open(settings, clock=ManualClock())
+    assert (await second.incident(inc.id)).title == "Storm"
+    await second.close()
+
+
+async def test_journal_from_a_newer_tocsin_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(JournalUnavailable, match="written by a newer tocsin"):
+        await Store.open(path)
+
+
+async def test_a_file_that_is_not_a_journal_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"this is not a database, it is my shopping list" * 100)
+    with pytest.raises(JournalUnavailable, match="not readable"):
+        await Store.open(path)
+
+
+async def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(JournalUnavailable, match="cannot open the journal"):
+        await Store.open(blocker / "journal.sqlite")
+
+
+def hold_write_lock(path: Path, seconds: float, started: threading.Event) -> None:
+    """Another process's long write transaction, played by a thread with its own connection."""
+    db = sqlite3.connect(path, isolation_level=None, timeout=0)
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("INSERT INTO cursors VALUES ('other-desk', 'x', 0)")
+    started.set()
+    threading.Event().wait(seconds)
+    db.execute("COMMIT")
+    db.close()
+
+
+async def test_busy_journal_is_waited_for_not_reported(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = await Journal.open(team_settings(path), clock=ManualClock(), busy_timeout=0.05)
+    started = threading.Event()
+    holder = threading.Thread(target=hold_write_lock, args=(path, 0.4, started))
+    holder.start()
+    started.wait()
+    inc = await journal.open_incident("brioche", "sev2", "written once the other desk let go")
+    holder.join()
+    assert inc.id == 1
+    assert journal.store.retries > 0  # it did meet the lock, and waited it out
+    assert await journal.get_cursor("other-desk") == "x"
+    await journal.close()
+
+
+async def test_journal_held_too_long_says_busy_and_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = await Journal.open(team_settings(path), clock=ManualClock(), busy_timeout=0.02, retry_for=0.2)
+    started = threading.Event()
+    holder = threading.Thread(target=hold_write_lock, args=(path, 1.0, started))
+    holder.start()
+    started.wait()
+    with pytest.raises(JournalBusy) as info:
+        await journal.open_incident("brioche", "sev2", "Storm")
+    assert "locked" not in str(info.value) and "nothing changed" in str(info.value)
+    holder.join()
+    assert await journal.incidents() == []
+    await journal.close()
+
+
+async def test_concurrent_writers_in_one_process_lose_nothing(tmp_path: Path) -> None:
+    settings = team_settings(tmp_path / "j.sqlite")
+    desks = [
+        await Journal.open(settings, clock=ManualClock(), operator=f"op{i}", busy_timeout=0.01)
+        for i in range(3)
+    ]
+    inc = await desks[0].open_incident("brioche", "sev2", "Storm")
+
+    async def write(j: Journal, n: int) -> None:
+        for k in range(n):
+            await j.add_note(inc.id, f"{j.operator} note {k}")
+
+    await asyncio.gather(*(write(j, 40) for j in desks))
+    record = await desks[0].incident_record(inc.id)
+    assert record.incident.notes == 120 == len(record.notes)
+    for j in desks:
+        await j.close()
