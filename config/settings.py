@@ -261,12 +261,12 @@ class ClusterSettings:
 
 @dataclass(frozen=True)
 class TrendSettings:
-    bucket: timedelta = timedelta(minutes=5)
-    """Terms are counted per bucket of this length."""
-    baseline_halflife: timedelta = timedelta(hours=6)
-    """How long a term's usual rate remembers."""
+    recent: timedelta = timedelta(minutes=15)
+    """Time constant of a term's recent use (what is compared with its baseline)."""
+    baseline: timedelta = timedelta(hours=6)
+    """Time constant of a term's usual use (the decayed baseline)."""
     min_support: int = 5
-    """A term needs this many uses in the current window to surge."""
+    """A term needs about this many recent uses to surge."""
     max_terms: int = 5_000
     """Vocabulary bound per topic (rare terms are pruned)."""
     top: int = 10

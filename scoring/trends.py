@@ -1,0 +1,167 @@
+"""Surging terms: which hashtags and words grow fastest against their own baseline in a topic.
+
+Each term (``#hashtag`` or a word of 3+ letters that is not a French or English stopword nor one of the
+topic's own keywords) keeps two exponentially decayed counts of the mentions using it, updated in O(1)
+per use and decayed lazily: a *recent* one (time constant ``trends.recent``, 15 min) and a *usual* one
+(``trends.baseline``, 6 h), both corrected for the tracker being younger than their time constant.
+A term's expected recent count is its usual rate times the recent time constant, and it surges by
+
+    surge = (recent − expected) / sqrt(expected + 1)        (a Poisson-style z)
+
+Only terms with about ``trends.min_support`` recent uses, a surge of at least 3 and 1.5 times their
+usual use are ranked, so one post or a bit of noise never makes a trend.
+The vocabulary is bounded (``trends.max_terms``): past it, the least used fifth is pruned.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from tocsin.config.settings import TrendSettings
+from tocsin.sources.model import Mention
+
+_LINKS_AND_HANDLES = re.compile(r"(?:https?://|www\.)\S+|(?<![\w@])[@#][\w.\-]+", re.IGNORECASE)
+_WORD = re.compile(r"[^\W\d_]{3,}")
+_MAX_TEXT = 2000
+MIN_SURGE = 3.0
+MIN_RATIO = 1.5
+
+STOPWORDS = frozenset(
+    """
+    a about above after again against all also am an and any are aren as at be because been before being
+    below between both but by can cannot could couldn did didn do does doesn doing don down during each few
+    for
+    from further get got had has hasn have haven having he her here hers herself him himself his how i if in
+    into is isn it its itself just let me more most my myself no nor not now of off on once only or other our
+    ours ourselves out over own really same she should shouldn so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was wasn we were weren what
+    when where which while who whom why will with won would wouldn you your yours yourself yourselves still
+    even much many one two new like via amp http https www com lol yes yeah okay im dont cant wont thats youre
+    ive
+    au aux avec ce ces cela ceci cet cette dans de des du elle elles en et eux il ils je la le les leur leurs
+    lui ma mais me meme mes moi mon ne nos notre nous on ou par pas pour qu que qui sa se ses son sur ta te
+    tes toi ton tu un une vos votre vous est sont suis etes etait ete avoir etre fait faire plus tres tout
+    tous toute toutes aussi bien comme donc alors encore deja ici ceux celle celui dont sans sous chez entre
+    apres avant depuis quand sinon parce puis car leur oui non rien peu trop ca cest quil quelle jai ont
+    était été être très déjà après même où ça
+    """.split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Surge:
+    term: str
+    """``#hashtag`` or a word (hostile: display through tui/safe_text.py)."""
+    recent: float
+    """Uses over about the recent time constant."""
+    expected: float
+    """Uses expected over the same time from the term's usual rate."""
+    score: float
+    """The surge (Poisson-style z); higher grows faster against its own baseline."""
+
+    @property
+    def ratio(self) -> float:
+        """How many times its usual use (smoothed so a new term is not infinite)."""
+        return (self.recent + 0.5) / (self.expected + 0.5)
+
+    @property
+    def is_hashtag(self) -> bool:
+        return self.term.startswith("#")
+
+
+def terms_of(text: str, hashtags: Sequence[str] = (), ignore: frozenset[str] = frozenset()) -> set[str]:
+    """The distinct terms a mention contributes: its hashtags (``#tag``) and its meaningful words."""
+    found = {f"#{h.casefold().lstrip('#')}" for h in hashtags if h}
+    body = _LINKS_AND_HANDLES.sub(" ", text[:_MAX_TEXT]).casefold()
+    for word in _WORD.findall(body):
+        if word not in STOPWORDS and word not in ignore:
+            found.add(word)
+    return found - ignore
+
+
+class SurgingTerms:
+    """Per-topic surging hashtags and words; O(1) per use, bounded vocabulary."""
+
+    def __init__(self, settings: TrendSettings | None = None, *, ignore: Iterable[str] = ()) -> None:
+        """``ignore``: the topic's own keywords (always present, so never news); phrases are split."""
+        self.settings = s = settings or TrendSettings()
+        self._tau_recent = s.recent.total_seconds()
+        self._tau_usual = s.baseline.total_seconds()
+        if self._tau_recent <= 0 or self._tau_usual <= self._tau_recent:
+            raise ValueError("trends.baseline must be longer than trends.recent, both positive")
+        words: set[str] = set()
+        for keyword in ignore:
+            k = keyword.strip().casefold()
+            if k.startswith("#"):
+                words.add(k)
+            words.update(_WORD.findall(k.lstrip("@#")))
+            words.add("#" + re.sub(r"\W+", "", k.lstrip("@#")))
+        self._ignore = frozenset(words)
+        # term → [recent count, usual count, time of last update (epoch s)]
+        self._terms: dict[str, list[float]] = {}
+        self._started: float | None = None
+
+    def __len__(self) -> int:
+        return len(self._terms)
+
+    def add_mention(self, mention: Mention, at: datetime) -> None:
+        """Count a mention's terms at desk time ``at``."""
+        self.add(mention.text, mention.hashtags, at)
+
+    def add(self, text: str, hashtags: Sequence[str], at: datetime) -> None:
+        """Count one mention's terms at ``at``."""
+        t = at.timestamp()
+        if self._started is None:
+            self._started = t
+        for term in terms_of(text, hashtags, self._ignore):
+            state = self._terms.get(term)
+            if state is None:
+                self._terms[term] = [1.0, 1.0, t]
+                continue
+            dt = max(t - state[2], 0.0)  # a late arrival counts as now
+            state[0] = state[0] * math.exp(-dt / self._tau_recent) + 1.0
+            state[1] = state[1] * math.exp(-dt / self._tau_usual) + 1.0
+            state[2] = max(state[2], t)
+        if len(self._terms) > self.settings.max_terms:
+            self._prune(t)
+
+    def top(self, now: datetime, n: int | None = None) -> list[Surge]:
+        """The ``n`` (default ``trends.top``) fastest-growing terms with enough support, strongest first."""
+        if self._started is None:
+            return []
+        t = now.timestamp()
+        age = max(t - self._started, 1.0)
+        # A tracker younger than a time constant has not filled it yet: correct the counts for it.
+        fill_recent = 1.0 - math.exp(-age / self._tau_recent)
+        fill_usual = 1.0 - math.exp(-age / self._tau_usual)
+        support = self.settings.min_support
+        found = []
+        for term, (recent, usual, last) in self._terms.items():
+            dt = max(t - last, 0.0)
+            r = recent * math.exp(-dt / self._tau_recent)
+            if r < support:
+                continue
+            u = usual * math.exp(-dt / self._tau_usual)
+            expected = (u / fill_usual) / self._tau_usual * self._tau_recent * fill_recent
+            score = (r - expected) / math.sqrt(expected + 1.0)
+            if score >= MIN_SURGE and (r + 0.5) >= MIN_RATIO * (expected + 0.5):
+                found.append(Surge(term, r, expected, score))
+        # Ties (words that always come with a hashtag) go to the hashtag, then alphabetically.
+        found.sort(key=lambda s: (-s.score, not s.is_hashtag, s.term))
+        return found[: n or self.settings.top]
+
+    def _prune(self, t: float) -> None:
+        """Drop the least used fifth of the vocabulary (by decayed use): amortised O(log V) per term."""
+        keep = int(self.settings.max_terms * 0.8)
+
+        def weight(item: tuple[str, list[float]]) -> float:
+            recent, usual, last = item[1]
+            dt = max(t - last, 0.0)
+            return max(recent * math.exp(-dt / self._tau_recent), usual * math.exp(-dt / self._tau_usual))
+
+        self._terms = dict(heapq.nlargest(keep, self._terms.items(), key=weight))
