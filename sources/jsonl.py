@@ -306,7 +306,12 @@ class JsonlSource(Source):
                 return
             moved = await asyncio.to_thread(reader.check_moved)
             if moved == "rotated":
-                yield reader.flush()  # the old file's last line, if it had no newline
+                while True:  # what was written to the old file just before it moved
+                    parsed, eof = await asyncio.to_thread(reader.read, self.chunk_size)
+                    yield parsed
+                    if eof:
+                        break
+                yield reader.flush()  # its last line, if it had no newline
                 await asyncio.to_thread(reader.close)
                 try:
                     await asyncio.to_thread(reader.open)

@@ -608,21 +608,24 @@ class _Reader:
             languages=self.weights(v["languages"], f"{where}.languages") if "languages" in v else (),
         )
 
-    def mix(self, v: Any, where: str, pools: Mapping[str, Pool], templates: Mapping[str, TemplateGroup]):
+    def mix(
+        self, v: Any, where: str, pools: Mapping[str, Pool], templates: Mapping[str, TemplateGroup]
+    ) -> tuple[MixEntry, ...]:
         if not isinstance(v, list) or not v:
             raise self.fail(where, "must be a non-empty list of {templates, pool, weight}")
-        out = []
-        for i, e in enumerate(v):
-            w = f"{where}[{i}]."
-            if not isinstance(e, dict):
-                raise self.fail(w[:-1], "must be a mapping")
-            t, p = self.get(e, "templates", w, str), self.get(e, "pool", w, str)
-            if t not in templates:
-                raise self.fail(f"{w}templates", f"unknown template group {t!r}")
-            if p not in pools:
-                raise self.fail(f"{w}pool", f"unknown pool {p!r}")
-            out.append(MixEntry(t, p, self.get(e, "weight", w, float, 1.0)))
-        return tuple(out)
+        return tuple(self.mix_entry(e, f"{where}[{i}].", pools, templates) for i, e in enumerate(v))
+
+    def mix_entry(
+        self, e: Any, w: str, pools: Mapping[str, Pool], templates: Mapping[str, TemplateGroup]
+    ) -> MixEntry:
+        if not isinstance(e, dict):
+            raise self.fail(w[:-1], "must be a mapping")
+        t, p = self.get(e, "templates", w, str), self.get(e, "pool", w, str)
+        if t not in templates:
+            raise self.fail(f"{w}templates", f"unknown template group {t!r}")
+        if p not in pools:
+            raise self.fail(f"{w}pool", f"unknown pool {p!r}")
+        return MixEntry(t, p, self.get(e, "weight", w, float, 1.0))
 
     def post(
         self, v: Any, where: str, accounts: Mapping[str, Account], templates: Mapping[str, TemplateGroup]
@@ -658,8 +661,7 @@ class _Reader:
         if "mix" in v:
             mix = self.mix(v["mix"], f"{w}mix", pools, templates)
         else:
-            single = [{"templates": v.get("templates"), "pool": v.get("pool")}]
-            mix = self.mix(single, where, pools, templates)
+            mix = (self.mix_entry(v, w, pools, templates),)
         rate_raw = self.get(v, "rate", w, list)
         rate = tuple(self.pair(p, f"{w}rate") for p in rate_raw)
         if len(rate) < 2 or [t for t, _ in rate] != sorted(t for t, _ in rate) or min(r for _, r in rate) < 0:
