@@ -68,7 +68,7 @@ BUT_BEFORE = 0.5
 BUT_AFTER = 1.5
 BOOST_REACH = 2  # a booster reaches the next sentiment word within this many tokens
 NORMALIZE_ALPHA = 15.0
-POSITIVE_THRESHOLD = 0.05
+POSITIVE_THRESHOLD = 0.2
 NEGATIVE_THRESHOLD = 0.05
 NEUTRAL_NO_EVIDENCE = 0.6  # confidence in "neutral" when no sentiment token was found at all
 GATE_VALENCE = -2.0  # #fooGate: the scandal suffix
@@ -196,7 +196,7 @@ _FR_SUFFIXES = (
     ("ent", "e"), ("ez", "er"), ("ons", "er"), ("ait", "er"), ("aient", "er"), ("ais", "er"),
 )  # fmt: skip
 _EN_SUFFIXES = (
-    ("s", ""), ("es", ""), ("ies", "y"), ("ied", "y"), ("ed", ""), ("ed", "e"), ("d", ""),
+    ("s", ""), ("es", ""), ("ies", "y"), ("ied", "y"), ("ed", ""), ("ed", "e"),
     ("ing", ""), ("ing", "e"), ("ly", ""), ("ily", "y"), ("er", ""), ("est", ""), ("ness", ""),
 )  # fmt: skip
 _SUFFIXES = {"fr": _FR_SUFFIXES, "en": _EN_SUFFIXES, "other": _FR_SUFFIXES + _EN_SUFFIXES}
@@ -257,10 +257,12 @@ class LexiconScorer:
                 if h is not None and h[0] == K_WORD:
                     total += h[1]
             return (K_WORD, total) if total else (K_PLAIN, 0.0)
-        for cut in range(len(key) - 3, 3, -1):  # #boycottbrioche: the longest known prefix or suffix
+        # #boycottbrioche, #briochefail: the longest strong word at either end (at least 5 letters,
+        # leaving at least 3, so that "#outaouais" does not read as "ouais").
+        for cut in range(len(key) - 3, 4, -1):
             for piece in (key[:cut], key[-cut:]):
                 h = words.get(piece)
-                if h is not None and h[0] == K_WORD:
+                if h is not None and h[0] == K_WORD and abs(h[1]) >= 1.5:
                     return h
         return (K_PLAIN, 0.0)
 
