@@ -1,0 +1,193 @@
+"""Crisis level per topic — calm, watch, alert, crisis — with hysteresis and its reasons in words.
+
+The rules (thresholds from ``scoring.levels``; "volume" means rate ≥ ``min_rate_per_min`` from at least
+3 distinct authors, so one angry customer is never more than calm on volume alone):
+
+- **watch** when any of: volume at ``watch_ratio``× its baseline or a detector score ≥ ``anomaly_watch``;
+  a watchlist account (journalist, activist, official…) in the conversation; a macro or mega account
+  negative; volume with the negative share souring by ``negative_rise`` over its usual value; a
+  copy-paste wave of ``campaign_accounts`` accounts.
+- **alert** needs ``alert_min_authors`` distinct authors, volume and a hostile crowd (negative share ≥
+  ``negative_share``, or souring), plus any of: ``alert_ratio``× volume or a detector score ≥
+  ``anomaly_alert``; a watch-level rise with a watchlist account or an influential account negative; a
+  copy-paste wave twice the watch size. A ``crisis_ratio`` rise that is not hostile stops at alert.
+- **crisis** needs ``crisis_min_authors`` distinct authors and a hostile crowd, plus ``crisis_ratio``×
+  volume, or an alert-level rise with two watchlist accounts or two influential accounts negative.
+
+Hysteresis: a level is entered on these thresholds but kept on thresholds relaxed by ``exit_factor``;
+once even those fail, it steps down only after ``hold`` has passed since they last held. Rising is
+immediate. Every state carries the facts that justify it ("volume 6.2x baseline", "71 % negative",
+"2 journalists", "copy-paste wave: 23 accounts").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import MappingProxyType
+
+from tocsin.config.settings import LevelSettings
+from tocsin.scoring.snapshot import LEVELS, Level
+
+MIN_AUTHORS_FOR_VOLUME = 3
+BASELINE_FLOOR_PER_MIN = 0.1
+"""A baseline below this (a quiet topic) is taken as this, so 2 mentions against 0.01 is not 200x."""
+_ROLE_PLURALS = {"journalist": "journalists", "activist": "activists", "official": "officials"}
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSignals:
+    """What the pipeline knows about one topic right now (windows are the pipeline's)."""
+
+    rate_per_min: float
+    baseline_per_min: float | None
+    """What is usual now (None until known)."""
+    baseline_name: str = "baseline"
+    """How the reasons name the reference ("baseline", "the last 3 h")."""
+    anomaly: float = 0.0
+    """The volume detector's recent score, 0–1 (e.g. the highest of the last 15 minutes)."""
+    anomaly_note: str | None = None
+    """The detector's words for it ("6.2x the usual for a Saturday 14:00")."""
+    unique_authors: int = 0
+    """Distinct authors over the last hour."""
+    negative_share: float | None = None
+    """Share of negative mentions over the sentiment window (None before any is scored)."""
+    usual_negative_share: float | None = None
+    """The usual negative share (e.g. over the last day), for souring."""
+    watchlist: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    """Role → distinct watchlist accounts in the conversation over the window."""
+    influencers_negative: int = 0
+    """Distinct macro or mega accounts with a negative mention over the window."""
+    campaign_accounts: int = 0
+    """Distinct accounts in the largest live copy-paste wave."""
+
+
+@dataclass(frozen=True, slots=True)
+class LevelState:
+    level: Level
+    reasons: tuple[str, ...]
+    changed: bool
+    """True when this update changed the level."""
+    previous: Level
+    """The level before this update."""
+    since: datetime
+    """When the current level was entered."""
+
+
+class LevelTracker:
+    """One topic's level over time. ``update`` once per snapshot with the topic's signals."""
+
+    def __init__(self, settings: LevelSettings | None = None, *, start: datetime | None = None) -> None:
+        self.settings = settings or LevelSettings()
+        self.level: Level = "calm"
+        self._since = start
+        self._last_held: datetime | None = None
+
+    def update(self, now: datetime, signals: TopicSignals) -> LevelState:
+        """Judge the topic at ``now``; returns the level, its reasons and whether it changed."""
+        previous = self.level
+        current = LEVELS.index(previous)
+        since = self._since or now
+        entered, reasons = assess(signals, self.settings, relax=1.0)
+        if entered > current:
+            self._set(entered, now)
+            return LevelState(self.level, reasons, True, previous, now)
+        kept, kept_reasons = assess(signals, self.settings, relax=self.settings.exit_factor)
+        if kept >= current:
+            self._last_held = now
+            return LevelState(previous, kept_reasons, False, previous, since)
+        held_since = self._last_held or since
+        left = self.settings.hold - (now - held_since)
+        if left.total_seconds() > 0:
+            minutes = max(1, round(left.total_seconds() / 60))
+            note = f"holding {previous} for {minutes} more min"
+            return LevelState(previous, (*kept_reasons, note), False, previous, since)
+        self._set(kept, now)
+        calmer = f"down from {previous}: below its thresholds for {_minutes(now - held_since)}"
+        return LevelState(self.level, (*kept_reasons, calmer), True, previous, now)
+
+    def _set(self, index: int, now: datetime) -> None:
+        self.level = LEVELS[index]
+        self._since = now
+        self._last_held = now
+
+
+def assess(signals: TopicSignals, cfg: LevelSettings, *, relax: float = 1.0) -> tuple[int, tuple[str, ...]]:
+    """The level the signals justify (index into LEVELS) and the facts behind it.
+
+    ``relax`` < 1 lowers every threshold (used to decide whether a level still holds).
+    """
+    s = signals
+    ratio = None
+    if s.baseline_per_min is not None:
+        ratio = s.rate_per_min / max(s.baseline_per_min, BASELINE_FLOOR_PER_MIN)
+    volume = s.rate_per_min >= cfg.min_rate_per_min * relax and s.unique_authors >= MIN_AUTHORS_FOR_VOLUME
+    neg = s.negative_share
+    negative = neg is not None and neg >= cfg.negative_share * relax
+    souring = (
+        neg is not None
+        and s.usual_negative_share is not None
+        and neg - s.usual_negative_share >= cfg.negative_rise * relax
+    )
+    hostile = negative or souring
+    watchers = sum(s.watchlist.values())
+
+    def rise(level_ratio: float, level_anomaly: float | None) -> str | None:
+        if ratio is not None and ratio >= level_ratio * relax:
+            return f"volume {ratio:.1f}x {s.baseline_name}"
+        if level_anomaly is not None and s.anomaly >= level_anomaly * relax:
+            return f"spike: {s.anomaly_note}" if s.anomaly_note else f"volume spike (score {s.anomaly:.2f})"
+        return None
+
+    rise_watch = rise(cfg.watch_ratio, cfg.anomaly_watch) if volume else None
+    rise_alert = rise(cfg.alert_ratio, cfg.anomaly_alert) if volume else None
+    rise_crisis = rise(cfg.crisis_ratio, None) if volume else None
+
+    mood = []
+    if neg is not None and hostile:
+        usual = s.usual_negative_share
+        was = f" (usually {round(usual * 100)} %)" if souring and usual is not None else ""
+        mood.append(f"{round(neg * 100)} % negative{was}")
+    people = [_people(n, role) for role, n in sorted(s.watchlist.items()) if n > 0]
+    if s.influencers_negative:
+        n = s.influencers_negative
+        people.append(f"{n} influential account{'s' if n > 1 else ''} negative")
+    campaign = f"copy-paste wave: {s.campaign_accounts} accounts" if s.campaign_accounts else None
+    crowd = f"{s.unique_authors} authors in the last hour"
+
+    # crisis
+    if hostile and s.unique_authors >= cfg.crisis_min_authors * relax:
+        big_names = watchers >= 2 or s.influencers_negative >= 2
+        if rise_crisis or (rise_alert and big_names):
+            return 3, _facts(rise_crisis or rise_alert, *mood, crowd, *people, campaign)
+    # alert
+    if volume and s.unique_authors >= cfg.alert_min_authors * relax:
+        wave = s.campaign_accounts >= 2 * cfg.campaign_accounts * relax
+        names = watchers >= 1 or s.influencers_negative >= 1
+        if hostile and (rise_alert or (rise_watch and names) or wave):
+            return 2, _facts(rise_alert or rise_watch, *mood, crowd, *people, campaign if wave else None)
+        if rise_crisis and not hostile:
+            share = f"only {round(neg * 100)} % negative" if neg is not None else "sentiment not scored yet"
+            return 2, _facts(rise_crisis, share, crowd, *people)
+    # watch
+    wave = s.campaign_accounts >= cfg.campaign_accounts * relax
+    soured = volume and souring
+    if rise_watch or watchers or s.influencers_negative or soured or wave:
+        return 1, _facts(rise_watch, *mood, *people, campaign if wave else None)
+    return 0, ()
+
+
+def _facts(*items: str | None) -> tuple[str, ...]:
+    return tuple(i for i in items if i)
+
+
+def _people(n: int, role: str) -> str:
+    name = role if n == 1 else _ROLE_PLURALS.get(role, f"{role} accounts")
+    if role == "watchlist":
+        name = "watchlist account" if n == 1 else "watchlist accounts"
+    return f"{n} {name}"
+
+
+def _minutes(delta: timedelta) -> str:
+    return f"{max(1, round(delta.total_seconds() / 60))} min"
