@@ -23,11 +23,14 @@ import unicodedata
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 from numpy.lib.stride_tricks import sliding_window_view
 from tocsin.config.settings import ClusterSettings
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 _NUM_PERM = 64
 _SCHEME = "affine32"
@@ -134,6 +137,10 @@ class CopyPasteIndex:
         self.settings = s = settings or ClusterSettings()
         if not 0.0 < s.similarity <= 1.0:
             raise ValueError("clusters.similarity must be in (0, 1]")
+        # datasketch pulls in scipy (~0.6 s): imported when an index is built, not with the module.
+        from datasketch import MinHash, MinHashLSH
+
+        self._minhash = MinHash
         self._lsh = MinHashLSH(threshold=s.similarity, num_perm=_NUM_PERM)
         self._permutations = MinHash(num_perm=_NUM_PERM, hashfunc=_identity).permutations
         self._signatures: dict[str, MinHash] = {}  # LSH key → signature of an indexed representative
@@ -221,7 +228,7 @@ class CopyPasteIndex:
     # --- internals -------------------------------------------------------------------------------
 
     def _signature(self, norm: str) -> MinHash:
-        m = MinHash(num_perm=_NUM_PERM, hashfunc=_identity, permutations=self._permutations, scheme=_SCHEME)
+        m = self._minhash(num_perm=_NUM_PERM, hashfunc=_identity, permutations=self._permutations, scheme=_SCHEME)
         m.update_batch(shingle_hashes(norm))
         return m
 
