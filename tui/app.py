@@ -290,10 +290,11 @@ class TocsinApp(App[int]):
             ident = (binding.action, binding.id or binding.description)
             by_binding.setdefault(ident, []).append(self.get_key_display(binding.with_key(key)))
             described[ident] = (binding.description or binding.action.replace("_", " "), binding.id)
-        return [
-            KeyHelp(" / ".join(keys), described[ident][0], described[ident][1])
+        rows = [
+            KeyHelp(" / ".join(keys), described[ident][0].capitalize(), described[ident][1])
             for ident, keys in by_binding.items()
         ]
+        return sorted(rows, key=lambda row: row.binding_id is None)  # ours first, Textual's own after
 
 
 def run_tui(settings: Settings, *, duration: float | None = None) -> int:

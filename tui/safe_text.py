@@ -22,6 +22,8 @@ from textual.style import Style
 
 ELLIPSIS = "…"
 DEFAULT_MAX_LEN = 1000
+URL_CHARS = 4096
+"""A URL is cleaned whole up to this length, so that its end (the post id) can still be shown."""
 """Characters kept of one field by default; a 100 kB post is cut here before any other work."""
 
 # Escape sequences are removed whole, so no fragment (``0;pwned``, ``[2J``) is left on screen:
@@ -142,7 +144,7 @@ def handle(handle: str | None, style: str | Style = "", max_len: int = 40) -> Co
 def url_str(url: str | None, max_len: int = 120) -> str:
     """A URL for display: cleaned, never a link, cut in the middle when long (the host and the end
     are what identify a post)."""
-    u = clean(url, max_len * 4)
+    u = clean(url, URL_CHARS)
     if len(u) <= max_len:
         return u
     head = max_len * 2 // 3

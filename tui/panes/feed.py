@@ -40,8 +40,8 @@ class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
         Binding("home,g", "oldest", "Oldest", show=False, id="feed-oldest"),
         Binding("up,k", "line_up", "Line up", show=False, id="feed-up"),
         Binding("down,j", "line_down", "Line down", show=False, id="feed-down"),
-        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="feed-page-up"),
-        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, id="feed-page-down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="feed-page-up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="feed-page-down"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {

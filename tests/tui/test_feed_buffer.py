@@ -1,0 +1,83 @@
+"""The feed's bounded ring and its filter view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from tocsin.tui.panes.feed_buffer import FeedBuffer
+
+
+def texts(buffer: FeedBuffer) -> list[str]:
+    return [buffer.entry(i).item.mention.text for i in range(len(buffer))]
+
+
+def test_ring_keeps_the_newest_in_order(kit: Any) -> None:
+    desk = kit.FakeDesk()
+    buffer = FeedBuffer(capacity=5)
+    added, evicted = buffer.extend([desk.push(f"m{i}") for i in range(3)])
+    assert (added, evicted) == (3, 0)
+    added, evicted = buffer.extend([desk.push(f"m{i}") for i in range(3, 9)])
+    assert (added, evicted) == (6, 4)
+    assert texts(buffer) == ["m4", "m5", "m6", "m7", "m8"]
+    assert buffer.total == 5
+    with pytest.raises(IndexError):
+        buffer.entry(5)
+
+
+def test_filter_matches_text_handle_and_hashtags(kit: Any) -> None:
+    desk = kit.FakeDesk()
+    buffer = FeedBuffer(capacity=100)
+    buffer.extend(
+        [
+            desk.push("La CRÈME brûlée est froide"),
+            desk.push("nothing here", handle="Creme_Lover"),
+            desk.push("tagged", hashtags=("briochegate",)),
+            desk.push("plain"),
+        ]
+    )
+    assert buffer.set_filter("creme")
+    assert texts(buffer) == ["La CRÈME brûlée est froide", "nothing here"]
+    assert buffer.set_filter("#BriocheGate")
+    assert texts(buffer) == ["tagged"]
+    assert buffer.set_filter("@creme")
+    assert texts(buffer) == ["nothing here"]
+    assert not buffer.set_filter("  @Crème ")  # same query once folded: nothing to redo
+    assert buffer.set_filter("")
+    assert len(buffer) == 4
+
+
+def test_filter_does_not_match_across_fields(kit: Any) -> None:
+    desk = kit.FakeDesk()
+    buffer = FeedBuffer()
+    buffer.extend([desk.push("ends with ab", handle="cd")])
+    buffer.set_filter("ab@cd")
+    assert len(buffer) == 0
+
+
+def test_filter_view_counts_additions_and_evictions(kit: Any) -> None:
+    desk = kit.FakeDesk()
+    buffer = FeedBuffer(capacity=4)
+    buffer.extend([desk.push("hit 0"), desk.push("miss 1"), desk.push("hit 2"), desk.push("miss 3")])
+    buffer.set_filter("hit")
+    assert texts(buffer) == ["hit 0", "hit 2"]
+    added, evicted = buffer.extend([desk.push("hit 4"), desk.push("miss 5")])
+    assert (added, evicted) == (1, 1)  # "hit 0" fell off; "miss 1" fell off unseen
+    assert texts(buffer) == ["hit 2", "hit 4"]
+    assert buffer.total == 4
+
+
+def test_long_filtered_run_stays_bounded(kit: Any) -> None:
+    desk = kit.FakeDesk()
+    buffer = FeedBuffer(capacity=50)
+    buffer.set_filter("x")
+    for i in range(5000):
+        buffer.extend([desk.push(f"x {i}")])
+    assert len(buffer) == 50
+    assert texts(buffer)[-1] == "x 4999" and texts(buffer)[0] == "x 4950"
+    assert len(buffer._matches) < 2 * 50 + 1100  # the index list is trimmed as it goes
+
+
+def test_capacity_must_be_positive() -> None:
+    with pytest.raises(ValueError):
+        FeedBuffer(capacity=0)
