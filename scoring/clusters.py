@@ -228,7 +228,9 @@ class CopyPasteIndex:
     # --- internals -------------------------------------------------------------------------------
 
     def _signature(self, norm: str) -> MinHash:
-        m = self._minhash(num_perm=_NUM_PERM, hashfunc=_identity, permutations=self._permutations, scheme=_SCHEME)
+        m = self._minhash(
+            num_perm=_NUM_PERM, hashfunc=_identity, permutations=self._permutations, scheme=_SCHEME
+        )
         m.update_batch(shingle_hashes(norm))
         return m
 
