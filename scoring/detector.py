@@ -57,7 +57,7 @@ class DetectorParams:
     tail_halflife: timedelta = timedelta(days=14)
     """Surprise is judged against this topic's own history of surprises (their RMS over this half-life):
     a topic that bursts every day needs a bigger burst to alarm than one that never does."""
-    warmup: timedelta = timedelta(hours=12)
+    warmup: timedelta = timedelta(hours=2)
     """Only learn, score 0, for this long after the first bucket."""
     clip: float = 2.5
     """Winsorise what enters the baseline at expected ± clip·sigma."""

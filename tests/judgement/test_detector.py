@@ -28,7 +28,8 @@ def poisson(rates: list[float], seed: int = 1) -> list[float]:
 def test_flat_series_scores_low() -> None:
     out = run(poisson([20.0] * 3 * 1440))
     judged = [a.score for a in out if not a.learning]
-    assert max(judged) < 0.2
+    assert max(judged) < 0.3  # the odd Poisson 40-against-20 minute is noticed, never alarming
+    assert sum(s > 0.1 for s in judged) <= 3
     assert out[-1].baseline == pytest.approx(20, rel=0.15)
 
 
