@@ -16,7 +16,7 @@ import asyncio
 import random
 import unicodedata
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from tocsin.config.settings import DemoSourceSettings
@@ -91,16 +91,14 @@ def storm_start_for_clock(settings: DemoSourceSettings, clock_now: datetime) -> 
 # --- the player ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class _Slot:
     """One scheduled mention: when (minutes from the storm start) and what produces it."""
 
     minute: float
     order: int
-    what: Post | Stream | None  # None = backfill chatter
-
-    def __lt__(self, other: _Slot) -> bool:
-        return (self.minute, self.order) < (other.minute, other.order)
+    """Ties at the same minute keep the order they were scheduled in."""
+    what: Post | Stream | None = field(compare=False)  # None = backfill chatter
 
 
 @dataclass(frozen=True, slots=True)

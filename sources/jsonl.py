@@ -233,40 +233,41 @@ class JsonlSource(Source):
 
     async def stream(self) -> AsyncIterator[Mention]:
         watch = StopWatch(self._stopping)
+        chunks = self._stdin_chunks(watch) if self.settings.path == "-" else self._file_chunks(watch)
         try:
-            if self.settings.path == "-":
-                chunks = self._stdin_chunks(watch)
-            else:
-                chunks = self._file_chunks(watch)
-            replay = self.settings.speed is not None
-            first = True
-            async for parsed in chunks:
-                for err in parsed.errors:
-                    self.health.bad_event(err)
-                if not replay:
-                    if parsed.mentions:
-                        self.health.event(len(parsed.mentions))  # one chunk = one instant of desk time
-                    for m in parsed.mentions:
-                        yield m
-                        if self.stopping:
-                            return
-                    continue
-                for m in parsed.mentions:
-                    if first:  # the clock may start early (stdin): jump, do not sleep through years
-                        advance = getattr(self.clock, "advance_to", None)
-                        if advance is not None:
-                            advance(m.created_at)
-                        first = False
-                    elif not await wait_until(self.clock, m.created_at, watch):
-                        return
-                    self.health.event()
-                    yield replace(m, received_at=self.clock.now())
+            async with contextlib.aclosing(chunks):  # close the file now, not when collected
+                async for m in self._deliver(chunks, watch):
+                    yield m
                     if self.stopping:
                         return
             if not self.stopping and self.health.state is not SourceState.FAILED:
                 self.health.set_state(SourceState.FINISHED)
         finally:
             watch.close()
+
+    async def _deliver(self, chunks: AsyncIterator[ParsedChunk], watch: StopWatch) -> AsyncIterator[Mention]:
+        """Count each chunk's errors; hand out its mentions at once (live) or on the clock (replay)."""
+        replay = self.settings.speed is not None
+        advance = getattr(self.clock, "advance_to", None)
+        first = True
+        async for parsed in chunks:
+            for err in parsed.errors:
+                self.health.bad_event(err)
+            if not replay:
+                if parsed.mentions:
+                    self.health.event(len(parsed.mentions))  # one chunk = one instant of desk time
+                for m in parsed.mentions:
+                    yield m
+                continue
+            for m in parsed.mentions:
+                if first:  # the clock may start early (stdin): jump, do not sleep through years
+                    if advance is not None:
+                        advance(m.created_at)
+                    first = False
+                elif not await wait_until(self.clock, m.created_at, watch):
+                    return
+                self.health.event()
+                yield replace(m, received_at=self.clock.now())
 
     # -- files ---------------------------------------------------------------------------------
 

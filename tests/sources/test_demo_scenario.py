@@ -1,4 +1,4 @@
-"""Scenario files: the template language, clear errors, a generic player, and topic matching work to do."""
+"""Scenario files: the template language, clear errors, a generic player, work for the topic matcher."""
 
 from __future__ import annotations
 
@@ -14,13 +14,8 @@ from tocsin.config.loader import load_default
 from tocsin.scoring.topics import TopicMatcher
 from tocsin.sources.demo import ScenarioPlayer
 from tocsin.sources.model import Mention
-from tocsin.sources.scenario import (
-    ScenarioError,
-    bundled_scenarios,
-    compile_template,
-    load_scenario,
-    scenario_path,
-)
+from tocsin.sources.scenario import ScenarioError, bundled_scenarios, load_scenario, scenario_path
+from tocsin.sources.templates import TemplateError, compile_template
 
 STORM = datetime(2026, 11, 21, 8, 30, tzinfo=UTC)
 VOCAB = {"tag": ("#BriocheGate",), "city": ("Lyon", "Lille")}
@@ -64,7 +59,7 @@ def test_same_seed_same_text() -> None:
     ],
 )
 def test_template_errors_say_what_and_where(text: str, message: str) -> None:
-    with pytest.raises(ScenarioError, match=re.escape(message)) as err:
+    with pytest.raises(TemplateError, match=re.escape(message)) as err:
         render(text)
     assert str(err.value).startswith("t: ")
 
