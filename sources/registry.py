@@ -20,8 +20,9 @@ from tocsin.sources.base import Source
 from tocsin.sources.clock import Clock, SimulatedClock, WallClock
 from tocsin.sources.model import Mention
 
-# A replay whose start cannot be peeked (stdin) starts the clock here; the first mention's
-# ``advance_to`` then jumps it forward (a simulated clock never runs backward).
+# A replay whose start cannot be peeked (stdin, no dated line near the top) starts the clock here; the
+# first mention's ``advance_to`` then jumps it forward (a simulated clock never runs backward, so any
+# later start could leave older mentions behind it).
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _PEEK_BYTES = 256 * 1024
 
@@ -67,7 +68,8 @@ def build_clock(settings: Settings, *, now: datetime | None = None) -> Clock:
     """The desk's clock for these sources (see the module docstring).
 
     Demo: starts at the backfill start and runs at the scenario's pace × ``speed``. jsonl replay: starts
-    at the file's first timestamp (or earlier) and runs at ``speed``. ``now`` (default: real time) fixes
+    at the earliest timestamp near the top of the files (else at the epoch, for the first mention to move
+    it forward) and runs at ``speed``. ``now`` (default: real time) fixes
     which day the demo storm falls on.
     """
     simulated = [s for s in settings.sources if _is_simulated(s)]
@@ -101,10 +103,9 @@ def build_clock(settings: Settings, *, now: datetime | None = None) -> Clock:
     speed = speeds.pop()
     assert speed is not None
     starts = [first_timestamp(r.path) for r in replays]
-    start = min((s for s in starts if s is not None), default=None)
-    if start is None:
-        start = _EARLIEST if any(r.path == "-" for r in replays) else (now or datetime.now(UTC))
-    return SimulatedClock(start, speed=speed)
+    if any(s is None for s in starts):
+        return SimulatedClock(_EARLIEST, speed=speed)
+    return SimulatedClock(min(s for s in starts if s is not None), speed=speed)
 
 
 def first_timestamp(path: str) -> datetime | None:

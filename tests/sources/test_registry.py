@@ -80,8 +80,15 @@ def test_jsonl_replay_clock_starts_at_the_earliest_first_timestamp(tmp_path: Pat
     assert start <= clock.now() < start + timedelta(minutes=1)
 
 
-def test_jsonl_replay_from_stdin_starts_early_and_lets_mentions_move_it() -> None:
-    clock = build_clock(desk(S.JsonlSourceSettings(type="jsonl", id="in", path="-", speed=5)))
+@pytest.mark.parametrize("content", [None, b"", b'{"text": "undated"}\n'])
+def test_jsonl_replay_without_a_known_start_begins_early_and_lets_mentions_move_it(
+    tmp_path: Path, content: bytes | None
+) -> None:
+    path = "-"
+    if content is not None:
+        path = str(tmp_path / "r.jsonl")
+        Path(path).write_bytes(content)
+    clock = build_clock(desk(S.JsonlSourceSettings(type="jsonl", id="in", path=path, speed=5)))
     assert isinstance(clock, SimulatedClock)
     assert clock.now() < datetime(1971, 1, 1, tzinfo=UTC)
     clock.advance_to(datetime(2025, 1, 1, tzinfo=UTC))
