@@ -22,6 +22,7 @@ immediate. Every state carries the facts that justify it ("volume 6.2x baseline"
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,6 +34,8 @@ from tocsin.scoring.snapshot import LEVELS, Level
 MIN_AUTHORS_FOR_VOLUME = 3
 BASELINE_FLOOR_PER_MIN = 0.1
 """A baseline below this (a quiet topic) is taken as this, so 2 mentions against 0.01 is not 200x."""
+INFLUENCER_NEGATIVE = "influencer_negative"
+"""``Involvement`` kind for a macro or mega account with a negative mention."""
 _ROLE_PLURALS = {"journalist": "journalists", "activist": "activists", "official": "officials"}
 
 
@@ -73,6 +76,41 @@ class LevelState:
     """The level before this update."""
     since: datetime
     """When the current level was entered."""
+
+
+class Involvement:
+    """Who of note took part over a sliding window: watchlist accounts by role, influential accounts
+    that were negative. Feeds ``TopicSignals.watchlist`` and ``influencers_negative``. Memory is bounded by
+    the distinct accounts seen within the window (notable accounts are few)."""
+
+    def __init__(self, window: timedelta = timedelta(hours=1)) -> None:
+        self.window = window
+        self._last: dict[tuple[str, str], datetime] = {}  # (kind, handle) → last seen
+        self._order: deque[tuple[datetime, tuple[str, str]]] = deque()
+
+    def add(self, kind: str, handle: str, at: datetime) -> None:
+        """Note ``handle`` as ``kind`` (a watchlist role, or ``influencer_negative``) at ``at``."""
+        key = (kind, handle.casefold())
+        self._last[key] = max(at, self._last.get(key, at))
+        self._order.append((at, key))
+
+    def counts(self, now: datetime) -> dict[str, int]:
+        """Kind → distinct accounts seen within the window ending at ``now``."""
+        horizon = now - self.window
+        while self._order and self._order[0][0] < horizon:
+            _, key = self._order.popleft()
+            if self._last.get(key, now) < horizon:
+                del self._last[key]
+        out: dict[str, int] = {}
+        for kind, _ in self._last:
+            out[kind] = out.get(kind, 0) + 1
+        return out
+
+    def signals(self, now: datetime) -> tuple[dict[str, int], int]:
+        """(watchlist role → accounts, influential accounts negative) for ``TopicSignals``."""
+        counts = self.counts(now)
+        negative = counts.pop(INFLUENCER_NEGATIVE, 0)
+        return counts, negative
 
 
 class LevelTracker:

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from tocsin.config.settings import LevelSettings
-from tocsin.scoring.levels import LevelTracker, TopicSignals, assess
+from tocsin.scoring.levels import INFLUENCER_NEGATIVE, Involvement, LevelTracker, TopicSignals, assess
 
 T0 = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)
 CFG = LevelSettings()  # watch 2x, alert 4x, crisis 8x, 50 % negative, hold 10 min, exit factor 0.75
@@ -107,3 +107,16 @@ def test_negative_share_souring_counts_only_with_volume() -> None:
     )
     assert assess(soured, CFG) == (1, ("45 % negative (usually 20 %)",))
     assert assess(replace(soured, rate_per_min=0.5), CFG)[0] == 0
+
+
+def test_involvement_counts_distinct_accounts_over_the_window() -> None:
+    people = Involvement(window=timedelta(hours=1))
+    people.add("journalist", "@JDupont", T0)
+    people.add("journalist", "@jdupont", T0 + timedelta(minutes=5))  # the same account twice
+    people.add("official", "prefecture", T0 + timedelta(minutes=10))
+    people.add(INFLUENCER_NEGATIVE, "bigvoice", T0 + timedelta(minutes=20))
+    assert people.signals(T0 + timedelta(minutes=30)) == ({"journalist": 1, "official": 1}, 1)
+    # the journalist's last post was at 0:05: gone after 1:05, the others stay until their hour is up
+    assert people.signals(T0 + timedelta(minutes=66)) == ({"official": 1}, 1)
+    assert people.signals(T0 + timedelta(hours=3)) == ({}, 0)
+    assert len(people._last) == 0
