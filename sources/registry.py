@@ -1,6 +1,7 @@
 """From settings to running parts: the desk's clock and one Source per configured source.
 
-A source type is added by one entry in ``SOURCE_FACTORIES`` (type → factory(settings, clock)).
+A source type is added by one entry in ``SOURCE_FACTORIES`` (type → factory(source settings, clock,
+desk settings); the desk settings carry the topics that live sources subscribe to).
 Factories import their module when called, so a desk only loads the adapters it uses.
 
 The clock follows the sources: live sources run on the wall clock; the demo and jsonl replays
@@ -27,7 +28,7 @@ _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _PEEK_BYTES = 256 * 1024
 
 
-def _demo(settings: SourceSettings, clock: Clock) -> Source:
+def _demo(settings: SourceSettings, clock: Clock, _desk: Settings | None = None) -> Source:
     from tocsin.sources.demo import DemoSource, storm_start_for_clock
 
     assert isinstance(settings, DemoSourceSettings)
@@ -35,16 +36,34 @@ def _demo(settings: SourceSettings, clock: Clock) -> Source:
     return DemoSource(settings, clock, storm_start=storm_start_for_clock(settings, clock.now()))
 
 
-def _jsonl(settings: SourceSettings, clock: Clock) -> Source:
+def _jsonl(settings: SourceSettings, clock: Clock, _desk: Settings | None = None) -> Source:
     from tocsin.sources.jsonl import JsonlSource
 
     assert isinstance(settings, JsonlSourceSettings)
     return JsonlSource(settings, clock)
 
 
-SOURCE_FACTORIES: dict[str, Callable[[SourceSettings, Clock], Source]] = {
+def _live(module: str, factory: str) -> Callable[[SourceSettings, Clock, Settings | None], Source]:
+    """A network source's factory, imported on first use (``tocsin.sources.<module>.<factory>``)."""
+
+    def build(settings: SourceSettings, clock: Clock, desk: Settings | None = None) -> Source:
+        import importlib
+
+        return getattr(importlib.import_module(f"tocsin.sources.{module}"), factory)(settings, clock, desk)
+
+    return build
+
+
+SOURCE_FACTORIES: dict[str, Callable[[SourceSettings, Clock, Settings | None], Source]] = {
     "demo": _demo,
     "jsonl": _jsonl,
+    "mastodon": _live("mastodon", "build_mastodon"),
+    "bluesky": _live("bluesky", "build_bluesky"),
+    "rss": _live("rss", "build_rss"),
+    "reddit": _live("reddit", "build_reddit"),
+    "hackernews": _live("hackernews", "build_hackernews"),
+    "x": _live("x", "build_x"),
+    "webhook": _live("webhook", "build_webhook"),
 }
 
 
@@ -56,7 +75,7 @@ def build_sources(settings: Settings, clock: Clock) -> list[Source]:
         if factory is None:
             known = ", ".join(sorted(SOURCE_FACTORIES))
             raise ValueError(f"source {s.id!r}: unknown type {s.type!r} (known: {known})")
-        out.append(factory(s, clock))
+        out.append(factory(s, clock, settings))
     return out
 
 

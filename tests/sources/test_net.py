@@ -188,3 +188,28 @@ def test_keyword_filter_on_decoded_text() -> None:
     assert f.matches("Une CRÈME brûlée")
     assert not f.matches("maison seulement")
     assert KeywordFilter([]).matches("anything") and KeywordFilter([]).may_match_raw("x")
+
+
+def test_registry_builds_every_live_source_with_the_topics() -> None:
+    from tocsin.config import settings as S
+    from tocsin.sources.clock import ManualClock
+    from tocsin.sources.registry import build_sources
+
+    topics = (S.TopicSettings(id="b", keywords=("maison brioche", "#BriocheGate")),)
+    sources = (
+        S.MastodonSourceSettings(type="mastodon", id="m", token="t"),
+        S.BlueskySourceSettings(type="bluesky", id="b"),
+        S.RssSourceSettings(type="rss", id="r", feeds=("https://news.example/feed",)),
+        S.RedditSourceSettings(type="reddit", id="rd", client_id="i", client_secret="s"),
+        S.HackerNewsSourceSettings(type="hackernews", id="hn"),
+        S.XSourceSettings(type="x", id="x", bearer_token="t"),
+        S.WebhookSourceSettings(type="webhook", id="w", secret="s"),
+    )
+    built = build_sources(S.Settings(topics=topics, sources=sources), ManualClock())
+    assert [(s.kind, s.id) for s in built] == [(c.type, c.id) for c in sources]
+    mastodon, bluesky, _rss, reddit, hn, x, _hook = built
+    assert mastodon.streams == ("hashtag:briochegate",)  # type: ignore[attr-defined]
+    assert bluesky.keywords == ("maison brioche", "#BriocheGate")  # type: ignore[attr-defined]
+    assert reddit.listings == ("search:maison brioche", "search:BriocheGate")  # type: ignore[attr-defined]
+    assert hn.queries == ("maison brioche", "BriocheGate")  # type: ignore[attr-defined]
+    assert x.rules[0]["tag"] == "tocsin:b"  # type: ignore[attr-defined]

@@ -142,7 +142,7 @@ def test_a_new_source_type_is_one_entry_in_the_factories(monkeypatch: pytest.Mon
             if False:
                 yield
 
-    def factory(settings: S.SourceSettings, clock: Clock) -> Source:
+    def factory(settings: S.SourceSettings, clock: Clock, desk: S.Settings | None = None) -> Source:
         made.append((settings, clock))
         return Pigeon(settings.id, clock)
 
