@@ -96,10 +96,11 @@ class Desk:
         self._pumps = [asyncio.create_task(self._pump(s), name=f"tocsin-source-{s.id}") for s in self.sources]
 
     async def _pump(self, source: Source) -> None:
-        put = self.monitor.put
+        put, offer = self.monitor.put, self.monitor.offer
         try:
             async for mention in source.stream():
-                await put(mention)
+                if not offer(mention):
+                    await put(mention)  # the queue is full: the source waits (back-pressure)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

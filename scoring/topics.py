@@ -33,6 +33,20 @@ def normalise(text: str) -> str:
     return _MARKS.sub("", unicodedata.normalize("NFKD", text.casefold()))
 
 
+def normalise_ascii(text: str) -> str:
+    """What ``normalise`` gives, as far as ASCII keywords can tell: accents stripped, and characters
+    that have no ASCII form (emoji, other scripts) dropped. Twice as fast; used when every keyword is
+    ASCII once normalised."""
+    if text.isascii():
+        return text.lower()
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+
+
+_SEP = r"[\s\-\u2010\u2011]+"
+"""Between the words of a phrase: any run of spaces or hyphens ("maison-brioche", "maison  brioche")."""
+_ANY_END = r"\w*"
+
+
 @dataclass(frozen=True, slots=True)
 class _Term:
     topic: int
@@ -42,7 +56,12 @@ class _Term:
     """``word`` (a word or phrase), ``prefix`` (``word*``), ``tag`` (``#tag``) or ``handle`` (``@handle``)."""
     key: str
     """The normalised keyword: phrase words joined by one space, with ``#``/``@`` for tags and handles."""
-    pattern: str
+    atoms: tuple[str, ...]
+    """The regular expression, one piece per character (or separator, or wildcard end)."""
+
+    @property
+    def pattern(self) -> str:
+        return "".join(self.atoms)
 
 
 def _parse_term(raw: str, topic: int, exclude: bool) -> _Term | None:
@@ -54,17 +73,48 @@ def _parse_term(raw: str, topic: int, exclude: bool) -> _Term | None:
         body = text[1:].lstrip("#@")
         if not body:
             return None
-        return _Term(topic, exclude, kind, text[0] + body, re.escape(text[0] + body))
+        return _Term(topic, exclude, kind, text[0] + body, _atoms(text[0] + body))
     if text.endswith("*") and len(text.rstrip("*")) > 0:
         base = text.rstrip("*").strip()
-        words = [re.escape(w) for w in base.split(" ")]
-        return _Term(topic, exclude, "prefix", base + "*", r"[\s\-\u2010\u2011]+".join(words) + r"\w*")
-    words = [re.escape(w) for w in text.split(" ")]
-    return _Term(topic, exclude, "word", text, r"[\s\-\u2010\u2011]+".join(words))
+        return _Term(topic, exclude, "prefix", base + "*", (*_atoms(base), _ANY_END))
+    return _Term(topic, exclude, "word", text, _atoms(text))
+
+
+def _atoms(text: str) -> tuple[str, ...]:
+    return tuple(_SEP if c == " " else re.escape(c) for c in text)
+
+
+def _trie_pattern(sequences: Iterable[tuple[str, ...]]) -> str:
+    """One regular expression for all the sequences, factored by common prefix.
+
+    ``maison brioche|maisonbrioche`` becomes ``maison(?:[sep]brioche|brioche)``: at each position of the
+    text the engine tries one branch per next character instead of every keyword (3x faster). Longer
+    continuations are tried first, so the longest keyword at a position wins.
+    """
+    trie: dict[str, dict] = {}
+    for seq in sequences:
+        node = trie
+        for atom in seq:
+            node = node.setdefault(atom, {})
+        node[""] = {}
+
+    def emit(node: dict[str, dict]) -> str:
+        # a wildcard end goes last: a literal continuation is tried before "any word characters"
+        atoms = sorted((a for a in node if a), key=lambda a: a == _ANY_END)
+        branches = [a + emit(node[a]) for a in atoms]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 and "" not in node else "(?:" + "|".join(branches) + ")"
+        return body + "?" if "" in node else body
+
+    return emit(trie)
 
 
 class TopicMatcher:
-    """Compiled once from the topics; ``match(mention)`` returns the ids of the topics it is about."""
+    """Compiled once from the topics; ``match(mention)`` returns the ids of the topics it is about.
+
+    Topics are bits of an int mask inside: a match credits an include mask and an exclude mask.
+    """
 
     def __init__(self, topics: Sequence[TopicSettings]) -> None:
         self.topic_ids: tuple[str, ...] = tuple(t.id for t in topics)
@@ -80,101 +130,150 @@ class TopicMatcher:
         self._term_res = [re.compile(rf"(?<!\w)(?:{t.pattern})(?!\w)") for t in terms]
         # Literals before wildcards, longest first: at one position the regex takes the first alternative
         # that matches, and the credits of a match include every shorter term found inside it.
-        order = sorted(
-            {t.pattern: t for t in terms}.values(),
-            key=lambda t: (t.kind == "prefix", -len(t.key)),
-        )
-        alternation = "|".join(f"(?:{t.pattern})" for t in order)
-        self._scan = re.compile(f"(?:{alternation})(?!\\w)") if order else None
-        self._credits: dict[str, tuple[frozenset[int], frozenset[int]]] = {}
+        # No start boundary in the scan pattern (it would defeat the regex engine's first-character
+        # search, 3x slower): the start of each match is checked by hand instead.
+        self._scan = re.compile(f"(?:{_trie_pattern(t.atoms for t in terms)})(?!\\w)") if terms else None
+        self._overlaps = _may_overlap(terms)
+        self._normalise = normalise_ascii if all(t.key.isascii() for t in terms) else normalise
+        self._credits: dict[str, tuple[int, int]] = {}
         for t in terms:
             if t.kind != "prefix":
                 self._credits[t.key] = self._credit_of(t.key)
         self._tags = {t.key[1:]: self._credits[t.key] for t in terms if t.kind == "tag"}
         # An author handle credits only the @handle terms (a plain word is about the text, not the author).
-        handles: dict[str, tuple[set[int], set[int]]] = {}
+        handles: dict[str, tuple[int, int]] = {}
         for t in terms:
             if t.kind == "handle":
-                inc, exc = handles.setdefault(t.key[1:], (set(), set()))
-                (exc if t.exclude else inc).add(t.topic)
-        self._handles = {h: (frozenset(i), frozenset(e)) for h, (i, e) in handles.items()}
-        self._dynamic: dict[str, tuple[frozenset[int], frozenset[int]]] = {}
-        self._results: dict[frozenset[int], tuple[str, ...]] = {}
+                inc, exc = handles.get(t.key[1:], (0, 0))
+                bit = 1 << t.topic
+                handles[t.key[1:]] = (inc, exc | bit) if t.exclude else (inc | bit, exc)
+        self._handles = handles
+        self._author_cache: dict[str, tuple[int, int]] = {}
+        self._dynamic: dict[str, tuple[int, int]] = {}
+        self._lang_masks: dict[str, int] = {}
+        self._results: dict[int, tuple[str, ...]] = {}
         self.unmatched = 0
         """Mentions that matched no topic (dropped by the pipeline)."""
 
-    def _credit_of(self, found: str) -> tuple[frozenset[int], frozenset[int]]:
+    def _credit_of(self, found: str) -> tuple[int, int]:
         """Topics included and excluded by a matched stretch of normalised text (every term inside it)."""
-        inc: set[int] = set()
-        exc: set[int] = set()
+        inc = exc = 0
         for term, rx in zip(self._terms, self._term_res, strict=True):
             if rx.search(found):
-                (exc if term.exclude else inc).add(term.topic)
-        return frozenset(inc), frozenset(exc)
+                if term.exclude:
+                    exc |= 1 << term.topic
+                else:
+                    inc |= 1 << term.topic
+        return inc, exc
 
-    def _credit(self, found: str) -> tuple[frozenset[int], frozenset[int]]:
-        key = " ".join(_SPACES.split(found)) if not found.isalnum() else found
-        credit = self._credits.get(key)
+    def _credit(self, found: str) -> tuple[int, int]:
+        credit = self._credits.get(found)
         if credit is None:
-            credit = self._dynamic.get(key)
+            key = " ".join(_SPACES.split(found))
+            credit = self._credits.get(key) or self._dynamic.get(key)
             if credit is None:
                 if len(self._dynamic) >= _CACHE_MAX:
                     self._dynamic.clear()
                 credit = self._dynamic[key] = self._credit_of(key)
         return credit
 
+    def _author_credit(self, handle: str) -> tuple[int, int]:
+        credit = self._author_cache.get(handle)
+        if credit is None:
+            inc = exc = 0
+            for form in _handle_forms(handle):
+                i, e = self._handles.get(form, (0, 0))
+                inc |= i
+                exc |= e
+            if len(self._author_cache) >= 8 * _CACHE_MAX:
+                self._author_cache.clear()
+            credit = self._author_cache[handle] = (inc, exc)
+        return credit
+
+    def _lang_mask(self, lang: str) -> int:
+        mask = self._lang_masks.get(lang)
+        if mask is None:
+            code = lang.lower().split("-")[0]
+            mask = sum(1 << i for i, langs in enumerate(self._languages) if langs is None or code in langs)
+            if len(self._lang_masks) < _CACHE_MAX:
+                self._lang_masks[lang] = mask
+        return mask
+
     def match(self, mention: Mention) -> tuple[str, ...]:
         """Ids of the topics this mention is about (in configuration order); ``()`` when none."""
-        inc: set[int] = set()
-        exc: set[int] = set()
+        inc = exc = 0
         scan = self._scan
         if scan is not None:
             text = mention.text
-            norm = text.lower() if text.isascii() else normalise(text)
-            pos = 0
-            search = scan.search
-            while (m := search(norm, pos)) is not None:
-                start = m.start()
-                if start == 0 or not (norm[start - 1].isalnum() or norm[start - 1] == "_"):
-                    i, e = self._credit(m.group())
+            norm = text.lower() if text.isascii() else self._normalise(text)
+            credit = self._credit
+            redo = self._overlaps
+            if not redo:
+                # the common case: no keyword of one topic can start inside another's, one pass
+                for m in scan.finditer(norm):
+                    start = m.start()
+                    if start and (norm[start - 1].isalnum() or norm[start - 1] == "_"):
+                        redo = True  # inside a word; a keyword may start further in: look closely
+                        break
+                    i, e = credit(m.group())
                     inc |= i
                     exc |= e
-                # restart just after the match's start, so terms overlapping it are found too
-                pos = start + 1
-        if self._tags and mention.hashtags:
+            if redo:
+                search = scan.search
+                m = scan.search(norm)
+                while m is not None:
+                    start = m.start()
+                    if not start or not (norm[start - 1].isalnum() or norm[start - 1] == "_"):
+                        i, e = credit(m.group())
+                        inc |= i
+                        exc |= e
+                    m = search(norm, start + 1)
+        if self._tags:
             for tag in mention.hashtags:
-                credit = self._tags.get(tag if tag.isascii() else normalise(tag))
-                if credit:
-                    inc |= credit[0]
-                    exc |= credit[1]
-        if self._handles and mention.author.handle:
-            for handle in _handle_forms(mention.author.handle):
-                credit = self._handles.get(handle)
-                if credit:
-                    inc |= credit[0]
-                    exc |= credit[1]
+                found = self._tags.get(tag if tag.isascii() else normalise(tag))
+                if found is not None:
+                    inc |= found[0]
+                    exc |= found[1]
+        if self._handles:
+            handle = mention.author.handle
+            if handle:
+                found = self._author_cache.get(handle) or self._author_credit(handle)
+                inc |= found[0]
+                exc |= found[1]
+        if inc:
+            inc &= ~exc
+            lang = mention.lang
+            if inc and lang:
+                mask = self._lang_masks.get(lang)
+                inc &= self._lang_mask(lang) if mask is None else mask
         if not inc:
             self.unmatched += 1
             return ()
-        inc -= exc
-        if mention.lang and inc:
-            lang = mention.lang.lower().split("-")[0]
-            inc = {i for i in inc if _speaks(self._languages[i], lang)}
-        if not inc:
-            self.unmatched += 1
-            return ()
-        return self._result(frozenset(inc))
-
-    def _result(self, found: frozenset[int]) -> tuple[str, ...]:
-        # One shared tuple per combination: scored mentions hold references, not copies.
-        result = self._results.get(found)
+        result = self._results.get(inc)
         if result is None:
-            result = self._results[found] = tuple(self.topic_ids[i] for i in sorted(found))
+            # one shared tuple per combination: scored mentions hold references, not copies
+            result = self._results[inc] = tuple(t for i, t in enumerate(self.topic_ids) if inc >> i & 1)
         return result
 
 
-def _speaks(languages: frozenset[str] | None, lang: str) -> bool:
-    return languages is None or lang in languages
+def _may_overlap(terms: Sequence[_Term]) -> bool:
+    """Whether a term can start inside another's match while crediting something different.
+
+    If not, the scan may skip past each match (a non-overlapping scan finds everything that counts).
+    """
+    for a in terms:
+        base = a.key.rstrip("*") if a.kind == "prefix" else a.key
+        for j in range(1, len(base)):
+            if base[j - 1].isalnum() or base[j - 1] == "_":
+                continue  # nothing starts a keyword inside a word
+            rest = base[j:]
+            for b in terms:
+                if (b.topic, b.exclude) == (a.topic, a.exclude):
+                    continue
+                other = b.key.rstrip("*") if b.kind == "prefix" else b.key
+                if other.startswith(rest) or rest.startswith(other):
+                    return True
+    return False
 
 
 def _handle_forms(handle: str) -> Iterable[str]:

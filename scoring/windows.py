@@ -10,6 +10,7 @@ a snapshot is built, not per mention.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import timedelta
 from statistics import median
 
@@ -62,34 +63,51 @@ class TopicWindows:
 
     def add(self, t: float, author: str, label: str) -> None:
         """Count one mention posted at ``t`` by ``author`` with sentiment ``label``. O(1)."""
-        self.mentions += 1
-        b = int(t // self.bucket_s)
-        if b > self._newest:
-            self._newest = b
-        elif b <= self._newest - self.size:
-            return  # older than the kept history: counted in ``mentions`` only
-        i = b % self.size
-        if self._ids[i] != b:
-            # the slot holds a bucket one ring-turn older: reuse it
-            self._ids[i] = b
-            self._count[i] = 0
-            for arr in self._label:
-                arr[i] = 0
-        self._count[i] += 1
-        li = _LABEL_INDEX.get(label)
-        if li is not None:
-            self._label[li][i] += 1
-        if t < self.history_start:
-            self.history_start = t
-        if author:
-            authors = self._authors
-            seen = authors.pop(author, None)
-            authors[author] = t if seen is None or t > seen else seen
-            if t > self._newest_t:
-                self._newest_t = t
-            self._adds += 1
-            if self._adds % _PRUNE_EVERY == 0:
-                self._prune_authors(self._newest_t)
+        self.add_many([(t, author, label)])
+
+    def add_many(self, entries: Sequence[tuple[float, str, str]]) -> None:
+        """Count mentions given as ``(posted at, author handle, sentiment label)``; O(1) each."""
+        bs, size = self.bucket_s, self.size
+        ids, count, labels = self._ids, self._count, self._label
+        newest = self._newest
+        authors = self._authors
+        pop = authors.pop
+        label_index = _LABEL_INDEX.get
+        oldest_t = self.history_start
+        newest_t = self._newest_t
+        self.mentions += len(entries)
+        for t, author, label in entries:
+            b = int(t // bs)
+            if b > newest:
+                newest = b
+            elif b <= newest - size:
+                continue  # older than the kept history: counted in ``mentions`` only
+            i = b % size
+            if ids[i] != b:
+                # the slot holds a bucket one ring-turn older: reuse it
+                ids[i] = b
+                count[i] = 0
+                for arr in labels:
+                    arr[i] = 0
+            count[i] += 1
+            li = label_index(label)
+            if li is not None:
+                labels[li][i] += 1
+            if t < oldest_t:
+                oldest_t = t
+            if author:
+                # re-inserted, so the dict stays in order of last sighting and prunes from the front
+                seen = pop(author, t)
+                authors[author] = t if t > seen else seen
+                if t > newest_t:
+                    newest_t = t
+        self._newest = newest
+        self.history_start = oldest_t
+        self._newest_t = newest_t
+        self._adds += len(entries)
+        if self._adds >= _PRUNE_EVERY:
+            self._adds = 0
+            self._prune_authors(newest_t)
 
     # --- figures --------------------------------------------------------------------------------
 

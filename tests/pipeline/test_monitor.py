@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from tocsin.config.settings import LevelSettings, ScoringSettings, SentimentSettings, TopicSettings
-from tocsin.scoring.pipeline import LevelGauge, Monitor, RecentKeys
+from tocsin.scoring.pipeline import LevelGauge, MentionBuffer, Monitor, RecentKeys
 from tocsin.sources.clock import ManualClock
 
 from .conftest import BRIOCHE, T0, FakeSentiment, mention, settings_with
@@ -108,8 +108,7 @@ async def test_batches_respect_batch_size(clock):
     mon = Monitor(settings, clock, scorer)
     ms = [mention(f"maison brioche {i}", uid=str(i)) for i in range(100)]
     for m in ms:  # queued before the collector runs: it drains them in full batches
-        mon._queue.put_nowait(m)
-        mon._put += 1
+        assert mon.offer(m)
     await run_through(mon, [])
     assert [len(b) for b in scorer.batches] == [16] * 6 + [4]
 
@@ -146,6 +145,47 @@ async def test_back_pressure_makes_a_fast_source_wait(clock):
     assert await mon.drain(5)
     await mon.stop()
     assert mon.snapshot().topics["brioche"].mentions == 11
+
+
+async def test_buffer_keeps_order_and_wakes_waiting_sources_as_room_frees():
+    buf = MentionBuffer(2)
+    ms = [mention("maison brioche", uid=str(i)) for i in range(5)]
+    assert buf.offer(ms[0]) and buf.offer(ms[1]) and not buf.offer(ms[2])
+    waiting = [asyncio.create_task(buf.put(m)) for m in ms[2:]]
+    await asyncio.sleep(0)
+    assert not any(t.done() for t in waiting)
+    got = buf.take(10)
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    got += buf.take(10)
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    got += buf.take(10)
+    await asyncio.gather(*waiting)
+    assert [m.uid for m in got] == ["0", "1", "2", "3", "4"]
+
+
+async def test_buffer_a_cancelled_waiting_source_passes_its_room_on():
+    buf = MentionBuffer(1)
+    assert buf.offer(mention("a", uid="a"))
+    first = asyncio.create_task(buf.put(mention("b", uid="b")))
+    second = asyncio.create_task(buf.put(mention("c", uid="c")))
+    await asyncio.sleep(0)
+    buf.take(1)  # room for one: the first waiting source is woken...
+    first.cancel()  # ...and cancelled before it could use it
+    await asyncio.sleep(0)
+    await asyncio.wait_for(second, 1)
+    assert [m.uid for m in buf.take(5)] == ["c"]
+
+
+async def test_buffer_wait_returns_when_something_arrives():
+    buf = MentionBuffer(10)
+    waiter = asyncio.create_task(buf.wait())
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    buf.offer(mention("x", uid="x"))
+    await asyncio.wait_for(waiter, 1)
+    assert len(buf) == 1
 
 
 async def test_future_timestamps_are_bucketed_at_arrival(clock):

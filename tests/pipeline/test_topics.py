@@ -18,6 +18,27 @@ def test_normalise_folds_case_and_accents():
     assert normalise("ＢＲＩＯＣＨＥ") == "brioche"  # full-width letters, a spammer's favourite
 
 
+def test_ascii_keywords_take_the_fast_normalisation_with_the_same_results():
+    ascii_only = TopicMatcher([TopicSettings(id="b", keywords=("brioche", "pain dore"))])
+    accented = TopicMatcher([TopicSettings(id="b", keywords=("brioche", "pain doré", "ωμέγα"))])
+    for text, expected in [
+        ("BRIOCHÉ 😡", ("b",)),
+        ("Pain Doré!", ("b",)),
+        ("ＢＲＩＯＣＨＥ", ("b",)),
+        ("la briochée", ()),
+        ("mabrioché", ()),
+    ]:
+        assert ids(ascii_only, text) == expected, text
+        assert ids(accented, text) == expected, text
+    assert ids(accented, "Ωμέγα") == ("b",)
+
+
+def test_a_keyword_inside_a_word_does_not_hide_one_just_after():
+    m = TopicMatcher([TopicSettings(id="b", keywords=("maison brioche", "brioche"))])
+    assert ids(m, "lamaison brioche") == ("b",)
+    assert ids(m, "lamaison briochette") == ()
+
+
 def test_case_and_accents_are_ignored_both_ways():
     m = TopicMatcher([TopicSettings(id="b", keywords=("brioche", "Crème brûlée"))])
     assert ids(m, "La BRIOCHÉ du matin") == ("b",)
@@ -119,3 +140,15 @@ def test_no_topics_matches_nothing():
     m = TopicMatcher([])
     assert ids(m, "brioche") == ()
     assert m.unmatched == 1
+
+
+def test_wildcards_and_phrases_sharing_a_start():
+    topics = [
+        TopicSettings(id="any", keywords=("brioche*",)),
+        TopicSettings(id="gate", keywords=("brioche gate", "briochette gate")),
+    ]
+    m = TopicMatcher(topics)
+    assert ids(m, "la brioche gate") == ("any", "gate")
+    assert ids(m, "la briochette gate") == ("any", "gate")
+    assert ids(m, "les briochettes") == ("any",)
+    assert ids(m, "brioche gates") == ("any",)
