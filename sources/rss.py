@@ -55,6 +55,15 @@ def unwrap_google(link: str) -> str:
     return link
 
 
+def feed_label(url: str) -> str:
+    """How a feed is named in messages and logs: its host and a short fingerprint, never the full URL
+    (private feed URLs, such as Google Alerts', work like passwords)."""
+    parts = urlsplit(url)
+    first = parts.path.strip("/").split("/", 1)[0][:24]
+    digest = hashlib.sha256(url.encode()).hexdigest()[:6]
+    return f"{parts.hostname or '?'}/{first}…#{digest}" if first else f"{parts.hostname or '?'}#{digest}"
+
+
 @dataclass
 class _Feed:
     configured: str
@@ -221,21 +230,26 @@ class RssSource(NetSource):
                     target = urljoin(url, resp.headers["Location"])
                     permanent = permanent and resp.status in (301, 308)
                     if permanent and target != feed.url:
-                        self.log.info("source %s: feed %s moved permanently to %s", self.id, feed.url, target)
+                        self.log.info(
+                            "source %s: feed %s moved permanently to %s",
+                            self.id,
+                            feed_label(feed.url),
+                            feed_label(target),
+                        )
                         feed.url = target
                     url = target
                     continue
                 if resp.status == 304:
                     self._success(feed)
                     return feed.interval
-                await raise_for_status(resp, f"feed {feed.url}", self.clock.now())
+                await raise_for_status(resp, f"feed {feed_label(feed.url)}", self.clock.now())
                 body = await resp.content.read(_MAX_BODY + 1)
                 if len(body) > _MAX_BODY:
-                    raise SourceError(f"feed {feed.url}: larger than {_MAX_BODY >> 20} MiB")
+                    raise SourceError(f"feed {feed_label(feed.url)}: larger than {_MAX_BODY >> 20} MiB")
                 response_headers = {k.lower(): v for k, v in resp.headers.items()}
             await self._consume(feed, body, response_headers, emit)
             return feed.interval
-        raise SourceError(f"feed {feed.url}: more than {_MAX_REDIRECTS} redirects")
+        raise SourceError(f"feed {feed_label(feed.url)}: more than {_MAX_REDIRECTS} redirects")
 
     async def _consume(self, feed: _Feed, body: bytes, headers: dict[str, str], emit: Emit) -> None:
         # feedparser is CPU work: keep it off the event loop the screen shares.
@@ -244,7 +258,7 @@ class RssSource(NetSource):
         if parsed.get("bozo") and not entries:
             err = parsed.get("bozo_exception")
             self.health.bad_event(
-                f"feed {feed.url}: not a feed ({type(err).__name__ if err else 'unreadable'})"
+                f"feed {feed_label(feed.url)}: not a feed ({type(err).__name__ if err else 'unreadable'})"
             )
             return
         feed.etag = headers.get("etag") or None
@@ -255,7 +269,7 @@ class RssSource(NetSource):
         for entry in entries:
             m = entry_to_mention(entry, parsed.get("feed") or {}, source=self.id, received_at=now)
             if m is None:
-                self.health.bad_event(f"feed {feed.url}: an entry without text or link")
+                self.health.bad_event(f"feed {feed_label(feed.url)}: an entry without text or link")
                 continue
             new_here = feed.remember(m.uid)
             if self._seen.add(m.uid) and new_here:  # the same story in two feeds goes out once

@@ -199,6 +199,15 @@ async def test_resume_from_cursor_sends_validators_and_skips_seen(server, clock)
     assert [m.uid for m in run2.got] == ["z"]
 
 
+def test_feed_urls_stay_out_of_messages() -> None:
+    from tocsin.sources.rss import feed_label
+
+    url = "https://www.google.com/alerts/feeds/01234567890123456789/98765432109876543210"
+    label = feed_label(url)
+    assert label.startswith("www.google.com/alerts…#") and "0123456789" not in label
+    assert feed_label(url) != feed_label(url[:-1] + "1")
+
+
 def test_factory_and_settings_validation(clock) -> None:
     cfg = RssSourceSettings(
         type="rss", id="n", feeds=("https://a.example/f",), interval=timedelta(minutes=10)
