@@ -165,7 +165,7 @@ class JetstreamDecoder:
             hashtags=normalise_hashtags([*tags, *extract_hashtags(text)]),
             reply_to=reply_to,
             raw_ref=cid if isinstance(cid, str) else uri,
-            extra={"did": did},
+            extra={"did": did, "update": "edit"} if commit.get("operation") == "update" else {"did": did},
         )
 
 
@@ -340,7 +340,8 @@ class ProfileHydrator:
             if author is None:
                 continue  # deleted or suspended account: the mentions keep the DID
             for m in waiting:
-                await emit(replace(m, author=author))
+                # The same mention again (same uid), now with its author: marked so consumers update it.
+                await emit(replace(m, author=author, extra={**m.extra, "update": "author"}))
         return 0.0
 
     def _give_up(self, did: str, now: datetime) -> None:
@@ -380,13 +381,12 @@ class BlueskySource(NetSource):
         )
         self.margin_us = int(resume_margin.total_seconds() * 1_000_000)
         self.watchdog = watchdog
-        if cursor:
-            try:
-                self.decoder.time_us = int(cursor)
-            except ValueError:
-                self.log.warning("source %s: unreadable resume cursor ignored", source_id)
         self._seen: BoundedSet[str] = BoundedSet(100_000)
         self._sent: BoundedMap[str, Mention] = BoundedMap(20_000)
+        self.resume(cursor)
+
+    def _restore(self, cursor: str) -> None:
+        self.decoder.time_us = int(cursor)
 
     @property
     def cursor(self) -> str | None:
@@ -493,7 +493,8 @@ class BlueskySource(NetSource):
             gone = self._sent.pop(item.uid)
             if gone is not None:
                 self.health.event()
-                await emit(replace(gone, deleted=True, received_at=self.clock.now()))
+                extra = {k: v for k, v in gone.extra.items() if k != "update"}
+                await emit(replace(gone, deleted=True, received_at=self.clock.now(), extra=extra))
         elif isinstance(item, IdentityChanged) and self.hydrator is not None:
             self.hydrator.forget(item.did)
 

@@ -91,13 +91,12 @@ class HackerNewsSource(NetSource):
         self.lookback = lookback
         self.hits_per_page = max(1, min(hits_per_page, 1000))
         self._since: dict[str, int] = {}
-        if cursor:
-            try:
-                saved = json.loads(cursor)
-                self._since = {q: v for q, v in saved.items() if q in self.queries and isinstance(v, int)}
-            except (ValueError, AttributeError):
-                self.log.warning("source %s: unreadable resume cursor ignored", source_id)
         self._seen: BoundedSet[str] = BoundedSet(50_000)
+        self.resume(cursor)
+
+    def _restore(self, cursor: str) -> None:
+        saved = json.loads(cursor)
+        self._since = {q: v for q, v in saved.items() if q in self.queries and isinstance(v, int)}
 
     @property
     def cursor(self) -> str | None:

@@ -160,17 +160,15 @@ class MastodonSource(NetSource):
             *(t for t in dict.fromkeys(timelines) if t in PUBLIC_TIMELINES),
         )
         self._newest: dict[str, str] = {}
-        if cursor:
-            try:
-                saved = json.loads(cursor)
-                if isinstance(saved, dict):
-                    self._newest = {
-                        k: v for k, v in saved.items() if isinstance(v, str) and k in self.streams
-                    }
-            except ValueError:
-                self.log.warning("source %s: unreadable resume cursor ignored", source_id)
         self._seen: BoundedSet[str] = BoundedSet(50_000)
         self._by_id: BoundedMap[str, Mention] = BoundedMap(20_000)
+        self.resume(cursor)
+
+    def _restore(self, cursor: str) -> None:
+        saved = json.loads(cursor)
+        if not isinstance(saved, dict):
+            raise ValueError("not an object")
+        self._newest = {k: v for k, v in saved.items() if isinstance(v, str) and k in self.streams}
 
     @property
     def cursor(self) -> str | None:
@@ -343,7 +341,9 @@ class MastodonSource(NetSource):
             gone = self._by_id.pop(data.strip())
             if gone is not None:
                 self.health.event()
-                await emit(replace(gone, deleted=True, received_at=self.clock.now()))
+                await emit(
+                    replace(gone, deleted=True, received_at=self.clock.now(), extra=_without_update(gone))
+                )
         # Other events (notification, filters_changed, announcement…) are not mentions.
 
     async def _on_status(self, key: str, status: dict[str, Any], emit: Emit, *, edited: bool) -> None:
@@ -354,12 +354,19 @@ class MastodonSource(NetSource):
             return
         if not key.startswith("hashtag:") and not self.filter.matches(mention.text, mention.hashtags):
             return  # a whole public timeline: keep only what a topic may be about
-        if not self._seen.add(mention.uid) and not edited:
+        first_time = self._seen.add(mention.uid)
+        if not first_time and not edited:
             return  # already seen through another stream, or in the catch-up overlap
+        if edited and not first_time:
+            mention = replace(mention, extra={**mention.extra, "update": "edit"})  # same uid: a new version
         if mention.raw_ref:
             self._by_id[mention.raw_ref] = mention
         self.health.event()
         await emit(mention)
+
+
+def _without_update(m: Mention) -> dict[str, Any]:
+    return {k: v for k, v in m.extra.items() if k != "update"}
 
 
 def _http_base(streaming_url: str) -> str:

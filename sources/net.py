@@ -41,7 +41,11 @@ USER_AGENT: Final = f"tocsin/{VERSION} (crisis desk; +https://github.com/tocsin-
 log = logging.getLogger("tocsin.sources")
 
 Emit = Callable[[Mention], Awaitable[None]]
-"""How a source hands a mention to its consumer (awaits when the consumer is behind)."""
+"""How a source hands a mention to its consumer (awaits when the consumer is behind).
+
+A mention may come again with the same uid: ``deleted=True`` when the platform deleted it, or with
+``extra["update"]`` set to ``"edit"`` (the author edited it) or ``"author"`` (its author's profile
+arrived later). Consumers should replace what they hold, not count it twice."""
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -441,6 +445,23 @@ class NetSource(Source):
 
     def user_agent(self) -> str:
         return USER_AGENT
+
+    @property
+    def cursor(self) -> str | None:
+        """Where to resume after a restart (persist it; give it back to ``resume``); None: nothing yet."""
+        return None
+
+    def resume(self, cursor: str | None) -> None:
+        """Start from a cursor saved by an earlier run (call before iterating). A bad one is ignored."""
+        if not cursor:
+            return
+        try:
+            self._restore(cursor)
+        except (ValueError, TypeError, AttributeError, KeyError):
+            self.log.warning("source %s: unreadable resume cursor ignored", self.id)
+
+    def _restore(self, cursor: str) -> None:
+        """Read a cursor (raise ValueError when it is unreadable)."""
 
     @abstractmethod
     async def _run(self, session: aiohttp.ClientSession, emit: Emit) -> None:

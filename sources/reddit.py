@@ -114,29 +114,27 @@ class RedditSource(NetSource):
             *(f"r/{s.strip().removeprefix('r/')}" for s in dict.fromkeys(subreddits) if s.strip()),
         )
         self._newest: dict[str, deque[str]] = {}
-        if cursor:
-            try:
-                saved = json.loads(cursor)
-                for key, names in saved.items():
-                    if key in self.listings and isinstance(names, list):
-                        self._newest[key] = deque(
-                            (n for n in names if isinstance(n, str)), maxlen=_KEEP_NEWEST
-                        )
-            except (ValueError, AttributeError):
-                self.log.warning("source %s: unreadable resume cursor ignored", source_id)
         self._seen: BoundedSet[str] = BoundedSet(50_000)
         # Per listing: where paging stops. (A post another search found first is no stop point here.)
         self._listing_seen: dict[str, BoundedSet[str]] = {}
-        for key, names in self._newest.items():
-            known = self._listing_seen[key] = BoundedSet(2_000)
-            for n in names:
-                known.add(n)
-                self._seen.add(n)
+        self.resume(cursor)
         self._token: str | None = None
         self._token_expires: datetime | None = None
 
     def user_agent(self) -> str:
         return self._ua
+
+    def _restore(self, cursor: str) -> None:
+        saved = json.loads(cursor)
+        for key, names in saved.items():
+            if key in self.listings and isinstance(names, list):
+                newest = self._newest[key] = deque(
+                    (n for n in names if isinstance(n, str)), maxlen=_KEEP_NEWEST
+                )
+                known = self._listing_seen[key] = BoundedSet(2_000)
+                for n in newest:
+                    known.add(n)
+                    self._seen.add(n)
 
     @property
     def cursor(self) -> str | None:

@@ -159,15 +159,10 @@ class RssSource(NetSource):
             b = Backoff(max(self.backoff.initial, 30.0), 3600.0, jitter=self.backoff.jitter, rng=self.rng)
             self.feeds.append(_Feed(url, url, max(1.0, intervals.get(url, interval)), b))
         self._seen: BoundedSet[str] = BoundedSet(20_000)
-        if cursor:
-            self._restore(cursor)
+        self.resume(cursor)
 
     def _restore(self, cursor: str) -> None:
-        try:
-            saved = json.loads(cursor).get("feeds", {})
-        except (ValueError, AttributeError):
-            self.log.warning("source %s: unreadable resume cursor ignored", self.id)
-            return
+        saved = json.loads(cursor).get("feeds", {})
         for f in self.feeds:
             s = saved.get(f.configured)
             if not isinstance(s, dict):

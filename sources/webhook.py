@@ -234,6 +234,9 @@ class WebhookSource(Source):
     def cursor(self) -> str | None:
         return self._cursor
 
+    def resume(self, cursor: str | None) -> None:
+        """Nothing to resume: senders retry what was not acknowledged."""
+
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}{self.path}"

@@ -192,7 +192,13 @@ class XSource(NetSource):
         self._synced = False
         self._seen: BoundedSet[str] = BoundedSet(50_000)
         # The filtered stream cannot resume (no replay below Enterprise): the newest id is only recorded.
-        self._newest: str | None = cursor
+        self._newest: str | None = None
+        self.resume(cursor)
+
+    def _restore(self, cursor: str) -> None:
+        if not cursor.isdigit():
+            raise ValueError("not a tweet id")
+        self._newest = cursor
 
     @property
     def cursor(self) -> str | None:

@@ -68,6 +68,19 @@ def test_decoder_builds_mentions_only_for_matching_posts(clock) -> None:
     assert d.time_us == T0 + 3
 
 
+def test_decoder_marks_edits(clock) -> None:
+    d = JetstreamDecoder("sky", clock, KEYWORDS)
+    m = d.decode(json.dumps(post_event(ALICE, "3zz", "maison brioche (édité)", T0, op="update")))
+    assert isinstance(m, Mention) and m.extra["update"] == "edit"
+
+
+def test_bad_cursor_is_ignored(clock) -> None:
+    source = BlueskySource("sky", clock, cursor="not-a-number")
+    assert source.cursor is None
+    source.resume("1779719000000000")
+    assert source.cursor == "1779719000000000"
+
+
 def test_decoder_ignores_unknown_fields_and_kinds(clock) -> None:
     d = JetstreamDecoder("sky", clock, KEYWORDS)
     ev = post_event(ALICE, "3ddd", "maison brioche", T0)
@@ -238,6 +251,7 @@ async def test_authors_are_hydrated_in_batches_and_cached(server, clock) -> None
     assert first.uid == filled.uid
     assert first.author.handle == ALICE and first.author.followers is None
     assert filled.author.handle == "alice.bsky.social" and filled.author.followers == 12_000
+    assert filled.extra["update"] == "author" and "update" not in first.extra
     assert filled.author.following == 180 and filled.author.posts == 950 and filled.author.verified is False
     server.post(ALICE, "3i01", "maison brioche #2")  # cached: filled at once, no second lookup
     await run.wait_for(3)

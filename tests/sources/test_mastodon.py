@@ -204,6 +204,7 @@ async def test_edit_and_delete(server, clock) -> None:
     await run.wait_for(3)
     await asyncio.sleep(0.05)
     await run.stop()
+    assert [m.extra.get("update") for m in run.got] == [None, "edit", None]
     assert [(m.uid, m.text, m.deleted) for m in run.got] == [
         (st["uri"], "version 1", False),
         (st["uri"], "version 2", False),
