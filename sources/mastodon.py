@@ -286,7 +286,9 @@ class MastodonSource(NetSource):
                 return  # no progress (a server ignoring min_id): do not loop
             newest = self._newest[key]
         missed = _MAX_CATCHUP_PAGES * _PAGE_LIMIT
-        self.health.last_error = f"{key}: more than {missed} statuses missed; the stream resumes after them"
+        self.health.last_error = (
+            f"{key}: over {missed} statuses to catch up; the newest of the gap are skipped"
+        )
         self.log.warning("source %s: %s", self.id, self.health.last_error)
 
     async def _timeline(

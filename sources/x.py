@@ -220,6 +220,9 @@ class XSource(NetSource):
             self.health.set_state(SourceState.FAILED, f"no bearer token: {self.auth_hint}")
             self.log.error("source %s: %s", self.id, self.health.last_error)
             return
+        if self.sync_rules and not self.rules:
+            self.health.set_state(SourceState.FAILED, "no stream rules: add keywords to a topic, or rules:")
+            return
         await self.keep_connected(lambda: self._connect_once(session, emit), backoff=self._backoff_for)
 
     async def _sync_rules(self, session: aiohttp.ClientSession) -> None:

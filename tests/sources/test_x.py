@@ -179,10 +179,15 @@ async def test_bad_token_fails_clearly_with_bounded_retries(server, clock) -> No
     assert "X_BEARER_TOKEN" in (status.last_error or "") and clock.sleeps == [900.0]
 
 
-async def test_missing_token(clock) -> None:
+async def test_missing_token_or_rules_fail_clearly(clock) -> None:
     source = XSource("x", clock, bearer_token=None)
     assert [m async for m in source] == []
-    assert source.status().state is SourceState.FAILED
+    assert source.status().state is SourceState.FAILED and "X_BEARER_TOKEN" in (
+        source.status().last_error or ""
+    )
+    source = XSource("x", clock, bearer_token="t", rules=[])
+    assert [m async for m in source] == []
+    assert "no stream rules" in (source.status().last_error or "")
 
 
 def test_factory(clock) -> None:
