@@ -268,3 +268,23 @@ async def test_snapshot_level_rises_on_a_hostile_spike():
     assert topic.level == "crisis"
     assert topic.reasons[0].startswith("volume ") and "x the last 2 h" in topic.reasons[0]
     assert topic.reasons[1] == "87 % negative"  # 40 angry, 6 quiet ones in the last 15 min
+
+
+async def test_snapshot_is_dated_at_the_last_counted_arrival_while_work_waits():
+    # On a fast simulated clock, figures published while mentions still wait must not read as silence.
+    clock = ManualClock(T0)
+    mon = Monitor(settings_with(), clock, FakeSentiment())
+    clock.advance(300)
+    first = mention("maison brioche", uid="a", at=T0, received=T0 + timedelta(minutes=1))
+    later = mention("maison brioche", uid="b", at=T0, received=T0 + timedelta(minutes=3))
+    assert mon.offer(first) and mon.offer(later)
+    items: list = []
+    mon._triage(mon._queue.take(1), items)
+    mon._aggregate(items, await mon.scorer.score([first.text], [None]))
+    assert mon.publish_now().at == T0 + timedelta(minutes=1)
+    items = []
+    mon._triage(mon._queue.take(1), items)
+    mon._aggregate(items, await mon.scorer.score([later.text], [None]))
+    assert mon.idle
+    assert mon.publish_now().at == clock.now()  # nothing waits: as of now
+    assert mon.publish_now().at == clock.now()
