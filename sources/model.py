@@ -7,6 +7,7 @@ The JSON form (``to_json``/``from_json``) is the public one fixed by ARCHITECTUR
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -195,26 +196,14 @@ def normalise_hashtags(tags: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(seen)
 
 
+_HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
+
+
 def extract_hashtags(text: str) -> tuple[str, ...]:
     """Hashtags written in the text (``#Word``), lower-cased, in order, without duplicates."""
     if "#" not in text:
         return ()
-    out: list[str] = []
-    i, n = 0, len(text)
-    while True:
-        i = text.find("#", i)
-        if i < 0 or i + 1 >= n:
-            break
-        if i > 0 and (text[i - 1].isalnum() or text[i - 1] == "_"):
-            i += 1
-            continue
-        j = i + 1
-        while j < n and (text[j].isalnum() or text[j] == "_"):
-            j += 1
-        if j > i + 1 and not text[i + 1 : j].isdigit():
-            out.append(text[i + 1 : j])
-        i = j
-    return normalise_hashtags(out)
+    return normalise_hashtags([t for t in _HASHTAG.findall(text) if not t.isdigit()])
 
 
 def _str_field(obj: Mapping[str, Any], key: str, prefix: str = "") -> str | None:
