@@ -27,7 +27,7 @@ TREND_STEP_S = 300
 TREND_SPAN_S = 3_600
 VOLUME_SPAN_S = 3_600
 _LABEL_INDEX = {"negative": 0, "neutral": 1, "positive": 2}
-_PRUNE_EVERY = 1024
+_AUTHORS_MIN_SWEEP = 4096
 
 
 class TopicWindows:
@@ -54,9 +54,9 @@ class TopicWindows:
         """Since when the counts are known: desk start, or earlier with backfilled mentions."""
         self.mentions = 0
         """Matched mentions since the desk started."""
-        self._authors: dict[str, float] = {}
-        self._newest_t = 0.0
-        self._adds = 0
+        self._author_last: dict[str, int] = {}  # handle → bucket where last seen
+        self._author_buckets: dict[int, int] = {}  # bucket → authors last seen in it
+        self._author_sweep_at = _AUTHORS_MIN_SWEEP
         self._baseline_cache: tuple[int, float | None] = (-1, None)
 
     # --- ingest ---------------------------------------------------------------------------------
@@ -70,11 +70,12 @@ class TopicWindows:
         bs, size = self.bucket_s, self.size
         ids, count, labels = self._ids, self._count, self._label
         newest = self._newest
-        authors = self._authors
-        pop = authors.pop
+        last_seen = self._author_last
+        seen_get = last_seen.get
+        per_bucket = self._author_buckets
+        in_bucket = per_bucket.get
         label_index = _LABEL_INDEX.get
         oldest_t = self.history_start
-        newest_t = self._newest_t
         self.mentions += len(entries)
         for t, author, label in entries:
             b = int(t // bs)
@@ -96,18 +97,24 @@ class TopicWindows:
             if t < oldest_t:
                 oldest_t = t
             if author:
-                # re-inserted, so the dict stays in order of last sighting and prunes from the front
-                seen = pop(author, t)
-                authors[author] = t if t > seen else seen
-                if t > newest_t:
-                    newest_t = t
+                # each author counts once, in the bucket where last seen (late posts never move it back)
+                was = seen_get(author)
+                if was is None or b > was:
+                    last_seen[author] = b
+                    per_bucket[b] = in_bucket(b, 0) + 1
+                    if was is not None:
+                        per_bucket[was] -= 1
         self._newest = newest
         self.history_start = oldest_t
-        self._newest_t = newest_t
-        self._adds += len(entries)
-        if self._adds >= _PRUNE_EVERY:
-            self._adds = 0
-            self._prune_authors(newest_t)
+        if len(last_seen) >= self._author_sweep_at:
+            self._sweep_authors()
+
+    def _sweep_authors(self) -> None:
+        """Forget authors not seen for an hour; runs when the table has doubled (amortised O(1))."""
+        horizon = self._newest - AUTHORS_SPAN_S // self.bucket_s
+        self._author_last = {a: b for a, b in self._author_last.items() if b > horizon}
+        self._author_buckets = {b: n for b, n in self._author_buckets.items() if b > horizon and n}
+        self._author_sweep_at = max(_AUTHORS_MIN_SWEEP, 2 * len(self._author_last))
 
     # --- figures --------------------------------------------------------------------------------
 
@@ -162,20 +169,11 @@ class TopicWindows:
         return value
 
     def unique_authors(self, now: float) -> int:
-        """Distinct authors seen in the last hour."""
-        # Entries are in arrival order and pruned from the front: a late post (older than one that
-        # arrived before it) may outlive its hour by the gap, which is small next to an hour.
-        self._prune_authors(now)
-        return len(self._authors)
-
-    def _prune_authors(self, now: float) -> None:
-        horizon = now - AUTHORS_SPAN_S
-        authors = self._authors
-        while authors:
-            handle = next(iter(authors))
-            if authors[handle] >= horizon:
-                break
-            del authors[handle]
+        """Distinct authors seen in the last hour (to the bucket)."""
+        now_b = int(now // self.bucket_s)
+        n = max(1, AUTHORS_SPAN_S // self.bucket_s)
+        in_bucket = self._author_buckets.get
+        return sum(in_bucket(b, 0) for b in range(now_b - n + 1, now_b + 1))
 
     def sentiment_shares(self, now: float) -> dict[str, float]:
         """Shares of negative / neutral / positive over the sentiment window (scored mentions only)."""

@@ -98,7 +98,18 @@ def test_authors_memory_is_bounded_by_the_hour():
     w = windows()
     for i in range(20_000):
         w.add(T0 + i * 2.0, f"user{i}", "neutral")  # 11 hours, everyone new
-    assert len(w._authors) <= 1800 + 1024 + 1
+    assert len(w._author_last) <= 2 * 1800 + 4096
+    assert w.unique_authors(T0 + 20_000 * 2.0) == pytest.approx(1800, abs=30)
+
+
+def test_unique_authors_is_exact_when_posts_arrive_out_of_order():
+    w = windows()
+    w.add(T0 + 3000, "a", "neutral")
+    w.add(T0 + 100, "a", "neutral")  # a late, older post by the same author: still seen at T0+3000
+    w.add(T0 + 100, "b", "neutral")
+    assert w.unique_authors(T0 + 3600) == 2
+    assert w.unique_authors(T0 + 3600 + 200) == 1  # b's hour is over, a's is not
+    assert w.unique_authors(T0 + 3000 + 3600 + 60) == 0
 
 
 def test_sentiment_shares_slide_with_the_window():
