@@ -9,6 +9,7 @@ screen is open, are skipped.
 from __future__ import annotations
 
 from datetime import UTC, tzinfo
+from pathlib import Path
 from typing import ClassVar, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -66,7 +67,7 @@ def desk_zone(name: str | None) -> tuple[tzinfo | None, str | None]:
 class TocsinApp(App[int]):
     """The crisis desk wall."""
 
-    CSS_PATH = "tocsin.tcss"
+    CSS_PATH = Path(__file__).with_name("tocsin.tcss")  # absolute: subclasses elsewhere find it too
     TITLE = "tocsin"
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -100,6 +101,7 @@ class TocsinApp(App[int]):
         self._tz, self._tz_problem = desk_zone(settings.desk.timezone)
         self._last_seq = 0
         self._desk_running = False
+        self._desk_start_called = False
         self._desk_stopped = False
         self._levels: dict[str, str] = {}
         self._layout_key: tuple[object, int] | None = None
@@ -133,7 +135,11 @@ class TocsinApp(App[int]):
             self.notify(problem, severity="warning", markup=False)
         if self._tz_problem:
             self.notify(self._tz_problem, severity="warning", markup=False, timeout=15)
-        self.query_one(DeskHeader).show(None, self.desk.clock.now())
+        # The flush touches these ten times a second: look them up once.
+        self._feed = self.query_one(FeedView)
+        self._header = self.query_one(DeskHeader)
+        self._panes = list(self.query(SnapshotPane))
+        self._header.show(None, self.desk.clock.now())
         self.query_one("#volume").border_title = "Volume · last hour"
         self.query_one("#sentiment").border_title = "Sentiment"
         self.query_one(FeedView).focus()
@@ -146,9 +152,11 @@ class TocsinApp(App[int]):
             self.set_timer(self._duration, self.action_quit, name="duration")
 
     def _start_desk_worker(self) -> None:
-        self.run_worker(self._start_desk(), name="desk-start", exit_on_error=False)
+        if not self._desk_stopped:
+            self.run_worker(self._start_desk, name="desk-start", exit_on_error=False)
 
     async def _start_desk(self) -> None:
+        self._desk_start_called = True
         try:
             await self.desk.start()
         except Exception as exc:  # a dead source must not take the wall down; say why, keep running
@@ -165,7 +173,8 @@ class TocsinApp(App[int]):
             return
         self._desk_stopped = True
         self._desk_running = False
-        await self.desk.stop()
+        if self._desk_start_called:  # quitting before the first frame: there is nothing to stop
+            await self.desk.stop()
 
     def _apply_layout(self, n_topics: int) -> None:
         """Roomy gauges when they fit in their share of the screen; one line per topic otherwise."""
@@ -191,13 +200,13 @@ class TocsinApp(App[int]):
         if batch:
             self._last_seq = batch[-1].seq
         on_wall = len(self.screen_stack) == 1  # a modal (help, palette) is open otherwise
-        self.query_one(FeedView).add(batch, render=on_wall)
+        self._feed.add(batch, render=on_wall)
         self._announce_levels(snapshot)
         if not on_wall:
             return
-        self.query_one(DeskHeader).show(snapshot, desk.clock.now(), finished=desk.finished)
+        self._header.show(snapshot, desk.clock.now(), finished=desk.finished)
         self._apply_layout(len(snapshot.topics))  # the terminal may have been resized
-        for pane in self.query(SnapshotPane):
+        for pane in self._panes:
             if pane.display and pane.parent is not None and pane.parent.display:
                 pane.show(snapshot)
 

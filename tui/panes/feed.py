@@ -13,11 +13,10 @@ from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style as RichStyle
-from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.content import Content
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -94,6 +93,7 @@ class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
         self._source_width = source_width
         self._strips: LRUCache[tuple[int, int], Strip] = LRUCache(1024)
         self._styles: dict[str, RichStyle] = {}
+        self._base = RichStyle()
         self._scrolling_ourselves = False
         self._dirty = False
 
@@ -197,64 +197,74 @@ class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
         self._strips.clear()
 
     def _style(self, name: str) -> RichStyle:
+        """A component style over the widget's own (so unstyled cells keep its background)."""
         style = self._styles.get(name)
         if style is None:
-            style = self._styles[name] = self.get_component_rich_style(name, partial=True)
+            style = self._styles[name] = self._base + self.get_component_rich_style(name, partial=True)
         return style
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The widget's style walks the DOM: look it up once a frame, not once a line.
+        base = self.rich_style
+        if base != self._base:
+            self._base = base
+            self._styles.clear()
+            self._strips.clear()
+        return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         line = round(self.scroll_y) + y
         if not 0 <= line < len(self.buffer) or width <= 0:
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._base)
         key = (self.buffer.absolute(line), width)
         strip = self._strips.get(key)
         if strip is None:
             strip = self._strips[key] = self._render_entry(self.buffer.entry(line), width)
         return strip
 
-    def line_text(self, entry: FeedEntry, width: int) -> Text:
-        """The line for one mention, every hostile field cleaned and never parsed as markup."""
+    def line_parts(self, entry: FeedEntry, width: int) -> list[tuple[str, str]]:
+        """The line for one mention as (text, component class) pieces; every hostile field is cleaned
+        here, and the pieces become segments directly: nothing is ever parsed as markup."""
         scored = entry.item
         m = scored.mention
         label = scored.sentiment.label if scored.sentiment.label in SENTIMENT_SIGN else "unscored"
-        body_style = self._style(f"feed--{label}")
+        body = f"feed--{label}"
         when = m.created_at.astimezone(self._tz).strftime("%H:%M:%S")
         source = safe_text.clean(m.source, self._source_width).ljust(self._source_width)
-        parts: list[Text | tuple[str, RichStyle] | str] = [
-            (when, self._style("feed--time")),
-            " ",
-            (source, self._style("feed--source")),
-            " ",
-            (SENTIMENT_SIGN[label], body_style),
-            " ",
-            safe_text.text(safe_text.handle_str(m.author.handle, 30), self._style("feed--handle")),
+        parts = [
+            (when, "feed--time"),
+            (" ", ""),
+            (source, "feed--source"),
+            (" ", ""),
+            (SENTIMENT_SIGN[label], body),
+            (" ", ""),
+            (safe_text.handle_str(m.author.handle, 30), "feed--handle"),
         ]
         followers = m.author.followers
         if followers is not None:
             loud = followers >= INFLUENTIAL_FOLLOWERS
-            style = self._style("feed--influential" if loud else "feed--followers")
-            parts += [" ", (f"({safe_text.number_str(followers)})", style)]
+            count = f"({safe_text.number_str(followers)})"
+            parts += [(" ", ""), (count, "feed--influential" if loud else "feed--followers")]
         bot = scored.scores.get("bot")
         if isinstance(bot, dict) and isinstance(bot.get("score"), (int, float)) and bot["score"] >= BOT_SCORE:
-            parts += [" ", ("bot?", self._style("feed--bot"))]
-        parts += [" ", safe_text.text(m.text, body_style, max_len=max(width, 1))]
-        return Text.assemble(*parts, end="", no_wrap=True)
+            parts += [(" ", ""), ("bot?", "feed--bot")]
+        parts += [(" ", ""), (safe_text.clean(m.text, max(width, 1)), body)]
+        return parts
 
     def _render_entry(self, entry: FeedEntry, width: int) -> Strip:
-        text = self.line_text(entry, width)
-        segments: list[Segment] = list(text.render(self.app.console, end=""))
-        # The widget's style underneath, so unstyled cells get its background, not the terminal's.
-        return Strip(segments).apply_style(self.rich_style).crop_extend(0, width, self.rich_style)
+        base, style = self._base, self._style
+        parts = self.line_parts(entry, width)
+        segments = [Segment(text, style(name) if name else base) for text, name in parts]
+        return Strip(segments).crop_extend(0, width, base)
 
     def rendered_lines(self) -> list[str]:
         """The plain text of the lines on screen (what the user reads), for checks and copy."""
         width = self.scrollable_content_region.width
         top = round(self.scroll_y)
-        out: list[str] = []
-        for line in range(top, min(len(self.buffer), top + self.scrollable_content_region.height)):
-            out.append(self.line_text(self.buffer.entry(line), width).plain[:width])
-        return out
+        bottom = min(len(self.buffer), top + self.scrollable_content_region.height)
+        render, entry = self._render_entry, self.buffer.entry
+        return [render(entry(line), width).text.rstrip() for line in range(top, bottom)]
 
 
 def status_content(view: FeedView) -> Content:
