@@ -24,6 +24,7 @@ from tocsin.sources.model import Mention
 _MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _SPACES = re.compile(r"[\s\-\u2010\u2011]+")
 _CACHE_MAX = 4096
+_WORD_ASCII = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
 def normalise(text: str) -> str:
@@ -132,7 +133,10 @@ class TopicMatcher:
         # that matches, and the credits of a match include every shorter term found inside it.
         # No start boundary in the scan pattern (it would defeat the regex engine's first-character
         # search, 3x slower): the start of each match is checked by hand instead.
-        self._scan = re.compile(f"(?:{_trie_pattern(t.atoms for t in terms)})(?!\\w)") if terms else None
+        # (a pattern that cannot match stands in when there are no keywords)
+        scan = re.compile(f"(?:{_trie_pattern(t.atoms for t in terms)})(?!\\w)" if terms else "(?!x)x")
+        self._scan = scan
+        self._finditer, self._search = scan.finditer, scan.search
         self._overlaps = _may_overlap(terms)
         self._normalise = normalise_ascii if all(t.key.isascii() for t in terms) else normalise
         self._credits: dict[str, tuple[int, int]] = {}
@@ -202,44 +206,35 @@ class TopicMatcher:
     def match(self, mention: Mention) -> tuple[str, ...]:
         """Ids of the topics this mention is about (in configuration order); ``()`` when none."""
         inc = exc = 0
-        scan = self._scan
-        if scan is not None:
-            text = mention.text
-            norm = text.lower() if text.isascii() else self._normalise(text)
-            credit = self._credit
-            redo = self._overlaps
-            if not redo:
-                # the common case: no keyword of one topic can start inside another's, one pass
-                for m in scan.finditer(norm):
-                    start = m.start()
-                    if start and (norm[start - 1].isalnum() or norm[start - 1] == "_"):
-                        redo = True  # inside a word; a keyword may start further in: look closely
-                        break
-                    i, e = credit(m.group())
-                    inc |= i
-                    exc |= e
-            if redo:
-                search = scan.search
-                m = scan.search(norm)
-                while m is not None:
-                    start = m.start()
-                    if not start or not (norm[start - 1].isalnum() or norm[start - 1] == "_"):
-                        i, e = credit(m.group())
-                        inc |= i
-                        exc |= e
-                    m = search(norm, start + 1)
-        if self._tags:
+        text = mention.text
+        norm = text.lower() if text.isascii() else self._normalise(text)
+        if self._overlaps:
+            inc, exc = self._scan_closely(norm)
+        else:
+            # the common case: no keyword of one topic can start inside another's, one pass
+            credits = self._credits
+            for m in self._finditer(norm):
+                start = m.start()
+                if start and ((c := norm[start - 1]) in _WORD_ASCII or c.isalnum()):
+                    inc, exc = self._scan_closely(norm)  # inside a word; one may start further in
+                    break
+                found = m.group()
+                credit = credits.get(found) or self._credit(found)
+                inc |= credit[0]
+                exc |= credit[1]
+        if mention.hashtags and self._tags:
+            tags = self._tags
             for tag in mention.hashtags:
-                found = self._tags.get(tag if tag.isascii() else normalise(tag))
-                if found is not None:
-                    inc |= found[0]
-                    exc |= found[1]
+                credit = tags.get(tag if tag.isascii() else normalise(tag))
+                if credit is not None:
+                    inc |= credit[0]
+                    exc |= credit[1]
         if self._handles:
             handle = mention.author.handle
             if handle:
-                found = self._author_cache.get(handle) or self._author_credit(handle)
-                inc |= found[0]
-                exc |= found[1]
+                credit = self._author_cache.get(handle) or self._author_credit(handle)
+                inc |= credit[0]
+                exc |= credit[1]
         if inc:
             inc &= ~exc
             lang = mention.lang
@@ -254,6 +249,21 @@ class TopicMatcher:
             # one shared tuple per combination: scored mentions hold references, not copies
             result = self._results[inc] = tuple(t for i, t in enumerate(self.topic_ids) if inc >> i & 1)
         return result
+
+    def _scan_closely(self, norm: str) -> tuple[int, int]:
+        """Every keyword at every word start, overlapping ones included (the scan restarts after each
+        match's first character rather than after its end)."""
+        inc = exc = 0
+        search = self._search
+        m = search(norm)
+        while m is not None:
+            start = m.start()
+            if not start or not (norm[start - 1].isalnum() or norm[start - 1] == "_"):
+                i, e = self._credit(m.group())
+                inc |= i
+                exc |= e
+            m = search(norm, start + 1)
+        return inc, exc
 
 
 def _may_overlap(terms: Sequence[_Term]) -> bool:
