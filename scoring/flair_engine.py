@@ -13,10 +13,14 @@ with a slash is a Hugging Face hub id, looked up in the local hub cache only; an
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+import random
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tocsin.scoring.language import fold, tokenize
 
 DEFAULT_MODEL = "sentiment"
 
@@ -44,6 +48,19 @@ _LABELS = {
 }
 
 
+# Models trained by tocsin read text as the lexicon does (links and handles dropped, lower case, no
+# accents): the marker in the model card tells the loader to do the same at prediction time.
+TOKENS_MARKER = "tocsin_tokens"
+TOKENS_VERSION = "fold-v1"
+LABEL_TYPE = "sentiment"
+SENTIMENT_LABELS = ("negative", "neutral", "positive")
+
+
+def model_tokens(text: str) -> list[str]:
+    """How a tocsin-trained model sees a text: our tokens, folded; never empty."""
+    return [fold(t) for t in tokenize(text)] or ["."]
+
+
 class ModelNotFound(Exception):
     """The flair model cannot be found locally (the message says where we looked)."""
 
@@ -54,6 +71,7 @@ def go_offline() -> None:
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TQDM_DISABLE", "1")  # flair's progress bars would flood a terminal or a log
 
 
 def flair_cache_root() -> Path:
@@ -149,7 +167,11 @@ class FlairSentiment:
         """(label, confidence) per text; labels are negative/neutral/positive."""
         from flair.data import Sentence
 
-        sentences = [Sentence(t if t.strip() else ".") for t in texts]
+        card = getattr(self.classifier, "model_card", None) or {}
+        if card.get(TOKENS_MARKER) == TOKENS_VERSION:
+            sentences = [Sentence(model_tokens(t)) for t in texts]
+        else:  # a stock flair model: its own tokenizer
+            sentences = [Sentence(t if t.strip() else ".") for t in texts]
         label_type = self.classifier.label_type
         self.classifier.predict(
             sentences, mini_batch_size=self.mini_batch_size, label_name=label_type, verbose=False
@@ -168,3 +190,203 @@ class FlairSentiment:
                 mapped, conf = "neutral", 1.0 - conf
             out.append((mapped, conf))
         return out
+
+
+# --- training (``tocsin train-sentiment``) -------------------------------------------------------
+
+
+class TrainingDataError(Exception):
+    """The training data cannot be used (the message says why)."""
+
+
+@dataclass
+class LabelledData:
+    rows: list[tuple[str, str]]
+    bad_lines: int = 0
+
+
+@dataclass
+class TrainReport:
+    train_size: int
+    heldout_size: int
+    bad_lines: int
+    accuracy: float
+    macro_f1: float
+    per_label: dict[str, int] = field(default_factory=dict)
+    out: Path | None = None
+
+
+def read_labelled(path: Path) -> LabelledData:
+    """``text<TAB>label`` lines (labels negative/neutral/positive or pos/neg/neu…); bad lines counted."""
+    rows: list[tuple[str, str]] = []
+    bad = 0
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            text, sep, label = line.rpartition("\t")
+            mapped = map_label(label) if sep else None
+            if mapped is None or not text.strip():
+                bad += 1
+                continue
+            rows.append((text, mapped))
+    return LabelledData(rows, bad)
+
+
+def classification_scores(gold: Sequence[str], pred: Sequence[str]) -> tuple[float, float]:
+    """(accuracy, macro-F1 over negative/neutral/positive)."""
+    pairs = Counter(zip(gold, pred, strict=True))
+    f1s = []
+    for label in SENTIMENT_LABELS:
+        tp = pairs[(label, label)]
+        n_gold = sum(v for (g, _), v in pairs.items() if g == label)
+        n_pred = sum(v for (_, p), v in pairs.items() if p == label)
+        precision = tp / n_pred if n_pred else 0.0
+        recall = tp / n_gold if n_gold else 0.0
+        f1s.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+    accuracy = sum(pairs[(lab, lab)] for lab in SENTIMENT_LABELS) / max(1, len(gold))
+    return accuracy, sum(f1s) / len(f1s)
+
+
+ARCHITECTURES = ("pool", "rnn")
+
+
+def train_model(
+    data: LabelledData,
+    out: Path,
+    *,
+    embeddings: str | None = None,
+    architecture: str = "pool",
+    epochs: int = 25,
+    dev: LabelledData | None = None,
+    seed: int = 0,
+    heldout_fraction: float = 0.1,
+    threads: int | None = None,
+    verbose: bool = False,
+    progress: Callable[[str], None] = lambda _msg: None,
+) -> TrainReport:
+    """Train a flair TextClassifier on ``data`` and save it to ``out`` (offline, CPU).
+
+    Without ``embeddings``, trainable one-hot word embeddings (vocabulary from the training split)
+    under either a mean pool (``pool``: fastText-like, the best on small data) or a GRU
+    (``rnn``: ``DocumentRNNEmbeddings``); both train in seconds to minutes on a CPU. With
+    ``embeddings`` (a local transformer directory) ``TransformerDocumentEmbeddings`` is fine-tuned.
+
+    The held-out part is ``dev`` when given, else ``heldout_fraction`` of the data (shuffled with
+    ``seed``); it is never trained on nor used to pick the epoch (a further slice of the training
+    part is), so its accuracy and macro-F1 are honest.
+    """
+    if architecture not in ARCHITECTURES:
+        raise TrainingDataError(
+            f"unknown architecture {architecture!r} (choose from {', '.join(ARCHITECTURES)})"
+        )
+    if not data.rows:
+        raise TrainingDataError("no valid training lines (expected text<TAB>negative|neutral|positive)")
+    if embeddings and not Path(embeddings).is_dir():
+        raise TrainingDataError(
+            f"embeddings not found: {embeddings} (expected a local transformer directory)"
+        )
+    rows = list(data.rows)
+    rng = random.Random(seed)
+    rng.shuffle(rows)
+    if dev is not None and dev.rows:
+        held_rows = list(dev.rows)
+    else:
+        n_held = max(1, round(len(rows) * heldout_fraction)) if len(rows) >= 4 else 0
+        held_rows, rows = rows[:n_held], rows[n_held:]
+    n_select = max(1, round(len(rows) * 0.1)) if len(rows) >= 4 else 0
+    select_rows, train_rows = rows[:n_select], rows[n_select:]
+    if not train_rows:
+        raise TrainingDataError("not enough lines to train (need at least 2)")
+
+    go_offline()
+    import logging
+    import tempfile
+    import warnings
+
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    import flair
+    from flair.data import Corpus, Sentence
+    from flair.datasets import FlairDatapointDataset
+    from flair.models import TextClassifier
+    from flair.trainers import ModelTrainer
+
+    if not verbose:  # flair logs every epoch and even the whole vocabulary at INFO
+        logging.getLogger("flair").setLevel(logging.WARNING)
+    flair.device = torch.device("cpu")
+    flair.set_seed(seed)
+
+    def sentences(items: list[tuple[str, str]]) -> FlairDatapointDataset:
+        out_sentences = []
+        for text, label in items:
+            sentence = Sentence(model_tokens(text))
+            sentence.add_label(LABEL_TYPE, label)
+            out_sentences.append(sentence)
+        return FlairDatapointDataset(out_sentences)
+
+    corpus: Corpus = Corpus(
+        train=sentences(train_rows),
+        dev=sentences(select_rows) if select_rows else None,
+        test=None,
+        sample_missing_splits=False,
+    )
+    label_dictionary = corpus.make_label_dictionary(LABEL_TYPE, add_unk=False)
+    if embeddings:
+        from flair.embeddings import TransformerDocumentEmbeddings
+
+        document_embeddings: Any = TransformerDocumentEmbeddings(str(embeddings), fine_tune=True)
+    else:
+        from flair.embeddings import DocumentPoolEmbeddings, DocumentRNNEmbeddings, OneHotEmbeddings
+
+        min_freq = 1 if len(train_rows) < 500 else 2
+        words = OneHotEmbeddings.from_corpus(corpus, min_freq=min_freq, embedding_length=100)
+        if architecture == "rnn":
+            document_embeddings = DocumentRNNEmbeddings([words], hidden_size=64, rnn_type="GRU", dropout=0.5)
+        else:
+            document_embeddings = DocumentPoolEmbeddings([words], fine_tune_mode="none", pooling="mean")
+    classifier = TextClassifier(
+        document_embeddings, label_type=LABEL_TYPE, label_dictionary=label_dictionary, multi_label=False
+    )
+    trainer = ModelTrainer(classifier, corpus)
+    what = f"transformer {Path(embeddings).name}" if embeddings else f"one-hot words + {architecture}"
+    progress(
+        f"training {what} on {len(train_rows)} texts ({len(select_rows)} to pick the epoch), "
+        f"{epochs} epoch(s); held out: {len(held_rows)}"
+    )
+    with tempfile.TemporaryDirectory(prefix="tocsin-train-") as workdir, warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # flair 0.15 on torch 2.x: GradScaler deprecation
+        common: dict[str, Any] = {
+            "max_epochs": epochs,
+            "save_final_model": False,
+            "create_file_logs": False,
+            "create_loss_file": False,
+        }
+        if embeddings:
+            trainer.fine_tune(workdir, learning_rate=5e-5, mini_batch_size=16, **common)
+        else:
+            trainer.train(
+                workdir, learning_rate=0.01, mini_batch_size=32, optimizer=torch.optim.AdamW, **common
+            )
+    classifier.model_card = {**(classifier.model_card or {}), TOKENS_MARKER: TOKENS_VERSION}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    classifier.save(out)
+
+    accuracy = macro_f1 = 0.0
+    if held_rows:
+        classifier.eval()
+        model = FlairSentiment(classifier, out)
+        predicted = [label for label, _ in model.predict([text for text, _ in held_rows])]
+        accuracy, macro_f1 = classification_scores([label for _, label in held_rows], predicted)
+    return TrainReport(
+        train_size=len(train_rows),
+        heldout_size=len(held_rows),
+        bad_lines=data.bad_lines + (dev.bad_lines if dev is not None else 0),
+        accuracy=accuracy,
+        macro_f1=macro_f1,
+        per_label=dict(Counter(label for _, label in train_rows)),
+        out=out,
+    )

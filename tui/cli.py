@@ -17,7 +17,11 @@ EMIT_KINDS = ("snapshots", "mentions", "alerts", "incidents")
 
 # Modules that add subcommands: each has ``register(sub)`` adding parsers with
 # ``set_defaults(handler=fn)``, where ``fn(args) -> int`` (exit code). Keep their top-level imports light.
-COMMAND_MODULES: tuple[str, ...] = ("tocsin.scoring.volume_cli", "tocsin.journal.cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "tocsin.scoring.volume_cli",
+    "tocsin.journal.cli",
+    "tocsin.scoring.sentiment_cli",
+)
 
 
 class BadInput(Exception):
