@@ -108,7 +108,13 @@ async def run_headless(
     """Run a desk and write JSON Lines to ``out`` until ``duration`` real seconds have passed or the
     desk is finished (a file read to its end, the demo played out), whichever comes first."""
     writer = JsonLinesWriter(out)
-    desk = desk or Desk(settings)
+    if desk is None:
+        try:
+            desk = Desk(settings)
+        except ValueError as exc:  # sources that cannot run together (e.g. live and replayed clocks)
+            from tocsin.tui.cli import BadInput
+
+            raise BadInput(str(exc)) from None
     if "incidents" in emit:
         print("tocsin: --emit incidents: the incident journal is not wired into headless mode yet",
               file=sys.stderr)

@@ -123,3 +123,15 @@ def test_cli_headless_bad_config_is_exit_2(tmp_path, capsys):
     bad.write_text("topics: [{id: x, keywords: [x]}]\nsourcez: []\n", encoding="utf-8")
     assert main(["run", "--headless", "--config", str(bad)]) == 2
     assert "sourcez" in capsys.readouterr().err
+
+
+def test_cli_headless_sources_that_cannot_share_a_clock_is_exit_2(tmp_path, capsys):
+    mixed = tmp_path / "mixed.yaml"
+    mixed.write_text(
+        "topics: [{id: b, keywords: [brioche]}]\n"
+        "sources:\n  - {type: demo, id: demo}\n  - {type: jsonl, id: live, path: /dev/null}\n",
+        encoding="utf-8",
+    )
+    assert main(["run", "--headless", "--config", str(mixed), "--duration", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "clock" in err and "internal error" not in err
