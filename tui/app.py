@@ -152,7 +152,7 @@ class TocsinApp(App[int]):
             self.set_timer(self._duration, self.action_quit, name="duration")
 
     def _start_desk_worker(self) -> None:
-        if not self._desk_stopped:
+        if not (self._desk_stopped or self._exit):  # not when the app is already on its way out
             self.run_worker(self._start_desk, name="desk-start", exit_on_error=False)
 
     async def _start_desk(self) -> None:

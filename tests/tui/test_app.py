@@ -370,10 +370,26 @@ async def test_layout_goes_compact_on_a_small_terminal(kit: Any) -> None:
 
 async def test_duration_quits_on_its_own(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk, duration=0.05)
+    app = TocsinApp(desk.settings, desk, duration=0.5)
     async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
         for _ in range(100):
             await pilot.pause(0.02)
             if not app.is_running:
                 break
     assert desk.stopped == 1 and app.return_code == 0
+
+
+async def test_quitting_before_the_first_frame_leaves_the_desk_alone(kit: Any) -> None:
+    desk = kit.FakeDesk(kit.settings(**MANUAL))
+
+    class QuitAtOnce(TocsinApp):
+        def on_mount(self) -> None:
+            super().on_mount()
+            self.exit(0)
+
+    app = QuitAtOnce(desk.settings, desk)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+    assert app.return_code == 0
+    assert not desk.started and desk.stopped == 0  # a desk that never started is not stopped
