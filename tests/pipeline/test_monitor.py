@@ -288,3 +288,15 @@ async def test_snapshot_is_dated_at_the_last_counted_arrival_while_work_waits():
     assert mon.idle
     assert mon.publish_now().at == clock.now()  # nothing waits: as of now
     assert mon.publish_now().at == clock.now()
+
+
+def test_the_fast_scored_mention_is_the_same_object_as_the_constructors():
+    from tocsin.scoring.pipeline import _new_scored_mention
+    from tocsin.scoring.snapshot import ScoredMention, SentimentScore
+
+    m = mention("maison brioche", uid="1")
+    s = SentimentScore("negative", 0.9, "lexicon")
+    fast = _new_scored_mention(7, m, ("brioche",), s, {})
+    assert type(fast) is ScoredMention
+    assert fast == ScoredMention(7, m, ("brioche",), s, {})
+    assert fast.to_json()["scores"]["sentiment"]["label"] == "negative"
