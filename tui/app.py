@@ -8,6 +8,7 @@ screen is open, are skipped.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import ClassVar, Protocol
@@ -54,6 +55,18 @@ def _rank(level: str | None) -> int:
     return LEVELS.index(level) if level in LEVELS else 0  # type: ignore[arg-type]
 
 
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker now, while stderr is still the terminal.
+
+    The sentiment worker is a spawned process; the first spawn also launches the tracker and hands it
+    ``sys.stderr.fileno()``. Once the app runs, Textual captures stderr with a stand-in whose fileno is
+    -1, and that launch fails ("bad value(s) in fds_to_keep"): the desk could not start.
+    """
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+
+
 def desk_zone(name: str | None) -> tuple[tzinfo | None, str | None]:
     """The zone for times on screen (None = this machine's), and a problem to tell the user, if any."""
     if not name:
@@ -96,12 +109,13 @@ class TocsinApp(App[int]):
             from tocsin.scoring.runtime import Desk  # the pipeline is only needed once a wall opens
 
             desk = Desk(settings, clock=clock)
+        _start_resource_tracker()
         self.desk: DeskLike = desk
         self._duration = duration
         self._tz, self._tz_problem = desk_zone(settings.desk.timezone)
         self._last_seq = 0
         self._desk_running = False
-        self._desk_start_called = False
+        self._desk_start: asyncio.Task[None] | None = None
         self._desk_stopped = False
         self._levels: dict[str, str] = {}
         self._layout_key: tuple[object, int] | None = None
@@ -146,17 +160,19 @@ class TocsinApp(App[int]):
         self._apply_layout(0)
         # The desk starts after the first frame is on screen: the wall shows at once, even while the
         # sources connect and the sentiment engine warms up.
-        self.call_after_refresh(self._start_desk_worker)
+        self.call_after_refresh(self._begin_desk_start)
         self.set_interval(1 / self.settings.ui.refresh_hz, self.flush, name="flush")
         if self._duration is not None:
             self.set_timer(self._duration, self.action_quit, name="duration")
 
-    def _start_desk_worker(self) -> None:
-        if not (self._desk_stopped or self._exit):  # not when the app is already on its way out
-            self.run_worker(self._start_desk, name="desk-start", exit_on_error=False)
+    def _begin_desk_start(self) -> None:
+        if self._desk_stopped or self._exit:  # the app is already on its way out
+            return
+        # A plain task, not a Textual worker: shutdown must not cancel a desk half-way through its
+        # start; the stop waits for the start to finish instead.
+        self._desk_start = asyncio.create_task(self._start_desk(), name="tocsin-desk-start")
 
     async def _start_desk(self) -> None:
-        self._desk_start_called = True
         try:
             await self.desk.start()
         except Exception as exc:  # a dead source must not take the wall down; say why, keep running
@@ -173,8 +189,12 @@ class TocsinApp(App[int]):
             return
         self._desk_stopped = True
         self._desk_running = False
-        if self._desk_start_called:  # quitting before the first frame: there is nothing to stop
-            await self.desk.stop()
+        start = self._desk_start
+        if start is None:  # quitting before the first frame: there is nothing to stop
+            return
+        if not start.done():
+            await asyncio.wait([start])  # stopping a half-started desk could leave parts of it running
+        await self.desk.stop()
 
     def _apply_layout(self, n_topics: int) -> None:
         """Roomy gauges when they fit in their share of the screen; one line per topic otherwise."""

@@ -34,3 +34,24 @@ async def test_demo_wall_shows_mentions_and_quits_cleanly(kit: Any) -> None:
     await asyncio.sleep(0)
     left = [t for t in asyncio.all_tasks() - tasks_before if not t.done() and t is not asyncio.current_task()]
     assert left == [], left
+
+
+async def test_sentiment_worker_process_starts_under_the_app(monkeypatch: Any) -> None:
+    """The desk's default scoring runs in a spawned worker process, started while Textual holds
+    stderr (a stand-in whose fileno is -1): that must still work."""
+    settings = with_demo_speed(load_default(), 200)
+    app = TocsinApp(settings)  # the app builds the desk: worker-process scoring, as `tocsin demo` runs
+    said: list[str] = []
+    monkeypatch.setattr(app, "notify", lambda message, **kw: said.append(message))
+    async with app.run_test(size=(120, 40)) as pilot:
+        feed = app.query_one(FeedView)
+        for _ in range(400):
+            await pilot.pause(0.05)
+            if len(feed.buffer) > 50 or said:
+                break
+        assert said == []
+        assert len(feed.buffer) > 50
+        labels = {feed.buffer.entry(i).item.sentiment.label for i in range(50)}
+        assert labels - {"unscored"}  # the worker scored them
+        await pilot.press("q")
+    assert app.return_code == 0
