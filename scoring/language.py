@@ -84,7 +84,7 @@ def token_vote(token: str) -> Vote:
         return (0.0, 0.0, 1.0)
     if any(c in _FR_ACCENTS for c in low):
         return (0.5, 0.0, 0.0)
-    if len(key) > 4 and key.endswith(("ing", "ness", "ful")):
+    if len(key) > 4 and key.endswith(("ing", "ness", "ful", "ed", "ly")):
         return (0.0, 0.5, 0.0)
     if key.endswith(("eux", "euse", "eau", "eaux", "ais", "ait", "aient", "ions", "iez", "ette")):
         return (0.5, 0.0, 0.0)

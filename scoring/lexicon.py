@@ -219,6 +219,13 @@ class LexiconScorer:
     # --- analysis of one raw token (memoised) --------------------------------------------------
 
     def _lookup(self, key: str, lang: str) -> Analysis | None:
+        if lang == "other":
+            # each language with its own inflections ("rated" is not the French "raté"), then merged
+            fr, en = self._lookup(key, "fr"), self._lookup(key, "en")
+            if fr is None or en is None:
+                return fr or en
+            merged = self._tables["other"].words.get(key)
+            return merged if merged is not None else (fr if fr == en else None)
         words = self._tables[lang].words
         hit = words.get(key)
         if hit is not None:
@@ -234,8 +241,10 @@ class LexiconScorer:
 
     def _inflected(self, key: str, lang: str) -> Analysis | None:
         words = self._tables[lang].words
+        # English stems shorter than 4 letters mislead ("rated" is not "rat"); French ones are fine ("nuls")
+        shortest = 3 if lang == "fr" else 4
         for suffix, repl in _SUFFIXES[lang]:
-            if len(key) > len(suffix) + 2 and key.endswith(suffix):
+            if len(key) - len(suffix) + len(repl) >= shortest and key.endswith(suffix):
                 hit = words.get(key[: -len(suffix)] + repl)
                 if hit is not None and hit[0] == K_WORD:
                     return hit
@@ -298,7 +307,7 @@ class LexiconScorer:
         elif brk:
             a = (K_BREAK, 0.0)
         else:
-            return _SKIP
+            return (0, K_PLAIN, 0.0, None, K_PLAIN, 0.0, None, K_PLAIN, 0.0, None, run, False)
         return (0, *a, None, *a, None, *a, None, run, False)
 
     def _analyse(self, tok: str) -> tuple:
@@ -313,9 +322,14 @@ class LexiconScorer:
             return (0, *cols, fold(tok), True)
         if not (c.isalnum() or c == "_"):
             return self._symbol_run(tok)
-        if not any(ch.isalpha() for ch in tok):
-            return _SKIP  # numbers
         key = fold(tok)
+        if not any(ch.isalpha() for ch in tok):
+            # a number: nothing to read, but it may start a phrase ("10/10", "5 stars")
+            cols = []
+            for lang in ("fr", "en", "other"):
+                phrases = self._phrases[lang].get(key)
+                cols.extend((K_PHRASE if phrases else K_PLAIN, 0.0, phrases))
+            return (0, *cols, key, False)
         emphasis = len(tok) > 2 and tok.isupper() and tok[-1] not in "'’"
         cols: list = []
         for lang in ("fr", "en", "other"):
@@ -407,7 +421,8 @@ class LexiconScorer:
                 if i <= neg_end and not self_negated:
                     v *= NEGATION_SCALAR
                 elif (
-                    o == 1
+                    not self_negated
+                    and o == 1
                     and last + 1 < n
                     and entries[last + 1][_KEY] in _FR_POSTVERBAL
                     and (

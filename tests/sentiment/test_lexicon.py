@@ -116,3 +116,41 @@ def test_batch_keeps_order_and_uses_given_language(scorer: LexiconScorer) -> Non
     assert scorer.score_batch(["pain"], ["fr"])[0].label == "neutral"
     with pytest.raises(ValueError):
         scorer.score_batch(["a", "b"], [None])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ça marche pas", "negative"),
+        ("ça ne marche pas", "negative"),
+        ("ça marche bien", "positive"),
+        ("the app doesn't work", "negative"),
+        ("10/10 would eat again", "positive"),
+        ("on nous prend pour des pigeons", "negative"),
+        ("c'est une tuerie ce flan", "positive"),
+        ("pas mal du tout", "positive"),
+    ],
+)
+def test_everyday_expressions(scorer: LexiconScorer, text: str, expected: str) -> None:
+    assert label(scorer, text) == expected
+
+
+def test_inflections_do_not_invent_words(scorer: LexiconScorer) -> None:
+    assert label(scorer, "nulles et honteuses", "fr") == "negative"  # feminine plurals found
+    assert label(scorer, "they hated it", "en") == "negative"
+    assert label(scorer, "rated 3 stars") != "negative"  # "rated" is neither "rat" nor the French "raté"
+    assert label(scorer, "sur la table", "fr") == "neutral"  # "sur" is not "sûr"
+
+
+def test_elongation_counts_as_emphasis(scorer: LexiconScorer) -> None:
+    assert label(scorer, "nuuuuul", "fr") == "negative"
+    assert scorer.score_text("soooo good").score > scorer.score_text("so good").score - 0.05
+    assert label(scorer, "looooove it") == "positive"
+
+
+def test_hostile_input_is_bounded(scorer: LexiconScorer) -> None:
+    huge = "arnaque " * 50_000 + "\x1b[2J\u202e" + "🤮" * 1000
+    assert scorer.score_text(huge).label == "negative"
+    many = [f"tok{i}zz" for i in range(1000)]
+    scorer.score_batch(many, [None] * len(many))
+    assert len(scorer._memo) <= 200_000
