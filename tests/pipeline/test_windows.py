@@ -142,3 +142,15 @@ def test_negative_trend_per_five_minutes():
     assert trend[-1] == 1.0
     assert trend[-2] == 0.5
     assert trend[:-2] == (0.0,) * 10
+
+
+def test_a_five_minute_bucket_works_the_same():
+    w = windows(bucket=timedelta(minutes=5), rate_window=timedelta(minutes=10))
+    for i in range(100):  # 100 mentions over the 10 minutes before T0 + 1 h
+        w.add(T0 + 3000 + i * 6, f"u{i}", "negative" if i % 4 else "positive")
+    now = T0 + 3600
+    assert len(w.volume(now)) == 12
+    assert w.volume(now)[-3:] == (50, 50, 0)
+    assert w.rate_per_min(now) == pytest.approx(10.0)
+    assert w.sentiment_shares(now)["negative"] == pytest.approx(0.75)
+    assert w.unique_authors(now) == 100
