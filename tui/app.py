@@ -149,6 +149,11 @@ class TocsinApp(App[int]):
             self.notify(problem, severity="warning", markup=False)
         if self._tz_problem:
             self.notify(self._tz_problem, severity="warning", markup=False, timeout=15)
+        unknown = sorted(set(self._keymap_ids) - binding_ids())
+        if unknown:  # Textual ignores them silently; a remap that does nothing must not go unnoticed
+            known = ", ".join(sorted(binding_ids()))
+            problem = f"unknown binding id(s) in ui.keymap: {', '.join(unknown)} (known: {known})"
+            self.notify(safe_text.clean(problem, 400), severity="warning", markup=False, timeout=20)
         # The flush touches these ten times a second: look them up once.
         self._feed = self.query_one(FeedView)
         self._header = self.query_one(DeskHeader)
@@ -324,6 +329,16 @@ class TocsinApp(App[int]):
             for ident, keys in by_binding.items()
         ]
         return sorted(rows, key=lambda row: row.binding_id is None)  # ours first, Textual's own after
+
+
+def binding_ids() -> set[str]:
+    """Every binding id a user may remap in ``ui.keymap``."""
+    ids: set[str] = set()
+    for owner in (TocsinApp, FeedView, HelpScreen):
+        for binding in owner.BINDINGS:
+            if isinstance(binding, Binding) and binding.id:
+                ids.add(binding.id)
+    return ids
 
 
 def run_tui(settings: Settings, *, duration: float | None = None) -> int:

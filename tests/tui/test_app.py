@@ -393,3 +393,14 @@ async def test_quitting_before_the_first_frame_leaves_the_desk_alone(kit: Any) -
         await pilot.pause()
     assert app.return_code == 0
     assert not desk.started and desk.stopped == 0  # a desk that never started is not stopped
+
+
+async def test_unknown_keymap_id_is_reported(kit: Any, monkeypatch: Any) -> None:
+    desk = kit.FakeDesk(kit.settings(keymap={"filtr": "f", "help": "f1"}, **MANUAL))
+    app = TocsinApp(desk.settings, desk)
+    said: list[str] = []
+    monkeypatch.setattr(app, "notify", lambda message, **kw: said.append(message))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+    assert len(said) == 1 and "filtr" in said[0] and "help" not in said[0].split("(known")[0]
+    assert "filter" in said[0].split("(known")[1]
