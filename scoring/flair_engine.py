@@ -74,6 +74,14 @@ def go_offline() -> None:
     os.environ.setdefault("TQDM_DISABLE", "1")  # flair's progress bars would flood a terminal or a log
 
 
+def quiet_flair() -> None:
+    """flair logs at INFO to its own stderr handler (even a whole vocabulary when a model loads):
+    on the desk that would scribble over the screen. Keep its warnings only."""
+    import logging
+
+    logging.getLogger("flair").setLevel(logging.WARNING)
+
+
 def flair_cache_root() -> Path:
     """Where flair keeps its models, computed as flair/__init__.py does, without importing it."""
     return Path(os.getenv("FLAIR_CACHE_ROOT", str(Path(Path.home(), ".flair"))))
@@ -146,6 +154,7 @@ class FlairSentiment:
         import flair
         from flair.models import TextClassifier
 
+        quiet_flair()
         flair.device = torch.device("cpu")
         classifier = TextClassifier.load(str(path))
         classifier.eval()
@@ -315,8 +324,10 @@ def train_model(
     from flair.models import TextClassifier
     from flair.trainers import ModelTrainer
 
-    if not verbose:  # flair logs every epoch and even the whole vocabulary at INFO
-        logging.getLogger("flair").setLevel(logging.WARNING)
+    if verbose:
+        logging.getLogger("flair").setLevel(logging.INFO)
+    else:
+        quiet_flair()  # flair logs every epoch and even the whole vocabulary at INFO
     flair.device = torch.device("cpu")
     flair.set_seed(seed)
 

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 LOADING_NOTE = "flair loading…"
 STATUS_POLL_S = 0.5
-CLOSE_TIMEOUT_S = 5.0
+CLOSE_GRACE_S = 0.5
 
 RawScore = tuple[str, float, str]  # (label, score, engine): cheap to pickle across the process boundary
 
@@ -284,14 +284,20 @@ class SentimentService:
 
 
 async def _shutdown_process_pool(executor: ProcessPoolExecutor) -> None:
-    # A worker busy importing torch may not exit promptly: give it a moment, then end it.
+    """Stop the worker without keeping the desk waiting: it holds no state, and a process that has
+    loaded torch can take seconds to tear itself down, so after a short grace it is terminated."""
     processes = list(getattr(executor, "_processes", {}).values())
-    done = asyncio.ensure_future(asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True))
-    try:
-        await asyncio.wait_for(asyncio.shield(done), CLOSE_TIMEOUT_S)
-    except TimeoutError:
-        for proc in processes:
-            with contextlib.suppress(Exception):
-                proc.terminate()
+    executor.shutdown(wait=False, cancel_futures=True)
+    await asyncio.to_thread(_end_processes, processes)
+
+
+def _end_processes(processes: list) -> None:
+    for proc in processes:
         with contextlib.suppress(Exception):
-            await done
+            proc.join(CLOSE_GRACE_S)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(CLOSE_GRACE_S)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(CLOSE_GRACE_S)
