@@ -1,7 +1,8 @@
 """Measure the lexicon (or a flair model) on labelled dev sets. A script, not a test.
 
     .venv/bin/python tests/bench/measure_sentiment.py ../shared/data/sentiment-dev
-    .venv/bin/python tests/bench/measure_sentiment.py ../shared/data/sentiment-dev --engine flair --model M.pt
+    .venv/bin/python tests/bench/measure_sentiment.py ../shared/data/sentiment-dev --only fr \
+        --engine flair --model M.pt
     .venv/bin/python tests/bench/measure_sentiment.py ../shared/data/sentiment-dev --errors 20   # show misses
 
 Reads every ``*.tsv`` in the folder (``text<TAB>label``, skipping ``*-train.tsv``) and prints, per file,
@@ -66,11 +67,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", choices=("lexicon", "flair"), default="lexicon")
     parser.add_argument("--model", help="flair model name or .pt path")
     parser.add_argument("--guess-lang", action="store_true", help="do not tell the scorer the language")
+    parser.add_argument("--only", metavar="PREFIX", help="only files whose name starts with PREFIX (en, fr)")
     parser.add_argument(
         "--errors", type=int, default=0, metavar="N", help="print N misclassified texts per file"
     )
     args = parser.parse_args(argv)
-    files = sorted(p for p in args.folder.glob("*.tsv") if not p.name.endswith("-train.tsv"))
+    files = sorted(
+        p
+        for p in args.folder.glob("*.tsv")
+        if not p.name.endswith("-train.tsv") and (not args.only or p.name.startswith(args.only))
+    )
     if not files:
         print(f"no .tsv files in {args.folder}", file=sys.stderr)
         return 2

@@ -153,3 +153,34 @@ def test_read_labelled_counts_bad_lines(tmp_path: Path) -> None:
     data = read_labelled(path)
     assert data.rows == [("bien", "positive"), ("mal", "negative"), ("\ttext missing", "positive")]
     assert data.bad_lines == 2
+
+
+class _TwoClassClassifier:
+    """Stands in for flair's pretrained POSITIVE/NEGATIVE models (not available offline)."""
+
+    label_type = "sentiment"
+
+    def __init__(self) -> None:
+        self.model_card: dict = {}
+        from flair.data import Dictionary
+
+        self.label_dictionary = Dictionary(add_unk=False)
+        for item in ("POSITIVE", "NEGATIVE"):
+            self.label_dictionary.add_item(item)
+
+    def predict(self, sentences, mini_batch_size, label_name, verbose) -> None:
+        for s in sentences:
+            text = s.to_plain_string()
+            value, score = (
+                ("NEGATIVE", 0.97) if "awful" in text else ("POSITIVE", 0.55 if "meh" in text else 0.9)
+            )
+            s.add_label(label_name, value, score)
+
+
+def test_two_class_models_map_to_our_labels_with_a_neutral_band() -> None:
+    model = FlairSentiment(_TwoClassClassifier(), Path("sentiment-en-mix-distillbert_4.pt"))
+    assert model.two_class
+    out = model.predict(["awful bread", "lovely", "meh"])
+    assert out[0] == ("negative", 0.97)
+    assert out[1] == ("positive", 0.9)
+    assert out[2][0] == "neutral" and out[2][1] == pytest.approx(0.45)
