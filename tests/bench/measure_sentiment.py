@@ -1,7 +1,7 @@
 """Measure the lexicon (or a flair model) on labelled dev sets. A script, not a test.
 
     .venv/bin/python tests/bench/measure_sentiment.py ../shared/data/sentiment-dev
-    .venv/bin/python tests/bench/measure_sentiment.py ../shared/data/sentiment-dev --only fr \
+    .venv/bin/python tests/bench/measure_sentiment.py ../shared/data/sentiment-dev --only fr \\
         --engine flair --model M.pt
     .venv/bin/python tests/bench/measure_sentiment.py ../shared/data/sentiment-dev --errors 20   # show misses
 
