@@ -82,9 +82,11 @@ class JsonlSourceSettings(SourceSettings):
 @dataclass(frozen=True)
 class MastodonSourceSettings(SourceSettings):
     base_url: str = "https://mastodon.social"
-    """The instance. Follow several instances with one source each."""
+    """The instance."""
     token: str | None = None
     """A user access token (Mastodon ≥ 4.2 wants one for every stream): ``${MASTODON_TOKEN}``."""
+    instances: dict[str, str] = field(default_factory=dict)
+    """More instances followed by this source: base URL → its user token (``${OTHER_TOKEN}``)."""
     hashtags: tuple[str, ...] = ()
     """Hashtags to stream, on top of the topics' ``#tag`` keywords."""
     timelines: tuple[Literal["public", "public/local", "public/remote"], ...] = ()

@@ -4,8 +4,10 @@ On every (re)connect the stream is opened first, then the timeline is read forwa
 status seen (``min_id``) until empty, and only then are the stream's buffered events processed: a
 disconnect leaves no gap, and the overlap is removed by deduplicating on the status ``uri``.
 
-One source follows one instance (configure one source per instance); several hashtags and timelines
-run as parallel streams sharing the deduplication. Needs a user token (Mastodon ≥ 4.2).
+One source follows one or several instances (``base_url`` plus ``instances``, each with its own user
+token: Mastodon ≥ 4.2 wants one for every stream); every hashtag and timeline of every instance runs as
+a parallel stream, and all share the deduplication by ``uri``, so a status federated to two of them, or
+carrying two followed hashtags, goes out once.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
@@ -124,9 +126,29 @@ def _id_key(status_id: str) -> tuple[int, str]:
     return (len(status_id), status_id)
 
 
+@dataclass
+class _Instance:
+    """One Mastodon server followed by the source, with its own token and streaming host."""
+
+    base_url: str
+    token: str | None
+    streaming_url: str | None = None
+
+    @property
+    def netloc(self) -> str:
+        return urlsplit(self.base_url).netloc or self.base_url
+
+    @property
+    def hostname(self) -> str:
+        return urlsplit(self.base_url).hostname or self.base_url
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+
 class MastodonSource(NetSource):
     kind: ClassVar[str] = "mastodon"
-    auth_hint = "set token: ${MASTODON_TOKEN} to a user access token of this instance"
+    auth_hint = "set token: ${MASTODON_TOKEN} to a user access token of the instance"
 
     def __init__(
         self,
@@ -135,6 +157,7 @@ class MastodonSource(NetSource):
         *,
         base_url: str = "https://mastodon.social",
         token: str | None = None,
+        instances: Mapping[str, str | None] | None = None,
         hashtags: Iterable[str] = (),
         timelines: Iterable[str] = (),
         keywords: Iterable[str] = (),
@@ -146,11 +169,12 @@ class MastodonSource(NetSource):
         **kw: Any,
     ) -> None:
         super().__init__(source_id, clock, **kw)
-        self.base_url = base_url.rstrip("/")
-        self.host = urlsplit(self.base_url).hostname or self.base_url
-        self.token = token
+        main = _Instance(base_url.rstrip("/"), token, streaming_url.rstrip("/") if streaming_url else None)
+        self.instances: list[_Instance] = [main]
+        for url, tok in (instances or {}).items():
+            if url.rstrip("/") not in {i.base_url for i in self.instances}:
+                self.instances.append(_Instance(url.rstrip("/"), tok))
         self.local_only = local_only
-        self.streaming_url = streaming_url.rstrip("/") if streaming_url else None
         self.backfill = max(0, min(backfill, _PAGE_LIMIT))
         self.watchdog = watchdog
         self.filter = KeywordFilter(keywords)
@@ -159,20 +183,24 @@ class MastodonSource(NetSource):
             *(f"hashtag:{t}" for t in tags),
             *(t for t in dict.fromkeys(timelines) if t in PUBLIC_TIMELINES),
         )
+        # Per "instance|stream": the newest status id seen there (ids are per instance).
         self._newest: dict[str, str] = {}
+        # By uri: the same status reaches several hashtags and, federated, several instances.
         self._seen: BoundedSet[str] = BoundedSet(50_000)
-        self._by_id: BoundedMap[str, Mention] = BoundedMap(20_000)
+        self._uid_of: BoundedMap[str, str] = BoundedMap(50_000)  # "instance|local id" → uri
+        self._sent: BoundedMap[str, Mention] = BoundedMap(20_000)  # uri → the version last sent
         self.resume(cursor)
 
     def _restore(self, cursor: str) -> None:
         saved = json.loads(cursor)
         if not isinstance(saved, dict):
             raise ValueError("not an object")
-        self._newest = {k: v for k, v in saved.items() if isinstance(v, str) and k in self.streams}
+        known = {_ckey(i, k) for i in self.instances for k in self.streams}
+        self._newest = {k: v for k, v in saved.items() if isinstance(v, str) and k in known}
 
     @property
     def cursor(self) -> str | None:
-        """JSON: the newest status id seen per stream (``hashtag:tag`` or a timeline name)."""
+        """JSON: the newest status id seen per ``instance|stream`` (stream: ``hashtag:tag`` or a timeline)."""
         return json.dumps(self._newest, sort_keys=True) if self._newest else None
 
     # -- running
@@ -183,24 +211,27 @@ class MastodonSource(NetSource):
                 SourceState.FAILED, "nothing to follow: add #hashtag keywords to a topic, or hashtags:"
             )
             return
-        streaming = await self._streaming_base(session)
-        await asyncio.gather(*(self._follow(session, streaming, key, emit) for key in self.streams))
+        follows = []
+        for inst in self.instances:
+            streaming = await self._streaming_base(session, inst)
+            follows += [self._follow(session, inst, streaming, key, emit) for key in self.streams]
+        await asyncio.gather(*follows)
 
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+    def _label(self, inst: _Instance, key: str) -> str:
+        return f"{inst.hostname} {key}" if len(self.instances) > 1 else key
 
-    async def _streaming_base(self, session: aiohttp.ClientSession) -> str:
+    async def _streaming_base(self, session: aiohttp.ClientSession, inst: _Instance) -> str:
         """Where the streaming API lives: configured, else announced by the instance, else the instance."""
-        if self.streaming_url:
-            return self.streaming_url
+        if inst.streaming_url:
+            return inst.streaming_url
         try:
-            async with session.get(f"{self.base_url}/api/v2/instance", headers=self._headers()) as resp:
+            async with session.get(f"{inst.base_url}/api/v2/instance", headers=inst.headers()) as resp:
                 if resp.status == 200:
                     info = await resp.json(content_type=None)
                     url = (((info or {}).get("configuration") or {}).get("urls") or {}).get("streaming")
                     if isinstance(url, str) and url:
                         return _http_base(url)
-            async with session.get(f"{self.base_url}/api/v1/streaming", allow_redirects=False) as resp:
+            async with session.get(f"{inst.base_url}/api/v1/streaming", allow_redirects=False) as resp:
                 location = resp.headers.get("Location")
                 if resp.status in (301, 302, 303, 307, 308) and location:
                     parts = urlsplit(location)
@@ -208,30 +239,38 @@ class MastodonSource(NetSource):
                         return f"{parts.scheme}://{parts.netloc}"
         except (aiohttp.ClientError, OSError, TimeoutError, ValueError, AttributeError) as exc:
             self.log.info("source %s: streaming host discovery failed (%s); using the instance", self.id, exc)
-        return self.base_url
+        return inst.base_url
 
-    async def _follow(self, session: aiohttp.ClientSession, streaming: str, key: str, emit: Emit) -> None:
+    async def _follow(
+        self, session: aiohttp.ClientSession, inst: _Instance, streaming: str, key: str, emit: Emit
+    ) -> None:
         backoff = Backoff(
             self.backoff.initial, self.backoff.maximum, jitter=self.backoff.jitter, rng=self.rng
         )
 
         async def connect_once() -> None:
-            await self._connect_once(session, streaming, key, emit, backoff)
+            await self._connect_once(session, inst, streaming, key, emit, backoff)
 
         await self.keep_connected(connect_once, backoff=lambda _exc: backoff)
 
     async def _connect_once(
-        self, session: aiohttp.ClientSession, streaming: str, key: str, emit: Emit, backoff: Backoff
+        self,
+        session: aiohttp.ClientSession,
+        inst: _Instance,
+        streaming: str,
+        key: str,
+        emit: Emit,
+        backoff: Backoff,
     ) -> None:
         path, params = self._stream_endpoint(key)
         async with session.get(
             f"{streaming}/api/v1/streaming/{path}",
             params=params,
-            headers={**self._headers(), "Accept": "text/event-stream"},
+            headers={**inst.headers(), "Accept": "text/event-stream"},
         ) as resp:
-            await raise_for_status(resp, f"{key} stream", self.clock.now())
+            await raise_for_status(resp, f"{self._label(inst, key)} stream", self.clock.now())
             # The stream is open and buffering: now fill the gap since the last status seen.
-            await self._catch_up(session, key, emit)
+            await self._catch_up(session, inst, key, emit)
             backoff.reset()
             self.healthy()
             reader = WatchedReader(resp, self.watchdog)
@@ -241,7 +280,7 @@ class MastodonSource(NetSource):
                 if not chunk:
                     return  # the server ended the stream
                 for event in parser.feed(chunk):
-                    await self._on_event(key, event.event, event.data, emit)
+                    await self._on_event(inst, key, event.event, event.data, emit)
 
     def _stream_endpoint(self, key: str) -> tuple[str, dict[str, str]]:
         if key.startswith("hashtag:"):
@@ -258,52 +297,54 @@ class MastodonSource(NetSource):
             return "/api/v1/timelines/public", {"remote": "true"}
         return "/api/v1/timelines/public", {}
 
-    async def _catch_up(self, session: aiohttp.ClientSession, key: str, emit: Emit) -> None:
+    async def _catch_up(self, session: aiohttp.ClientSession, inst: _Instance, key: str, emit: Emit) -> None:
         """Read the timeline forward from the newest status seen (``min_id``) until it is empty."""
         path, base_params = self._timeline_endpoint(key)
-        newest = self._newest.get(key)
+        ck = _ckey(inst, key)
+        newest = self._newest.get(ck)
         if newest is None:
             # First start ever: a little recent context (or just the position, when backfill is 0).
             statuses = await self._timeline(
-                session, key, path, {**base_params, "limit": str(self.backfill or 1)}
+                session, inst, key, path, {**base_params, "limit": str(self.backfill or 1)}
             )
             if statuses:
-                self._advance(key, statuses)
+                self._advance(ck, statuses)
             if self.backfill:
                 for st in reversed(statuses):
-                    await self._on_status(key, st, emit, edited=False)
+                    await self._on_status(inst, key, st, emit, edited=False)
             return
         for _ in range(_MAX_CATCHUP_PAGES):
             params = {**base_params, "min_id": newest, "limit": str(_PAGE_LIMIT)}
-            statuses = await self._timeline(session, key, path, params)
+            statuses = await self._timeline(session, inst, key, path, params)
             if not statuses:
                 return
             # A min_id page holds the statuses just after min_id, newest first: replay oldest first.
             for st in sorted(statuses, key=lambda s: _id_key(str(s.get("id", "")))):
-                await self._on_status(key, st, emit, edited=False)
-            self._advance(key, statuses)
-            if self._newest.get(key) == newest:
+                await self._on_status(inst, key, st, emit, edited=False)
+            self._advance(ck, statuses)
+            if self._newest.get(ck) == newest:
                 return  # no progress (a server ignoring min_id): do not loop
-            newest = self._newest[key]
+            newest = self._newest[ck]
         missed = _MAX_CATCHUP_PAGES * _PAGE_LIMIT
         self.health.last_error = (
-            f"{key}: over {missed} statuses to catch up; the newest of the gap are skipped"
+            f"{self._label(inst, key)}: over {missed} statuses to catch up; the newest of the gap are skipped"
         )
         self.log.warning("source %s: %s", self.id, self.health.last_error)
 
     async def _timeline(
-        self, session: aiohttp.ClientSession, key: str, path: str, params: dict[str, str]
+        self, session: aiohttp.ClientSession, inst: _Instance, key: str, path: str, params: dict[str, str]
     ) -> list[dict[str, Any]]:
-        async with session.get(f"{self.base_url}{path}", params=params, headers=self._headers()) as resp:
-            await raise_for_status(resp, f"{key} catch-up", self.clock.now())
+        what = f"{self._label(inst, key)} catch-up"
+        async with session.get(f"{inst.base_url}{path}", params=params, headers=inst.headers()) as resp:
+            await raise_for_status(resp, what, self.clock.now())
             try:
                 body = await resp.json(content_type=None)
             except ValueError:
-                self.health.bad_event(f"{key} catch-up: the timeline is not JSON")
+                self.health.bad_event(f"{what}: the timeline is not JSON")
                 return []
             await self._respect_rate_limit(resp)
         if not isinstance(body, list):
-            self.health.bad_event(f"{key} catch-up: expected a list of statuses")
+            self.health.bad_event(f"{what}: expected a list of statuses")
             return []
         return [st for st in body if isinstance(st, dict)]
 
@@ -317,30 +358,32 @@ class MastodonSource(NetSource):
         if wait > 0:
             await self.pause(min(wait, self.max_retry_after))
 
-    def _advance(self, key: str, statuses: list[dict[str, Any]]) -> None:
+    def _advance(self, ck: str, statuses: list[dict[str, Any]]) -> None:
         ids = [str(st["id"]) for st in statuses if isinstance(st.get("id"), (str, int))]
         if not ids:
             return
         top = max(ids, key=_id_key)
-        current = self._newest.get(key)
+        current = self._newest.get(ck)
         if current is None or _id_key(top) > _id_key(current):
-            self._newest[key] = top
+            self._newest[ck] = top
 
-    async def _on_event(self, key: str, name: str, data: str, emit: Emit) -> None:
+    async def _on_event(self, inst: _Instance, key: str, name: str, data: str, emit: Emit) -> None:
+        label = self._label(inst, key)
         if name in ("update", "status.update"):
             try:
                 status = json.loads(data)
             except ValueError:
-                self.health.bad_event(f"{key}: {name} event is not JSON")
+                self.health.bad_event(f"{label}: {name} event is not JSON")
                 return
             if not isinstance(status, dict):
-                self.health.bad_event(f"{key}: {name} event is not a status object")
+                self.health.bad_event(f"{label}: {name} event is not a status object")
                 return
-            await self._on_status(key, status, emit, edited=name == "status.update")
+            await self._on_status(inst, key, status, emit, edited=name == "status.update")
             if name == "update":
-                self._advance(key, [status])
+                self._advance(_ckey(inst, key), [status])
         elif name == "delete":
-            gone = self._by_id.pop(data.strip())
+            uid = self._uid_of.pop(f"{inst.netloc}|{data.strip()}")
+            gone = self._sent.pop(uid) if uid is not None else None
             if gone is not None:
                 self.health.event()
                 await emit(
@@ -348,23 +391,33 @@ class MastodonSource(NetSource):
                 )
         # Other events (notification, filters_changed, announcement…) are not mentions.
 
-    async def _on_status(self, key: str, status: dict[str, Any], emit: Emit, *, edited: bool) -> None:
+    async def _on_status(
+        self, inst: _Instance, key: str, status: dict[str, Any], emit: Emit, *, edited: bool
+    ) -> None:
         try:
-            mention = status_to_mention(status, source=self.id, received_at=self.clock.now(), host=self.host)
+            mention = status_to_mention(
+                status, source=self.id, received_at=self.clock.now(), host=inst.hostname
+            )
         except MastodonFormatError as exc:
-            self.health.bad_event(f"{key}: {exc}")
+            self.health.bad_event(f"{self._label(inst, key)}: {exc}")
             return
         if not key.startswith("hashtag:") and not self.filter.matches(mention.text, mention.hashtags):
             return  # a whole public timeline: keep only what a topic may be about
+        local_id = status.get("id")
+        if isinstance(local_id, (str, int)):  # a delete names the status by this instance's own id
+            self._uid_of[f"{inst.netloc}|{local_id}"] = mention.uid
         first_time = self._seen.add(mention.uid)
         if not first_time and not edited:
-            return  # already seen through another stream, or in the catch-up overlap
+            return  # already seen through another stream or instance, or in the catch-up overlap
         if edited and not first_time:
             mention = replace(mention, extra={**mention.extra, "update": "edit"})  # same uid: a new version
-        if mention.raw_ref:
-            self._by_id[mention.raw_ref] = mention
+        self._sent[mention.uid] = mention
         self.health.event()
         await emit(mention)
+
+
+def _ckey(inst: _Instance, key: str) -> str:
+    return f"{inst.netloc}|{key}"
 
 
 def _without_update(m: Mention) -> dict[str, Any]:
@@ -392,6 +445,7 @@ def build_mastodon(
         clock,
         base_url=source.base_url,
         token=source.token,
+        instances=source.instances,
         hashtags=(*keyword_hashtags(keywords), *source.hashtags),
         timelines=source.timelines,
         keywords=keywords,

@@ -92,14 +92,17 @@ async def test_catch_up_then_live_and_a_drop_leaves_no_gap_and_no_duplicate(serv
     assert server.stream_requests[0]["tag"] == "briochegate"
     assert source.status().reconnects == 1
     assert clock.sleeps == [1.0]
-    assert json.loads(source.cursor or "{}") == {"hashtag:briochegate": s6["id"]}
+    assert json.loads(source.cursor or "{}") == {
+        f"{server.server.host}:{server.server.port}|hashtag:briochegate": s6["id"]
+    }
 
 
 async def test_resume_from_cursor_reads_only_what_was_missed(server, clock) -> None:
     key = "tag:briochegate"
     old = server.post(key, server.status("<p>déjà vu</p>"), live=False)
     new = server.post(key, server.status("<p>nouveau</p>"), live=False)
-    source = make(server, clock, cursor=json.dumps({"hashtag:briochegate": old["id"]}))
+    netloc = f"{server.server.host}:{server.server.port}"
+    source = make(server, clock, cursor=json.dumps({f"{netloc}|hashtag:briochegate": old["id"]}))
     run = Collector(source).start()
     await run.wait_for(1)
     await asyncio.sleep(0.05)
@@ -255,6 +258,31 @@ async def test_streaming_host_is_discovered_from_the_instance(clock) -> None:
         await run.stop()
         assert run.got[0].uid == st["uri"]
         assert api.stream_requests == []
+
+
+async def test_several_instances_share_the_dedupe_by_uri(clock) -> None:
+    async with FakeMastodon() as one, FakeMastodon(token="other-token") as two:
+        source = make(one, clock, instances={two.url: "other-token"}, backfill=0)
+        run = Collector(source).start()
+        await one.wait_streams(1)
+        await two.wait_streams(1)
+        await run.until(lambda: len(one._open) == 1 and len(two._open) == 1)
+        federated = one.status("<p>#BriocheGate partout</p>")
+        one.post("tag:briochegate", federated)
+        two.post("tag:briochegate", {**federated, "id": "999"})  # same uri, another local id
+        only_two = two.post("tag:briochegate", two.status("<p>seulement ici</p>", acct="bob"))
+        await run.wait_for(2)
+        await asyncio.sleep(0.05)
+        two.push("tag:briochegate", b"event: delete\ndata: 999\n\n")  # deleted on the second instance
+        await run.wait_for(3)
+        await run.stop()
+        assert [(m.uid, m.deleted) for m in run.got] == [
+            (federated["uri"], False),
+            (only_two["uri"], False),
+            (federated["uri"], True),
+        ]
+        assert run.got[1].author.handle == "bob@127.0.0.1"
+        assert len(json.loads(source.cursor or "{}")) == 2
 
 
 async def test_rate_limit_headers_make_catch_up_wait(server, clock) -> None:
