@@ -251,7 +251,7 @@ class MastodonSource(NetSource):
         async def connect_once() -> None:
             await self._connect_once(session, inst, streaming, key, emit, backoff)
 
-        await self.keep_connected(connect_once, backoff=lambda _exc: backoff)
+        await self.keep_connected(connect_once, backoff=lambda _exc: backoff, scope=inst.netloc)
 
     async def _connect_once(
         self,
@@ -272,7 +272,7 @@ class MastodonSource(NetSource):
             # The stream is open and buffering: now fill the gap since the last status seen.
             await self._catch_up(session, inst, key, emit)
             backoff.reset()
-            self.healthy()
+            self.healthy(inst.netloc)
             reader = WatchedReader(resp, self.watchdog)
             parser = SSEParser()
             while True:

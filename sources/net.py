@@ -391,7 +391,7 @@ class NetSource(Source):
         self._queue_size = queue_size
         self._queue: asyncio.Queue[object] | None = None
         self._producer: asyncio.Task[None] | None = None
-        self._auth_failures = 0
+        self._auth_failures: dict[str, int] = {}  # per credential scope (e.g. one Mastodon instance)
         self.log = logging.getLogger(f"tocsin.sources.{self.kind}")
 
     # -- the consumer side
@@ -474,21 +474,24 @@ class NetSource(Source):
         if seconds > 0 and not self.stopping:
             await self.clock.sleep(seconds)
 
-    def healthy(self) -> None:
-        """Call when a connection or poll worked: back-off and auth counters start again."""
+    def healthy(self, scope: str = "") -> None:
+        """Call when a connection or poll worked: back-off and auth counters (of ``scope``) start again."""
         self.backoff.reset()
-        if self._auth_failures:
+        if self._auth_failures.pop(scope, 0):
             self.log.info("source %s: credentials accepted again", self.id)
-        self._auth_failures = 0
         if self.health.state is not SourceState.LIVE:
             self.health.set_state(SourceState.LIVE)
 
-    def failure_delay(self, exc: BaseException, backoff: Backoff | None = None) -> float | None:
-        """How long to wait after ``exc`` before trying again; None means give up (health ``failed``)."""
+    def failure_delay(
+        self, exc: BaseException, backoff: Backoff | None = None, scope: str = ""
+    ) -> float | None:
+        """How long to wait after ``exc`` before trying again; None means give up (health ``failed``).
+
+        Auth failures are counted per ``scope`` (the credentials concerned): one refused token does not
+        use up the retries of another."""
         backoff = backoff or self.backoff
         if isinstance(exc, AuthFailed):
-            self._auth_failures += 1
-            n = self._auth_failures
+            n = self._auth_failures[scope] = self._auth_failures.get(scope, 0) + 1
             if n == 1:
                 msg = f"{exc} ({self.auth_hint})"
                 self.log.error("source %s: %s", self.id, msg)
@@ -518,6 +521,7 @@ class NetSource(Source):
         connect_once: Callable[[], Awaitable[None]],
         *,
         backoff: Callable[[BaseException], Backoff] | None = None,
+        scope: str = "",
     ) -> None:
         """Run ``connect_once`` until stopped, reconnecting after every drop with back-off.
 
@@ -535,7 +539,7 @@ class NetSource(Source):
                 _log_unexpected(self, e)
             if self.stopping:
                 return
-            delay = self.failure_delay(exc, backoff(exc) if backoff else None)
+            delay = self.failure_delay(exc, backoff(exc) if backoff else None, scope)
             if delay is None:
                 return
             await self.pause(delay)

@@ -203,7 +203,7 @@ class RssSource(NetSource):
             self.log.warning("source %s: %s", self.id, self.health.last_error)
             return
         except (SourceError, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            wait = self.failure_delay(exc, feed.backoff)
+            wait = self.failure_delay(exc, feed.backoff, scope=feed.configured)
             if wait is None:
                 feed.gone = True  # credentials refused again and again: stop asking
                 return
@@ -275,7 +275,7 @@ class RssSource(NetSource):
 
     def _success(self, feed: _Feed) -> None:
         feed.backoff.reset()
-        self.healthy()
+        self.healthy(feed.configured)
 
 
 def build_rss(

@@ -285,6 +285,20 @@ async def test_several_instances_share_the_dedupe_by_uri(clock) -> None:
         assert len(json.loads(source.cursor or "{}")) == 2
 
 
+async def test_a_refused_token_on_one_instance_does_not_stop_the_other(clock) -> None:
+    async with FakeMastodon() as one, FakeMastodon(token="other-token") as two:
+        source = make(one, clock, instances={two.url: "wrong"}, backfill=0, auth_retries=1)
+        run = Collector(source).start()
+        await run.until(lambda: len(two.stream_requests) == 2)  # refused twice, then given up
+        await run.until(lambda: len(one._open) == 1)
+        st = one.post("tag:briochegate", one.status("<p>toujours là</p>"))
+        await run.wait_for(1)
+        await asyncio.sleep(0.05)
+        await run.stop()
+        assert run.got[0].uid == st["uri"] and len(two.stream_requests) == 2
+        assert "gave up" in (source.status().last_error or "")
+
+
 async def test_rate_limit_headers_make_catch_up_wait(server, clock) -> None:
     server.rate_limit_reset = "2026-11-21T10:03:00.000Z"
     source = make(server, clock)
