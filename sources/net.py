@@ -38,8 +38,6 @@ except Exception:  # running from a checkout without install metadata
 USER_AGENT: Final = f"tocsin/{VERSION} (crisis desk; +https://github.com/tocsin-desk/tocsin)"
 """Informative User-Agent sent by every source (Reddit builds its own required form)."""
 
-log = logging.getLogger("tocsin.sources")
-
 Emit = Callable[[Mention], Awaitable[None]]
 """How a source hands a mention to its consumer (awaits when the consumer is behind).
 
@@ -176,7 +174,8 @@ async def raise_for_status(resp: aiohttp.ClientResponse, what: str, now: datetim
 async def _error_excerpt(resp: aiohttp.ClientResponse, limit: int = 4096) -> str:
     """The server's own words (``error``/``message``/``detail``/``title`` or the body start), one line."""
     try:
-        body = await resp.content.read(limit)
+        async with asyncio.timeout(5):  # an error body that never ends must not hang the reconnect loop
+            body = await resp.content.read(limit)
     except (TimeoutError, aiohttp.ClientError):
         return ""
     text = body.decode("utf-8", "replace").strip()
@@ -405,8 +404,6 @@ class NetSource(Source):
                 item = await queue.get()
                 if item is _END:
                     break
-                if isinstance(item, BaseException):
-                    raise item
                 yield item  # type: ignore[misc]
         finally:
             await self._cancel_producer()
