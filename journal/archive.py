@@ -8,13 +8,15 @@ writes it). A batch is one ``executemany`` in one transaction. Pinned evidence i
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from tocsin.journal.errors import InvalidValue
+from tocsin.journal.errors import InvalidValue, JournalError
 from tocsin.journal.store import Store, Tx, from_ms, to_ms
 from tocsin.sources.clock import Clock
 from tocsin.sources.model import Mention, MentionFormatError, format_time, parse_time
@@ -160,6 +162,13 @@ async def pin_in(tx: Tx, row: MentionRow) -> None:
     await tx.execute(PIN_SQL, row.values(pinned=True))
 
 
+_CONVERT_INLINE = 64
+
+
+def _values(batch: Sequence[Any]) -> list[tuple[Any, ...]]:
+    return [mention_row(m).values() for m in batch]
+
+
 @dataclass(frozen=True, slots=True)
 class ArchivedMention:
     row: MentionRow
@@ -189,9 +198,14 @@ class ArchiveCommands:
         ``durable=False`` commits with ``synchronous=NORMAL``: safe if the process dies, and a power cut
         loses at most the last batches, which the sources can replay from their cursors.
         """
-        rows = [mention_row(m).values() for m in mentions]
-        if not rows:
+        if not mentions:
             return 0
+        batch = list(mentions)
+        if len(batch) > _CONVERT_INLINE:
+            # ~30 µs a mention: a big batch converted on the loop would stall the screen for milliseconds
+            rows = await asyncio.to_thread(_values, batch)
+        else:
+            rows = _values(batch)
 
         async def insert(tx: Tx) -> None:
             await tx.executemany(ARCHIVE_SQL, rows)
@@ -231,24 +245,15 @@ class ArchiveCommands:
         margin = 6 * 3600 * 1000
 
         async def delete(tx: Tx) -> PruneResult:
-            n = await tx.fetchone(
-                "SELECT count(*) FROM mentions WHERE created_at < ? AND pinned = 0", (cutoff,)
-            )
-            await tx.execute("DELETE FROM mentions WHERE created_at < ? AND pinned = 0", (cutoff,))
-            cutoff_min = cutoff // 60_000
-            v = await tx.fetchone(
-                "SELECT count(*) FROM volume v WHERE v.minute < ? AND NOT EXISTS (SELECT 1 FROM incidents i "
-                "WHERE i.topic = v.topic AND v.minute * 60000 BETWEEN i.opened_at - ? AND "
-                "coalesce(i.resolved_at, ?) + ?)",
-                (cutoff_min, margin, to_ms(now), margin),
-            )
-            await tx.execute(
+            mentions = await tx.changed("DELETE FROM mentions WHERE created_at < ? AND pinned = 0", (cutoff,))
+            # an incident's chart needs its topic's minutes from 6 h before the opening to 6 h after the end
+            minutes = await tx.changed(
                 "DELETE FROM volume WHERE minute < ? AND NOT EXISTS (SELECT 1 FROM incidents i "
                 "WHERE i.topic = volume.topic AND volume.minute * 60000 BETWEEN i.opened_at - ? AND "
                 "coalesce(i.resolved_at, ?) + ?)",
-                (cutoff_min, margin, to_ms(now), margin),
+                (cutoff // 60_000, margin, to_ms(now), margin),
             )
-            return PruneResult(int(n[0]) if n else 0, int(v[0]) if v else 0)
+            return PruneResult(mentions, minutes)
 
         result = await self.store.write(delete, durable=False)
         if result.mentions or result.volume_minutes:
@@ -288,3 +293,76 @@ def _archived(r: tuple[Any, ...]) -> ArchivedMention:
         mention, tuple(json.loads(topics)), label, score, engine, json.loads(scores) if scores else {}
     )
     return ArchivedMention(row, bool(pinned))
+
+
+class Archiver:
+    """Archives what the pipeline scores, in the background: give ``add`` to ``Desk.add_batch_listener``.
+
+    ``add`` is synchronous and returns at once; batches arriving while a write is under way are
+    coalesced into the next transaction (up to ``max_batch`` mentions). If the journal falls behind by
+    more than ``max_pending`` mentions the oldest waiting ones are dropped and counted in ``dropped``
+    (memory stays bounded in a storm); a failed write is counted in ``failed`` with ``last_error``.
+    Call ``close`` (or ``flush``) before closing the journal.
+    """
+
+    def __init__(
+        self, journal: ArchiveCommands, *, max_batch: int = 2000, max_pending: int = 200_000
+    ) -> None:
+        self._journal = journal
+        self._max_batch = max_batch
+        self._max_pending = max_pending
+        self._pending: deque[Any] = deque()
+        self._task: asyncio.Task[None] | None = None
+        self.written = 0
+        self.dropped = 0
+        self.failed = 0
+        self.last_error: str | None = None
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def add(self, batch: Sequence[Any]) -> None:
+        """Queue a batch (call on the event loop)."""
+        self._pending.extend(batch)
+        overflow = len(self._pending) - self._max_pending
+        for _ in range(max(0, overflow)):
+            self._pending.popleft()
+        self.dropped += max(0, overflow)
+        if self._pending and (self._task is None or self._task.done()):
+            self._task = asyncio.get_running_loop().create_task(self._drain(), name="journal-archiver")
+
+    async def _drain(self) -> None:
+        while self._pending:
+            chunk = [self._pending.popleft() for _ in range(min(self._max_batch, len(self._pending)))]
+            try:
+                self.written += await self._journal.archive(chunk)
+            except InvalidValue:
+                await self._one_by_one(chunk)  # one malformed mention must not cost the whole batch
+            except JournalError as exc:
+                self.failed += len(chunk)
+                self.last_error = str(exc)
+
+    async def _one_by_one(self, chunk: list[Any]) -> None:
+        good = []
+        for m in chunk:
+            try:
+                mention_row(m)
+            except InvalidValue as exc:
+                self.failed += 1
+                self.last_error = str(exc)
+            else:
+                good.append(m)
+        try:
+            self.written += await self._journal.archive(good)
+        except JournalError as exc:
+            self.failed += len(good)
+            self.last_error = str(exc)
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is written."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    async def close(self) -> None:
+        await self.flush()

@@ -159,6 +159,13 @@ class Tx:
         await cur.close()
         return int(rowid or 0)
 
+    async def changed(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
+        """Run an UPDATE or DELETE; returns how many rows it changed."""
+        cur = await self._conn.execute(sql, params)
+        count = cur.rowcount
+        await cur.close()
+        return int(count)
+
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         cur = await self._conn.executemany(sql, rows)
         await cur.close()
@@ -260,9 +267,14 @@ class Store:
         while True:
             try:
                 return await attempt()
-            except sqlite3.OperationalError as exc:
+            except sqlite3.DatabaseError as exc:
+                if type(exc) is sqlite3.DatabaseError:  # "database disk image is malformed", "not a database"
+                    raise JournalUnavailable(f"the journal {self.path} is not readable: {exc}") from exc
+                if not isinstance(exc, sqlite3.OperationalError):
+                    raise  # integrity or programming errors are bugs: keep the traceback
                 if not is_busy(exc):
-                    raise
+                    # disk full, read-only file, I/O error: the operator can act on these
+                    raise JournalUnavailable(f"the journal {self.path} cannot be used: {exc}") from exc
                 if self._monotonic() - start >= self._retry_for:
                     raise JournalBusy(self._monotonic() - start) from None
                 self.retries += 1

@@ -165,3 +165,31 @@ async def test_archive_batch_is_one_transaction(journal: Journal) -> None:
     await journal.archive([scored(f"m{i}") for i in range(100)])
     await journal.store._conn.set_trace_callback(None)
     assert statements.count("BEGIN IMMEDIATE") == 1 and statements.count("COMMIT") == 1
+
+
+async def test_archiver_takes_batches_from_a_sync_listener(journal: Journal) -> None:
+    from tocsin.journal.archive import Archiver
+
+    archiver = Archiver(journal, max_batch=150)
+    for b in range(4):
+        archiver.add([scored(f"m{b * 100 + i}") for i in range(100)])  # as Desk.add_batch_listener calls it
+    assert archiver.pending > 0  # nothing written yet: add never waits
+    await archiver.flush()
+    assert (archiver.written, archiver.pending, archiver.dropped, archiver.failed) == (400, 0, 0, 0)
+    assert await journal.archived_count() == 400
+    archiver.add([{"uid": "x", "created_at": "2026-11-21T09:00:00Z"}])  # no text: refused, counted
+    archiver.add([scored("m1000")])
+    await archiver.close()
+    assert (archiver.failed, archiver.written) == (1, 401) and "text" in (archiver.last_error or "")
+
+
+async def test_archiver_bounds_its_memory_when_the_journal_lags(journal: Journal) -> None:
+    from tocsin.journal.archive import Archiver
+
+    archiver = Archiver(journal, max_pending=250)
+    archiver.add([scored(f"m{i}") for i in range(400)])
+    assert archiver.dropped == 150 and archiver.pending == 250
+    await archiver.close()
+    assert archiver.written == 250
+    assert await journal.archived_mention("demo", "m0") is None  # the oldest went first
+    assert await journal.archived_mention("demo", "m399") is not None
