@@ -268,6 +268,18 @@ async def test_authors_are_hydrated_in_batches_and_cached(server, clock) -> None
     assert 0.25 in clock.sleeps  # rate-limited: 4 lookups per second at most
 
 
+async def test_a_stuck_profile_lookup_never_holds_the_stream(server, clock) -> None:
+    server.profile_plan = [STALL]
+    source = make(server, clock, hydrate=True)
+    run = Collector(source).start()
+    await server.wait_connects(1)
+    for i in range(5):
+        server.post(f"did:plc:someone{i:018d}", f"3m0{i}", "maison brioche")
+    await run.wait_for(5)
+    await run.stop()
+    assert [m.author.followers for m in run.got] == [None] * 5 and len(server.profile_requests) == 1
+
+
 async def test_hydration_survives_429_and_unknown_accounts(server, clock) -> None:
     server.profile_plan = [Fail(429, {"error": "RateLimitExceeded"}, {"Retry-After": "12"})]
     server.profiles[ALICE] = profile(ALICE, "alice.bsky.social")

@@ -60,7 +60,7 @@ class FakeJetstream(FakeServer):
         self.connects: list[dict[str, Any]] = []
         self.profiles: dict[str, dict[str, Any]] = {}
         self.handles: dict[str, str] = {}
-        self.profile_plan: list[Fail] = []
+        self.profile_plan: list[Any] = []
         self.profile_requests: list[list[str]] = []
         self.ping_every = ping_every
         self._open: list[asyncio.Queue[Any]] = []
@@ -163,7 +163,10 @@ class FakeJetstream(FakeServer):
         actors = request.query.getall("actors", [])
         self.profile_requests.append(actors)
         if self.profile_plan:
-            return self.profile_plan.pop(0).response()
+            step = self.profile_plan.pop(0)
+            if step == STALL:
+                await stall_forever()
+            return step.response()
         if len(actors) > 25:
             return web.json_response({"error": "InvalidRequest", "message": "actors: at most 25"}, status=400)
         return web.json_response({"profiles": [self.profiles[a] for a in actors if a in self.profiles]})
