@@ -151,7 +151,6 @@ class SentimentService:
         self.engine: str = "lexicon"
         self.note: str | None = None
         self._executor: Executor | None = None
-        self._local: SentimentEngine | None = None
         self._local_ready: asyncio.Future[SentimentEngine] | None = None
         self._poller: asyncio.Task[None] | None = None
         self._fallback: LexiconScorer | None = None
@@ -229,6 +228,8 @@ class SentimentService:
             await self.start()
         if self._closed or self._executor is None:
             raise RuntimeError("sentiment service is closed")
+        if self._fallback is not None:  # the worker died earlier: do not knock on its door again
+            return await self._score_after_crash(texts, langs)
         try:
             if self.inline:
                 assert self._local_ready is not None
