@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 import zoneinfo
 from datetime import datetime, timedelta, tzinfo
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -25,19 +24,25 @@ _SPACES = re.compile(r"\s+")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
 _MD_LINE_START = re.compile(r"^(\d*)([#+=.)-])")
 _SECRET_PARAM = re.compile(r"(token|key|secret|sig|signature|password|passwd|auth|session|code)", re.I)
+# what safe_url would return unchanged: no credentials, no query, nothing to quote
+_PLAIN_URL = re.compile(r"https?://[a-z0-9.-]+(?::\d{1,5})?(?:/[A-Za-z0-9/%:@!$&'*+,;=._~-]*)?")
 _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def clean(text: object) -> str:
     """Drop characters that could drive a terminal or reorder text; keep tabs and newlines."""
     s = str(text) if text is not None else ""
+    if s.isprintable():  # the common case: nothing invisible, nothing to strip
+        return s
     s = s.replace("\u2028", "\n").replace("\u2029", "\n")
-    return _INVISIBLE.sub("", unicodedata.normalize("NFC", s))
+    return _INVISIBLE.sub("", s)
 
 
 def one_line(text: object, limit: int | None = None) -> str:
     """``clean`` on one line (whitespace runs collapsed), cut to ``limit`` characters with an ellipsis."""
-    s = _SPACES.sub(" ", clean(text)).strip()
+    s = clean(text)
+    if not s.isprintable() or "  " in s or s[:1] == " " or s[-1:] == " ":
+        s = _SPACES.sub(" ", s).strip()
     if limit is not None and len(s) > limit:
         s = s[: max(0, limit - 1)].rstrip() + "…"
     return s
@@ -77,6 +82,8 @@ def safe_url(url: object) -> str | None:
     """
     if not isinstance(url, str):
         return None
+    if _PLAIN_URL.fullmatch(url):
+        return url
     u = one_line(url)
     try:
         parts = urlsplit(u)
