@@ -1,11 +1,21 @@
 """``Journal``: the incident journal as the desk, the CLI and the review screen use it.
 
     journal = await Journal.open(settings, clock=desk.clock)      # or: async with await Journal.open(…)
-    inc = await journal.open_incident("brioche", "sev2", "#BriocheGate: mould photo")
+    archiver = Archiver(journal)
+    desk.add_batch_listener(archiver.add)                           # the mentions archive, in the background
+    inc = await journal.open_incident("brioche", "sev2", "#BriocheGate: mould photo", evidence=[scored])
     await journal.acknowledge(inc.id)
-    await journal.check_clocks()                                    # periodically: SLA breaches
-    for event in await journal.changes_since(last_seen): …          # other desks' actions
+    await journal.log_response(inc.id, "holding_statement", "x", "We are looking into it.")
+    await journal.check_clocks()                                    # periodically: SLA breaches to alert on
+    await journal.on_level("brioche", "alert", reasons)             # level changes; resurgence reopens
+    for event in await journal.changes_since(last_seen): …          # other desks' actions (poll ~2/s)
+    signal, ack, first_response = journal.clocks(inc)               # live countdowns
+    await archiver.close()
     await journal.close()
+
+Actions: open_incident, acknowledge, assign, escalate, log_response, add_note, pin_evidence, check,
+set_state / resolve / reopen, correct_sentiment. Reads: incident, incidents, incident_record, events,
+changes_since, last_event_id, corrections, archived_*, volume, get_cursor.
 
 Every action method returns after its commit. Errors are ``JournalError``s whose message can be shown
 as is; nothing was written when one is raised.

@@ -489,7 +489,7 @@ class IncidentCommands:
         at = self._at(now)
         sla = self.settings.team.sla
         rows = await self.store.fetchall("SELECT data FROM incidents WHERE state != 'resolved' ORDER BY id")
-        due = [incident_of(r[0]).id for r in rows if unrecorded_breaches(incident_of(r[0]), sla, at)]
+        due = [inc.id for inc in (incident_of(r[0]) for r in rows) if unrecorded_breaches(inc, sla, at)]
         if not due:
             return []
 

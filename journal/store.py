@@ -14,6 +14,7 @@ transaction spans several awaits, and another coroutine must not slip a statemen
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 import time
@@ -296,8 +297,7 @@ class Store:
                     result = await fn(self._tx)
                     await self._conn.execute("COMMIT")
                 except BaseException:
-                    if self._conn.in_transaction:
-                        await self._conn.execute("ROLLBACK")
+                    await self._rollback()
                     raise
                 return result
 
@@ -312,8 +312,7 @@ class Store:
                 try:
                     return await fn(self._tx)
                 finally:
-                    if self._conn.in_transaction:
-                        await self._conn.execute("ROLLBACK")
+                    await self._rollback()
 
             return await self._retrying(attempt)
 
@@ -330,6 +329,13 @@ class Store:
     async def scalar(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
         rows = await self.fetchall(sql, params)
         return rows[0][0] if rows else None
+
+    async def _rollback(self) -> None:
+        # a COMMIT cancelled on our side may still have run in the connection's thread: then there is
+        # nothing to roll back, and that must not hide the original exception
+        with contextlib.suppress(sqlite3.Error):
+            if self._conn.in_transaction:
+                await self._conn.execute("ROLLBACK")
 
     async def _set_synchronous(self, mode: str) -> None:
         if mode != self._synchronous:
