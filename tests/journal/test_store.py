@@ -149,3 +149,14 @@ async def test_concurrent_writers_in_one_process_lose_nothing(tmp_path: Path) ->
     assert record.incident.notes == 120 == len(record.notes)
     for j in desks:
         await j.close()
+
+
+async def test_actions_commit_with_synchronous_full_and_bulk_with_normal(journal: Journal) -> None:
+    async def level() -> int:
+        return int(await journal.store.scalar("PRAGMA synchronous"))
+
+    assert await level() == 2  # FULL
+    await journal.set_cursor("demo", "1")
+    assert await level() == 1  # NORMAL: a cursor or an archive batch can be replayed
+    await journal.open_incident("brioche", "sev2", "Storm")
+    assert await level() == 2
