@@ -160,3 +160,27 @@ async def test_actions_commit_with_synchronous_full_and_bulk_with_normal(journal
     assert await level() == 1  # NORMAL: a cursor or an archive batch can be replayed
     await journal.open_incident("brioche", "sev2", "Storm")
     assert await level() == 2
+
+
+async def test_an_older_journal_is_migrated_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tocsin.journal import store as store_module
+
+    path = tmp_path / "j.sqlite"
+    old = await Journal.open(team_settings(path), clock=ManualClock())
+    await old.open_incident("brioche", "sev2", "Before the upgrade")
+    await old.close()
+
+    later = (
+        *store_module.MIGRATIONS,
+        (SCHEMA_VERSION + 1, ("ALTER TABLE incidents ADD COLUMN tags TEXT",)),
+        (SCHEMA_VERSION + 2, ("UPDATE incidents SET tags = 'migrated'",)),  # needs the step before it
+    )
+    monkeypatch.setattr(store_module, "MIGRATIONS", later)
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", SCHEMA_VERSION + 2)
+    new = await Journal.open(team_settings(path), clock=ManualClock())
+    assert (await new.incident(1)).title == "Before the upgrade"
+    assert await new.store.scalar("PRAGMA user_version") == SCHEMA_VERSION + 2
+    assert await new.store.scalar("SELECT tags FROM incidents WHERE id = 1") == "migrated"
+    await new.close()
+    again = await Journal.open(team_settings(path), clock=ManualClock())  # nothing left to apply
+    await again.close()
