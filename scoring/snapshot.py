@@ -40,12 +40,107 @@ class ScoredMention:
     topics: tuple[str, ...]
     sentiment: SentimentScore
     scores: Mapping[str, Any] = field(default_factory=dict)
-    """Further judgements by name (``influence``, ``bot``…), each a JSON-ready mapping."""
+    """Further judgements by name, each a JSON-ready mapping: ``influence`` (``score`` 0–100, ``tier``,
+    ``watchlist`` role when on it), ``bot`` (``score`` 0–1, ``reasons``) and, for a mention in a copy-paste
+    wave of at least ``clusters.min_size``, ``cluster`` (``id``, ``size``, ``authors``)."""
 
     def to_json(self) -> dict[str, Any]:
         obj = {"type": "mention", **self.mention.to_json(), "topics": list(self.topics)}
         obj["scores"] = {"sentiment": self.sentiment.to_json(), **self.scores}
         return obj
+
+
+@dataclass(frozen=True, slots=True)
+class InfluencerRow:
+    """One author who matters in a topic now: reach × negativity over the recent window."""
+
+    handle: str
+    """Hostile text, like every field taken from a mention: display through tui/safe_text.py."""
+    name: str | None
+    source: str
+    tier: str | None
+    """``nano``…``mega``, None when the platform gives no follower count."""
+    followers: int | None
+    influence: int
+    """0–100, the author's highest influence score in the window."""
+    bot: float
+    """0–1, the author's latest bot-likelihood."""
+    negative: int
+    """The author's negative mentions in the window."""
+    mentions: int
+    """The author's mentions in the window."""
+    last_text: str
+    last_at: datetime
+    watch_role: str | None
+    """``journalist``, ``activist``, ``official``… when on the watchlist."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "handle": self.handle,
+            "name": self.name,
+            "source": self.source,
+            "tier": self.tier,
+            "followers": self.followers,
+            "influence": self.influence,
+            "bot": round(self.bot, 3),
+            "negative": self.negative,
+            "mentions": self.mentions,
+            "last_text": self.last_text,
+            "last_at": format_time(self.last_at),
+            "watch_role": self.watch_role,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TermRow:
+    """A hashtag or word surging in a topic against its own usual use."""
+
+    term: str
+    """The word, or the hashtag without its ``#`` (hostile text)."""
+    kind: Literal["hashtag", "word"]
+    count: float
+    """Recent uses (decayed, over about the last 15 minutes)."""
+    usual: float
+    """Uses expected over the same time from the term's usual rate."""
+    surge: float
+    """How far above usual (a Poisson-style z: higher grows faster)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "term": self.term,
+            "kind": self.kind,
+            "count": round(self.count, 1),
+            "usual": round(self.usual, 2),
+            "surge": round(self.surge, 2),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterRow:
+    """A copy-paste wave: near-identical mentions from many accounts."""
+
+    id: int
+    size: int
+    """Live members (within the clustering window)."""
+    authors: int
+    """Distinct accounts among them."""
+    first_seen: datetime
+    last_seen: datetime
+    text: str
+    """The first member's text (hostile)."""
+    bot_mean: float
+    """Mean bot-likelihood of the members, 0–1."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "size": self.size,
+            "authors": self.authors,
+            "first_seen": format_time(self.first_seen),
+            "last_seen": format_time(self.last_seen),
+            "text": self.text,
+            "bot_mean": round(self.bot_mean, 3),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +163,22 @@ class TopicSnapshot:
     """Negative share per 5-minute step over the last hour, oldest first."""
     level: Level
     reasons: tuple[str, ...]
+    anomaly: float = 0.0
+    """The spike detector's highest score (0–1) over the last 15 minutes."""
+    surprise: str | None = None
+    """The detector's words for that bucket ("6.2x the usual for a Saturday 14:00")."""
+    unique_volume: tuple[int, ...] = ()
+    """Distinct authors per bucket, oldest first, the last hour (aligned with ``volume``)."""
+    influencers: tuple[InfluencerRow, ...] = ()
+    """The authors who matter most now, by influence × negativity, strongest first."""
+    terms: tuple[TermRow, ...] = ()
+    """Surging hashtags and words, strongest first."""
+    clusters: tuple[ClusterRow, ...] = ()
+    """Live copy-paste waves of at least ``clusters.min_size`` mentions, largest first."""
+    copy_paste_share: float = 0.0
+    """Share of the recent mentions that repeat another one."""
+    level_since: datetime | None = None
+    """When the current level was entered (desk time)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -78,7 +189,14 @@ class TopicSnapshot:
             "unique_authors": self.unique_authors,
             "sentiment": {k: round(v, 3) for k, v in self.sentiment.items()},
             "level": self.level,
+            "level_since": None if self.level_since is None else format_time(self.level_since),
             "reasons": list(self.reasons),
+            "anomaly": round(self.anomaly, 3),
+            "surprise": self.surprise,
+            "copy_paste_share": round(self.copy_paste_share, 3),
+            "influencers": [r.to_json() for r in self.influencers],
+            "terms": [r.to_json() for r in self.terms],
+            "clusters": [r.to_json() for r in self.clusters],
         }
 
 
