@@ -119,6 +119,17 @@ def user_config_path() -> Path:
     return platformdirs.user_config_path("tocsin") / "config.yaml"
 
 
+def resolve_settings(path: Path | None = None) -> S.Settings:
+    """The settings a command runs on: ``path`` if given, else the user's config (``$TOCSIN_CONFIG`` or the
+    platform config dir) if it exists, else the embedded default. Raises ``ConfigError`` for a bad file,
+    a missing ``path`` or a ``$TOCSIN_CONFIG`` naming a file that is not there."""
+    if path is None:
+        path = user_config_path()
+        if not path.exists() and not os.environ.get("TOCSIN_CONFIG"):
+            return load_default()
+    return load_settings(path)
+
+
 def with_demo_speed(settings: S.Settings, speed: float) -> S.Settings:
     """The same settings with every demo source playing at ``speed`` (1 = the storm in ~10 minutes)."""
     if not (math.isfinite(speed) and speed > 0):

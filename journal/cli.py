@@ -126,18 +126,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    from tocsin.config.loader import ConfigError, load_default, load_settings, user_config_path
+    from tocsin.config.loader import ConfigError, resolve_settings
 
     path = getattr(args, "journal_config", None) or getattr(args, "config", None)
     try:
-        if path:
-            return load_settings(Path(path))
-        user = user_config_path()
-        return load_settings(user) if user.exists() else load_default()
+        return resolve_settings(Path(path) if path else None)
     except ConfigError as exc:
         raise _Failed("\n".join(str(p) for p in exc.problems)) from None
-    except OSError as exc:
-        raise _Failed(f"cannot read the settings: {exc}") from None
 
 
 Action = Callable[["Journal", argparse.Namespace], Awaitable[int]]

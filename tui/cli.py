@@ -136,21 +136,15 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace):  # -> Settings
-    from tocsin.config.loader import ConfigError, load_default, load_settings, user_config_path
+    from tocsin.config.loader import ConfigError, load_default, resolve_settings
 
-    path = getattr(args, "run_config", None) or args.config
     if args.command == "demo":
-        path = None  # the demo is the embedded default, whatever the user's config says
-        return load_default()
+        return load_default()  # the demo is the embedded default, whatever the user's config says
+    path = getattr(args, "run_config", None) or args.config
     try:
-        if path:
-            return load_settings(Path(path))
-        user = user_config_path()
-        return load_settings(user) if user.exists() else load_default()
+        return resolve_settings(Path(path) if path else None)
     except ConfigError as exc:
         raise BadInput("\n".join(str(p) for p in exc.problems)) from None
-    except OSError as exc:
-        raise BadInput(f"cannot read config: {exc}") from None
 
 
 if __name__ == "__main__":
