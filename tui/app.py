@@ -88,8 +88,9 @@ class TocsinApp(App[int]):
         Binding("q", "quit", "Quit", id="quit"),
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("escape", "clear_filter", "Clear filter", id="clear-filter"),
-        Binding("v", "toggle_pane('volume')", "Show/hide volume", show=False, id="toggle-volume"),
-        Binding("s", "toggle_pane('sentiment')", "Show/hide sentiment", show=False, id="toggle-sentiment"),
+        # Pane toggles live on digits: letters are for actions on the desk (incidents, review…).
+        Binding("1", "toggle_pane('volume')", "Show/hide volume", show=False, id="toggle-volume"),
+        Binding("2", "toggle_pane('sentiment')", "Show/hide sentiment", show=False, id="toggle-sentiment"),
     ]
 
     def __init__(

@@ -156,17 +156,17 @@ async def test_hidden_pane_is_skipped_and_catches_up_when_shown(kit: Any) -> Non
         await ready(app, pilot)
         first = desk.publish(kit.topic(level="calm"))
         await flush(app, pilot)
-        await pilot.press("s")
+        await pilot.press("2")
         sentiment = app.query_one(SentimentPane)
         assert not sentiment.display
         second = desk.publish(kit.topic(level="alert"))
         await flush(app, pilot)
         assert sentiment.snapshot is first
         assert app.query_one(VolumePane).snapshot is second
-        await pilot.press("s")
+        await pilot.press("2")
         await flush(app, pilot)
         assert sentiment.snapshot is second
-        await pilot.press("v", "s")  # both gauges hidden: the feed takes the room
+        await pilot.press("1", "2")  # both gauges hidden: the feed takes the room
         assert not app.query_one("#panes").display
 
 
