@@ -3,6 +3,10 @@
 Only the visible lines are rendered (and cached as strips), so the cost of a flush does not grow with
 the number of mentions kept. Tail mode follows the newest mention; scrolling up pauses it and the
 border counts the mentions waiting below; ``End``/``G`` (or scrolling back to the bottom) resumes.
+
+A cursor line selects one mention (``selected_mention``: what Enter opens, what pinning takes). While
+the tail follows, the cursor is the newest line; moving it up pauses the tail, bringing it back to the
+bottom resumes it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from rich.style import Style as RichStyle
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.content import Content
+from textual.events import Click
 from textual.geometry import Region, Size
+from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -35,13 +41,21 @@ class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
     """Mentions as one line each: local time, source, sentiment sign, handle, followers, text."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Details", id="feed-open"),
         Binding("end,G", "follow", "Follow", id="feed-follow"),
         Binding("home,g", "oldest", "Oldest", show=False, id="feed-oldest"),
-        Binding("up,k", "line_up", "Line up", show=False, id="feed-up"),
-        Binding("down,j", "line_down", "Line down", show=False, id="feed-down"),
+        Binding("up,k", "line_up", "Previous mention", show=False, id="feed-up"),
+        Binding("down,j", "line_down", "Next mention", show=False, id="feed-down"),
         Binding("pageup", "page_up", "Page up", show=False, id="feed-page-up"),
         Binding("pagedown", "page_down", "Page down", show=False, id="feed-page-down"),
     ]
+
+    class OpenMention(Message):
+        """The user asked for the details of a mention (Enter or a double click on its line)."""
+
+        def __init__(self, scored: ScoredMention) -> None:
+            super().__init__()
+            self.scored = scored
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "feed--time",
@@ -54,6 +68,8 @@ class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
         "feed--neutral",
         "feed--positive",
         "feed--unscored",
+        "feed--cursor",
+        "feed--cursor-blurred",
     }
 
     DEFAULT_CSS = """
@@ -70,6 +86,8 @@ class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
         .feed--neutral { color: $foreground; }
         .feed--positive { color: $text-success; }
         .feed--unscored { color: $foreground-muted; }
+        .feed--cursor { background: $accent 40%; }
+        .feed--cursor-blurred { background: $foreground 12%; }
     }
     """
 
@@ -96,6 +114,8 @@ class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
         self._base = RichStyle()
         self._scrolling_ourselves = False
         self._dirty = False
+        self._cursor = 0
+        """The selected line while the tail is paused (while it follows, the newest line is)."""
 
     # --- data -----------------------------------------------------------------------------------
 
@@ -110,6 +130,7 @@ class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
         if not self.tail:
             self.waiting += added
             if evicted:  # keep the lines the user is reading in place while older ones fall off
+                self._cursor = max(0, self._cursor - evicted)
                 self._scroll_quietly(max(0, round(self.scroll_y) - evicted))
         self._dirty = True
         if render:
@@ -134,7 +155,7 @@ class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
         """Scroll without it counting as the user's move (which would pause or resume the tail)."""
         self._scrolling_ourselves = True
         try:
-            self.scroll_to(y=y, animate=False, force=True)
+            self.scroll_to(y=y, animate=False, force=True, immediate=True)
         finally:
             self._scrolling_ourselves = False
 
@@ -147,6 +168,12 @@ class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
         if new_value >= self.max_scroll_y:
             self.tail = True
         elif new_value < old_value:
+            self._pause()
+
+    def _pause(self) -> None:
+        """Stop following; the cursor stays on the mention it was on."""
+        if self.tail:
+            self._cursor = max(0, len(self.buffer) - 1)
             self.tail = False
 
     def watch_tail(self, tail: bool) -> None:
@@ -169,21 +196,91 @@ class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
         self.tail = True
         self._sync_view()
 
-    def action_oldest(self) -> None:
+    # --- the cursor -----------------------------------------------------------------------------
+
+    @property
+    def cursor_line(self) -> int | None:
+        """The visible line of the selected mention (None when the feed is empty)."""
+        n = len(self.buffer)
+        if not n:
+            return None
+        return n - 1 if self.tail else min(self._cursor, n - 1)
+
+    @property
+    def selected_mention(self) -> ScoredMention | None:
+        """The mention under the cursor: the newest while following, None when the feed is empty."""
+        line = self.cursor_line
+        return None if line is None else self.buffer.entry(line).item
+
+    def select_line(self, line: int) -> None:
+        """Put the cursor on visible line ``line`` (clamped), scrolling it into view; the last line
+        resumes the tail, any other pauses it."""
+        n = len(self.buffer)
+        if not n:
+            return
+        line = max(0, min(line, n - 1))
+        if line == n - 1:
+            self.tail = True
+            self._sync_view()
+            return
+        self._cursor = line
         self.tail = False
-        self.scroll_to(y=0, animate=False)
+        height = max(1, self.scrollable_content_region.height)
+        top = round(self.scroll_y)
+        if line < top:
+            self._scroll_quietly(line)
+        elif line >= top + height:
+            self._scroll_quietly(line - height + 1)
+        self.refresh()
+
+    def _move(self, delta: int, *, scroll: bool = False) -> None:
+        line = self.cursor_line
+        if line is None:
+            return
+        if scroll:  # a page: the view moves with the cursor, so the same lines do not show twice
+            self._scroll_quietly(max(0, min(self.max_scroll_y, round(self.scroll_y) + delta)))
+        self.select_line(line + delta)
+
+    def action_oldest(self) -> None:
+        self.select_line(0)
 
     def action_line_up(self) -> None:
-        self.scroll_to(y=self.scroll_y - 1, animate=False)
+        self._move(-1)
 
     def action_line_down(self) -> None:
-        self.scroll_to(y=self.scroll_y + 1, animate=False)
+        self._move(1)
+
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
 
     def action_page_up(self) -> None:
-        self.scroll_to(y=self.scroll_y - max(1, self.scrollable_content_region.height - 1), animate=False)
+        self._move(-self._page(), scroll=True)
 
     def action_page_down(self) -> None:
-        self.scroll_to(y=self.scroll_y + max(1, self.scrollable_content_region.height - 1), animate=False)
+        self._move(self._page(), scroll=True)
+
+    def action_open(self) -> None:
+        """Ask for the details of the selected mention."""
+        scored = self.selected_mention
+        if scored is not None:
+            self.post_message(self.OpenMention(scored))
+
+    def on_click(self, event: Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        line = round(self.scroll_y) + offset.y
+        if not 0 <= line < len(self.buffer):
+            return
+        self.select_line(line)
+        if event.chain >= 2:
+            self.action_open()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
 
     def on_resize(self) -> None:
         self._strips.clear()
@@ -201,6 +298,15 @@ class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
         style = self._styles.get(name)
         if style is None:
             style = self._styles[name] = self._base + self.get_component_rich_style(name, partial=True)
+        return style
+
+    def _cursor_style(self, name: str) -> RichStyle:
+        """The cursor's own style only (a background), laid over a line's colours, not under them."""
+        key = f"{name}:partial"
+        style = self._styles.get(key)
+        if style is None:
+            # Only the background, blended over the widget's (a partial style would lose the alpha).
+            style = self._styles[key] = RichStyle(bgcolor=self.get_component_rich_style(name).bgcolor)
         return style
 
     def render_lines(self, crop: Region) -> list[Strip]:
@@ -221,6 +327,10 @@ class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
         strip = self._strips.get(key)
         if strip is None:
             strip = self._strips[key] = self._render_entry(self.buffer.entry(line), width)
+        if line == self.cursor_line and (self.has_focus or not self.tail):
+            # Over the cached line, not cached itself: the cursor moves, the line does not.
+            cursor = self._cursor_style("feed--cursor" if self.has_focus else "feed--cursor-blurred")
+            strip = Strip(Segment.apply_style(strip, post_style=cursor), strip.cell_length)
         return strip
 
     def line_parts(self, entry: FeedEntry, width: int) -> list[tuple[str, str]]:
