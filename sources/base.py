@@ -37,6 +37,11 @@ class SourceStatus:
     reconnects: int
     last_event_at: datetime | None
     last_error: str | None
+    gap_warning: str | None = None
+    """Why this source needs a look now ("silent 12 min (usually every 10 s)", "reconnecting for
+    3 min", "failed"), or None while it behaves. During a crisis, no mentions is not good news."""
+    typical_gap_s: float | None = None
+    """The source's usual time between arrivals, learned (None until it has seen enough)."""
 
     def to_json(self) -> dict[str, object]:
         from tocsin.sources.model import format_time
@@ -50,7 +55,41 @@ class SourceStatus:
             "reconnects": self.reconnects,
             "last_event_at": format_time(self.last_event_at) if self.last_event_at else None,
             "last_error": self.last_error,
+            "gap_warning": self.gap_warning,
+            "typical_gap_s": None if self.typical_gap_s is None else round(self.typical_gap_s, 1),
         }
+
+
+def format_span(seconds: float) -> str:
+    """A span as an operator says it: ``45 s``, ``12 min``, ``2 h 05``."""
+    seconds = max(0.0, seconds)
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = int(seconds // 60)  # whole minutes gone by, as a clock counts them
+    if minutes < 90:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class GapAlarm:
+    """When a source counts as silent or stuck (the gap alarm of ``SourceHealth``).
+
+    Silent: no event for longer than ``max(factor × its typical gap, floor)``, once the typical gap has
+    been learned from ``min_gaps`` gaps. Stuck: connecting or reconnecting for longer than
+    ``stuck_after``. Failed: at once. Finished and stopped sources never alarm.
+    """
+
+    factor: float = 5.0
+    floor: timedelta = timedelta(minutes=2)
+    stuck_after: timedelta = timedelta(minutes=2)
+    min_gaps: int = 5
+    alpha: float = 0.1
+    """Weight of the newest gap in the typical gap (an EWMA: about the last 20 arrivals count)."""
+    same_arrival: timedelta = timedelta(seconds=1)
+    """Events closer than this form one arrival: a poll's page, a webhook batch, a busy second. The
+    typical gap is then the gap between polls or bursts, not the microseconds inside one."""
 
 
 class SourceHealth:
@@ -60,8 +99,14 @@ class SourceHealth:
     memory is bounded whatever the volume.
     """
 
-    def __init__(self, clock: Clock, rate_window: timedelta = timedelta(minutes=5)) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        rate_window: timedelta = timedelta(minutes=5),
+        alarm: GapAlarm | None = None,
+    ) -> None:
         self._clock = clock
+        self.alarm = alarm or GapAlarm()
         self._window_s = int(rate_window.total_seconds())
         self._slots: deque[list[int]] = deque()  # [epoch second, count]
         self.state = SourceState.CONNECTING
@@ -70,9 +115,16 @@ class SourceHealth:
         self.reconnects = 0
         self.last_event_at: datetime | None = None
         self.last_error: str | None = None
+        self.state_since: datetime = clock.now()
+        """When the current state was entered (desk time)."""
+        self._typical_gap: float | None = None  # seconds, EWMA of the gaps between arrivals
+        self._gaps = 0
+        self._arrival_at: datetime | None = None  # start of the latest arrival
+        self._learn = True  # False when the next gap spans an outage: outages are not the norm
 
     def event(self, n: int = 1) -> None:
         now = self._clock.now()
+        self._learn_gap(now)
         sec = int(now.timestamp())
         if self._slots and self._slots[-1][0] == sec:
             self._slots[-1][1] += n
@@ -81,7 +133,62 @@ class SourceHealth:
         self.events += n
         self.last_event_at = now
         if self.state in (SourceState.CONNECTING, SourceState.RECONNECTING):
-            self.state = SourceState.LIVE
+            self._enter(SourceState.LIVE, now)
+
+    def _learn_gap(self, now: datetime) -> None:
+        last = self._arrival_at
+        if last is not None and now - last < self.alarm.same_arrival:
+            return  # the same arrival
+        self._arrival_at = now
+        if last is None or not self._learn:
+            self._learn = True
+            return
+        gap = max(0.0, (now - last).total_seconds())
+        typical = self._typical_gap
+        if typical is None:
+            self._typical_gap = gap
+        else:
+            # A gap far beyond the usual (the silence that raised the alarm) teaches only up to the alarm
+            # line, so one outage does not make the next one look normal; a slower regime still wins
+            # after a few arrivals.
+            gap = min(gap, self._silence_limit(typical))
+            self._typical_gap = typical + self.alarm.alpha * (gap - typical)
+        self._gaps += 1
+
+    def _silence_limit(self, typical: float) -> float:
+        return max(self.alarm.factor * typical, self.alarm.floor.total_seconds())
+
+    @property
+    def typical_gap(self) -> float | None:
+        """Seconds usually between arrivals, once learned from enough of them; else None."""
+        if self._gaps < self.alarm.min_gaps:
+            return None
+        return self._typical_gap
+
+    def gap_warning(self) -> str | None:
+        """Why this source needs a look now (desk time), or None. See ``GapAlarm``."""
+        state = self.state
+        if state in (SourceState.FINISHED, SourceState.STOPPED):
+            return None
+        if state is SourceState.FAILED:
+            return "failed"
+        now = self._clock.now()
+        if state in (SourceState.CONNECTING, SourceState.RECONNECTING):
+            stuck = (now - self.state_since).total_seconds()
+            if stuck > self.alarm.stuck_after.total_seconds():
+                return f"{state} for {format_span(stuck)}"
+        typical = self.typical_gap
+        if typical is None or self.last_event_at is None:
+            return None
+        silence = (now - self.last_event_at).total_seconds()
+        if silence > self._silence_limit(typical):
+            return f"silent {format_span(silence)} (usually every {format_span(typical)})"
+        return None
+
+    def _enter(self, state: SourceState, now: datetime | None = None) -> None:
+        if state is not self.state:
+            self.state_since = now or self._clock.now()
+        self.state = state
 
     def bad_event(self, error: str) -> None:
         """A malformed event: counted, reported, skipped."""
@@ -91,7 +198,9 @@ class SourceHealth:
     def set_state(self, state: SourceState, error: str | None = None) -> None:
         if state is SourceState.RECONNECTING and self.state is not SourceState.RECONNECTING:
             self.reconnects += 1
-        self.state = state
+        if state in (SourceState.RECONNECTING, SourceState.FAILED):
+            self._learn = False  # the next gap spans the outage
+        self._enter(state)
         if error is not None:
             self.last_error = error
 
@@ -113,6 +222,8 @@ class SourceHealth:
             reconnects=self.reconnects,
             last_event_at=self.last_event_at,
             last_error=self.last_error,
+            gap_warning=self.gap_warning(),
+            typical_gap_s=self.typical_gap,
         )
 
 
