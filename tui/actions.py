@@ -1,0 +1,129 @@
+"""What an incident key means in a given situation, decided without a screen.
+
+Pure functions over settings, a snapshot, the session's level memory and the open incidents: which
+severity a level calls for, the prefilled draft of a new incident, the escalation choices on an
+existing one. The modal screens show these; the tests check them directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from tocsin.config.settings import Settings
+from tocsin.journal.display import one_line
+from tocsin.journal.model import Incident, ResponseKind, Severity
+
+LEVEL_SEVERITY: dict[str, Severity] = {
+    "crisis": Severity.SEV1,
+    "alert": Severity.SEV2,
+    "watch": Severity.SEV3,
+    "calm": Severity.SEV4,
+}
+"""The severity a topic's level suggests for a new incident (the operator may change it)."""
+
+LEVEL_ORDER = ("calm", "watch", "alert", "crisis")
+
+STATE_CHOICES: tuple[tuple[str, str], ...] = (
+    ("responding", "Responding: we are working on the answer"),
+    ("monitoring", "Monitoring: calm again, but watched (a surge reopens it)"),
+    ("resolved", "Resolved: over; the clocks stop"),
+    ("reopen", "Reopen: it came back"),
+)
+
+RESPONSE_CHOICES: tuple[tuple[str, str], ...] = tuple(
+    (k.value, k.label.capitalize() + ("" if k.public else " (not public)")) for k in ResponseKind
+)
+
+CHANNELS: tuple[str, ...] = ("x", "instagram", "facebook", "tiktok", "linkedin", "website", "press", "email")
+"""Suggestions only: any channel name is accepted."""
+
+
+def severity_for_level(level: str | None) -> Severity:
+    return LEVEL_SEVERITY.get(level or "calm", Severity.SEV4)
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentDraft:
+    """A new incident as the desk suggests it; every field can be changed in the form."""
+
+    topic: str
+    severity: Severity
+    title: str
+    first_signal_at: datetime | None
+    """When the topic's level left calm (None: when the incident is opened)."""
+    level: str | None
+    reasons: tuple[str, ...]
+
+
+def draft_incident(
+    settings: Settings,
+    topic: str,
+    level: str | None,
+    reasons: Sequence[str],
+    first_signal_at: datetime | None,
+) -> IncidentDraft:
+    """The draft for ``topic`` at ``level``: severity from the level, title from the reasons."""
+    name = next((t.label for t in settings.topics if t.id == topic), topic)
+    why = ", ".join(one_line(r, 80) for r in reasons[:3])
+    if level and level != "calm":
+        title = f"{name}: {level}" + (f" ({why})" if why else "")
+    else:
+        title = f"{name}: " + (why or "worth a look")
+    return IncidentDraft(
+        topic=topic,
+        severity=severity_for_level(level),
+        title=one_line(title, 160),
+        first_signal_at=first_signal_at,
+        level=level if level in LEVEL_ORDER else None,
+        reasons=tuple(reasons),
+    )
+
+
+def hottest_topic(levels: Iterable[tuple[str, str]]) -> str | None:
+    """The topic with the highest level (the first configured one on ties); ``levels`` is
+    ``(topic id, level)`` in configured order."""
+    best: tuple[int, str] | None = None
+    for topic, level in levels:
+        rank = LEVEL_ORDER.index(level) if level in LEVEL_ORDER else 0
+        if best is None or rank > best[0]:
+            best = (rank, topic)
+    return best[1] if best else None
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationChoice:
+    """One way to escalate: a new severity, or the next step of ``team.escalation``."""
+
+    key: str
+    """``sev1``…``sev4`` or ``ladder``."""
+    label: str
+    severity: Severity | None
+
+
+def escalation_choices(settings: Settings, incident: Incident) -> list[EscalationChoice]:
+    """Raising the severity first (most useful at 3 a.m.), then the next ladder step, then lowering."""
+    choices: list[EscalationChoice] = []
+    current = incident.severity
+    for sev in Severity:
+        if sev.rank < current.rank:
+            choices.append(EscalationChoice(sev.value, f"Raise to {sev.label}", sev))
+    ladder = settings.team.escalation
+    step = incident.escalation_step
+    if ladder and step < len(ladder):
+        roles = list(ladder[step])
+        members = [m.name for m in settings.team.roster if m.role in roles]
+        who = ", ".join(members) if members else ", ".join(roles)
+        label = f"Call the next step ({step + 1} of {len(ladder)}): {', '.join(roles)} — {who}"
+        choices.append(EscalationChoice("ladder", one_line(label, 160), None))
+    for sev in Severity:
+        if sev.rank > current.rank:
+            choices.append(EscalationChoice(sev.value, f"Lower to {sev.label}", sev))
+    return choices
+
+
+def incident_for_topic(incidents: Sequence[Incident], topic: str) -> Incident | None:
+    """The newest unresolved incident on ``topic``."""
+    found = [i for i in incidents if i.topic == topic and not i.closed]
+    return found[-1] if found else None
