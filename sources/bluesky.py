@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 import aiohttp
 from tocsin.config.settings import BlueskySourceSettings, Settings
 from tocsin.sources.clock import Clock
-from tocsin.sources.model import Author, Mention, extract_hashtags, normalise_hashtags, parse_time
+from tocsin.sources.model import Author, Mention, extract_hashtags, normalise_hashtags
 from tocsin.sources.net import (
     AuthFailed,
     Backoff,
@@ -40,6 +40,8 @@ from tocsin.sources.net import (
     parse_retry_after,
     raise_for_status,
     topic_keywords,
+    wire_count,
+    wire_time,
 )
 
 POST = "app.bsky.feed.post"
@@ -137,7 +139,7 @@ class JetstreamDecoder:
         self, did: str, rkey: str, uri: str, commit: Mapping[str, Any], record: Mapping[str, Any], text: str,
         tags: list[str],
     ) -> Mention:  # fmt: skip
-        created = _time(record.get("createdAt"))
+        created = wire_time(record.get("createdAt"))
         if created is None and self.time_us is not None:
             created = datetime.fromtimestamp(self.time_us / 1e6, UTC)  # when the relay saw it: a real time
         now = self.clock.now()
@@ -215,17 +217,6 @@ def _record_tags(record: Mapping[str, Any]) -> list[str]:
     return tags
 
 
-def _time(v: Any) -> datetime | None:
-    if not isinstance(v, str):
-        return None
-    try:
-        return parse_time(v)
-    except ValueError:
-        return None
-
-
-def _count(v: Any) -> int | None:
-    return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else None
 
 
 def profile_author(profile: Mapping[str, Any]) -> Author | None:
@@ -241,10 +232,10 @@ def profile_author(profile: Mapping[str, Any]) -> Author | None:
     return Author(
         handle=handle,
         name=name if isinstance(name, str) and name else None,
-        followers=_count(profile.get("followersCount")),
-        following=_count(profile.get("followsCount")),
-        posts=_count(profile.get("postsCount")),
-        created_at=_time(profile.get("createdAt")),
+        followers=wire_count(profile.get("followersCount")),
+        following=wire_count(profile.get("followsCount")),
+        posts=wire_count(profile.get("postsCount")),
+        created_at=wire_time(profile.get("createdAt")),
         verified=verified,
     )
 

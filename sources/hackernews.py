@@ -18,7 +18,15 @@ from tocsin.sources.base import SourceState
 from tocsin.sources.clock import Clock
 from tocsin.sources.html_text import html_to_text
 from tocsin.sources.model import Author, Engagement, Mention, extract_hashtags
-from tocsin.sources.net import BoundedSet, Emit, NetSource, keyword_queries, raise_for_status, topic_keywords
+from tocsin.sources.net import (
+    BoundedSet,
+    Emit,
+    NetSource,
+    keyword_queries,
+    raise_for_status,
+    topic_keywords,
+    wire_count,
+)
 
 ITEM_URL = "https://news.ycombinator.com/item?id={}"
 _MAX_PAGES = 10
@@ -53,17 +61,14 @@ def hit_to_mention(hit: Mapping[str, Any], *, source: str, received_at: datetime
         author=Author(handle=author) if isinstance(author, str) and author else Author(handle=""),
         hashtags=extract_hashtags(text),
         engagement=Engagement(
-            replies=_count(hit.get("num_comments")),
-            likes=_count(hit.get("points")),
+            replies=wire_count(hit.get("num_comments")),
+            likes=wire_count(hit.get("points")),
         ),
         reply_to=str(parent) if isinstance(parent, (int, str)) and not isinstance(parent, bool) else None,
         raw_ref=oid,
         extra=extra,
     )
 
-
-def _count(v: Any) -> int | None:
-    return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else None
 
 
 class HackerNewsSource(NetSource):

@@ -38,6 +38,8 @@ from tocsin.sources.net import (
     keyword_hashtags,
     raise_for_status,
     topic_keywords,
+    wire_count,
+    wire_time,
 )
 
 PUBLIC_TIMELINES = ("public", "public/local", "public/remote")
@@ -77,10 +79,10 @@ def status_to_mention(status: Mapping[str, Any], *, source: str, received_at: da
     author = Author(
         handle=acct,
         name=_str(acc.get("display_name")) or None,
-        followers=_count(acc.get("followers_count")),
-        following=_count(acc.get("following_count")),
-        posts=_count(acc.get("statuses_count")),
-        created_at=_time(acc.get("created_at")),
+        followers=wire_count(acc.get("followers_count")),
+        following=wire_count(acc.get("following_count")),
+        posts=wire_count(acc.get("statuses_count")),
+        created_at=wire_time(acc.get("created_at")),
         verified=None,  # Mastodon has no identity verification (profile link checks are not that)
         bot=acc.get("bot") if isinstance(acc.get("bot"), bool) else None,
     )
@@ -95,9 +97,9 @@ def status_to_mention(status: Mapping[str, Any], *, source: str, received_at: da
         lang=_str(status.get("language")),
         hashtags=normalise_hashtags(tags),
         engagement=Engagement(
-            replies=_count(status.get("replies_count")),
-            reposts=_count(status.get("reblogs_count")),
-            likes=_count(status.get("favourites_count")),
+            replies=wire_count(status.get("replies_count")),
+            reposts=wire_count(status.get("reblogs_count")),
+            likes=wire_count(status.get("favourites_count")),
         ),
         reply_to=_str(status.get("in_reply_to_id")),
         raw_ref=_str(status.get("id")),
@@ -108,17 +110,6 @@ def _str(v: Any) -> str | None:
     return v if isinstance(v, str) and v else None
 
 
-def _count(v: Any) -> int | None:
-    return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else None
-
-
-def _time(v: Any) -> datetime | None:
-    if not isinstance(v, str):
-        return None
-    try:
-        return parse_time(v)
-    except ValueError:
-        return None
 
 
 def _id_key(status_id: str) -> tuple[int, str]:
@@ -353,7 +344,7 @@ class MastodonSource(NetSource):
         remaining = resp.headers.get("X-RateLimit-Remaining")
         if remaining is None or not remaining.strip().isdigit() or int(remaining) > 0:
             return
-        reset = _time(resp.headers.get("X-RateLimit-Reset"))
+        reset = wire_time(resp.headers.get("X-RateLimit-Reset"))
         wait = (reset - self.clock.now()).total_seconds() if reset else 60.0
         if wait > 0:
             await self.pause(min(wait, self.max_retry_after))

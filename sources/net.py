@@ -26,7 +26,7 @@ import aiohttp
 from tocsin.config.settings import TopicSettings
 from tocsin.sources.base import Source, SourceState
 from tocsin.sources.clock import Clock
-from tocsin.sources.model import Mention
+from tocsin.sources.model import Mention, parse_time
 
 try:
     from importlib.metadata import version as _dist_version
@@ -574,6 +574,21 @@ def _describe(exc: BaseException) -> str:
         return "timed out"
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text
+
+
+def wire_count(v: Any) -> int | None:
+    """A platform count (followers, likes…): a non-negative int, else unknown (None)."""
+    return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else None
+
+
+def wire_time(v: Any) -> datetime | None:
+    """A platform ISO-8601 timestamp as aware UTC, else unknown (None)."""
+    if not isinstance(v, str):
+        return None
+    try:
+        return parse_time(v)
+    except ValueError:
+        return None
 
 
 def utc_from_timestamp(seconds: float) -> datetime:

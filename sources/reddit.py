@@ -31,6 +31,7 @@ from tocsin.sources.net import (
     keyword_queries,
     raise_for_status,
     topic_keywords,
+    wire_count,
 )
 
 _MAX_PAGES = 5
@@ -68,14 +69,13 @@ def post_to_mention(post: Mapping[str, Any], *, source: str, received_at: dateti
         url=f"https://www.reddit.com{permalink}" if isinstance(permalink, str) and permalink else None,
         author=Author(handle=author if isinstance(author, str) else ""),
         hashtags=extract_hashtags(text),
-        engagement=Engagement(replies=_count(post.get("num_comments")), likes=_count(post.get("score"))),
+        engagement=Engagement(
+            replies=wire_count(post.get("num_comments")), likes=wire_count(post.get("score"))
+        ),
         raw_ref=name,
         extra=extra,
     )
 
-
-def _count(v: Any) -> int | None:
-    return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else None
 
 
 class RedditSource(NetSource):

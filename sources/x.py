@@ -32,6 +32,7 @@ from tocsin.sources.net import (
     WatchedReader,
     parse_retry_after,
     raise_for_status,
+    wire_count,
 )
 
 STREAM_PARAMS = {
@@ -120,9 +121,9 @@ def tweet_to_mention(message: Mapping[str, Any], *, source: str, received_at: da
         author = Author(
             handle=str(user.get("username") or ""),
             name=user.get("name") if isinstance(user.get("name"), str) else None,
-            followers=_count(pm.get("followers_count")),
-            following=_count(pm.get("following_count")),
-            posts=_count(pm.get("tweet_count")),
+            followers=wire_count(pm.get("followers_count")),
+            following=wire_count(pm.get("following_count")),
+            posts=wire_count(pm.get("tweet_count")),
             created_at=user_created,
             verified=user.get("verified") if isinstance(user.get("verified"), bool) else None,
         )
@@ -149,17 +150,14 @@ def tweet_to_mention(message: Mapping[str, Any], *, source: str, received_at: da
         lang=lang if isinstance(lang, str) and lang and lang not in _NO_LANGUAGE else None,
         hashtags=normalise_hashtags([t for t in tags if isinstance(t, str)]),
         engagement=Engagement(
-            replies=_count(metrics.get("reply_count")),
-            reposts=_count(metrics.get("retweet_count")),
-            likes=_count(metrics.get("like_count")),
+            replies=wire_count(metrics.get("reply_count")),
+            reposts=wire_count(metrics.get("retweet_count")),
+            likes=wire_count(metrics.get("like_count")),
         ),
         raw_ref=tid,
         extra=extra,
     )
 
-
-def _count(v: Any) -> int | None:
-    return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else None
 
 
 class XSource(NetSource):
