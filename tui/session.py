@@ -102,10 +102,12 @@ class DeskSession:
         operator: str | None = None,
         alerts: AlertDispatcher | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        background: bool = True,
     ) -> None:
         """``desk``: a ``Desk`` (or anything with its ``clock``, ``snapshot`` and
         ``add_batch_listener``); ``journal``: an open one to use (default: open ``settings``'s on the
-        desk's clock, and close it at the end)."""
+        desk's clock, and close it at the end). ``background=False``: ``start`` runs no loop (tests
+        call ``tick``, ``poll``… themselves)."""
         self.settings = settings
         self.desk = desk
         self.journal: Journal | None = journal
@@ -113,6 +115,7 @@ class DeskSession:
         self._operator = operator
         self.alerts = alerts if alerts is not None else AlertDispatcher(settings.alerts)
         self._monotonic = monotonic
+        self._background = background
         self.archiver: Archiver | None = None
         self.incidents: tuple[Incident, ...] = ()
         """The unresolved incidents, oldest first, as of the last poll."""
@@ -160,9 +163,10 @@ class DeskSession:
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    async def start(self, *, background: bool = True) -> None:
-        """Open the journal, resume the sources, subscribe to the desk; with ``background`` run the
-        periodic work as a task until ``stop``. Raises ``JournalError`` if the journal cannot open."""
+    async def start(self, *, background: bool | None = None) -> None:
+        """Open the journal, resume the sources, subscribe to the desk; with ``background`` (default:
+        as built) run the periodic work as a task until ``stop``. Raises ``JournalError`` if the
+        journal cannot open."""
         if self._started:
             return
         self._started = True
@@ -185,7 +189,7 @@ class DeskSession:
             "volume": now + VOLUME_EVERY_S,
             "prune": now + PRUNE_FIRST_S,
         }
-        if background:
+        if self._background if background is None else background:
             self._task = asyncio.create_task(self._run(), name="tocsin-session")
 
     async def stop(self) -> None:

@@ -1,0 +1,436 @@
+"""The incident keys of the wall, mixed into ``TocsinApp``: e a o r n p s c v.
+
+- ``e`` escalate: with no incident on the topic in view, open one (prefilled from the topic's level:
+  severity, title from the reasons, first signal = when the level left calm; the feed's chosen mention
+  as first evidence); on an existing incident, raise the severity or call the next ladder step.
+- ``a`` acknowledge, ``o`` assign (from the roster), ``r`` log a response, ``n`` note or lesson,
+  ``s`` set the state, ``p`` pin the feed's selected mention as evidence, ``c`` correct its sentiment,
+  ``v`` the review.
+
+Which incident: the one selected in the incidents pane (the only one, when one is open). Which
+mention: the feed's selected line. Every journal call runs as a worker; the wall says an action is done
+only after the journal returned (committed). The session (``tui/session.py``) opens the journal; when
+it could not, the keys say why instead of acting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import tzinfo
+from typing import TYPE_CHECKING, Any
+
+from textual.binding import Binding
+from tocsin.journal.errors import JournalError
+from tocsin.journal.incidents import AUTOMATIC
+from tocsin.journal.model import Incident, Severity
+from tocsin.journal.narrate import describe
+from tocsin.scoring.snapshot import ScoredMention
+from tocsin.tui import safe_text
+from tocsin.tui.actions import draft_incident, escalation_choices, hottest_topic, incident_for_topic
+from tocsin.tui.panes.feed import FeedView
+from tocsin.tui.panes.incidents import IncidentsPane
+from tocsin.tui.screens.incident_forms import (
+    NoteForm,
+    OpenIncidentForm,
+    RespondForm,
+    StateForm,
+    assign_form,
+    correct_form,
+    escalation_form,
+)
+from tocsin.tui.screens.review import ReviewScreen
+from tocsin.tui.session import DeskSession
+
+if TYPE_CHECKING:
+    from tocsin.config.settings import Settings
+    from tocsin.journal.api import Journal
+
+INCIDENT_BINDINGS: list[Binding] = [
+    Binding("e", "escalate", "Escalate", id="escalate"),
+    Binding("a", "acknowledge", "Ack", id="acknowledge"),
+    Binding("o", "assign", "Assign", id="assign"),
+    Binding("r", "respond", "Response", id="respond"),
+    Binding("n", "note", "Note", id="note"),
+    Binding("p", "pin", "Pin", id="pin"),
+    Binding("s", "set_state", "State", id="set-state"),
+    Binding("c", "correct", "Correct", id="correct"),
+    Binding("v", "review", "Review", id="review"),
+]
+MAX_CHANGE_TOASTS = 3
+"""Other desks' actions shown per poll (a burst of them is summed up beyond this)."""
+
+
+class IncidentKeys:
+    """The incident workflow of the wall. The app provides ``settings``, ``desk``, ``session`` and
+    ``_tz``; it calls ``start_session`` before the desk starts, ``stop_session`` after it stopped and
+    ``show_incidents`` in its flush."""
+
+    settings: Settings
+    desk: Any
+    session: DeskSession | None
+    _tz: tzinfo | None
+    _session_problem: str | None = None
+    _incidents_version = -1
+
+    # Provided by textual.App
+    notify: Callable[..., None]
+    run_worker: Callable[..., Any]
+    push_screen: Callable[..., Any]
+    query_one: Callable[..., Any]
+    bell: Callable[[], None]
+    focused: Any
+
+    # --- the session ----------------------------------------------------------------------------
+
+    async def start_session(self) -> None:
+        """Open the journal and wire it to the desk; the wall keeps running without it if it fails."""
+        session = self.session
+        if session is None:
+            return
+        session.alerts.bell = self.bell
+        session.add_problem_listener(self._session_trouble)
+        session.add_change_listener(self._journal_changed)
+        try:
+            await session.start()
+        except JournalError as exc:
+            self.session = None
+            self._session_problem = str(exc)
+            self.notify(
+                f"no incident journal: {safe_text.clean(str(exc), 300)}; incidents cannot be recorded",
+                severity="error",
+                markup=False,
+                timeout=30,
+            )
+            await session.stop()
+            return
+        self.show_incidents()
+
+    async def stop_session(self) -> None:
+        if self.session is not None:
+            await self.session.stop()
+
+    def _session_trouble(self, message: str) -> None:
+        self.notify(safe_text.clean(message, 300), severity="error", markup=False, timeout=15)
+
+    def _journal_changed(self, events: Any, incidents: Any) -> None:
+        """Other desks' actions on the shared journal, as toasts (ours are announced by the action)."""
+        session = self.session
+        if session is None or session.journal is None:
+            return
+        me = session.journal.operator
+        theirs = [e for e in events if e.operator not in (me, AUTOMATIC) and e.incident_id is not None]
+        for ev in theirs[:MAX_CHANGE_TOASTS]:
+            said = describe(ev, self._tz or _local_zone(), limit=120)
+            self.notify(
+                safe_text.clean(f"{ev.operator} on #{ev.incident_id}: {said}", 300),
+                title="Another desk",
+                markup=False,
+                timeout=10,
+            )
+        if len(theirs) > MAX_CHANGE_TOASTS:
+            more = len(theirs) - MAX_CHANGE_TOASTS
+            self.notify(f"… and {more} more actions from other desks", markup=False, timeout=10)
+        self.show_incidents()
+
+    def show_incidents(self) -> None:
+        """Bring the incidents pane up to date: the list when the session's changed, the clocks always."""
+        try:
+            pane = self.query_one(IncidentsPane)
+        except Exception:  # not composed (yet): nothing to show
+            return
+        session = self.session
+        if session is None:
+            return
+        now = self.desk.clock.now()
+        if session.version != self._incidents_version:
+            self._incidents_version = session.version
+            pane.set_incidents(session.incidents, now, self._pane_status(session))
+        else:
+            pane.tick(now)
+
+    @staticmethod
+    def _pane_status(session: DeskSession) -> str | None:
+        parts = [p for p in (session.problem, session.describe_alert_state()) if p]
+        return " · ".join(parts) if parts else None
+
+    # --- targets --------------------------------------------------------------------------------
+
+    def _journal(self) -> Journal | None:
+        session = self.session
+        if session is None or session.journal is None:
+            why = self._session_problem or "this wall runs without one"
+            message = f"no incident journal ({safe_text.clean(why, 200)})"
+            self.notify(message, severity="warning", markup=False)
+            return None
+        return session.journal
+
+    def _selected_incident(self, *, quiet: bool = False) -> Incident | None:
+        pane = self.query_one(IncidentsPane)
+        inc = pane.selected_incident
+        if inc is None and not quiet:
+            self.notify("no open incident: press e to open one", severity="warning", markup=False)
+        return inc
+
+    def _selected_mention(self, *, chosen_only: bool = False) -> ScoredMention | None:
+        """The feed's selected mention; ``chosen_only``: only a line the operator moved to (not the
+        newest one that the tail keeps selecting)."""
+        feed = self.query_one(FeedView)
+        if chosen_only and feed.tail:
+            return None
+        return feed.selected_mention
+
+    def _context_topic(self, mention: ScoredMention | None) -> tuple[str | None, str | None, tuple[str, ...]]:
+        """The topic an ``e`` is about: the chosen mention's, else the hottest one; with its level."""
+        snapshot = self.desk.snapshot()
+        topics = snapshot.topics
+        configured = [t.id for t in self.settings.topics]
+        topic: str | None = None
+        if mention is not None:
+            ours = [t for t in mention.topics if t in configured]
+            topic = (ours or list(mention.topics) or [None])[0]
+        if topic is None:
+            topic = hottest_topic((tid, t.level) for tid, t in topics.items())
+        if topic is None and configured:
+            topic = configured[0]
+        if topic is None:
+            return None, None, ()
+        session = self.session
+        known = session.levels.get(topic) if session is not None else None
+        seen = topics.get(topic)
+        level = seen.level if seen is not None else (known.level if known else None)
+        reasons = tuple(seen.reasons) if seen is not None else (known.reasons if known else ())
+        return topic, level, reasons
+
+    # --- running an action ----------------------------------------------------------------------
+
+    async def _after_action(self) -> None:
+        """Pick up what was just written (and anything other desks did) for the pane."""
+        session = self.session
+        if session is not None:
+            try:
+                await session.poll()
+            except JournalError:
+                pass  # the write is committed; the next poll will show it
+        self.show_incidents()
+
+    def _done(self, message: str) -> None:
+        self.notify(safe_text.clean(message, 300), markup=False, timeout=6)
+
+    def _run(self, work: Callable[[], Awaitable[str | None]]) -> None:
+        """A journal call without a form (acknowledge, pin): a worker; errors as toasts."""
+
+        async def run() -> None:
+            try:
+                said = await work()
+            except JournalError as exc:
+                self.notify(safe_text.clean(str(exc), 300), severity="error", markup=False)
+                return
+            await self._after_action()
+            if said:
+                self._done(said)
+
+        self.run_worker(run(), group="journal", exit_on_error=False)
+
+    def _form(self, form: Any, announce: Callable[[Any], str]) -> None:
+        """Show a form; once it closed after a committed action, refresh and say what was done."""
+
+        def closed(result: Any) -> None:
+            if result is None:
+                return
+            self._done(announce(result))
+            self.show_incidents()
+
+        self.push_screen(form, closed)
+
+    # --- the keys -------------------------------------------------------------------------------
+
+    def action_escalate(self) -> None:
+        """Open an incident from the topic in view, or escalate the one it already has."""
+        journal = self._journal()
+        session = self.session
+        if journal is None or session is None:
+            return
+        pane = self.query_one(IncidentsPane)
+        existing = pane.selected_incident if self.focused is pane else None
+        mention = self._selected_mention(chosen_only=True)
+        topic, level, reasons = self._context_topic(mention)
+        if existing is None and topic is not None:
+            existing = incident_for_topic(session.incidents, topic)
+        if existing is not None:
+            self._escalate(journal, existing)
+            return
+        if topic is None:
+            self.notify("no topic configured to open an incident on", severity="warning", markup=False)
+            return
+        draft = draft_incident(self.settings, topic, level, reasons, session.first_signal(topic))
+
+        async def commit(values: dict[str, Any]) -> Incident:
+            chosen = str(values["topic"])
+            same = chosen == draft.topic
+            inc = await session.open_incident(
+                chosen,
+                str(values["severity"]),
+                str(values["title"]),
+                first_signal_at=draft.first_signal_at if same else session.first_signal(chosen),
+                level=draft.level if same else None,
+                reasons=draft.reasons if same else (),
+                evidence=[mention] if (mention is not None and values.get("pin")) else [],
+            )
+            await self._after_action()
+            self.query_one(IncidentsPane).select_incident(inc.id)
+            return inc
+
+        form = OpenIncidentForm(commit, self.settings, draft, self._tz, evidence=mention)
+        self._form(form, lambda inc: f"#{inc.id} opened: {inc.severity.label} {inc.title}")
+
+    def _escalate(self, journal: Journal, incident: Incident) -> None:
+        choices = escalation_choices(self.settings, incident)
+
+        async def commit(values: dict[str, Any]) -> Incident:
+            key = values.get("choice")
+            severity = None if key == "ladder" else Severity.parse(key)
+            inc = await journal.escalate(incident.id, severity)
+            await self._after_action()
+            return inc
+
+        def said(inc: Incident) -> str:
+            if inc.severity is not incident.severity:
+                return f"#{inc.id} is now {inc.severity.label}"
+            return f"#{inc.id} escalated to step {inc.escalation_step}"
+
+        self._form(escalation_form(commit, incident, choices), said)
+
+    def action_acknowledge(self) -> None:
+        journal = self._journal()
+        inc = self._selected_incident() if journal is not None else None
+        if journal is None or inc is None:
+            return
+
+        async def work() -> str:
+            done = await journal.acknowledge(inc.id)
+            return f"#{done.id} acknowledged by {done.acknowledged_by}"
+
+        self._run(work)
+
+    def action_assign(self) -> None:
+        journal = self._journal()
+        inc = self._selected_incident() if journal is not None else None
+        if journal is None or inc is None:
+            return
+
+        async def commit(values: dict[str, Any]) -> Incident:
+            done = await journal.assign(inc.id, str(values.get("choice") or ""))
+            await self._after_action()
+            return done
+
+        names = {m.id: m.name for m in self.settings.team.roster}
+        self._form(
+            assign_form(commit, inc, self.settings),
+            lambda done: f"#{done.id} assigned to {names.get(done.assignee, done.assignee)}",
+        )
+
+    def action_respond(self) -> None:
+        journal = self._journal()
+        inc = self._selected_incident() if journal is not None else None
+        if journal is None or inc is None:
+            return
+
+        async def commit(values: dict[str, Any]) -> Incident:
+            done = await journal.log_response(
+                inc.id, str(values["kind"]), values["channel"], values["text"], values["url"] or None
+            )
+            await self._after_action()
+            return done
+
+        self._form(RespondForm(commit, inc), lambda done: f"#{done.id} response logged (now {done.state})")
+
+    def action_note(self) -> None:
+        journal = self._journal()
+        inc = self._selected_incident() if journal is not None else None
+        if journal is None or inc is None:
+            return
+
+        async def commit(values: dict[str, Any]) -> tuple[Incident, bool]:
+            lesson = bool(values["lesson"])
+            done = await journal.add_note(inc.id, values["text"], kind="lesson" if lesson else "note")
+            await self._after_action()
+            return done, lesson
+
+        self._form(
+            NoteForm(commit, inc),
+            lambda result: f"#{result[0].id} {'lesson' if result[1] else 'note'} added",
+        )
+
+    def action_set_state(self) -> None:
+        journal = self._journal()
+        inc = self._selected_incident() if journal is not None else None
+        if journal is None or inc is None:
+            return
+
+        async def commit(values: dict[str, Any]) -> Incident:
+            done = await journal.set_state(inc.id, str(values.get("choice")), reason=values.get("reason"))
+            await self._after_action()
+            return done
+
+        self._form(StateForm(commit, inc), lambda done: f"#{done.id} is now {done.state}")
+
+    def action_pin(self) -> None:
+        journal = self._journal()
+        inc = self._selected_incident() if journal is not None else None
+        if journal is None or inc is None:
+            return
+        mention = self._selected_mention()
+        if mention is None:
+            self.notify("no mention selected in the feed", severity="warning", markup=False)
+            return
+
+        async def work() -> str:
+            done = await journal.pin_evidence(inc.id, mention)
+            m = mention.mention
+            when = m.created_at.astimezone(self._tz).strftime("%H:%M:%S")
+            return f"pinned {safe_text.handle_str(m.author.handle)}'s post of {when} to #{done.id}"
+
+        self._run(work)
+
+    def action_correct(self) -> None:
+        journal = self._journal()
+        mention = self._selected_mention() if journal is not None else None
+        if journal is None:
+            return
+        if mention is None:
+            self.notify("no mention selected in the feed", severity="warning", markup=False)
+            return
+        session = self.session
+        incidents = session.incidents if session is not None else ()
+        attached = next((i for i in reversed(incidents) if i.topic in mention.topics), None)
+
+        async def commit(values: dict[str, Any]) -> str:
+            label = str(values.get("choice"))
+            await journal.correct_sentiment(
+                mention,
+                label,
+                old_label=mention.sentiment.label,
+                incident_id=attached.id if attached else None,
+            )
+            await self._after_action()
+            return label
+
+        self._form(
+            correct_form(commit, mention, self._tz),
+            lambda label: f"sentiment of {safe_text.handle_str(mention.mention.author.handle)}'s post "
+            f"recorded as {label} (training data)",
+        )
+
+    def action_review(self) -> None:
+        journal = self._journal()
+        if journal is None:
+            return
+        self.push_screen(ReviewScreen(journal, self._tz))
+
+
+def _local_zone() -> tzinfo:
+    from datetime import datetime
+
+    zone = datetime.now().astimezone().tzinfo
+    assert zone is not None
+    return zone

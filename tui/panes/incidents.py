@@ -1,0 +1,283 @@
+"""The open incidents on the wall: severity, state, title, owner and the live clocks.
+
+One row per unresolved incident, most severe first: time since the first signal, the acknowledgement
+countdown ("ACK DUE in 4:12"), the first public response countdown (red once breached: "breached
+3 min ago"), and the response checklist. The rows come from the session's cached incident list
+(refreshed from the journal when it changes, never per tick); each flush recomputes the clocks on the
+desk's clock and updates only the cells whose text changed (a keyed diff by incident id). The pane is
+hidden while no incident is open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, tzinfo
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
+from tocsin.config.settings import SlaSettings
+from tocsin.journal.clocks import SlaClock, clocks_for
+from tocsin.journal.model import Incident, State
+from tocsin.tui import safe_text
+
+SEVERITY_STYLE: dict[str, str] = {
+    "sev1": "bold white on red",
+    "sev2": "bold red",
+    "sev3": "bold yellow",
+    "sev4": "dim",
+}
+STATE_LABEL: dict[str, str] = {"acknowledged": "acked"}
+"""Short words for the narrow state column."""
+SOON = timedelta(minutes=5)
+"""A countdown under this turns from calm to yellow."""
+
+COLUMNS: tuple[tuple[str, str, int | None], ...] = (
+    ("id", "#", 4),
+    ("sev", "SEV", 4),
+    ("state", "STATE", 10),
+    ("title", "INCIDENT", None),
+    ("owner", "OWNER", 10),
+    ("signal", "SIGNAL", 6),
+    ("ack", "ACK", 16),
+    ("response", "1ST RESPONSE", 18),
+    ("checklist", "CHECK", 5),
+)
+"""Key, header, width (None: the title takes what the others leave)."""
+_FIXED = sum(w or 0 for _, _, w in COLUMNS)
+MIN_TITLE = 12
+
+
+def countdown(td: timedelta) -> str:
+    """``4:12``, ``1:04:12``: a countdown as clocks show it (never negative)."""
+    total = max(0, int(td.total_seconds()))
+    h, rem = divmod(total, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def ago(td: timedelta) -> str:
+    """``40 s``, ``3 min``, ``2 h 05``: how long ago, as said aloud."""
+    total = max(0, int(td.total_seconds()))
+    if total < 60:
+        return f"{total} s"
+    if total < 3600:
+        return f"{total // 60} min"
+    h, rem = divmod(total // 60, 60)
+    return f"{h} h {rem:02d}"
+
+
+def span(td: timedelta) -> str:
+    """``42s``, ``7m05``, ``2h03``: an elapsed time in a narrow cell."""
+    total = max(0, int(td.total_seconds()))
+    h, rem = divmod(total, 3600)
+    m, s = divmod(rem, 60)
+    if h:
+        return f"{h}h{m:02d}"
+    if m:
+        return f"{m}m{s:02d}"
+    return f"{s}s"
+
+
+def ack_cell(clock: SlaClock) -> Text:
+    """The acknowledgement clock: due, overdue, done (and how fast)."""
+    status = clock.status
+    if status == "running":
+        left = clock.remaining or timedelta(0)
+        return Text(f"ACK DUE in {countdown(left)}", style="yellow" if left <= SOON else "")
+    if status == "overdue":
+        return Text(f"ACK breached {ago(-(clock.remaining or timedelta(0)))} ago", style="bold red")
+    if status == "met":
+        return Text(f"✓ acked in {span(clock.elapsed)}", style="green")
+    if status == "late":
+        return Text(f"acked late ({span(clock.elapsed)})", style="red")
+    return Text("—", style="dim")
+
+
+def response_cell(clock: SlaClock, tz: tzinfo | None) -> Text:
+    """The first public response clock: due in, breached since, or sent (and when)."""
+    status = clock.status
+    if status == "running":
+        left = clock.remaining or timedelta(0)
+        return Text(f"due in {countdown(left)}", style="bold yellow" if left <= SOON else "")
+    if status == "overdue":
+        return Text(f"breached {ago(-(clock.remaining or timedelta(0)))} ago", style="bold white on red")
+    if status in ("met", "late") and clock.done_at is not None:
+        at = clock.done_at.astimezone(tz).strftime("%H:%M")
+        return Text(f"✓ {at} ({span(clock.elapsed)})", style="green" if status == "met" else "red")
+    if status == "counting":
+        return Text("no SLA", style="dim")
+    return Text("—", style="dim")
+
+
+def checklist_cell(incident: Incident) -> Text:
+    """One box per playbook step (confirm facts, act and say so, apologise, restate values)."""
+    items = incident.checklist
+    marks = "".join("■" if c.done else "□" for c in items)
+    return Text(marks, style="green" if all(c.done for c in items) else "")
+
+
+def short_name(name: str) -> str:
+    """``Hugo Marchand`` → ``Hugo M.``: an owner in a narrow column."""
+    words = name.split()
+    if len(words) < 2:
+        return name
+    return f"{words[0]} {words[-1][:1]}."
+
+
+def severity_rank(incident: Incident) -> tuple[int, int]:
+    """Most severe first, then the oldest."""
+    return (incident.severity.rank, incident.id)
+
+
+class IncidentsPane(DataTable[Text]):
+    """The unresolved incidents. ``set_incidents`` when the list changes, ``tick`` every flush."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor_up", "Previous incident", show=False, id="incidents-up"),
+        Binding("down,j", "cursor_down", "Next incident", show=False, id="incidents-down"),
+    ]
+
+    DEFAULT_CSS = """
+    IncidentsPane {
+        height: auto;
+        max-height: 9;
+        border: round $error-darken-1;
+        border-title-color: $text-error;
+        border-title-style: bold;
+        scrollbar-size-vertical: 1;
+    }
+    IncidentsPane:focus {
+        border: round $accent;
+    }
+    """
+
+    def __init__(
+        self,
+        sla: SlaSettings,
+        tz: tzinfo | None,
+        names: Mapping[str, str] | None = None,
+        *,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False, show_cursor=True)
+        self._sla = sla
+        self._tz = tz
+        self._names = dict(names or {})
+        self._incidents: dict[str, Incident] = {}
+        self._order: list[str] = []
+        self._cells: dict[str, dict[str, str]] = {}
+        """What each cell shows now (plain text and style), to update only what changed."""
+        self._title_width = 0
+        self._subtitle = ""
+
+    def on_mount(self) -> None:
+        for key, label, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
+        self.border_title = "Incidents"
+        self.display = False
+
+    # --- data -----------------------------------------------------------------------------------
+
+    @property
+    def incidents(self) -> list[Incident]:
+        """As shown, top to bottom."""
+        return [self._incidents[k] for k in self._order]
+
+    @property
+    def selected_incident(self) -> Incident | None:
+        """The incident under the cursor (the only one when there is one)."""
+        if not self._order:
+            return None
+        row = min(max(0, self.cursor_row), len(self._order) - 1)
+        key = self.coordinate_to_cell_key((row, 0)).row_key.value  # type: ignore[arg-type]
+        return self._incidents.get(str(key))
+
+    def select_incident(self, incident_id: int) -> None:
+        key = str(incident_id)
+        if key in self._incidents:
+            self.move_cursor(row=self.get_row_index(key), animate=False)
+
+    def set_incidents(self, incidents: Sequence[Incident], now: datetime, status: str | None = None) -> None:
+        """Take the unresolved incidents (any order): remove the stale rows, add the new ones, update
+        changed cells, re-sort only if the order changed."""
+        wanted = {str(i.id): i for i in incidents if i.state is not State.RESOLVED}
+        selected = self.selected_incident
+        for key in [k for k in self._incidents if k not in wanted]:
+            self.remove_row(key)
+            del self._incidents[key]
+            self._cells.pop(key, None)
+        for key, inc in wanted.items():
+            if key not in self._incidents:
+                cells = self._render(inc, now)
+                self.add_row(*(self._text(cells[k]) for k, _, _ in COLUMNS), key=key)
+                self._cells[key] = cells
+            self._incidents[key] = inc
+        order = [str(i.id) for i in sorted(wanted.values(), key=severity_rank)]
+        if order != [str(row.key.value) for row in self.ordered_rows]:
+            rank = {k: n for n, k in enumerate(order)}
+            self.sort("id", key=lambda cell: rank.get(cell.plain.lstrip("#"), 0))
+            if selected is not None and str(selected.id) in wanted:
+                self.select_incident(selected.id)  # the cursor stays on the incident, not the row
+        self._order = order
+        self._subtitle = status or ""
+        self.tick(now, force=True)
+        self.display = bool(wanted)
+
+    def tick(self, now: datetime, *, force: bool = False) -> int:
+        """Bring the clocks (and any changed field) up to date at desk time ``now``; returns how many
+        cells changed."""
+        if not self._incidents:
+            return 0
+        width = max(MIN_TITLE, self.size.width - 2 - _FIXED - 2 * len(COLUMNS))
+        if width != self._title_width:
+            self._title_width = width
+            force = True
+        changed = 0
+        for key, inc in self._incidents.items():
+            cells = self._render(inc, now)
+            old = self._cells.get(key, {})
+            for column, value in cells.items():
+                if force or old.get(column) != value:
+                    if old.get(column) != value:
+                        changed += 1
+                    self.update_cell(key, column, self._text(value))
+            self._cells[key] = cells
+        n = len(self._incidents)
+        title = f"Incidents · {n} open"
+        if self.border_title != title:
+            self.border_title = title
+        subtitle = self._subtitle
+        if self.border_subtitle != subtitle:
+            self.border_subtitle = subtitle
+        return changed
+
+    # --- cells ----------------------------------------------------------------------------------
+
+    def _render(self, inc: Incident, now: datetime) -> dict[str, str]:
+        """Each cell as ``style\\x00text`` (a hashable form compared between ticks)."""
+        signal, ack, response = clocks_for(inc, self._sla, now)
+        state = str(inc.state)
+        owner = short_name(self._names.get(inc.assignee, inc.assignee)) if inc.assignee else "—"
+        cells: dict[str, Text] = {
+            "id": Text(f"#{inc.id}", style="bold"),
+            "sev": Text(inc.severity.label, style=SEVERITY_STYLE.get(str(inc.severity), "")),
+            "state": Text(
+                STATE_LABEL.get(state, state),
+                style="bold yellow" if inc.state.needs_ack else ("dim" if state == "monitoring" else ""),
+            ),
+            "title": safe_text.text(inc.title, max_len=max(MIN_TITLE, self._title_width or 40)),
+            "owner": safe_text.text(owner, max_len=10, style="" if inc.assignee else "dim"),
+            "signal": Text(span(signal.elapsed)),
+            "ack": ack_cell(ack),
+            "response": response_cell(response, self._tz),
+            "checklist": checklist_cell(inc),
+        }
+        return {k: f"{t.style}\x00{t.plain}" for k, t in cells.items()}
+
+    @staticmethod
+    def _text(cell: str) -> Text:
+        style, _, plain = cell.partition("\x00")
+        return Text(plain, style=style, no_wrap=True, end="")
+

@@ -1,0 +1,421 @@
+"""The small forms behind the incident keys: open, escalate, assign, respond, note, state, correct.
+
+Each form collects what the action needs and hands it to a ``commit`` coroutine (the journal call,
+given by the app). The form stays open while the call runs (as a worker: the wall keeps drawing);
+a ``JournalError`` (empty field, response without its text, action on a resolved incident…) is shown
+in the form and nothing was written; the form closes, returning the result, only once the call
+returned, i.e. once the journal committed. Enter (or Ctrl+S in a text box) saves, Esc cancels.
+
+Mention text, handles and incident titles shown here go through ``safe_text``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, tzinfo
+from typing import Any, ClassVar, Generic, TypeVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.suggester import SuggestFromList
+from textual.widgets import Checkbox, Input, Label, OptionList, Select, Static, TextArea
+from textual.widgets.option_list import Option
+from tocsin.config.settings import Settings
+from tocsin.journal.errors import JournalError
+from tocsin.journal.model import Incident
+from tocsin.scoring.snapshot import ScoredMention
+from tocsin.tui import safe_text
+from tocsin.tui.actions import CHANNELS, RESPONSE_CHOICES, STATE_CHOICES, EscalationChoice, IncidentDraft
+
+T = TypeVar("T")
+Commit = Callable[[dict[str, Any]], Awaitable[T]]
+
+SEVERITY_CHOICES: tuple[tuple[str, str], ...] = (
+    ("sev1", "SEV1 · crisis: everyone on deck"),
+    ("sev2", "SEV2 · alert: answer within the SLA"),
+    ("sev3", "SEV3 · watch closely"),
+    ("sev4", "SEV4 · keep an eye on it (no response clock)"),
+)
+LABEL_CHOICES: tuple[tuple[str, str], ...] = (
+    ("negative", "− negative"),
+    ("neutral", "· neutral"),
+    ("positive", "+ positive"),
+)
+
+
+def incident_heading(incident: Incident, what: str) -> Content:
+    """``Respond · #3 SEV2 Maison Brioche: mould photo``."""
+    return Content.assemble(
+        (what, "bold $accent"),
+        " · ",
+        (f"#{incident.id} {incident.severity.label} ", "bold"),
+        safe_text.content(incident.title, max_len=70),
+    )
+
+
+def mention_line(scored: ScoredMention, tz: tzinfo | None) -> Content:
+    """``10:24 @lea_mtl (2.3k): the text…`` for a form's context line."""
+    m = scored.mention
+    parts: list[Content | tuple[str, str] | str] = [
+        (m.created_at.astimezone(tz).strftime("%H:%M:%S"), "$foreground-muted"),
+        " ",
+        safe_text.handle(m.author.handle, "bold"),
+    ]
+    if m.author.followers is not None:
+        parts += [" ", (f"({safe_text.number_str(m.author.followers)})", "$foreground-muted")]
+    parts += [": ", safe_text.content(m.text, max_len=160)]
+    return Content.assemble(*parts)
+
+
+class IncidentForm(ModalScreen[T | None], Generic[T]):
+    """A small modal form whose save runs ``commit`` and closes only after it returned."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="form-cancel"),
+        Binding("ctrl+s", "submit", "Save", id="form-save"),
+    ]
+
+    DEFAULT_CSS = """
+    IncidentForm {
+        align: center middle;
+        & > Vertical {
+            width: 78;
+            max-width: 100%;
+            height: auto;
+            max-height: 95%;
+            border: round $accent;
+            background: $surface;
+            padding: 0 1;
+        }
+        & .form-heading { margin-bottom: 1; }
+        & .form-context { color: $foreground-muted; margin-bottom: 1; }
+        & Label { color: $foreground-muted; margin-top: 1; }
+        & OptionList { height: auto; max-height: 10; }
+        & TextArea { height: 6; }
+        & #form-error { color: $text-error; text-style: bold; margin-top: 1; height: auto; }
+        & #form-error.-busy { color: $foreground-muted; text-style: italic; }
+        & #form-hint { color: $foreground-muted; margin-top: 1; }
+    }
+    """
+
+    HINT = "Enter saves · Esc cancels"
+
+    def __init__(self, commit: Commit[T], heading: Content) -> None:
+        super().__init__()
+        self._commit = commit
+        self._heading = heading
+        self.busy = False
+        self.error: str | None = None
+        """The last error shown (what the journal refused), for the operator and the tests."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "tocsin"
+            yield Static(self._heading, classes="form-heading")
+            yield from self.fields()
+            yield Static("", id="form-error")
+            yield Static(self.HINT, id="form-hint")
+
+    def fields(self) -> ComposeResult:
+        """The form's widgets (subclasses)."""
+        yield from ()
+
+    def values(self) -> dict[str, Any]:
+        """What the operator entered (subclasses)."""
+        return {}
+
+    def show_error(self, message: str | None, *, busy: bool = False) -> None:
+        self.error = None if busy else message
+        box = self.query_one("#form-error", Static)
+        box.set_class(busy, "-busy")
+        box.update(safe_text.content(message or "", max_len=400, multiline=True))
+
+    def action_submit(self) -> None:
+        """Save: run the journal call; the form closes when it returned."""
+        if self.busy:
+            return
+        self.busy = True
+        self.show_error("saving…", busy=True)
+        self.run_worker(self._save(self.values()), group="journal", exit_on_error=False)
+
+    async def _save(self, values: dict[str, Any]) -> None:
+        try:
+            result = await self._commit(values)
+        except JournalError as exc:
+            self.busy = False
+            self.show_error(str(exc))
+            return
+        except Exception as exc:  # a bug must not leave the form stuck on "saving…"
+            self.busy = False
+            self.show_error(f"could not save: {type(exc).__name__}: {exc}")
+            return
+        self.busy = False
+        self.dismiss(result)
+
+    def action_cancel(self) -> None:
+        if self.busy:  # the write may already be committing: wait for its answer
+            self.notify("saving… the form closes when the journal has it", markup=False)
+            return
+        self.dismiss(None)
+
+    @on(Input.Submitted)
+    def _input_submitted(self) -> None:
+        self.action_submit()
+
+
+class ChoiceForm(IncidentForm[T]):
+    """A form that is mostly one list: Enter on an option saves it."""
+
+    HINT = "↑/↓ choose · Enter saves · Esc cancels"
+
+    def __init__(
+        self,
+        commit: Commit[T],
+        heading: Content,
+        choices: Sequence[tuple[str, str | Content]],
+        *,
+        current: str | None = None,
+        context: Content | None = None,
+    ) -> None:
+        super().__init__(commit, heading)
+        self._choices = list(choices)
+        self._current = current
+        self._context_line = context
+
+    def fields(self) -> ComposeResult:
+        if self._context_line is not None:
+            yield Static(self._context_line, classes="form-context")
+        options = []
+        for key, label in self._choices:
+            shown = label if isinstance(label, Content) else Content(label)
+            if key == self._current:
+                shown = Content.assemble(shown, ("  (now)", "$foreground-muted"))
+            options.append(Option(shown, id=key))
+        yield OptionList(*options, id="choices")
+        yield from self.more_fields()
+
+    def more_fields(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        choices = self.query_one("#choices", OptionList)
+        keys = [k for k, _ in self._choices]
+        start = next((i for i, k in enumerate(keys) if k != self._current), 0)
+        choices.highlighted = start
+        choices.focus()
+
+    @property
+    def choice(self) -> str | None:
+        choices = self.query_one("#choices", OptionList)
+        index = choices.highlighted
+        return None if index is None else choices.get_option_at_index(index).id
+
+    def values(self) -> dict[str, Any]:
+        return {"choice": self.choice}
+
+    @on(OptionList.OptionSelected, "#choices")
+    def _chosen(self) -> None:
+        self.action_submit()
+
+
+class OpenIncidentForm(IncidentForm[T]):
+    """A new incident, prefilled from the topic's level (severity, title, first signal)."""
+
+    HINT = "Enter saves · Esc cancels · Tab moves between fields"
+
+    def __init__(
+        self,
+        commit: Commit[T],
+        settings: Settings,
+        draft: IncidentDraft,
+        tz: tzinfo | None,
+        *,
+        evidence: ScoredMention | None = None,
+    ) -> None:
+        super().__init__(commit, Content.styled("Open an incident", "bold $accent"))
+        self._settings = settings
+        self._draft = draft
+        self._tz = tz
+        self._evidence = evidence
+
+    def fields(self) -> ComposeResult:
+        draft = self._draft
+        topics = [(safe_text.text(t.label, max_len=60), t.id) for t in self._settings.topics]
+        if draft.topic not in [t.id for t in self._settings.topics]:
+            topics.append((safe_text.text(draft.topic, max_len=60), draft.topic))
+        yield Label("Topic")
+        yield Select(topics, value=draft.topic, allow_blank=False, id="topic", compact=True)
+        yield Label("Severity")
+        yield Select(
+            [(Text(label), key) for key, label in SEVERITY_CHOICES],
+            value=str(draft.severity),
+            allow_blank=False,
+            id="severity",
+            compact=True,
+        )
+        yield Label("Title")
+        yield Input(draft.title, id="title", placeholder="what is going on, in a few words")
+        yield Static(self._signal_line(draft.first_signal_at), classes="form-context", id="first-signal")
+        if self._evidence is not None:
+            yield Checkbox("Pin this mention as the first evidence", value=True, id="pin")
+            yield Static(mention_line(self._evidence, self._tz), classes="form-context")
+
+    def _signal_line(self, at: datetime | None) -> Content:
+        if at is None:
+            return Content("First signal: now (the topic is calm; the clocks start when you save)")
+        local = at.astimezone(self._tz).strftime("%H:%M:%S")
+        return Content.assemble("First signal: ", (local, "bold"), " (when the level left calm)")
+
+    def on_mount(self) -> None:
+        self.query_one("#title", Input).focus()
+
+    def values(self) -> dict[str, Any]:
+        pin = self.query(Checkbox)
+        return {
+            "topic": self.query_one("#topic", Select).value,
+            "severity": self.query_one("#severity", Select).value,
+            "title": self.query_one("#title", Input).value,
+            "pin": bool(pin and pin.first().value),
+        }
+
+
+class RespondForm(IncidentForm[T]):
+    """Log a response that was published or sent: kind, channel, text, link."""
+
+    HINT = "Ctrl+S saves · Enter in a one-line field saves · Esc cancels"
+
+    def __init__(self, commit: Commit[T], incident: Incident) -> None:
+        super().__init__(commit, incident_heading(incident, "Log a response"))
+        self._incident = incident
+
+    def fields(self) -> ComposeResult:
+        kind = "holding_statement" if self._incident.first_response_at is None else "official_statement"
+        yield Label("Kind")
+        yield Select(
+            [(Text(label), key) for key, label in RESPONSE_CHOICES],
+            value=kind,
+            allow_blank=False,
+            id="kind",
+            compact=True,
+        )
+        yield Label("Channel (where it was published or sent)")
+        yield Input(
+            id="channel", placeholder="x, instagram, press, email…", suggester=SuggestFromList(CHANNELS)
+        )
+        yield Label("Text (what was said)")
+        yield TextArea(id="text", soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
+        yield Label("Link (optional)")
+        yield Input(id="url", placeholder="https://…")
+
+    def on_mount(self) -> None:
+        self.query_one("#channel", Input).focus()
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "kind": self.query_one("#kind", Select).value,
+            "channel": self.query_one("#channel", Input).value,
+            "text": self.query_one("#text", TextArea).text,
+            "url": self.query_one("#url", Input).value,
+        }
+
+
+class NoteForm(IncidentForm[T]):
+    """A note on the incident, or a lesson for the post-mortem."""
+
+    HINT = "Ctrl+S saves · Esc cancels"
+
+    def __init__(self, commit: Commit[T], incident: Incident) -> None:
+        super().__init__(commit, incident_heading(incident, "Add a note"))
+
+    def fields(self) -> ComposeResult:
+        yield TextArea(id="text", soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
+        yield Checkbox("A lesson for the post-mortem (what we would do differently)", id="lesson")
+
+    def on_mount(self) -> None:
+        self.query_one("#text", TextArea).focus()
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "text": self.query_one("#text", TextArea).text,
+            "lesson": self.query_one("#lesson", Checkbox).value,
+        }
+
+
+class StateForm(ChoiceForm[T]):
+    """Move the incident: responding, monitoring, resolved, reopen (with an optional reason)."""
+
+    def __init__(self, commit: Commit[T], incident: Incident) -> None:
+        super().__init__(
+            commit,
+            incident_heading(incident, "Set the state"),
+            STATE_CHOICES,
+            current=str(incident.state),
+        )
+
+    def more_fields(self) -> ComposeResult:
+        yield Label("Reason or summary (optional; Tab to type it first)")
+        yield Input(id="reason", placeholder="e.g. supplier confirmed, statement up, volume back to normal")
+
+    def values(self) -> dict[str, Any]:
+        return {"choice": self.choice, "reason": self.query_one("#reason", Input).value}
+
+
+def escalation_form(
+    commit: Commit[T], incident: Incident, choices: Sequence[EscalationChoice]
+) -> ChoiceForm[T]:
+    """Raise (or lower) the severity, or call the next step of the escalation ladder."""
+    return ChoiceForm(
+        commit,
+        incident_heading(incident, "Escalate"),
+        [(c.key, c.label) for c in choices],
+        context=Content.assemble(
+            "Now ",
+            (incident.severity.label, "bold"),
+            f", escalation step {incident.escalation_step}" if incident.escalation_step else "",
+        ),
+    )
+
+
+def assign_form(commit: Commit[T], incident: Incident, settings: Settings) -> IncidentForm[T]:
+    """Pick who owns the incident from the roster (or type a name when there is no roster)."""
+    roster = settings.team.roster
+    if not roster:
+        return FreeAssignForm(commit, incident)
+    choices: list[tuple[str, str | Content]] = [
+        (m.id, Content.assemble(safe_text.content(m.name, "bold", max_len=40), f"  {m.role}")) for m in roster
+    ]
+    return ChoiceForm(commit, incident_heading(incident, "Assign"), choices, current=incident.assignee)
+
+
+class FreeAssignForm(IncidentForm[T]):
+    """Assign without a roster: the owner's name, typed."""
+
+    def __init__(self, commit: Commit[T], incident: Incident) -> None:
+        super().__init__(commit, incident_heading(incident, "Assign"))
+
+    def fields(self) -> ComposeResult:
+        yield Label("Who owns it (no roster in team.roster: any name)")
+        yield Input(id="member")
+
+    def on_mount(self) -> None:
+        self.query_one("#member", Input).focus()
+
+    def values(self) -> dict[str, Any]:
+        return {"choice": self.query_one("#member", Input).value}
+
+
+def correct_form(commit: Commit[T], scored: ScoredMention, tz: tzinfo | None) -> ChoiceForm[T]:
+    """The operator's verdict on a mention's sentiment (kept as training data)."""
+    return ChoiceForm(
+        commit,
+        Content.styled("Correct the sentiment", "bold $accent"),
+        LABEL_CHOICES,
+        current=scored.sentiment.label,
+        context=mention_line(scored, tz),
+    )
+

@@ -1,0 +1,352 @@
+"""The review (key ``v``): every incident, newest first, then one incident as the post-mortem tells it.
+
+The list shows severity, state, topic, title, when it opened and how long it lasted; Enter opens one:
+its clocks against the SLA, the response checklist, the topic's volume and negative share around it
+(sparklines from the journal's per-minute history), the responses, the pinned evidence (original time
+and text), lessons and notes, and the whole timeline with local times and who acted. ``x`` writes the
+HTML post-mortem (``journal/reports.py``) into the current directory and says where. Esc goes back.
+
+Every mention text, handle, title and note goes through ``safe_text``; times are in ``desk.timezone``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Static
+from tocsin.journal.api import Journal
+from tocsin.journal.errors import JournalError
+from tocsin.journal.model import Incident
+from tocsin.journal.narrate import describe
+from tocsin.journal.reports import PostMortem, bins, build_postmortem, render
+from tocsin.tui import safe_text
+from tocsin.tui.panes.charts import sparkline
+from tocsin.tui.panes.incidents import SEVERITY_STYLE, span
+
+CHART_WIDTH = 72
+STATUS_WORDS = {
+    "running": ("running", "$warning"),
+    "overdue": ("OVERDUE", "bold $text-error"),
+    "met": ("met", "$text-success"),
+    "late": ("BREACHED", "bold $text-error"),
+    "stopped": ("stopped at resolution", "$foreground-muted"),
+    "counting": ("—", "$foreground-muted"),
+}
+
+
+def export_name(incident_id: int) -> str:
+    return f"tocsin-incident-{incident_id}-postmortem.html"
+
+
+async def export_html(journal: Journal, incident_id: int, directory: Path | None = None) -> Path:
+    """Write the HTML post-mortem of an incident into ``directory`` (default: the current one)."""
+    pm = await build_postmortem(journal, incident_id)
+    text = await asyncio.to_thread(render, pm, "html")  # thousands of pinned posts take a while
+    path = (directory or Path.cwd()) / export_name(incident_id)
+    await asyncio.to_thread(path.write_text, text, encoding="utf-8")
+    return path
+
+
+def _t(pm: PostMortem, dt: object, *, seconds: bool = False) -> str:
+    if not isinstance(dt, datetime):
+        return "—"
+    fmt = "%a %d %b %H:%M:%S" if seconds else "%a %d %b %H:%M"
+    return dt.astimezone(pm.tz).strftime(fmt)
+
+
+def _section(title: str) -> Content:
+    return Content.styled(f"\n{title}", "bold $accent")
+
+
+def review_content(pm: PostMortem) -> Content:
+    """One incident, as the review screen shows it (built without parsing any markup)."""
+    rec, inc = pm.record, pm.record.incident
+    who = pm.names.get(inc.assignee or "", inc.assignee or "—")
+    lines: list[Content] = [
+        Content.assemble(
+            (f"#{inc.id} ", "bold"),
+            (f" {inc.severity.label} ", "bold reverse"),
+            " ",
+            (str(inc.state), "bold"),
+            "  ",
+            safe_text.content(inc.title, "bold", max_len=200),
+        ),
+        Content.assemble(
+            ("topic ", "$foreground-muted"),
+            safe_text.content(pm.topic_name, max_len=60),
+            ("  owner ", "$foreground-muted"),
+            safe_text.content(who, max_len=60),
+            ("  level ", "$foreground-muted"),
+            (inc.level or "—", ""),
+            (f"  escalation step {inc.escalation_step}" if inc.escalation_step else "", ""),
+        ),
+        Content.assemble(
+            ("first signal ", "$foreground-muted"),
+            _t(pm, inc.first_signal_at),
+            ("  opened ", "$foreground-muted"),
+            _t(pm, inc.opened_at),
+            (" by ", "$foreground-muted"),
+            safe_text.content(inc.opened_by, max_len=40),
+            ("  resolved ", "$foreground-muted"),
+            _t(pm, inc.resolved_at),
+        ),
+        _section("Clocks against the SLA"),
+    ]
+    for c in pm.clocks:
+        word, style = STATUS_WORDS.get(c.status, (c.status, ""))
+        target = "no target" if c.due_at is None else f"target {span(c.due_at - c.started_at)}"
+        lines.append(
+            Content.assemble(
+                f"  {c.label.capitalize():<26}",
+                (f"{target:<16}", "$foreground-muted"),
+                f"took {span(c.elapsed):<8} ",
+                (word, style),
+            )
+        )
+    lines.append(_section("Checklist"))
+    for item in inc.checklist:
+        mark, style = ("✓", "$text-success") if item.done else ("○", "$foreground-muted")
+        how = f"  ({item.by.replace('_', ' ')}, {_t(pm, item.at)})" if item.done and item.by else ""
+        lines.append(Content.assemble("  ", (mark, style), f" {item.label}", (how, "$foreground-muted")))
+    lines += _charts(pm)
+    if rec.responses:
+        lines.append(_section(f"Responses ({len(rec.responses)})"))
+        for r in rec.responses:
+            lines.append(
+                Content.assemble(
+                    f"  {_t(pm, r.at)} ",
+                    (r.kind.label, "bold"),
+                    " on ",
+                    safe_text.content(r.channel, max_len=40),
+                    (" by ", "$foreground-muted"),
+                    safe_text.content(r.operator, max_len=40),
+                )
+            )
+            lines.append(Content.assemble("    ", safe_text.content(r.text, max_len=600)))
+            if r.url:
+                lines.append(Content.assemble("    ", safe_text.url(r.url, "$foreground-muted")))
+    if rec.evidence:
+        lines.append(_section(f"Evidence ({len(rec.evidence)} pinned)"))
+        for e in rec.evidence[:200]:
+            followers = f" ({safe_text.number_str(e.followers)})" if e.followers is not None else ""
+            lines.append(
+                Content.assemble(
+                    f"  {_t(pm, e.created_at, seconds=True)} ",
+                    safe_text.handle(e.author_handle, "bold"),
+                    (followers, "$foreground-muted"),
+                    (f" {e.sentiment}" if e.sentiment else "", "$foreground-muted"),
+                    ": ",
+                    safe_text.content(e.text, max_len=400),
+                )
+            )
+            if e.url:
+                lines.append(Content.assemble("    ", safe_text.url(e.url, "$foreground-muted")))
+        if len(rec.evidence) > 200:
+            lines.append(Content.styled(f"  … and {len(rec.evidence) - 200} more in the export", "italic"))
+    if rec.lessons:
+        lines.append(_section("Lessons"))
+        for n in rec.lessons:
+            lines.append(Content.assemble("  • ", safe_text.content(n.text, max_len=600)))
+    notes = [n for n in rec.notes if n not in rec.lessons]
+    if notes:
+        lines.append(_section("Notes"))
+        for n in notes:
+            lines.append(
+                Content.assemble(
+                    f"  {_t(pm, n.at)} ",
+                    safe_text.content(n.operator, "bold", max_len=40),
+                    ": ",
+                    safe_text.content(n.text, max_len=600),
+                )
+            )
+    lines.append(_section("Timeline"))
+    for ev in rec.events:
+        lines.append(
+            Content.assemble(
+                (f"  {_t(pm, ev.at, seconds=True)}  ", "$foreground-muted"),
+                (safe_text.clean(ev.operator, 20).ljust(10), "bold"),
+                " ",
+                safe_text.content(describe(ev, pm.tz), max_len=300),
+            )
+        )
+    return Content("\n").join(lines)
+
+
+def _charts(pm: PostMortem) -> list[Content]:
+    """Volume and negative share around the incident, from the per-minute history."""
+    chart, size = bins(pm, CHART_WIDTH)
+    lines = [_section(f"Around it: {_t(pm, pm.window[0])} → {_t(pm, pm.window[1])} ({size} min per column)")]
+    counts = [b.count for b in chart]
+    if not any(counts):
+        lines.append(Content.styled("  no volume history recorded for this topic then", "$foreground-muted"))
+        return lines
+    shares = [b.negative / b.count if b.count else 0.0 for b in chart]
+    top = max(counts)
+    for row in sparkline(counts, len(chart), rows=2):
+        lines.append(Content.assemble("  ", (row, "$primary")))
+    lines.append(Content.styled(f"  volume, peak {top} mentions per {size} min", "$foreground-muted"))
+    lines.append(Content.assemble("  ", (sparkline(shares, len(chart), top=1.0)[0], "$text-error")))
+    peak_share = max(shares)
+    lines.append(Content.styled(f"  negative share, peak {peak_share:.0%}", "$foreground-muted"))
+    return lines
+
+
+def incident_row(inc: Incident, tz: tzinfo | None) -> tuple[Text, ...]:
+    end = inc.resolved_at
+    lasted = span(end - inc.first_signal_at) if end else "open"
+    return (
+        Text(f"#{inc.id}", style="bold"),
+        Text(inc.severity.label, style=SEVERITY_STYLE.get(str(inc.severity), "")),
+        Text(str(inc.state)),
+        safe_text.text(inc.topic, max_len=16),
+        safe_text.text(inc.title, max_len=60),
+        Text(inc.opened_at.astimezone(tz).strftime("%d %b %H:%M")),
+        Text(lasted),
+        safe_text.text(inc.assignee or "—", max_len=12),
+    )
+
+
+class ReviewScreen(ModalScreen[None]):
+    """Every incident, newest first. Modal: the wall's keys (ack, quit…) do not act from here."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back to the wall", id="review-back"),
+        Binding("x", "export", "Export HTML", id="review-export"),
+    ]
+
+    DEFAULT_CSS = """
+    ReviewScreen {
+        background: $background;
+        & #review-heading { padding: 0 1; background: $panel; }
+        & DataTable { height: 1fr; }
+    }
+    """
+
+    def __init__(self, journal: Journal, tz: tzinfo | None, *, export_dir: Path | None = None) -> None:
+        super().__init__()
+        self.journal = journal
+        self._tz = tz
+        self._export_dir = export_dir
+        self.incidents: list[Incident] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content.styled("Review · every incident, newest first", "bold"), id="review-heading")
+        table: DataTable[Text] = DataTable(cursor_type="row", id="review-list")
+        for label in ("#", "SEV", "STATE", "TOPIC", "INCIDENT", "OPENED", "LASTED", "OWNER"):
+            table.add_column(label, key=label.lower())
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).focus()
+        self.load()
+
+    @work(group="review", exclusive=True, exit_on_error=False)
+    async def load(self) -> None:
+        try:
+            incidents = await self.journal.incidents(include_resolved=True)
+        except JournalError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.incidents = list(reversed(incidents))
+        table = self.query_one(DataTable)
+        table.clear()
+        for inc in self.incidents:
+            table.add_row(*incident_row(inc, self._tz), key=str(inc.id))
+        if not self.incidents:
+            heading = self.query_one("#review-heading", Static)
+            heading.update(Content.styled("Review · no incidents in the journal yet", "bold"))
+
+    @property
+    def selected(self) -> Incident | None:
+        table = self.query_one(DataTable)
+        if not self.incidents or table.cursor_row < 0:
+            return None
+        return self.incidents[min(table.cursor_row, len(self.incidents) - 1)]
+
+    @on(DataTable.RowSelected, "#review-list")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        inc = self.selected
+        if inc is not None:
+            self.app.push_screen(IncidentReviewScreen(self.journal, inc.id, export_dir=self._export_dir))
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_export(self) -> None:
+        inc = self.selected
+        if inc is not None:
+            run_export(self, self.journal, inc.id, self._export_dir)
+
+
+class IncidentReviewScreen(ModalScreen[None]):
+    """One incident: clocks, checklist, charts, responses, evidence, lessons, notes, timeline."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back to the list", id="review-incident-back"),
+        Binding("x", "export", "Export HTML", id="review-incident-export"),
+    ]
+
+    DEFAULT_CSS = """
+    IncidentReviewScreen {
+        background: $background;
+        & VerticalScroll { padding: 0 1; }
+    }
+    """
+
+    def __init__(self, journal: Journal, incident_id: int, *, export_dir: Path | None = None) -> None:
+        super().__init__()
+        self.journal = journal
+        self.incident_id = incident_id
+        self._export_dir = export_dir
+        self.postmortem: PostMortem | None = None
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(Content.styled("loading…", "italic"), id="review-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).focus()
+        self.load()
+
+    @work(group="review", exclusive=True, exit_on_error=False)
+    async def load(self) -> None:
+        try:
+            pm = await build_postmortem(self.journal, self.incident_id)
+        except JournalError as exc:
+            self.query_one("#review-body", Static).update(safe_text.content(str(exc), "$text-error"))
+            return
+        self.postmortem = pm
+        self.query_one("#review-body", Static).update(review_content(pm))
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_export(self) -> None:
+        run_export(self, self.journal, self.incident_id, self._export_dir)
+
+
+def run_export(screen: Screen[None], journal: Journal, incident_id: int, directory: Path | None) -> None:
+    """Export in a worker and say where the file went (or why it could not be written)."""
+
+    async def export() -> None:
+        try:
+            path = await export_html(journal, incident_id, directory)
+        except (JournalError, OSError) as exc:
+            screen.notify(f"could not export #{incident_id}: {exc}", severity="error", markup=False)
+            return
+        screen.notify(f"post-mortem of #{incident_id} written to {path}", markup=False, timeout=15)
+
+    screen.run_worker(export(), group="export", exit_on_error=False)
+
