@@ -87,7 +87,7 @@ def ack_cell(clock: SlaClock) -> Text:
         left = clock.remaining or timedelta(0)
         return Text(f"ACK DUE in {countdown(left)}", style="yellow" if left <= SOON else "")
     if status == "overdue":
-        return Text(f"ACK breached {ago(-(clock.remaining or timedelta(0)))} ago", style="bold red")
+        return Text(f"ACK late {ago(-(clock.remaining or timedelta(0)))}", style="bold red")
     if status == "met":
         return Text(f"✓ acked in {span(clock.elapsed)}", style="green")
     if status == "late":
@@ -218,19 +218,24 @@ class IncidentsPane(DataTable[Text]):
         if order != [str(row.key.value) for row in self.ordered_rows]:
             rank = {k: n for n, k in enumerate(order)}
             self.sort("id", key=lambda cell: rank.get(cell.plain.lstrip("#"), 0))
-            if selected is not None and str(selected.id) in wanted:
-                self.select_incident(selected.id)  # the cursor stays on the incident, not the row
         self._order = order
+        now_selected = self.selected_incident
+        if selected is not None and str(selected.id) in wanted and (
+            now_selected is None or now_selected.id != selected.id
+        ):
+            self.select_incident(selected.id)  # the cursor stays on the incident, not on the row
         self._subtitle = status or ""
-        self.tick(now, force=True)
         self.display = bool(wanted)
+        self.tick(now, force=True)
 
     def tick(self, now: datetime, *, force: bool = False) -> int:
         """Bring the clocks (and any changed field) up to date at desk time ``now``; returns how many
         cells changed."""
         if not self._incidents:
             return 0
-        width = max(MIN_TITLE, self.size.width - 2 - _FIXED - 2 * len(COLUMNS))
+        # before its first layout the pane has no size yet: the screen's width is the best guess
+        outer = self.size.width or self.screen.size.width
+        width = max(MIN_TITLE, outer - 3 - _FIXED - 2 * len(COLUMNS))
         if width != self._title_width:
             self._title_width = width
             force = True
@@ -242,7 +247,8 @@ class IncidentsPane(DataTable[Text]):
                 if force or old.get(column) != value:
                     if old.get(column) != value:
                         changed += 1
-                    self.update_cell(key, column, self._text(value))
+                    # only the title's column is sized by its content (the others have fixed widths)
+                    self.update_cell(key, column, self._text(value), update_width=column == "title")
             self._cells[key] = cells
         n = len(self._incidents)
         title = f"Incidents · {n} open"

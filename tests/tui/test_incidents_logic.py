@@ -1,0 +1,98 @@
+"""What the incident keys decide and how the pane words the clocks, without a screen."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from tocsin.config.settings import SlaSettings
+from tocsin.journal.clocks import clocks_for
+from tocsin.journal.model import Incident, Severity, State
+from tocsin.tui.actions import (
+    draft_incident,
+    escalation_choices,
+    hottest_topic,
+    incident_for_topic,
+    severity_for_level,
+)
+from tocsin.tui.panes.incidents import ack_cell, ago, countdown, response_cell, short_name, span
+
+from ._incident_kit import T0, minutes, team_settings
+
+
+def incident(**kw: object) -> Incident:
+    base: dict[str, object] = {
+        "id": 3,
+        "topic": "brioche",
+        "title": "mould photo",
+        "severity": Severity.SEV2,
+        "state": State.OPEN,
+        "opened_at": T0,
+        "opened_by": "camille",
+        "first_signal_at": T0 - minutes(10),
+        "updated_at": T0,
+        "last_event_id": 1,
+    }
+    base.update(kw)
+    return Incident(**base)  # type: ignore[arg-type]
+
+
+def test_severity_follows_the_level() -> None:
+    assert [severity_for_level(x).label for x in ("crisis", "alert", "watch", "calm", None)] == [
+        "SEV1", "SEV2", "SEV3", "SEV4", "SEV4"
+    ]
+
+
+def test_draft_takes_title_from_the_reasons_and_cleans_them(tmp_path: Path) -> None:
+    settings = team_settings(tmp_path / "j.sqlite")
+    draft = draft_incident(
+        settings, "brioche", "crisis", ["volume 9.1x baseline", "72 % negative\x1b[2J", "2 journalists", "x"],
+        T0,
+    )
+    assert draft.severity is Severity.SEV1 and draft.first_signal_at == T0 and draft.level == "crisis"
+    assert draft.title == "Maison Brioche: crisis (volume 9.1x baseline, 72 % negative[2J, 2 journalists)"
+    calm = draft_incident(settings, "brioche", "calm", [], None)
+    assert calm.title == "Maison Brioche: worth a look" and calm.severity is Severity.SEV4
+
+
+def test_hottest_topic_and_the_incident_on_a_topic() -> None:
+    assert hottest_topic([("a", "watch"), ("b", "crisis"), ("c", "crisis")]) == "b"
+    assert hottest_topic([]) is None
+    older, newer = incident(id=1), incident(id=2)
+    assert incident_for_topic([older, newer], "brioche") is newer
+    assert incident_for_topic([older], "rival") is None
+
+
+def test_escalation_offers_raising_then_the_ladder_then_lowering(tmp_path: Path) -> None:
+    settings = team_settings(tmp_path / "j.sqlite")
+    choices = escalation_choices(settings, incident(severity=Severity.SEV2))
+    assert [c.key for c in choices] == ["sev1", "ladder", "sev3", "sev4"]
+    assert "Hugo Marchand" in choices[1].label and "(1 of 2)" in choices[1].label
+    top = escalation_choices(settings, incident(severity=Severity.SEV1, escalation_step=2))
+    assert [c.key for c in top] == ["sev2", "sev3", "sev4"]  # the ladder is climbed
+
+
+def test_clock_words() -> None:
+    assert countdown(timedelta(minutes=4, seconds=12)) == "4:12"
+    assert countdown(timedelta(hours=1, seconds=5)) == "1:00:05"
+    assert countdown(timedelta(seconds=-3)) == "0:00"
+    assert [ago(timedelta(seconds=s)) for s in (40, 180, 7500)] == ["40 s", "3 min", "2 h 05"]
+    assert [span(timedelta(seconds=s)) for s in (42, 425, 7380)] == ["42s", "7m05", "2h03"]
+    assert short_name("Hugo Marchand") == "Hugo M." and short_name("hugo") == "hugo"
+
+
+def test_pane_cells_follow_the_clocks() -> None:
+    sla = SlaSettings()
+    inc = incident()
+    _, ack, response = clocks_for(inc, sla, T0 + minutes(5))
+    assert ack_cell(ack).plain == "ACK DUE in 5:00"
+    assert response_cell(response, None).plain == "due in 15:00"
+    _, ack, response = clocks_for(inc, sla, T0 + minutes(23))
+    assert ack_cell(ack).plain == "ACK late 13 min" and "red" in str(ack_cell(ack).style)
+    assert response_cell(response, None).plain == "breached 3 min ago"
+    done = incident(acknowledged_at=T0 + minutes(2), first_response_at=T0 + minutes(8))
+    _, ack, response = clocks_for(done, sla, T0 + minutes(40))
+    assert ack_cell(ack).plain == "✓ acked in 2m00"
+    assert response_cell(response, None).plain.endswith("(18m00)")
+    watch = incident(severity=Severity.SEV4)
+    assert response_cell(clocks_for(watch, sla, T0)[2], None).plain == "no SLA"
