@@ -381,3 +381,20 @@ async def test_desk_stop_after_a_failed_start_does_not_crash() -> None:
         await desk.start()
     await desk.stop()
     assert source.health.state is SourceState.STOPPED
+
+
+def test_session_and_alerts_import_without_textual_or_rich() -> None:
+    """Headless mode runs a session where there is no terminal: no screen library may come along."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "import tocsin.tui.session, tocsin.tui.alerts, tocsin.tui.actions\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'textual', 'rich'})))\n"
+    )
+    argv = [sys.executable, "-c", code]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
