@@ -15,6 +15,7 @@ it could not, the keys say why instead of acting.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
@@ -56,6 +57,8 @@ INCIDENT_BINDINGS: list[Binding] = [
     Binding("c", "correct", "Correct", id="correct"),
     Binding("v", "review", "Review", id="review"),
 ]
+TROUBLE_REPEAT_S = 60.0
+"""The same problem (a webhook failing, the journal busy) is shown again at most this often."""
 MAX_CHANGE_TOASTS = 3
 """Other desks' actions shown per poll (a burst of them is summed up beyond this)."""
 
@@ -71,6 +74,7 @@ class IncidentKeys:
     _tz: tzinfo | None
     _session_problem: str | None = None
     _incidents_version = -1
+    _troubles_shown: dict[str, float]
 
     # Provided by textual.App
     notify: Callable[..., None]
@@ -87,6 +91,7 @@ class IncidentKeys:
         session = self.session
         if session is None:
             return
+        self._troubles_shown = {}
         session.alerts.bell = self.bell
         session.add_problem_listener(self._session_trouble)
         session.add_change_listener(self._journal_changed)
@@ -110,6 +115,12 @@ class IncidentKeys:
             await self.session.stop()
 
     def _session_trouble(self, message: str) -> None:
+        # a dead chat server fails every alert of a storm: say so once a minute, not once an alert
+        now = time.monotonic()
+        last = self._troubles_shown.get(message)
+        if last is not None and now - last < TROUBLE_REPEAT_S:
+            return
+        self._troubles_shown[message] = now
         self.notify(safe_text.clean(message, 300), severity="error", markup=False, timeout=15)
 
     def _journal_changed(self, events: Any, incidents: Any) -> None:
@@ -146,6 +157,7 @@ class IncidentKeys:
             self._incidents_version = session.version
             pane.set_incidents(session.incidents, now, self._pane_status(session))
         else:
+            pane.set_status(self._pane_status(session))
             pane.tick(now)
 
     @staticmethod

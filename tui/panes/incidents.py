@@ -228,6 +228,12 @@ class IncidentsPane(DataTable[Text]):
         self.display = bool(wanted)
         self.tick(now, force=True)
 
+    def set_status(self, status: str | None) -> None:
+        """What is wrong behind the pane (journal busy, alerts failing), shown on its bottom border."""
+        self._subtitle = status or ""
+        if self.border_subtitle != self._subtitle:
+            self.border_subtitle = self._subtitle
+
     def tick(self, now: datetime, *, force: bool = False) -> int:
         """Bring the clocks (and any changed field) up to date at desk time ``now``; returns how many
         cells changed."""
