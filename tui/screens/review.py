@@ -25,6 +25,7 @@ from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Static
 from tocsin.journal.api import Journal
+from tocsin.journal.display import safe_url
 from tocsin.journal.errors import JournalError
 from tocsin.journal.model import Incident
 from tocsin.journal.narrate import describe
@@ -133,8 +134,8 @@ def review_content(pm: PostMortem) -> Content:
                 )
             )
             lines.append(Content.assemble("    ", safe_text.content(r.text, max_len=600)))
-            if r.url:
-                lines.append(Content.assemble("    ", safe_text.url(r.url, "$foreground-muted")))
+            if safe_url(r.url):  # pasted links may carry a token: shown redacted, as in the exports
+                lines.append(Content.assemble("    ", safe_text.url(safe_url(r.url), "$foreground-muted")))
     if rec.evidence:
         lines.append(_section(f"Evidence ({len(rec.evidence)} pinned)"))
         for e in rec.evidence[:200]:
@@ -149,8 +150,8 @@ def review_content(pm: PostMortem) -> Content:
                     safe_text.content(e.text, max_len=400),
                 )
             )
-            if e.url:
-                lines.append(Content.assemble("    ", safe_text.url(e.url, "$foreground-muted")))
+            if safe_url(e.url):
+                lines.append(Content.assemble("    ", safe_text.url(safe_url(e.url), "$foreground-muted")))
         if len(rec.evidence) > 200:
             lines.append(Content.styled(f"  … and {len(rec.evidence) - 200} more in the export", "italic"))
     if rec.lessons:
@@ -201,7 +202,7 @@ def _charts(pm: PostMortem) -> list[Content]:
     return lines
 
 
-def incident_row(inc: Incident, tz: tzinfo | None) -> tuple[Text, ...]:
+def incident_row(inc: Incident, tz: tzinfo | None, names: dict[str, str]) -> tuple[Text, ...]:
     end = inc.resolved_at
     lasted = span(end - inc.first_signal_at) if end else "open"
     return (
@@ -212,7 +213,7 @@ def incident_row(inc: Incident, tz: tzinfo | None) -> tuple[Text, ...]:
         safe_text.text(inc.title, max_len=60),
         Text(inc.opened_at.astimezone(tz).strftime("%d %b %H:%M")),
         Text(lasted),
-        safe_text.text(inc.assignee or "—", max_len=12),
+        safe_text.text(names.get(inc.assignee, inc.assignee) if inc.assignee else "—", max_len=20),
     )
 
 
@@ -259,10 +260,11 @@ class ReviewScreen(ModalScreen[None]):
             self.notify(str(exc), severity="error", markup=False)
             return
         self.incidents = list(reversed(incidents))
+        names = {m.id: m.name for m in self.journal.settings.team.roster}
         table = self.query_one(DataTable)
         table.clear()
         for inc in self.incidents:
-            table.add_row(*incident_row(inc, self._tz), key=str(inc.id))
+            table.add_row(*incident_row(inc, self._tz, names), key=str(inc.id))
         if not self.incidents:
             heading = self.query_one("#review-heading", Static)
             heading.update(Content.styled("Review · no incidents in the journal yet", "bold"))
