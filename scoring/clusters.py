@@ -206,6 +206,11 @@ class CopyPasteIndex:
         found.sort(key=lambda c: (-c.size, -c.authors, c.first_seen))
         return found
 
+    def cluster(self, cluster_id: int) -> Cluster | None:
+        """The live cluster with this id (None once all its members have expired). O(1)."""
+        state = self._clusters.get(cluster_id)
+        return None if state is None else state.view()
+
     def copy_paste_share(self, now: datetime, window: timedelta | None = None) -> float:
         """Share of the last ``window``'s mentions (default: the whole window) that repeated another."""
         since = now - (window or self.settings.window)

@@ -12,7 +12,10 @@ The rules (thresholds from ``scoring.levels``; "volume" means rate ≥ ``min_rat
   ``anomaly_alert``; a watch-level rise with a watchlist account or an influential account negative; a
   copy-paste wave twice the watch size. A ``crisis_ratio`` rise that is not hostile stops at alert.
 - **crisis** needs ``crisis_min_authors`` distinct authors and a hostile crowd, plus ``crisis_ratio``×
-  volume, or an alert-level rise with two watchlist accounts or two influential accounts negative.
+  volume, or an alert-level rise with two watchlist accounts or two influential accounts negative; and
+  the storm must not be long past its height: the rate at least ``CRISIS_PEAK_SHARE`` of its recent peak
+  (a storm that has shrunk to a fraction of its peak, still far above the usual, is an alert: the
+  brand's answer is out, the crowd is moving on, people can stand down from "wake everyone up").
 
 Hysteresis: a level is entered on these thresholds but kept on thresholds relaxed by ``exit_factor``;
 once even those fail, it steps down only after ``hold`` has passed since they last held. Rising is
@@ -36,7 +39,16 @@ BASELINE_FLOOR_PER_MIN = 0.1
 """A baseline below this (a quiet topic) is taken as this, so 2 mentions against 0.01 is not 200x."""
 INFLUENCER_NEGATIVE = "influencer_negative"
 """``Involvement`` kind for a macro or mega account with a negative mention."""
-_ROLE_PLURALS = {"journalist": "journalists", "activist": "activists", "official": "officials"}
+CRISIS_PEAK_SHARE = 1 / 3
+"""A crisis needs the rate at this share of its recent peak at least (kept down to 1/4 with the default
+``exit_factor``)."""
+_ROLE_WORDS = {
+    "journalist": ("journalist", "journalists"),
+    "activist": ("activist", "activists"),
+    "official": ("official", "officials"),
+    "media": ("media outlet", "media outlets"),
+    "watchlist": ("watchlist account", "watchlist accounts"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +76,8 @@ class TopicSignals:
     """Distinct macro or mega accounts with a negative mention over the window."""
     campaign_accounts: int = 0
     """Distinct accounts in the largest live copy-paste wave."""
+    peak_rate_per_min: float | None = None
+    """The highest rate of the last few hours (None when not followed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,18 +207,27 @@ def assess(signals: TopicSignals, cfg: LevelSettings, *, relax: float = 1.0) -> 
         people.append(f"{n} influential account{'s' if n > 1 else ''} negative")
     campaign = f"copy-paste wave: {s.campaign_accounts} accounts" if s.campaign_accounts else None
     crowd = f"{s.unique_authors} authors in the last hour"
+    peak = s.peak_rate_per_min
+    cooled = None
+    if peak and s.rate_per_min < peak * CRISIS_PEAK_SHARE * relax:
+        cooled = f"past its peak: {s.rate_per_min:.1f}/min, down from {peak:.1f}/min"
 
     # crisis
+    crisis_rise = None
     if hostile and s.unique_authors >= cfg.crisis_min_authors * relax:
         big_names = watchers >= 2 or s.influencers_negative >= 2
-        if rise_crisis or (rise_alert and big_names):
-            return 3, _facts(rise_crisis or rise_alert, *mood, crowd, *people, campaign)
+        crisis_rise = rise_crisis or (rise_alert if big_names else None)
+    if crisis_rise and cooled is None:
+        return 3, _facts(crisis_rise, *mood, crowd, *people, campaign)
+    if not crisis_rise:
+        cooled = None  # said only when it is what keeps the topic from a crisis
     # alert
     if volume and s.unique_authors >= cfg.alert_min_authors * relax:
         wave = s.campaign_accounts >= 2 * cfg.campaign_accounts * relax
         names = watchers >= 1 or s.influencers_negative >= 1
         if hostile and (rise_alert or (rise_watch and names) or wave):
-            return 2, _facts(rise_alert or rise_watch, *mood, crowd, *people, campaign if wave else None)
+            facts = (rise_alert or rise_watch, *mood, crowd, *people, campaign if wave else None, cooled)
+            return 2, _facts(*facts)
         if rise_crisis and not hostile:
             share = f"only {round(neg * 100)} % negative" if neg is not None else "sentiment not scored yet"
             return 2, _facts(rise_crisis, share, crowd, *people)
@@ -221,10 +244,8 @@ def _facts(*items: str | None) -> tuple[str, ...]:
 
 
 def _people(n: int, role: str) -> str:
-    name = role if n == 1 else _ROLE_PLURALS.get(role, f"{role} accounts")
-    if role == "watchlist":
-        name = "watchlist account" if n == 1 else "watchlist accounts"
-    return f"{n} {name}"
+    one, many = _ROLE_WORDS.get(role, (role, f"{role} accounts"))
+    return f"{n} {one if n == 1 else many}"
 
 
 def _minutes(delta: timedelta) -> str:

@@ -1,12 +1,21 @@
-"""The Monitor: match → dedupe → score in batches → aggregate → publish.
+"""The Monitor: match → dedupe → score and judge in batches → aggregate → publish.
 
 Sources put mentions on a bounded queue (back-pressure: a fast source waits rather than filling memory).
 A collector drains it, drops mentions about no topic and ones already seen, and forms batches of up to
 ``scoring.sentiment.batch_size`` (or what arrived within ``BATCH_WAIT_S``). A scorer sends each batch to
-the sentiment service (off the event loop), numbers the mentions, counts them in their topics' windows,
+the sentiment service and, at the same time, to the ``Judge`` (influence, bots, copy-paste waves, surging
+terms), both off the event loop; then it numbers the mentions, counts them in their topics' windows,
 appends them to the feed ring and hands the batch to the listeners (archive, headless writer). A publisher
-builds an immutable ``Snapshot`` at ``ui.refresh_hz`` on the desk's clock. Nothing kept per mention grows
-with the number seen: the dedupe memory, the feed and the windows are all bounded.
+builds an immutable ``Snapshot`` at ``ui.refresh_hz`` on the desk's clock: the windows' figures are read
+on the loop, the judge turns them into levels (level changes go to the level listeners) and tables.
+Nothing kept per mention grows with the number seen: the dedupe memory, the feed, the windows and the
+judge's state are all bounded.
+
+Threads: the judge runs in one dedicated worker thread. Clustering a mention costs ~200 µs, too much
+for the loop that also serves the screen; the thread keeps that work off it and, being one thread fed in
+order, never lets two steps touch the judgement state at once (the judge also locks itself, for the
+final snapshot taken from the loop at stop). The sentiment engine runs at the same time in its own
+worker (a process, or a thread when inline), so a batch costs the slower of the two, not the sum.
 """
 
 from __future__ import annotations
@@ -15,15 +24,19 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Protocol
 
-from tocsin.config.settings import LevelSettings, Settings
-from tocsin.scoring.snapshot import LEVELS, Level, ScoredMention, SentimentScore, Snapshot, TopicSnapshot
+from tocsin.config.settings import Settings
+from tocsin.scoring.judge import Judge, Judged, TopicFigures, TopicJudgement
+from tocsin.scoring.levels import LevelState
+from tocsin.scoring.snapshot import ScoredMention, SentimentScore, Snapshot, TopicSnapshot
 from tocsin.scoring.topics import TopicMatcher
 from tocsin.scoring.windows import BASELINE_FLOOR_PER_MIN, TopicWindows
 from tocsin.sources.base import SourceStatus
@@ -46,6 +59,8 @@ _NO_SCORES: Mapping[str, object] = MappingProxyType({})
 _DELETED: tuple[str, ...] = ()  # dedupe value of a mention already reported deleted
 
 BatchListener = Callable[[Sequence[ScoredMention]], None]
+LevelListener = Callable[[str, LevelState, datetime], None]
+"""``fn(topic id, level state, desk time)``, called on the loop when a topic's level changes."""
 _Item = tuple[Mention, tuple[str, ...], bool]
 """A mention to score: its topics, and whether it only reports a counted mention deleted."""
 
@@ -103,6 +118,7 @@ class MonitorCounters:
     deleted: int = 0
     scored: int = 0
     scoring_failures: int = 0
+    judgement_failures: int = 0
     listener_errors: int = 0
 
 
@@ -200,61 +216,27 @@ class MentionBuffer:
                 self._getter = None
 
 
-class LevelGauge:
-    """The level of one topic (calm/watch/alert/crisis) with the reasons in words.
-
-    Volume against its reference sets the level; a hostile crowd (negative share at or above
-    ``levels.negative_share``) raises it one step; a rise that is mostly not negative stops at alert.
-    Nothing rises under ``levels.min_rate_per_min``. A level steps down only after ``levels.hold``
-    spent below it, so it does not flap around a threshold.
-    """
-
-    def __init__(self, cfg: LevelSettings) -> None:
-        self.cfg = cfg
-        self.level: Level = "calm"
-        self._below_since: float | None = None
-
-    def update(
-        self, now: float, rate: float, reference: float | None, reference_name: str, negative: float
-    ) -> tuple[Level, tuple[str, ...]]:
-        cfg = self.cfg
-        raw = 0
-        reasons: list[str] = []
-        if rate >= cfg.min_rate_per_min:
-            if reference:
-                ratio = rate / reference
-                raw = sum(ratio >= r for r in (cfg.watch_ratio, cfg.alert_ratio, cfg.crisis_ratio))
-                if raw:
-                    reasons.append(f"volume {ratio:.1f}x {reference_name}")
-            if negative >= cfg.negative_share:
-                raw = min(3, raw + 1)
-                reasons.append(f"{round(negative * 100)} % negative")
-            elif raw == 3:
-                raw = 2
-                reasons.append(f"only {round(negative * 100)} % negative")
-        current = LEVELS.index(self.level)
-        if raw >= current:
-            self._below_since = None
-            self.level = LEVELS[raw]
-        else:
-            if self._below_since is None:
-                self._below_since = now
-            left = self.cfg.hold.total_seconds() - (now - self._below_since)
-            if left <= 0:
-                self._below_since = None
-                self.level = LEVELS[raw]
-            else:
-                reasons.append(f"holding {self.level} for {max(1, round(left / 60))} more min")
-        return self.level, tuple(reasons)
-
-
 class _Topic:
-    __slots__ = ("gauge", "name", "windows")
+    __slots__ = ("close_from", "name", "windows")
 
-    def __init__(self, name: str, windows: TopicWindows, gauge: LevelGauge) -> None:
+    def __init__(self, name: str, windows: TopicWindows) -> None:
         self.name = name
         self.windows = windows
-        self.gauge = gauge
+        self.close_from: int | None = None
+        """The next volume bucket the detector has not been given (absolute bucket number)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """A topic's figures read from its windows at one instant, on the loop."""
+
+    figures: TopicFigures
+    baseline: float | None
+    mentions: int
+    shares: dict[str, float]
+    volume: tuple[int, ...]
+    unique_volume: tuple[int, ...]
+    negative_trend: tuple[float, ...]
 
 
 class Monitor:
@@ -267,28 +249,33 @@ class Monitor:
         scorer: SentimentScorer,
         *,
         sources: Callable[[], Mapping[str, SourceStatus]] = dict,
+        platforms: Mapping[str, str] | None = None,
         queue_size: int = QUEUE_SIZE,
         feed_size: int = FEED_SIZE,
+        real_time: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``platforms``: source id → source type, for influence reach (default: from the settings);
+        ``real_time``: monotonic seconds, paces the judge's costlier tables (tests inject it)."""
         self.settings = settings
         self.clock = clock
         self.scorer = scorer
         self._source_status = sources
+        self._real_time = real_time
         self.matcher = TopicMatcher(settings.topics)
-        started = clock.now().timestamp()
+        now = clock.now()
+        started = now.timestamp()
         scoring = settings.scoring
         self._topics = {
-            t.id: _Topic(
-                t.label,
-                TopicWindows(scoring.volume, scoring.sentiment.window, started),
-                LevelGauge(scoring.levels),
-            )
+            t.id: _Topic(t.label, TopicWindows(scoring.volume, scoring.sentiment.window, started))
             for t in settings.topics
         }
+        types = {s.id: s.type for s in settings.sources}
+        self.judge = Judge(settings, start=now, platforms={**types, **(platforms or {})})
         self.counters = MonitorCounters()
         self._recent = RecentKeys()
         self._feed: deque[ScoredMention] = deque(maxlen=feed_size)
         self._listeners: list[BatchListener] = []
+        self._level_listeners: list[LevelListener] = []
         self._queue = MentionBuffer(queue_size)
         self._batches: asyncio.Queue[list[_Item]] = asyncio.Queue(maxsize=2)
         self._batch_size = max(1, scoring.sentiment.batch_size)
@@ -296,9 +283,10 @@ class Monitor:
         self._done = 0
         self._seq = 0
         self._tasks: list[asyncio.Task[None]] = []
+        self._judging: ThreadPoolExecutor | None = None
         self._received_upto: datetime | None = None
         self._snapshot_at: datetime | None = None
-        self._snapshot = self._build_snapshot()
+        self._snapshot = self._assemble(*self._read(), fresh=True)
 
     # --- input ----------------------------------------------------------------------------------
 
@@ -346,11 +334,17 @@ class Monitor:
         """Call ``fn(batch)`` once per scored batch, on the loop (keep it quick)."""
         self._listeners.append(fn)
 
+    def add_level_listener(self, fn: LevelListener) -> None:
+        """Call ``fn(topic_id, state, at)`` on the loop whenever a topic's level changes (keep it quick)."""
+        self._level_listeners.append(fn)
+
     # --- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
         if self._tasks:
             return
+        if self._judging is None:
+            self._judging = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tocsin-judge")
         self._tasks = [
             asyncio.create_task(self._collect(), name="tocsin-collect"),
             asyncio.create_task(self._score(), name="tocsin-score"),
@@ -368,13 +362,18 @@ class Monitor:
         return self.idle
 
     async def stop(self) -> None:
-        """Cancel the tasks and publish a final snapshot; idempotent."""
+        """Cancel the tasks, let the judge finish what it was given, publish a final snapshot; idempotent."""
         tasks, self._tasks = self._tasks, []
         for t in tasks:
             t.cancel()
         for t in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
+        judging, self._judging = self._judging, None
+        if judging is not None:
+            # the judge's thread runs its queue in order: once this no-op has run, everything before has
+            await asyncio.wrap_future(judging.submit(_nothing))
+            judging.shutdown(wait=False)
         self.publish_now()
 
     # --- the work -------------------------------------------------------------------------------
@@ -438,32 +437,63 @@ class Monitor:
             await self._batches.put(items)
 
     async def _score(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             items = await self._batches.get()
-            texts = [m.text for m, _, deletion in items if not deletion]
-            langs = [m.lang for m, _, deletion in items if not deletion]
-            scores: list[SentimentScore] = []
-            if texts:
-                try:
-                    scores = await self.scorer.score(texts, langs)
-                    if len(scores) != len(texts):
-                        raise ValueError(f"{len(scores)} scores for {len(texts)} texts")
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    # a failing engine must not stop the desk: count the mentions, unscored
-                    self.counters.scoring_failures += 1
-                    log.warning("sentiment scoring failed: %s", exc)
-                    scores = [SentimentScore("unscored", 0.0, self.scorer.engine)] * len(texts)
-            self._aggregate(items, scores)
+            live = [(m, topics) for m, topics, deletion in items if not deletion]
+            judging = loop.run_in_executor(self._judging, self._judge_batch, live)
+            try:
+                scores = await self._sentiment(live)
+                judged = await judging
+            except BaseException:
+                judging.cancel()
+                raise
+            self._aggregate(items, scores, judged)
 
-    def _aggregate(self, items: list[_Item], scores: list[SentimentScore]) -> None:
+    async def _sentiment(self, live: list[tuple[Mention, tuple[str, ...]]]) -> list[SentimentScore]:
+        if not live:
+            return []
+        try:
+            scores = await self.scorer.score([m.text for m, _ in live], [m.lang for m, _ in live])
+            if len(scores) != len(live):
+                raise ValueError(f"{len(scores)} scores for {len(live)} texts")
+            return scores
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # a failing engine must not stop the desk: count the mentions, unscored
+            self.counters.scoring_failures += 1
+            log.warning("sentiment scoring failed: %s", exc)
+            return [SentimentScore("unscored", 0.0, self.scorer.engine)] * len(live)
+
+    def _judge_batch(self, live: list[tuple[Mention, tuple[str, ...]]]) -> list[Judged] | None:
+        """The judge's per-batch step (in its thread); None if it failed (the mentions still count)."""
+        try:
+            return self.judge.judge_batch(live)
+        except Exception:
+            self.counters.judgement_failures += 1
+            log.exception("judging a batch failed")
+            return None
+
+    def _settle(self, batch: list[tuple[Mention, tuple[str, ...], Judged, str]]) -> None:
+        try:
+            self.judge.settle(batch)
+        except Exception:
+            self.counters.judgement_failures += 1
+            log.exception("settling a batch's judgement failed")
+
+    def _aggregate(
+        self, items: list[_Item], scores: list[SentimentScore], judged: list[Judged] | None
+    ) -> None:
+        """Number, count, feed and hand on a batch; ``scores`` and ``judged`` cover its live mentions."""
         out: list[ScoredMention] = []
         append = out.append
         make = _new_scored_mention
         per_topic: dict[str, list[tuple[float, str, str]]] = {}
+        settle: list[tuple[Mention, tuple[str, ...], Judged, str]] = []
         seq = self._seq
         it = iter(scores)
+        verdicts = iter(judged) if judged is not None else None
         unscored: SentimentScore | None = None
         for m, tids, deletion in items:
             seq += 1
@@ -473,7 +503,12 @@ class Monitor:
                 append(make(seq, m, tids, unscored, _NO_SCORES))
                 continue
             s = next(it)
-            append(make(seq, m, tids, s, _NO_SCORES))
+            if verdicts is not None:
+                verdict = next(verdicts)
+                append(make(seq, m, tids, s, verdict.scores))
+                settle.append((m, tids, verdict, s.label))
+            else:
+                append(make(seq, m, tids, s, _NO_SCORES))
             created, received = m.created_at, m.received_at
             # a post cannot be newer than its arrival: a source's clock skew must not put it in the future
             entry = ((created if created <= received else received).timestamp(), m.author.handle, s.label)
@@ -486,6 +521,11 @@ class Monitor:
         topics = self._topics
         for tid, entries in per_topic.items():
             topics[tid].windows.add_many(entries)
+        if settle:
+            if self._judging is not None:
+                self._judging.submit(self._settle, settle)  # in order, after this batch's judging
+            else:
+                self._settle(settle)
         self._seq = seq
         received = items[-1][0].received_at if items else None
         if received is not None and (self._received_upto is None or received > self._received_upto):
@@ -500,18 +540,44 @@ class Monitor:
                 self.counters.listener_errors += 1
                 log.exception("batch listener failed")
 
+    # --- snapshots ------------------------------------------------------------------------------
+
     async def _publish(self) -> None:
+        loop = asyncio.get_running_loop()
         period = 1.0 / max(0.1, self.settings.ui.refresh_hz)
         while True:
-            self.publish_now()
-            await asyncio.sleep(period)
+            began = loop.time()
+            at, readings = self._read()
+            judgements = await loop.run_in_executor(
+                self._judging, self.judge.assess, at, _figures(readings), self._real_time()
+            )
+            self._snapshot = self._snapshot_from(at, readings, judgements)
+            self._tell_levels()
+            # a busy judge delays a snapshot; the pace stays one per period, not one per period + delay
+            await asyncio.sleep(max(0.0, period - (loop.time() - began)))
 
     def publish_now(self) -> Snapshot:
-        """Build and publish a snapshot from the current figures (the publisher does this at refresh_hz)."""
-        self._snapshot = self._build_snapshot()
+        """Build and publish a snapshot from the current figures, every table fresh (the publisher does
+        this at refresh_hz, refreshing the costlier tables on their own schedule)."""
+        self._snapshot = self._assemble(*self._read(), fresh=True)
         return self._snapshot
 
-    def _build_snapshot(self) -> Snapshot:
+    def _assemble(self, at: datetime, readings: dict[str, _Reading], *, fresh: bool) -> Snapshot:
+        judgements = self.judge.assess(at, _figures(readings), self._real_time(), fresh=fresh)
+        self._tell_levels()
+        return self._snapshot_from(at, readings, judgements)
+
+    def _tell_levels(self) -> None:
+        for tid, state, at in self.judge.take_changes():
+            for fn in self._level_listeners:
+                try:
+                    fn(tid, state, at)
+                except Exception:
+                    self.counters.listener_errors += 1
+                    log.exception("level listener failed")
+
+    def _read(self) -> tuple[datetime, dict[str, _Reading]]:
+        """The snapshot time and every topic's figures at it, read on the loop."""
         at: datetime = self.clock.now()
         # While mentions wait to be scored, the figures are complete only up to the arrival of the last
         # one counted: date the snapshot there. On an accelerated clock (a demo at speed 200 runs
@@ -524,7 +590,82 @@ class Monitor:
             at = self._snapshot_at
         self._snapshot_at = at
         now = at.timestamp()
-        topics = {tid: self._topic_snapshot(tid, topic, now) for tid, topic in self._topics.items()}
+        return at, {tid: self._reading(topic, now) for tid, topic in self._topics.items()}
+
+    def _reading(self, topic: _Topic, now: float) -> _Reading:
+        w = topic.windows
+        rate = w.rate_per_min(now)
+        baseline = w.baseline_per_min(now)
+        reference, reference_name = baseline, "baseline"
+        if baseline is None:
+            reference, reference_name = self._recent_reference(w, now)
+        closed_from, closed = self._closed_buckets(topic, now)
+        figures = TopicFigures(
+            rate_per_min=rate,
+            reference_per_min=reference,
+            reference_name=reference_name,
+            unique_authors=w.unique_authors(now),
+            negative_share=w.negative_share(now),
+            usual_negative_share=w.usual_negative_share(now),
+            closed_from=closed_from,
+            closed=closed,
+        )
+        return _Reading(
+            figures=figures,
+            baseline=baseline,
+            mentions=w.mentions,
+            shares=w.sentiment_shares(now),
+            volume=w.volume(now),
+            unique_volume=w.unique_volume(now),
+            negative_trend=w.negative_trend(now),
+        )
+
+    @staticmethod
+    def _closed_buckets(topic: _Topic, now: float) -> tuple[datetime | None, tuple[int, ...]]:
+        """The volume buckets that ended since the last reading (for the spike detector), as counted now.
+
+        The detector starts at the first bucket with a mention (a replay's clock may start decades
+        before its data) and never gets more than the windows keep: after a long gap it resumes with
+        the kept history, not with years of zeros.
+        """
+        w = topic.windows
+        if w.first_bucket is None:
+            return None, ()
+        now_b = int(now // w.bucket_s)
+        first = w.first_bucket if topic.close_from is None else topic.close_from
+        first = max(first, now_b - w.size + 1)
+        if first >= now_b:
+            return None, ()
+        topic.close_from = now_b
+        return datetime.fromtimestamp(first * w.bucket_s, UTC), tuple(w.counts(first, now_b))
+
+    def _snapshot_from(
+        self, at: datetime, readings: Mapping[str, _Reading], judgements: Mapping[str, TopicJudgement]
+    ) -> Snapshot:
+        topics = {}
+        for tid, r in readings.items():
+            j = judgements[tid]
+            topics[tid] = TopicSnapshot(
+                id=tid,
+                name=self._topics[tid].name,
+                rate_per_min=r.figures.rate_per_min,
+                baseline_per_min=r.baseline,
+                mentions=r.mentions,
+                unique_authors=r.figures.unique_authors,
+                sentiment=r.shares,
+                volume=r.volume,
+                negative_trend=r.negative_trend,
+                level=j.state.level,
+                reasons=j.state.reasons,
+                anomaly=j.anomaly,
+                surprise=j.surprise,
+                unique_volume=r.unique_volume,
+                influencers=j.influencers,
+                terms=j.terms,
+                clusters=j.clusters,
+                copy_paste_share=j.copy_paste_share,
+                level_since=j.state.since,
+            )
         return Snapshot(
             at=at,
             seq=self._seq,
@@ -532,29 +673,6 @@ class Monitor:
             sources=self._source_status(),
             engine=self.scorer.engine,
             engine_note=self.scorer.note,
-        )
-
-    def _topic_snapshot(self, tid: str, topic: _Topic, now: float) -> TopicSnapshot:
-        w = topic.windows
-        rate = w.rate_per_min(now)
-        baseline = w.baseline_per_min(now)
-        shares = w.sentiment_shares(now)
-        reference, reference_name = baseline, "baseline"
-        if baseline is None:
-            reference, reference_name = self._recent_reference(w, now)
-        level, reasons = topic.gauge.update(now, rate, reference, reference_name, shares["negative"])
-        return TopicSnapshot(
-            id=tid,
-            name=topic.name,
-            rate_per_min=rate,
-            baseline_per_min=baseline,
-            mentions=w.mentions,
-            unique_authors=w.unique_authors(now),
-            sentiment=shares,
-            volume=w.volume(now),
-            negative_trend=w.negative_trend(now),
-            level=level,
-            reasons=reasons,
         )
 
     @staticmethod
@@ -567,3 +685,11 @@ class Monitor:
         hours = (end - start) / 3_600
         span = f"{hours:.0f} h" if hours >= 1 else f"{round(hours * 60)} min"
         return max(w.rate_between(start, end), BASELINE_FLOOR_PER_MIN), f"the last {span}"
+
+
+def _figures(readings: Mapping[str, _Reading]) -> dict[str, TopicFigures]:
+    return {tid: r.figures for tid, r in readings.items()}
+
+
+def _nothing() -> None:
+    """A no-op for the judge's thread: once it has run, everything queued before it has too."""

@@ -1,8 +1,8 @@
 """The Desk: sources, the sentiment service and the Monitor, run together on the event loop.
 
 The TUI and the headless writer drive a Desk: ``start()``, then read ``snapshot()`` on a timer and
-``feed_since(seq)`` for new mentions (or subscribe with ``add_batch_listener``), then ``stop()``.
-No screen, no journal here.
+``feed_since(seq)`` for new mentions (or subscribe with ``add_batch_listener``; level changes come
+through ``add_level_listener``), then ``stop()``. No screen, no journal here.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from tocsin.config.settings import Settings
+from tocsin.scoring.levels import LevelState
 from tocsin.scoring.pipeline import Monitor, SentimentScorer
 from tocsin.scoring.snapshot import ScoredMention, Snapshot
 from tocsin.sources.base import Source, SourceState, SourceStatus
@@ -55,7 +57,13 @@ class Desk:
 
             sentiment = SentimentService(settings.scoring.sentiment, inline=inline_scoring)
         self.sentiment = sentiment
-        self.monitor = Monitor(settings, clock, sentiment, sources=self._source_status)
+        self.monitor = Monitor(
+            settings,
+            clock,
+            sentiment,
+            sources=self._source_status,
+            platforms={s.id: s.kind for s in self.sources},
+        )
         self._pumps: list[asyncio.Task[None]] = []
         self._started = False
         self._stopped = False
@@ -73,6 +81,11 @@ class Desk:
     def add_batch_listener(self, fn: Callable[[Sequence[ScoredMention]], None]) -> None:
         """Call ``fn(batch)`` once per scored batch (archive, headless)."""
         self.monitor.add_batch_listener(fn)
+
+    def add_level_listener(self, fn: Callable[[str, LevelState, datetime], None]) -> None:
+        """Call ``fn(topic_id, state, at)`` whenever a topic's level changes (``state.previous`` →
+        ``state.level``, with ``state.reasons``; ``at`` is desk time). Called on the loop: keep it quick."""
+        self.monitor.add_level_listener(fn)
 
     @property
     def finished(self) -> bool:

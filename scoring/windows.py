@@ -1,5 +1,5 @@
 """Per-topic sliding windows on the desk's clock: volume buckets, rates, a seasonal baseline,
-unique authors, sentiment shares and their trend.
+unique authors (per hour and per bucket), sentiment shares, their trend and their usual value.
 
 Mentions are counted in fixed buckets (``scoring.volume.bucket``) keyed by the time the author posted
 them, floored on the bucket, in a ring that keeps ``scoring.volume.history``. Adding a mention is O(1)
@@ -26,6 +26,10 @@ AUTHORS_SPAN_S = 3_600
 TREND_STEP_S = 300
 TREND_SPAN_S = 3_600
 VOLUME_SPAN_S = 3_600
+USUAL_SPAN_S = DAY_S
+"""The usual negative share is measured over the day before the sentiment window."""
+USUAL_MIN_SCORED = 20
+"""Fewer scored mentions than this in that day: the usual share is unknown (None)."""
 _LABEL_INDEX = {"negative": 0, "neutral": 1, "positive": 2}
 _AUTHORS_MIN_SWEEP = 4096
 
@@ -48,6 +52,7 @@ class TopicWindows:
         n = self.size
         self._ids = [-1] * n  # the absolute bucket number each slot holds
         self._count = [0] * n
+        self._unique = [0] * n  # distinct authors per slot (counted in posting order)
         self._label = ([0] * n, [0] * n, [0] * n)  # negative, neutral, positive per slot
         self._newest = -1
         self.history_start = started_at
@@ -58,6 +63,9 @@ class TopicWindows:
         self._author_buckets: dict[int, int] = {}  # bucket → authors last seen in it
         self._author_sweep_at = _AUTHORS_MIN_SWEEP
         self._baseline_cache: tuple[int, float | None] = (-1, None)
+        self._usual_cache: tuple[int, float | None] = (-1, None)
+        self.first_bucket: int | None = None
+        """The earliest bucket any mention was counted in (None before the first)."""
 
     # --- ingest ---------------------------------------------------------------------------------
 
@@ -68,7 +76,7 @@ class TopicWindows:
     def add_many(self, entries: Sequence[tuple[float, str, str]]) -> None:
         """Count mentions given as ``(posted at, author handle, sentiment label)``; O(1) each."""
         bs, size = self.bucket_s, self.size
-        ids, count, labels = self._ids, self._count, self._label
+        ids, count, unique, labels = self._ids, self._count, self._unique, self._label
         newest = self._newest
         last_seen = self._author_last
         seen_get = last_seen.get
@@ -76,6 +84,7 @@ class TopicWindows:
         in_bucket = per_bucket.get
         label_index = _LABEL_INDEX.get
         oldest_t = self.history_start
+        first = self.first_bucket
         self.mentions += len(entries)
         for t, author, label in entries:
             b = int(t // bs)
@@ -88,6 +97,7 @@ class TopicWindows:
                 # the slot holds a bucket one ring-turn older: reuse it
                 ids[i] = b
                 count[i] = 0
+                unique[i] = 0
                 for arr in labels:
                     arr[i] = 0
             count[i] += 1
@@ -96,16 +106,22 @@ class TopicWindows:
                 labels[li][i] += 1
             if t < oldest_t:
                 oldest_t = t
+            if first is None or b < first:
+                first = b
             if author:
-                # each author counts once, in the bucket where last seen (late posts never move it back)
+                # each author counts once, in the bucket where last seen (late posts never move it back);
+                # per bucket, an author counts once in each bucket they post in, in posting order (a
+                # late post into a bucket before their latest one is not told apart, so not counted)
                 was = seen_get(author)
                 if was is None or b > was:
                     last_seen[author] = b
                     per_bucket[b] = in_bucket(b, 0) + 1
+                    unique[i] += 1
                     if was is not None:
                         per_bucket[was] -= 1
         self._newest = newest
         self.history_start = oldest_t
+        self.first_bucket = first
         if len(last_seen) >= self._author_sweep_at:
             self._sweep_authors()
 
@@ -175,6 +191,28 @@ class TopicWindows:
         in_bucket = self._author_buckets.get
         return sum(in_bucket(b, 0) for b in range(now_b - n + 1, now_b + 1))
 
+    def negative_share(self, now: float) -> float | None:
+        """Negative share over the sentiment window; None when nothing there was scored."""
+        t0 = now - self.sentiment_window_s
+        neg, neu, pos = (self._sum(arr, t0, now) for arr in self._label)
+        total = neg + neu + pos
+        return neg / total if total > 0 else None
+
+    def usual_negative_share(self, now: float) -> float | None:
+        """The negative share over the day before the sentiment window (what "souring" is measured
+        against); None with fewer than ``USUAL_MIN_SCORED`` scored mentions there. Cached per bucket."""
+        now_b = int(now // self.bucket_s)
+        cached_b, cached = self._usual_cache
+        if cached_b == now_b:
+            return cached
+        t1 = now - self.sentiment_window_s
+        t0 = max(t1 - USUAL_SPAN_S, self.history_start)
+        neg, neu, pos = (self._sum(arr, t0, t1) for arr in self._label)
+        total = neg + neu + pos
+        value = neg / total if total >= USUAL_MIN_SCORED else None
+        self._usual_cache = (now_b, value)
+        return value
+
     def sentiment_shares(self, now: float) -> dict[str, float]:
         """Shares of negative / neutral / positive over the sentiment window (scored mentions only)."""
         t0 = now - self.sentiment_window_s
@@ -197,7 +235,19 @@ class TopicWindows:
 
     def volume(self, now: float) -> tuple[int, ...]:
         """Mentions per bucket over the last hour, oldest first, ending with the current bucket."""
+        return self._last_hour(self._count, now)
+
+    def unique_volume(self, now: float) -> tuple[int, ...]:
+        """Distinct authors per bucket over the last hour, aligned with ``volume``."""
+        return self._last_hour(self._unique, now)
+
+    def _last_hour(self, arr: list[int], now: float) -> tuple[int, ...]:
         now_b = int(now // self.bucket_s)
         n = max(1, VOLUME_SPAN_S // self.bucket_s)
+        ids, size = self._ids, self.size
+        return tuple(arr[b % size] if ids[b % size] == b else 0 for b in range(now_b - n + 1, now_b + 1))
+
+    def counts(self, first: int, stop: int) -> list[int]:
+        """Mentions in buckets ``first`` … ``stop - 1`` (absolute bucket numbers; 0 where none is kept)."""
         ids, counts, size = self._ids, self._count, self.size
-        return tuple(counts[b % size] if ids[b % size] == b else 0 for b in range(now_b - n + 1, now_b + 1))
+        return [counts[b % size] if ids[b % size] == b else 0 for b in range(first, stop)]

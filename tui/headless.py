@@ -6,7 +6,7 @@ writing JSON Lines, one object per line, each with a ``"type"``:
 - ``mention``: every scored mention (``ScoredMention.to_json``), written batch by batch, when
   ``mentions`` is emitted;
 - ``alert``: a topic's level changed (``{"type":"alert","event":"level_change","at","topic","name",
-  "from","to","reasons"}``), when ``alerts`` is emitted.
+  "from","to","since","reasons"}``), as the desk's level listener reports it, when ``alerts`` is emitted.
 
 Output is ASCII-only JSON (non-ASCII escaped), so hostile mention text cannot reach a terminal as
 control sequences. No textual import here: this runs where there is no terminal at all.
@@ -20,11 +20,13 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, TextIO
 
 from tocsin.config.settings import Settings
+from tocsin.scoring.levels import LevelState
 from tocsin.scoring.runtime import Desk
-from tocsin.scoring.snapshot import ScoredMention, Snapshot
+from tocsin.scoring.snapshot import ScoredMention
 from tocsin.sources.model import format_time
 
 SNAPSHOT_EVERY_S = 1.0
@@ -75,26 +77,19 @@ class JsonLinesWriter:
                 os.close(devnull)
 
 
-def level_changes(before: Snapshot | None, after: Snapshot) -> list[dict[str, Any]]:
-    """Alert objects for every topic whose level differs between two snapshots."""
-    out = []
-    for tid, topic in after.topics.items():
-        old = before.topics.get(tid) if before is not None else None
-        previous = old.level if old is not None else "calm"
-        if topic.level != previous:
-            out.append(
-                {
-                    "type": "alert",
-                    "event": "level_change",
-                    "at": format_time(after.at),
-                    "topic": tid,
-                    "name": topic.name,
-                    "from": previous,
-                    "to": topic.level,
-                    "reasons": list(topic.reasons),
-                }
-            )
-    return out
+def level_alert(topic: str, name: str, state: LevelState, at: datetime) -> dict[str, Any]:
+    """The alert object for one level change."""
+    return {
+        "type": "alert",
+        "event": "level_change",
+        "at": format_time(at),
+        "topic": topic,
+        "name": name,
+        "from": state.previous,
+        "to": state.level,
+        "since": format_time(state.since),
+        "reasons": list(state.reasons),
+    }
 
 
 async def run_headless(
@@ -120,11 +115,17 @@ async def run_headless(
               file=sys.stderr)
     if "mentions" in emit:
         desk.add_batch_listener(lambda batch: writer.write(_mentions(batch)))
+    if "alerts" in emit:
+        names = {t.id: t.label for t in desk.settings.topics}
+
+        def alert(topic: str, state: LevelState, at: datetime) -> None:
+            writer.write([level_alert(topic, names.get(topic, topic), state, at)])
+
+        desk.add_level_listener(alert)
     loop = asyncio.get_running_loop()
     started = loop.time()
     end = None if duration is None else started + duration
     last_snapshot_line = started
-    seen: Snapshot | None = None
     try:
         await desk.start()
         while not writer.closed and not desk.finished:
@@ -132,20 +133,13 @@ async def run_headless(
             if end is not None and now >= end:
                 break
             await asyncio.sleep(POLL_S if end is None else max(0.0, min(POLL_S, end - now)))
-            snap = desk.snapshot()
-            if "alerts" in emit and snap is not seen:
-                writer.write(level_changes(seen, snap))
-            seen = snap
             if "snapshots" in emit and loop.time() - last_snapshot_line >= SNAPSHOT_EVERY_S:
                 last_snapshot_line = loop.time()
-                writer.write([snap.to_json()])
+                writer.write([desk.snapshot().to_json()])
     finally:
-        await desk.stop()
-    final = desk.snapshot()
-    if "alerts" in emit:
-        writer.write(level_changes(seen, final))
+        await desk.stop()  # its final snapshot reports a last level change, if any, to the listener
     if "snapshots" in emit:
-        writer.write([final.to_json()])
+        writer.write([desk.snapshot().to_json()])
     writer.flush()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
+from tocsin.config.settings import InfluenceSettings, ScoringSettings
 from tocsin.scoring.runtime import Desk
 from tocsin.sources.clock import ManualClock
 from tocsin.tui.headless import JsonLinesWriter, run_headless
@@ -61,18 +62,25 @@ async def test_headless_snapshots_only_by_default_and_stops_at_duration():
 
 
 async def test_headless_alert_lines_on_level_change():
+    # a journalist on the watchlist joins the conversation: worth watching, whatever the volume
     out = io.StringIO()
-    storm = [
-        mention("maison brioche scandale", uid=f"s{i}", at=T0 + timedelta(seconds=540 + i), handle=str(i))
-        for i in range(30)
+    clock = ManualClock(T0 + timedelta(minutes=10))
+    watch = InfluenceSettings(watchlist=("claire_fabre",), roles={"claire_fabre": "journalist"})
+    settings = settings_with(scoring=ScoringSettings(influence=watch))
+    posts = [
+        mention("maison brioche, je note", uid="q", at=T0 + timedelta(minutes=2), handle="someone"),
+        mention("Maison Brioche : on enquête", uid="j", at=T0 + timedelta(minutes=9), handle="Claire_Fabre"),
     ]
-    desk = desk_with(storm)
-    await run_headless(desk.settings, duration=10, emit=("alerts",), out=out, desk=desk)
+    desk = Desk(settings, clock=clock, sources=[ListSource("s0", clock, posts)], sentiment=FakeSentiment())
+    await run_headless(settings, duration=10, emit=("alerts",), out=out, desk=desk)
     objs = parse_lines(out.getvalue())
-    assert objs and all(o["type"] == "alert" for o in objs)
-    assert objs[0]["event"] == "level_change" and objs[0]["topic"] == "brioche"
-    assert objs[0]["from"] == "calm" and objs[0]["to"] == "watch"
-    assert "100 % negative" in objs[0]["reasons"]
+    assert len(objs) == 1  # one change, told once
+    (alert,) = objs
+    assert alert["type"] == "alert" and alert["event"] == "level_change"
+    assert (alert["topic"], alert["name"]) == ("brioche", "Maison Brioche")
+    assert (alert["from"], alert["to"]) == ("calm", "watch")
+    assert alert["reasons"] == ["1 journalist"]
+    assert alert["at"] == alert["since"] == "2026-11-21T10:10:00Z"
 
 
 class ClosedPipe(io.StringIO):

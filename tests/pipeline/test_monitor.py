@@ -1,4 +1,4 @@
-"""The Monitor: dedupe, batches, feed, listeners, levels with hysteresis, snapshots."""
+"""The Monitor: dedupe, batches, feed, listeners, levels, snapshots."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from tocsin.config.settings import LevelSettings, ScoringSettings, SentimentSettings, TopicSettings
-from tocsin.scoring.pipeline import LevelGauge, MentionBuffer, Monitor, RecentKeys
+from tocsin.config.settings import ScoringSettings, SentimentSettings, TopicSettings
+from tocsin.scoring.pipeline import MentionBuffer, Monitor, RecentKeys
 from tocsin.sources.clock import ManualClock
 
 from .conftest import BRIOCHE, T0, FakeSentiment, mention, settings_with
@@ -204,50 +204,7 @@ async def test_the_snapshot_reads_the_desk_clock(clock):
     assert set(snap.topics) == {"a"}
 
 
-# --- levels ---------------------------------------------------------------------------------------
-
-
-def gauge(**kw) -> LevelGauge:
-    return LevelGauge(LevelSettings(**kw))
-
-
-def test_level_from_volume_ratio_and_negative_share():
-    g = gauge()
-    assert g.update(0, 2.5, 1.0, "baseline", 0.1) == ("watch", ("volume 2.5x baseline",))
-    g = gauge()
-    level, reasons = g.update(0, 6.2, 1.0, "baseline", 0.61)
-    assert level == "crisis"
-    assert reasons == ("volume 6.2x baseline", "61 % negative")
-    g = gauge()
-    assert g.update(0, 1.5, 0.1, "baseline", 0.9)[0] == "calm"  # under min_rate_per_min: one angry customer
-
-
-def test_a_big_friendly_rise_stops_at_alert():
-    level, reasons = gauge().update(0, 20.0, 1.0, "baseline", 0.1)
-    assert level == "alert"
-    assert reasons == ("volume 20.0x baseline", "only 10 % negative")
-
-
-def test_hostile_crowd_without_history_is_worth_watching():
-    assert gauge().update(0, 5.0, None, "", 0.7) == ("watch", ("70 % negative",))
-
-
-def test_hysteresis_no_flapping_around_a_threshold():
-    g = gauge(hold=timedelta(minutes=10))
-    levels = []
-    # ratio wobbles around the alert threshold (4x) every 30 s for 8 minutes
-    for i in range(16):
-        ratio = 4.2 if i % 2 == 0 else 3.8
-        levels.append(g.update(i * 30, ratio * 2, 2.0, "baseline", 0.1)[0])
-    assert set(levels) == {"alert"}
-    level, reasons = g.update(16 * 30, 3.8 * 2, 2.0, "baseline", 0.1)
-    assert level == "alert" and reasons[-1].startswith("holding alert for")
-    # calm for a full hold after the last high reading: it steps down
-    last_high = 14 * 30
-    assert g.update(last_high + 599, 2.0, 2.0, "baseline", 0.1)[0] == "alert"
-    assert g.update(last_high + 30 + 600, 2.0, 2.0, "baseline", 0.1)[0] == "calm"
-    # and goes straight back up when it must
-    assert g.update(last_high + 700, 20.0, 2.0, "baseline", 0.6)[0] == "crisis"
+# --- levels (the rules themselves: tests/judgement/test_levels.py) ------------------------------------
 
 
 async def test_snapshot_level_rises_on_a_hostile_spike():
@@ -265,9 +222,11 @@ async def test_snapshot_level_rises_on_a_hostile_spike():
     await run_through(mon, quiet + storm)
     topic = mon.publish_now().topics["brioche"]
     assert topic.rate_per_min == pytest.approx(8.0, rel=0.05)
-    assert topic.level == "crisis"
+    # 41 authors: enough for alert (20), not for crisis (100)
+    assert topic.level == "alert"
+    assert topic.level_since == storm_at + timedelta(minutes=2)
     assert topic.reasons[0].startswith("volume ") and "x the last 2 h" in topic.reasons[0]
-    assert topic.reasons[1] == "87 % negative"  # 40 angry, 6 quiet ones in the last 15 min
+    assert topic.reasons[1:] == ("87 % negative", "41 authors in the last hour")  # 40 angry, 6 quiet
 
 
 async def test_snapshot_is_dated_at_the_last_counted_arrival_while_work_waits():
@@ -280,11 +239,15 @@ async def test_snapshot_is_dated_at_the_last_counted_arrival_while_work_waits():
     assert mon.offer(first) and mon.offer(later)
     items: list = []
     mon._triage(mon._queue.take(1), items)
-    mon._aggregate(items, await mon.scorer.score([first.text], [None]))
+    mon._aggregate(
+        items, await mon.scorer.score([first.text], [None]), mon.judge.judge_batch([(first, ("brioche",))])
+    )
     assert mon.publish_now().at == T0 + timedelta(minutes=1)
     items = []
     mon._triage(mon._queue.take(1), items)
-    mon._aggregate(items, await mon.scorer.score([later.text], [None]))
+    mon._aggregate(
+        items, await mon.scorer.score([later.text], [None]), mon.judge.judge_batch([(later, ("brioche",))])
+    )
     assert mon.idle
     assert mon.publish_now().at == clock.now()  # nothing waits: as of now
     assert mon.publish_now().at == clock.now()

@@ -1,0 +1,448 @@
+"""The desk's judgement of what mentions mean: who speaks (influence, bot-likelihood), who copies whom
+(copy-paste waves), which words surge, whether the volume is a spike, and the level of each topic.
+
+One ``Judge`` per desk holds that state: desk-wide a ``CopyPasteIndex``, an ``InfluenceScorer`` and a
+``BotScorer``; per topic a ``SpikeDetector``, ``SurgingTerms``, a ``LevelTracker``, an ``Involvement``
+(who of note took part) and an ``AuthorTable`` (who matters now). The Monitor drives it in three steps:
+
+- ``judge_batch(items)``, while the batch's sentiment is being scored: per mention O(1) apart from the
+  clustering's flat cost (~200 µs); returns the ``scores`` each ScoredMention carries;
+- ``settle(batch)``, once the sentiment is known: what depends on it (big accounts that are negative,
+  each author's negativity);
+- ``assess(at, figures, real)``, per snapshot: the volume buckets closed since the last call go through
+  the detector, then the level, the copy-paste waves, and the tables the wall shows. The costly tables
+  (surging terms are O(vocabulary), the author ranking O(authors)) are recomputed on a schedule of real
+  time (``TERMS_EVERY``, ``VOICES_EVERY``) and cached in between.
+
+The Monitor calls all three from one worker thread, in order, so none of this runs on the event loop;
+every public method also takes the judge's lock, so a call from another thread (the final snapshot at
+stop) never meets a half-updated state.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+from tocsin.config.settings import ScoringSettings, Settings, TopicSettings
+from tocsin.scoring.bots import BotScore, BotScorer
+from tocsin.scoring.clusters import Cluster, CopyPasteIndex
+from tocsin.scoring.detector import Anomaly, SpikeDetector
+from tocsin.scoring.influence import Influence, InfluenceScorer
+from tocsin.scoring.levels import INFLUENCER_NEGATIVE, Involvement, LevelState, LevelTracker, TopicSignals
+from tocsin.scoring.snapshot import ClusterRow, InfluencerRow, TermRow
+from tocsin.scoring.trends import SurgingTerms
+from tocsin.scoring.voices import AuthorTable
+from tocsin.sources.model import Mention
+
+INVOLVEMENT_WINDOW = timedelta(hours=1)
+ANOMALY_SPAN = timedelta(minutes=15)
+"""A topic's anomaly is the detector's highest score over this span of closed buckets."""
+COPY_SHARE_WINDOW = timedelta(minutes=15)
+PEAK_SPAN = timedelta(hours=3)
+"""A topic's peak rate is the highest of this span (a crisis long past its peak steps down)."""
+CAMPAIGN_ACTIVE = timedelta(hours=1)
+"""A copy-paste wave weighs on the level while it posted within this span (it stays listed for the
+clustering window, six hours by default)."""
+INFLUENCERS_TOP = 10
+CLUSTERS_TOP = 5
+BIG_TIERS = frozenset({"macro", "mega"})
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When a cached table is due again: every ``real_s`` real seconds; on a fast desk clock (a replay
+    plays hours a second) also after ``desk_s`` of desk time, but not more often than ``min_real_s``."""
+
+    real_s: float
+    desk_s: float
+    min_real_s: float
+
+    def due(self, last: tuple[float, float] | None, real: float, desk: float) -> bool:
+        if last is None:
+            return True
+        real_gone, desk_gone = real - last[0], desk - last[1]
+        return real_gone >= self.real_s or (desk_gone >= self.desk_s and real_gone >= self.min_real_s)
+
+
+TERMS_EVERY = Schedule(real_s=15.0, desk_s=300.0, min_real_s=0.5)
+VOICES_EVERY = Schedule(real_s=1.0, desk_s=60.0, min_real_s=0.1)
+"""The influencer table (and the pruning of finished copy-paste waves)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """One mention's judgement: the JSON ``scores`` it carries, and what ``settle`` needs back."""
+
+    influence: Influence
+    bot: BotScore
+    scores: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TopicFigures:
+    """What a topic's windows say at the assessment time (read on the loop, handed to the judge)."""
+
+    rate_per_min: float
+    reference_per_min: float | None
+    """The rate volume is compared with: the baseline, or the last hours before a day of history."""
+    reference_name: str
+    unique_authors: int
+    negative_share: float | None
+    usual_negative_share: float | None
+    closed_from: datetime | None = None
+    """Start of the first volume bucket closed since the last assessment (None: none closed)."""
+    closed: tuple[int, ...] = ()
+    """Mentions in each bucket closed since the last assessment, oldest first (empty buckets as 0)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicJudgement:
+    """A topic's judgement at one assessment."""
+
+    state: LevelState
+    anomaly: float
+    surprise: str | None
+    influencers: tuple[InfluencerRow, ...]
+    terms: tuple[TermRow, ...]
+    clusters: tuple[ClusterRow, ...]
+    copy_paste_share: float
+
+
+@dataclass(slots=True)
+class _Wave:
+    """What the judge adds to a copy-paste cluster: its topics and its members' bot-likelihood."""
+
+    topics: set[str] = field(default_factory=set)
+    bot_sum: float = 0.0
+    judged: int = 0
+    big: bool = False
+    """Reached ``clusters.min_size`` (shown, and counted as a campaign)."""
+
+
+class _CopyShare:
+    """Per-minute (mentions, copies) of one topic over a sliding window."""
+
+    def __init__(self, window: timedelta) -> None:
+        self.window_s = window.total_seconds()
+        self._minutes: deque[list[float]] = deque()  # [minute start, mentions, copies]
+
+    def add(self, t: float, copy: bool) -> None:
+        minute = t - t % 60
+        if self._minutes and self._minutes[-1][0] >= minute:
+            slot = self._minutes[-1]  # a late arrival counts in the newest minute
+        else:
+            slot = [minute, 0.0, 0.0]
+            self._minutes.append(slot)
+            while self._minutes[0][0] < minute - self.window_s - 60:
+                self._minutes.popleft()
+        slot[1] += 1
+        slot[2] += copy
+
+    def share(self, now: float) -> float:
+        since = now - self.window_s - 60
+        total = copies = 0.0
+        for start, n, c in reversed(self._minutes):
+            if start < since:
+                break
+            total += n
+            copies += c
+        return copies / total if total else 0.0
+
+
+class _TopicJudge:
+    __slots__ = (
+        "authors",
+        "copies",
+        "detector",
+        "fed_upto",
+        "influencers",
+        "involvement",
+        "peaks",
+        "recent",
+        "term_rows",
+        "terms",
+        "tracker",
+    )
+
+    def __init__(self, topic: TopicSettings, scoring: ScoringSettings, tz: tzinfo, start: datetime) -> None:
+        self.detector = SpikeDetector(scoring.volume.bucket, tz=tz)
+        self.terms = SurgingTerms(scoring.trends, ignore=own_names(topic))
+        self.tracker = LevelTracker(scoring.levels, start=start)
+        self.involvement = Involvement(INVOLVEMENT_WINDOW)
+        self.authors = AuthorTable()
+        self.copies = _CopyShare(COPY_SHARE_WINDOW)
+        self.recent: deque[Anomaly] = deque()
+        self.peaks: deque[list[float]] = deque()  # [bucket start, highest rate seen in it]
+        self.fed_upto: datetime | None = None
+        self.influencers: tuple[InfluencerRow, ...] = ()
+        self.term_rows: tuple[TermRow, ...] = ()
+
+    def feed_detector(self, fig: TopicFigures, bucket: timedelta, at: datetime) -> tuple[float, str | None]:
+        """Judge the newly closed buckets; the highest score of the last ``ANOMALY_SPAN`` and its words."""
+        if fig.closed_from is not None:
+            start = fig.closed_from
+            for count in fig.closed:
+                if self.fed_upto is None or start >= self.fed_upto:  # never a bucket twice, never backward
+                    self.recent.append(self.detector.update(start, count))
+                    self.fed_upto = start + bucket
+                start += bucket
+        horizon = at - ANOMALY_SPAN
+        while self.recent and self.recent[0].at < horizon:
+            self.recent.popleft()
+        if not self.recent:
+            return 0.0, None
+        top = max(self.recent, key=lambda a: a.score)
+        if top.score <= 0.0:
+            return 0.0, self.recent[-1].surprise  # nothing unusual: say what the latest bucket was
+        return top.score, top.surprise
+
+
+    def peak(self, rate: float, desk: float, bucket_s: float) -> float:
+        """Note the rate now; the highest of the last ``PEAK_SPAN`` (one sample per bucket kept)."""
+        start = desk - desk % bucket_s
+        peaks = self.peaks
+        if peaks and peaks[-1][0] >= start:
+            peaks[-1][1] = max(peaks[-1][1], rate)
+        else:
+            peaks.append([start, rate])
+        horizon = desk - PEAK_SPAN.total_seconds()
+        while peaks[0][0] < horizon:
+            peaks.popleft()
+        return max(p[1] for p in peaks)
+
+
+def own_names(topic: TopicSettings) -> list[str]:
+    """The keywords that name the topic itself (its name, its id, their spellings): always in its
+    mentions, so never news. Other keywords (a storm's hashtag the desk was told to follow, like
+    ``#briochegate``) surge like any term: that they surge is the news."""
+
+    def squash(text: str) -> str:
+        return "".join(c for c in text.casefold() if c.isalnum())
+
+    names = {squash(topic.id), squash(topic.label)}
+    return [topic.label, *(k for k in topic.keywords if squash(k) in names)]
+
+
+def desk_zone(name: str | None) -> tzinfo:
+    """The desk's time zone (IANA name), else this machine's; UTC if the name is unknown."""
+    if name:
+        import zoneinfo
+
+        try:
+            return zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            return UTC
+    return datetime.now().astimezone().tzinfo or UTC
+
+
+class Judge:
+    """All the desk's judgement state; see the module docstring for how it is driven."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        start: datetime,
+        platforms: Mapping[str, str] | None = None,
+    ) -> None:
+        """``start``: desk time now; ``platforms``: source id → source type (for influence reach)."""
+        scoring = settings.scoring
+        self.settings = settings
+        self.bucket = scoring.volume.bucket
+        self.clusters = CopyPasteIndex(scoring.clusters)
+        self.influence = InfluenceScorer(scoring.influence)
+        self.bots = BotScorer(scoring.bots)
+        self._min_size = max(1, scoring.clusters.min_size)
+        self._likely_bot = scoring.bots.flag_at
+        self._platforms = dict(platforms or {s.id: s.type for s in settings.sources})
+        tz = desk_zone(settings.desk.timezone)
+        self.topics = {t.id: _TopicJudge(t, scoring, tz, start) for t in settings.topics}
+        self._waves: dict[int, _Wave] = {}
+        self._lock = threading.Lock()
+        self._last_at: datetime | None = None
+        self._terms_done: tuple[float, float] | None = None
+        self._voices_done: tuple[float, float] | None = None
+        # level changes waiting to be told; a deque (atomic appends and pops) so that taking them from
+        # the loop never waits for the judge's lock, which a batch being judged may hold for a while
+        self._changes: deque[tuple[str, LevelState, datetime]] = deque()
+
+    # --- per batch ----------------------------------------------------------------------------
+
+    def judge_batch(self, items: Sequence[tuple[Mention, tuple[str, ...]]]) -> list[Judged]:
+        """Judge each mention (with its topics): influence, bot-likelihood, copy-paste wave, terms."""
+        with self._lock:
+            add_to_clusters = self.clusters.add
+            observe, score_bot = self.bots.observe, self.bots.score
+            score_influence = self.influence.score_mention
+            platforms, topics, waves, min_size = self._platforms, self.topics, self._waves, self._min_size
+            out: list[Judged] = []
+            for m, tids in items:
+                created, received = m.created_at, m.received_at
+                t = created if created <= received else received
+                handle = m.author.handle
+                who = f"{m.source}\x1f{handle}"  # the same handle on two platforms is two people
+                info = add_to_clusters(m.uid, who, m.text, t)
+                wave = info if info is not None and info.size >= min_size else None
+                inf = score_influence(m, platform=platforms.get(m.source))
+                campaign = wave.authors if wave is not None else None
+                bot = score_bot(m.author, t, recent_posts=observe(who, t), campaign_accounts=campaign)
+                scores: dict[str, Any] = {"influence": inf.to_json(), "bot": bot.to_json()}
+                if wave is not None:
+                    scores["cluster"] = {"id": wave.id, "size": wave.size, "authors": wave.authors}
+                if info is not None:
+                    stats = waves.get(info.id)
+                    if stats is None:
+                        stats = waves[info.id] = _Wave()
+                    stats.topics.update(tids)
+                    stats.bot_sum += bot.score
+                    stats.judged += 1
+                    stats.big = stats.big or wave is not None
+                ts = t.timestamp()
+                for tid in tids:
+                    topic = topics[tid]
+                    topic.terms.add_mention(m, t)
+                    topic.copies.add(ts, info is not None)
+                    if inf.watch_role:
+                        topic.involvement.add(inf.watch_role, handle, t)
+                out.append(Judged(inf, bot, scores))
+            return out
+
+    def settle(self, batch: Sequence[tuple[Mention, tuple[str, ...], Judged, str]]) -> None:
+        """Take in each judged mention's sentiment label: negative big accounts, authors' negativity."""
+        with self._lock:
+            topics = self.topics
+            for m, tids, judged, label in batch:
+                created, received = m.created_at, m.received_at
+                t = created if created <= received else received
+                negative = label == "negative"
+                big_negative = negative and judged.influence.tier in BIG_TIERS
+                for tid in tids:
+                    topic = topics[tid]
+                    topic.authors.add(m, t, judged.influence, judged.bot.score, negative)
+                    if big_negative:
+                        topic.involvement.add(INFLUENCER_NEGATIVE, m.author.handle, t)
+
+    # --- per snapshot -------------------------------------------------------------------------
+
+    def assess(
+        self, at: datetime, figures: Mapping[str, TopicFigures], real: float, *, fresh: bool = False
+    ) -> dict[str, TopicJudgement]:
+        """Judge every topic at desk time ``at`` from its figures; ``real`` is a monotonic real time in
+        seconds (for the table schedules); ``fresh`` recomputes every table now."""
+        with self._lock:
+            if self._last_at is not None and at < self._last_at:
+                at = self._last_at  # desk time never runs backward for the trackers
+            self._last_at = at
+            desk = at.timestamp()
+            self.clusters.expire(at)
+            voices_due = fresh or VOICES_EVERY.due(self._voices_done, real, desk)
+            terms_due = fresh or TERMS_EVERY.due(self._terms_done, real, desk)
+            if voices_due:
+                self._voices_done = (real, desk)
+                self._forget_finished_waves()
+            if terms_due:
+                self._terms_done = (real, desk)
+            waves = self._live_waves()
+            out: dict[str, TopicJudgement] = {}
+            for tid, fig in figures.items():
+                topic = self.topics[tid]
+                anomaly, surprise = topic.feed_detector(fig, self.bucket, at)
+                roles, influential = topic.involvement.signals(at)
+                rows = [row for row, wave_topics in waves if tid in wave_topics]
+                # A wave weighs on the level when its accounts look automated and it is still posting:
+                # people quoting a post word for word (a retweet with its "RT @…") are an echo, not a
+                # campaign; they stay listed, after the likely campaigns.
+                active = at - CAMPAIGN_ACTIVE
+                campaign = max(
+                    (r.authors for r in rows if r.bot_mean >= self._likely_bot and r.last_seen >= active),
+                    default=0,
+                )
+                state = topic.tracker.update(
+                    at,
+                    TopicSignals(
+                        rate_per_min=fig.rate_per_min,
+                        baseline_per_min=fig.reference_per_min,
+                        baseline_name=fig.reference_name,
+                        anomaly=anomaly,
+                        anomaly_note=surprise,
+                        unique_authors=fig.unique_authors,
+                        negative_share=fig.negative_share,
+                        usual_negative_share=fig.usual_negative_share,
+                        watchlist=roles,
+                        influencers_negative=influential,
+                        campaign_accounts=campaign,
+                        peak_rate_per_min=topic.peak(fig.rate_per_min, desk, self.bucket.total_seconds()),
+                    ),
+                )
+                if state.changed:
+                    self._changes.append((tid, state, at))
+                if voices_due:
+                    topic.influencers = tuple(topic.authors.top(at, INFLUENCERS_TOP))
+                if terms_due:
+                    topic.term_rows = tuple(
+                        TermRow(
+                            term=s.term.removeprefix("#"),
+                            kind="hashtag" if s.is_hashtag else "word",
+                            count=s.recent,
+                            usual=s.expected,
+                            surge=s.score,
+                        )
+                        for s in topic.terms.top(at)
+                    )
+                out[tid] = TopicJudgement(
+                    state=state,
+                    anomaly=anomaly,
+                    surprise=surprise,
+                    influencers=topic.influencers,
+                    terms=topic.term_rows,
+                    clusters=tuple(rows[:CLUSTERS_TOP]),
+                    copy_paste_share=topic.copies.share(desk),
+                )
+            return out
+
+    def take_changes(self) -> list[tuple[str, LevelState, datetime]]:
+        """The level changes found since the last call, oldest first: ``(topic id, state, desk time)``.
+
+        Kept by the judge rather than only returned by ``assess``, so that a change is never lost when
+        whoever asked for the assessment stopped waiting for it (the publisher cancelled at stop)."""
+        changes = []
+        while self._changes:
+            changes.append(self._changes.popleft())
+        return changes
+
+    def _live_waves(self) -> list[tuple[ClusterRow, set[str]]]:
+        """The live copy-paste waves of at least ``clusters.min_size``: likely campaigns (mean
+        bot-likelihood at ``bots.flag_at`` or more) first, then by size. O(waves)."""
+        found: list[tuple[Cluster, _Wave]] = []
+        for cid, stats in self._waves.items():
+            if stats.big:
+                c = self.clusters.cluster(cid)
+                if c is not None and c.size >= self._min_size:
+                    found.append((c, stats))
+        rows = [
+            (
+                ClusterRow(
+                    id=c.id,
+                    size=c.size,
+                    authors=c.authors,
+                    first_seen=c.first_seen,
+                    last_seen=c.last_seen,
+                    text=c.representative,
+                    bot_mean=stats.bot_sum / stats.judged if stats.judged else 0.0,
+                ),
+                stats.topics,
+            )
+            for c, stats in found
+        ]
+        rows.sort(key=lambda rt: (rt[0].bot_mean < self._likely_bot, -rt[0].size, -rt[0].authors, rt[0].id))
+        return rows
+
+    def _forget_finished_waves(self) -> None:
+        """Drop the judge's notes on clusters whose members have all expired (bounded memory)."""
+        cluster = self.clusters.cluster
+        self._waves = {cid: w for cid, w in self._waves.items() if cluster(cid) is not None}

@@ -1,0 +1,150 @@
+"""Who matters in a topic right now: a bounded table of recent authors, ranked by reach and hostility.
+
+Each author seen in the window (``WINDOW``, an hour) keeps a few facts (name, tier, followers, latest
+bot-likelihood, last words) and their recent posts as ``(time, negative, influence)``. The ranking, in
+words: influence (0–100, the author's highest in the window) weighted by how negative they are, and
+watchlist accounts (journalists, officials…) lifted so they always make the list::
+
+    rank = influence × (0.5 + negative share) + WATCH_BONUS if on the watchlist
+
+So a hostile account counts up to three times a neutral one of the same reach. Adding a post is O(1);
+``top`` is O(authors) and meant to run about once a second, not per frame. The table is bounded: authors
+silent for the window are forgotten, and past ``max_authors`` the lowest ranked are dropped.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tocsin.scoring.influence import Influence
+from tocsin.scoring.snapshot import InfluencerRow
+from tocsin.sources.model import Mention
+
+WINDOW = timedelta(hours=1)
+MAX_AUTHORS = 5_000
+WATCH_BONUS = 50.0
+_MAX_POSTS = 64  # per author: enough to count a heavy poster's hour, bounded for a spammer
+_TEXT_CHARS = 280
+
+
+@dataclass(slots=True)
+class _Author:
+    handle: str
+    name: str | None
+    source: str
+    tier: str | None
+    followers: int | None
+    watch_role: str | None
+    bot: float
+    last_text: str
+    last_at: datetime
+    posts: deque[tuple[datetime, bool, int]]
+    """(posted at, negative, influence), in arrival order."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Tally:
+    author: _Author
+    mentions: int
+    negative: int
+    influence: int
+    rank: float
+
+
+class AuthorTable:
+    """Recent authors of one topic and their standing; bounded memory."""
+
+    def __init__(self, window: timedelta = WINDOW, max_authors: int = MAX_AUTHORS) -> None:
+        self.window = window
+        self.max_authors = max(1, max_authors)
+        self._authors: dict[tuple[str, str], _Author] = {}
+
+    def __len__(self) -> int:
+        return len(self._authors)
+
+    def add(self, mention: Mention, at: datetime, influence: Influence, bot: float, negative: bool) -> None:
+        """Count one post by ``mention.author`` at desk time ``at``. O(1) amortised."""
+        a = mention.author
+        key = (mention.source, a.handle.casefold())
+        rec = self._authors.get(key)
+        if rec is None:
+            if len(self._authors) >= 2 * self.max_authors:
+                self._prune(at)
+            rec = self._authors[key] = _Author(
+                handle=a.handle,
+                name=a.name,
+                source=mention.source,
+                tier=influence.tier,
+                followers=a.followers,
+                watch_role=influence.watch_role,
+                bot=bot,
+                last_text=mention.text[:_TEXT_CHARS],
+                last_at=at,
+                posts=deque(maxlen=_MAX_POSTS),
+            )
+        elif at >= rec.last_at:
+            # the latest post speaks for the author: their name, audience and words as of now
+            rec.handle, rec.name, rec.tier, rec.followers = a.handle, a.name, influence.tier, a.followers
+            rec.watch_role, rec.bot = influence.watch_role, bot
+            rec.last_text, rec.last_at = mention.text[:_TEXT_CHARS], at
+        rec.posts.append((at, negative, influence.score))
+
+    def top(self, now: datetime, n: int) -> list[InfluencerRow]:
+        """The ``n`` authors who matter most over the window ending at ``now``, strongest first."""
+        self._forget_silent(now)
+        tallies = [t for a in self._authors.values() if (t := self._tally(a, now)) is not None]
+        best = heapq.nlargest(n, tallies, key=lambda t: (t.rank, t.author.last_at))
+        return [
+            InfluencerRow(
+                handle=t.author.handle,
+                name=t.author.name,
+                source=t.author.source,
+                tier=t.author.tier,
+                followers=t.author.followers,
+                influence=t.influence,
+                bot=t.author.bot,
+                negative=t.negative,
+                mentions=t.mentions,
+                last_text=t.author.last_text,
+                last_at=t.author.last_at,
+                watch_role=t.author.watch_role,
+            )
+            for t in best
+        ]
+
+    def _tally(self, rec: _Author, now: datetime) -> _Tally | None:
+        horizon = now - self.window
+        posts = rec.posts
+        while posts and posts[0][0] < horizon:
+            posts.popleft()
+        mentions = negative = influence = 0
+        for at, neg, score in posts:
+            if at < horizon:  # a late post arrived after newer ones: out of order in the deque
+                continue
+            mentions += 1
+            negative += neg
+            if score > influence:
+                influence = score
+        if not mentions:
+            return None
+        rank = influence * (0.5 + negative / mentions) + (WATCH_BONUS if rec.watch_role else 0.0)
+        return _Tally(rec, mentions, negative, influence, rank)
+
+    def _forget_silent(self, now: datetime) -> None:
+        horizon = now - self.window
+        self._authors = {k: a for k, a in self._authors.items() if a.last_at >= horizon}
+
+    def _prune(self, now: datetime) -> None:
+        """Forget the silent; if still over the bound, keep the ``max_authors`` best ranked."""
+        self._forget_silent(now)
+        if len(self._authors) <= self.max_authors:
+            return
+        ranked = []
+        for key, rec in self._authors.items():
+            tally = self._tally(rec, now)
+            ranked.append((tally.rank if tally else -1.0, key))
+        keep = {k for _, k in heapq.nlargest(self.max_authors, ranked)}
+        self._authors = {k: a for k, a in self._authors.items() if k in keep}
