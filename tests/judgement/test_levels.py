@@ -120,3 +120,33 @@ def test_involvement_counts_distinct_accounts_over_the_window() -> None:
     assert people.signals(T0 + timedelta(minutes=66)) == ({"official": 1}, 1)
     assert people.signals(T0 + timedelta(hours=3)) == ({}, 0)
     assert len(people._last) == 0
+
+
+def test_a_crisis_long_past_its_peak_steps_down_to_alert() -> None:
+    tracker = LevelTracker(CFG)
+    peak = replace(STORM, rate_per_min=80.0, peak_rate_per_min=80.0)
+    assert tracker.update(T0, peak).level == "crisis"
+    # still 30x the usual and hostile, but a quarter of the peak: kept (exit at 1/4)...
+    assert tracker.update(T0 + timedelta(minutes=5), replace(peak, rate_per_min=21.0)).level == "crisis"
+    # ...then a fifth of it: held ten minutes after it last held, then alert, saying why
+    fading = replace(peak, rate_per_min=16.0)
+    state = tracker.update(T0 + timedelta(minutes=6), fading)
+    assert state.level == "crisis" and state.reasons[-1] == "holding crisis for 9 more min"
+    state = tracker.update(T0 + timedelta(minutes=15), fading)
+    assert (state.previous, state.level) == ("crisis", "alert")
+    assert "past its peak: 16.0/min, down from 80.0/min" in state.reasons
+    # a second wave near the first one's height is a crisis again at once
+    assert tracker.update(T0 + timedelta(minutes=17), replace(peak, rate_per_min=30.0)).level == "crisis"
+
+
+def test_the_peak_rule_only_speaks_when_it_is_what_holds_the_crisis_back() -> None:
+    small = TopicSignals(rate_per_min=25.0, baseline_per_min=5.0, unique_authors=60, negative_share=0.62,
+                         peak_rate_per_min=100.0)
+    level, reasons = assess(small, CFG)
+    assert level == 2 and not any(r.startswith("past its peak") for r in reasons)  # too few for a crisis
+
+
+def test_media_outlets_and_unknown_roles_in_words() -> None:
+    signals = replace(QUIET, watchlist={"media": 3, "journalist": 1, "blogger": 2})
+    assert assess(signals, CFG) == (1, ("2 blogger accounts", "1 journalist", "3 media outlets"))
+    assert assess(replace(QUIET, watchlist={"media": 1}), CFG) == (1, ("1 media outlet",))

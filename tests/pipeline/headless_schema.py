@@ -9,6 +9,7 @@ from typing import Any
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
 LABELS = {"negative", "neutral", "positive", "unscored"}
 LEVELS = {"calm", "watch", "alert", "crisis"}
+TIERS = {None, "nano", "micro", "mid", "macro", "mega"}
 STATES = {"connecting", "live", "reconnecting", "failed", "finished", "stopped"}
 
 
@@ -41,6 +42,13 @@ def check_mention(obj: dict[str, Any]) -> None:
     assert s["label"] in LABELS
     assert isinstance(s["score"], (int, float)) and 0 <= s["score"] <= 1
     assert isinstance(s["engine"], str)
+    influence, bot = obj["scores"].get("influence"), obj["scores"].get("bot")
+    if influence is not None:  # a deletion notice carries no judgement
+        assert isinstance(influence["score"], int) and 0 <= influence["score"] <= 100
+        assert influence["tier"] in TIERS
+        assert 0 <= bot["score"] <= 1 and all(isinstance(r, str) for r in bot["reasons"])
+    if "cluster" in obj["scores"]:
+        assert set(obj["scores"]["cluster"]) == {"id", "size", "authors"}
 
 
 def check_snapshot(obj: dict[str, Any], topics: set[str], sources: set[str]) -> None:
@@ -57,6 +65,16 @@ def check_snapshot(obj: dict[str, Any], topics: set[str], sources: set[str]) -> 
         assert all(0 <= v <= 1 for v in shares.values())
         assert t["level"] in LEVELS
         assert isinstance(t["reasons"], list) and all(isinstance(r, str) for r in t["reasons"])
+        assert t["level_since"] is None or ISO_Z.match(t["level_since"])
+        assert 0 <= t["anomaly"] <= 1 and 0 <= t["copy_paste_share"] <= 1
+        assert t["surprise"] is None or isinstance(t["surprise"], str)
+        for row in t["influencers"]:
+            assert isinstance(row["handle"], str) and row["tier"] in TIERS and 0 <= row["influence"] <= 100
+            assert 0 <= row["negative"] <= row["mentions"] and ISO_Z.match(row["last_at"])
+        for term in t["terms"]:
+            assert term["kind"] in ("hashtag", "word") and term["count"] >= 0
+        for wave in t["clusters"]:
+            assert wave["size"] >= 1 and 0 <= wave["bot_mean"] <= 1 and ISO_Z.match(wave["first_seen"])
     assert set(obj["sources"]) == sources
     for s in obj["sources"].values():
         assert s["state"] in STATES

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from tocsin.config.settings import ScoringSettings, SentimentSettings, TopicSettings
@@ -263,3 +263,81 @@ def test_the_fast_scored_mention_is_the_same_object_as_the_constructors():
     assert type(fast) is ScoredMention
     assert fast == ScoredMention(7, m, ("brioche",), s, {})
     assert fast.to_json()["scores"]["sentiment"]["label"] == "negative"
+
+
+# --- judgement ------------------------------------------------------------------------------------
+
+
+async def test_mentions_carry_their_judgement_through_the_judges_thread(clock):
+    mon = Monitor(settings_with(), clock, FakeSentiment())
+    texts = ["Scandale chez Maison Brioche, de la moisissure dans les brioches, boycott total"] * 4
+    ms = [mention(t, uid=str(i), handle=f"user{10_000_000 + i}") for i, t in enumerate(texts)]
+    await run_through(mon, ms)
+    feed = mon.feed_since(0)
+    assert all(0 <= sm.scores["influence"]["score"] <= 100 and "bot" in sm.scores for sm in feed)
+    assert [sm.scores.get("cluster", {}).get("size") for sm in feed] == [None, None, 3, 4]
+    topic = mon.snapshot().topics["brioche"]
+    assert [c.size for c in topic.clusters] == [4] and topic.copy_paste_share == pytest.approx(0.75)
+    assert [r.handle for r in topic.influencers][:1] and topic.influencers[0].negative == 1
+    assert mon.counters.judgement_failures == 0
+
+
+async def test_a_failing_judge_leaves_the_mentions_counted(clock, monkeypatch):
+    mon = Monitor(settings_with(), clock, FakeSentiment())
+
+    def broken(items):
+        raise RuntimeError("judge bug")
+
+    monkeypatch.setattr(mon.judge, "judge_batch", broken)
+    await run_through(mon, [mention("maison brioche nul", uid="1"), mention("maison brioche", uid="2")])
+    assert mon.counters.judgement_failures == 1
+    feed = mon.feed_since(0)
+    assert [sm.sentiment.label for sm in feed] == ["negative", "neutral"] and feed[0].scores == {}
+    assert mon.snapshot().topics["brioche"].mentions == 2
+
+
+async def test_level_listeners_hear_each_change_once_and_a_broken_one_harms_nobody(clock):
+    from tocsin.config.settings import InfluenceSettings
+
+    watch = InfluenceSettings(watchlist=("claire",), roles={"claire": "journalist"})
+    mon = Monitor(settings_with(scoring=ScoringSettings(influence=watch)), clock, FakeSentiment())
+    heard = []
+
+    def broken(*args):
+        raise RuntimeError("listener bug")
+
+    mon.add_level_listener(broken)
+    mon.add_level_listener(lambda tid, state, at: heard.append((tid, state.previous, state.level, at)))
+    await run_through(mon, [mention("maison brioche : on enquête", uid="1", handle="Claire")])
+    mon.publish_now()
+    assert heard == [("brioche", "calm", "watch", clock.now())]
+    assert mon.counters.listener_errors == 1
+
+
+async def test_a_replay_clock_from_the_epoch_does_not_feed_decades_of_empty_buckets():
+    epoch = ManualClock(datetime(1970, 1, 1, tzinfo=UTC))
+    mon = Monitor(settings_with(), epoch, FakeSentiment())
+    epoch.advance_to(T0 + timedelta(minutes=5))
+    await run_through(mon, [mention("maison brioche", uid="1", at=T0)])
+    detector = mon.judge.topics["brioche"].detector
+    assert detector._seen == 5  # 10:00 … 10:04: from the first mention's bucket, not from 1970
+    epoch.advance_to(T0 + timedelta(days=400))
+    mon.publish_now()
+    assert detector._seen < 5 + 12_000  # after a long gap: at most the kept history, not 400 days
+
+
+async def test_the_snapshot_json_has_the_wall_tables(clock):
+    mon = Monitor(settings_with(), clock, FakeSentiment())
+    texts = ["Scandale chez Maison Brioche, de la moisissure dans les brioches #BriocheGate"] * 3
+    await run_through(mon, [mention(t, uid=str(i), handle=f"p{i}") for i, t in enumerate(texts)])
+    topic = mon.snapshot().to_json()["topics"]["brioche"]
+    assert topic["level_since"] == "2026-11-21T10:05:00Z"
+    assert 0 <= topic["anomaly"] <= 1 and topic["copy_paste_share"] == pytest.approx(2 / 3, abs=0.001)
+    (wave,) = topic["clusters"]
+    assert set(wave) == {"id", "size", "authors", "first_seen", "last_seen", "text", "bot_mean"}
+    assert wave["size"] == 3 and wave["first_seen"] == "2026-11-21T10:00:00Z"
+    row = topic["influencers"][0]
+    assert set(row) == {"handle", "name", "source", "tier", "followers", "influence", "bot", "negative",
+                        "mentions", "last_text", "last_at", "watch_role"}
+    assert row["negative"] == 1 and row["last_at"] == "2026-11-21T10:00:00Z"
+    assert isinstance(topic["terms"], list)

@@ -154,3 +154,47 @@ def test_a_five_minute_bucket_works_the_same():
     assert w.rate_per_min(now) == pytest.approx(10.0)
     assert w.sentiment_shares(now)["negative"] == pytest.approx(0.75)
     assert w.unique_authors(now) == 100
+
+
+def test_unique_voices_per_bucket_beside_the_volume():
+    w = windows()
+    for author in ("a", "a", "a", "b"):  # one loud account and one other in 10:00
+        w.add(T0 + 10, author, "negative")
+    w.add(T0 + 70, "a", "negative")  # 10:01: the loud one again
+    w.add(T0 + 30, "c", "negative")  # a late post into 10:00 from someone new still counts there
+    vol, voices = w.volume(T0 + 90), w.unique_volume(T0 + 90)
+    assert vol[-2:] == (5, 1) and voices[-2:] == (3, 1)
+    assert len(voices) == len(vol)
+
+
+def test_negative_share_is_unknown_until_something_is_scored():
+    w = windows()
+    assert w.negative_share(T0 + 60) is None
+    w.add(T0 + 10, "a", "unscored")
+    assert w.negative_share(T0 + 60) is None
+    w.add(T0 + 20, "b", "negative")
+    w.add(T0 + 30, "c", "neutral")
+    assert w.negative_share(T0 + 60) == pytest.approx(0.5)
+
+
+def test_usual_negative_share_is_the_day_before_the_sentiment_window():
+    w = windows()
+    for i in range(40):  # the previous day: a quarter negative
+        w.add(T0 + i * 1800, f"u{i}", "negative" if i % 4 == 0 else "positive")
+    now = T0 + 20 * 3600
+    for i in range(30):  # the last ten minutes: all negative, not part of the usual
+        w.add(now - 600 + i * 20, f"s{i}", "negative")
+    assert w.usual_negative_share(now) == pytest.approx(0.25, abs=0.03)
+    assert windows().usual_negative_share(T0) is None  # nothing yet: unknown, not zero
+
+
+def test_closed_bucket_counts_for_the_detector():
+    w = windows()
+    assert w.first_bucket is None
+    w.add(T0 + 125, "a", "neutral")
+    w.add(T0 + 130, "b", "neutral")
+    w.add(T0 + 10, "c", "neutral")  # late: the first bucket moves back to it
+    first = int(T0 // 60)
+    assert w.first_bucket == first
+    assert w.counts(first, first + 4) == [1, 0, 2, 0]
+    assert w.counts(first - 20_000, first - 19_998) == [0, 0]  # older than kept: nothing
