@@ -430,8 +430,9 @@ class Monitor:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     break
-                try:
-                    await asyncio.wait_for(buffer.wait(), remaining)
+                try:  # asyncio.timeout: 3.11's wait_for can swallow a cancel (stop() would hang)
+                    async with asyncio.timeout(remaining):
+                        await buffer.wait()
                 except TimeoutError:
                     break
             await self._batches.put(items)
