@@ -37,7 +37,7 @@ test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.test-installed
-	$(BIN)/python -m pytest tests/bench -q -p no:cacheprovider --override-ini addopts= -s
+	$(BIN)/python -m pytest tests/bench -q -p no:cacheprovider --override-ini addopts= -o timeout=0 -s
 	@cat bench.json
 
 lint: $(VENV)/.test-installed
