@@ -24,17 +24,27 @@ from tocsin.scoring.snapshot import LEVELS, ScoredMention, Snapshot
 from tocsin.sources.clock import Clock
 from tocsin.tui import safe_text
 from tocsin.tui.panes.base import SnapshotPane
+from tocsin.tui.panes.clusters import ClustersPane
 from tocsin.tui.panes.feed import FeedView
 from tocsin.tui.panes.header import DeskHeader
+from tocsin.tui.panes.health import SourceHealthPane
+from tocsin.tui.panes.influencers import InfluencersPane
 from tocsin.tui.panes.sentiment import SentimentPane
-from tocsin.tui.panes.sources import SourceStatusLine
+from tocsin.tui.panes.terms import TermsPane
 from tocsin.tui.panes.volume import VolumePane
 from tocsin.tui.screens.help import HelpScreen, HelpSection, KeyHelp
+from tocsin.tui.screens.mention import MentionScreen
 
 FEED_BATCH = 2000
 """Most mentions taken into the feed per flush (the newest, when more arrived)."""
 WALL_PANE_BUDGET = 0.25
 """Share of the terminal height the gauges may take in the roomy layout before going compact."""
+SHORT_TERMINAL = 32
+"""Below this many lines the who/what panes start hidden (3 or 4 shows them), source health takes one line."""
+NARROW_TERMINAL = 100
+"""Below this many columns the surging terms leave the gauges' row (4 shows them)."""
+PANE_GROUPS: dict[str, tuple[str, ...]] = {"terms": ("terms", "clusters")}
+"""Panes shown and hidden together by one key."""
 
 
 class DeskLike(Protocol):
@@ -91,6 +101,12 @@ class TocsinApp(App[int]):
         # Pane toggles live on digits: letters are for actions on the desk (incidents, review…).
         Binding("1", "toggle_pane('volume')", "Show/hide volume", show=False, id="toggle-volume"),
         Binding("2", "toggle_pane('sentiment')", "Show/hide sentiment", show=False, id="toggle-sentiment"),
+        Binding(
+            "3", "toggle_pane('influencers')", "Show/hide influencers", show=False, id="toggle-influencers"
+        ),
+        Binding("4", "toggle_pane('terms')", "Show/hide terms and waves", show=False, id="toggle-terms"),
+        Binding("5", "toggle_pane('health')", "Show/hide source health", show=False, id="toggle-health"),
+        Binding("u", "toggle_voices", "Mentions/unique voices", show=False, id="toggle-voices"),
     ]
 
     def __init__(
@@ -128,10 +144,15 @@ class TocsinApp(App[int]):
     def compose(self) -> ComposeResult:
         settings = self.settings
         source_width = max((len(s.id) for s in settings.sources), default=4)
+        bot_flag = settings.scoring.bots.flag_at
         yield DeskHeader(settings.desk.name, self._tz, id="header")
         with Horizontal(id="panes"):
             yield VolumePane(settings.scoring.levels, id="volume")
             yield SentimentPane(id="sentiment")
+            yield TermsPane(id="terms")
+        with Horizontal(id="who"):
+            yield InfluencersPane(bot_flag=bot_flag, id="influencers")
+            yield ClustersPane(self._tz, bot_flag=bot_flag, id="clusters")
         with Vertical(id="feed-pane"):
             yield FeedView(self._tz, source_width=min(12, max(4, source_width)), id="feed")
             yield Input(
@@ -139,7 +160,7 @@ class TocsinApp(App[int]):
                 id="filter",
                 compact=True,
             )
-        yield SourceStatusLine(id="sources")
+        yield SourceHealthPane(self.desk.clock, id="health")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -162,6 +183,8 @@ class TocsinApp(App[int]):
         self._header.show(None, self.desk.clock.now())
         self.query_one("#volume").border_title = "Volume · last hour"
         self.query_one("#sentiment").border_title = "Sentiment"
+        self.query_one("#terms").border_title = "Surging"
+        self.query_one("#health").border_title = "Sources"
         self.query_one(FeedView).focus()
         self._apply_layout(0)
         # The desk starts after the first frame is on screen: the wall shows at once, even while the
@@ -211,8 +234,12 @@ class TocsinApp(App[int]):
         roomy_lines = 2 + n_topics * max(VolumePane.ROOMY_LINES, SentimentPane.ROOMY_LINES)
         compact = self.settings.ui.layout == "compact" or roomy_lines > self.size.height * WALL_PANE_BUDGET
         for pane in self.query(SnapshotPane):
-            if pane.id in ("volume", "sentiment"):
+            if pane.id in ("volume", "sentiment", "terms"):
                 pane.compact = compact
+        short = self.settings.ui.layout == "compact" or self.size.height < SHORT_TERMINAL
+        self.screen.set_class(short, "-short")  # the stylesheet hides the who/what panes then
+        self.screen.set_class(self.size.width < NARROW_TERMINAL, "-narrow")  # and the terms beside the gauges
+        self.query_one(SourceHealthPane).compact = short
 
     # --- the flush ------------------------------------------------------------------------------
 
@@ -275,10 +302,44 @@ class TocsinApp(App[int]):
         self.refresh_bindings()
 
     def action_toggle_pane(self, pane_id: str) -> None:
-        pane = self.query_one(f"#{pane_id}", SnapshotPane)
-        pane.display = not pane.display
-        panes = self.query_one("#panes")
-        panes.display = any(p.display for p in panes.query(SnapshotPane))
+        """Show or hide a pane (with its group); a row whose panes are all hidden gives its room away."""
+        panes = [self.query_one(f"#{i}", SnapshotPane) for i in PANE_GROUPS.get(pane_id, (pane_id,))]
+        shown = any(p.display for p in panes)  # a pane the layout hides (small terminal) counts as hidden
+        for pane in panes:
+            pane.display = not shown
+        for row in {p.parent for p in panes if p.parent is not None and p.parent is not self.screen}:
+            row.display = any(p.display for p in row.query_children(SnapshotPane))
+        if not shown and self._desk_running:  # up to date at once, not at the next tick
+            snapshot = self.desk.snapshot()
+            for pane in panes:
+                pane.show(snapshot)
+
+    def action_toggle_voices(self) -> None:
+        """Count unique voices (distinct authors) in the volume sparkline, or raw mentions again."""
+        volume = self.query_one(VolumePane)
+        volume.unique = not volume.unique
+        volume.border_title = "Unique voices · last hour" if volume.unique else "Volume · last hour"
+
+    def on_feed_view_open_mention(self, message: FeedView.OpenMention) -> None:
+        """Enter on a feed line: the mention's detail, with what the latest snapshot knows."""
+        snapshot = self.desk.snapshot() if self._desk_running else None
+        self.push_screen(
+            MentionScreen(
+                message.scored,
+                tz=self._tz,
+                now=self.desk.clock.now(),
+                snapshot=snapshot,
+                bot_flag=self.settings.scoring.bots.flag_at,
+            )
+        )
+
+    def on_influencers_pane_author_chosen(self, message: InfluencersPane.AuthorChosen) -> None:
+        """Enter on an influencer: the feed shows that author's mentions (Esc clears)."""
+        box = self.query_one("#filter", Input)
+        box.value = "@" + safe_text.clean(message.handle, 100).lstrip("@")
+        box.add_class("-active")
+        self.query_one(FeedView).focus()
+        self.refresh_bindings()
 
     async def action_quit(self) -> None:
         """Stop the desk (sources, pipeline, sentiment worker), then leave."""
@@ -335,7 +396,7 @@ class TocsinApp(App[int]):
 def binding_ids() -> set[str]:
     """Every binding id a user may remap in ``ui.keymap``."""
     ids: set[str] = set()
-    for owner in (TocsinApp, FeedView, HelpScreen):
+    for owner in (TocsinApp, FeedView, HelpScreen, MentionScreen):
         for binding in owner.BINDINGS:
             if isinstance(binding, Binding) and binding.id:
                 ids.add(binding.id)

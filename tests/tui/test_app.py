@@ -166,7 +166,7 @@ async def test_hidden_pane_is_skipped_and_catches_up_when_shown(kit: Any) -> Non
         await pilot.press("2")
         await flush(app, pilot)
         assert sentiment.snapshot is second
-        await pilot.press("1", "2")  # both gauges hidden: the feed takes the room
+        await pilot.press("1", "2", "4")  # gauges and terms hidden: the feed takes the room
         assert not app.query_one("#panes").display
 
 

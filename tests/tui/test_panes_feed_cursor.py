@@ -167,3 +167,21 @@ async def test_click_selects_and_double_click_opens(kit: Any) -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert opened == ["mention 1"]
+
+
+async def test_cursor_stays_in_view_when_the_feed_shrinks(kit: Any) -> None:
+    desk = kit.FakeDesk(kit.settings(**MANUAL))
+    app = TocsinApp(desk.settings, desk)
+    async with app.run_test(size=SIZE) as pilot:
+        await wall(kit, pilot, app)
+        feed = app.query_one(FeedView)
+        for i in range(100):
+            desk.push(f"mention {i}")
+        await flush(app, pilot)
+        await pilot.press("pageup")
+        line = feed.cursor_line
+        assert line is not None and any(row.endswith(f"mention {line}") for row in feed.rendered_lines())
+        await pilot.resize_terminal(120, 34)  # the feed loses lines at the bottom
+        await pilot.pause()
+        assert feed.cursor_line == line
+        assert any(row.endswith(f"mention {line}") for row in feed.rendered_lines())

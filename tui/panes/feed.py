@@ -225,13 +225,20 @@ class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
             return
         self._cursor = line
         self.tail = False
+        self._reveal_cursor()
+        self.refresh()
+
+    def _reveal_cursor(self) -> None:
+        """Scroll (as little as possible) so that the paused cursor is on screen."""
+        line = self.cursor_line
+        if self.tail or line is None:
+            return
         height = max(1, self.scrollable_content_region.height)
         top = round(self.scroll_y)
         if line < top:
             self._scroll_quietly(line)
         elif line >= top + height:
             self._scroll_quietly(line - height + 1)
-        self.refresh()
 
     def _move(self, delta: int, *, scroll: bool = False) -> None:
         line = self.cursor_line
@@ -285,6 +292,7 @@ class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
     def on_resize(self) -> None:
         self._strips.clear()
         self._sync_view()
+        self._reveal_cursor()  # the wall's layout changed (a pane shown, a header line): keep it in view
 
     # --- rendering ------------------------------------------------------------------------------
 

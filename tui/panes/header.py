@@ -1,5 +1,6 @@
-"""The header: desk name, the desk clock in local time, the sentiment engine, and one line per topic
-with its rate, level and the reasons for that level."""
+"""The header: desk name, the desk clock in local time, the sentiment engine, one line per topic
+with its rate, level and the reasons for that level, and the sources' gap alarms ("⚠ source masto
+silent 12 min"): during a crisis, no mentions is not good news."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tocsin.scoring.snapshot import LEVELS, Snapshot, TopicSnapshot
 from tocsin.tui import safe_text
 from tocsin.tui.panes.palette import LEVEL_MARK, level_style
 
+ALARM_STYLE = "bold $text on $error"
 MAX_TOPIC_LINES = 4
 """More topics than this fold into a "+N more" line; the volume pane lists them all."""
 
@@ -20,6 +22,17 @@ def local_clock(now: datetime, tz: tzinfo | None) -> str:
     """The desk clock as the operator reads it: weekday, date, time and zone, in local time."""
     local = now.astimezone(tz)
     return local.strftime("%a %d %b %H:%M:%S %Z").strip()
+
+
+def source_alarms(snapshot: Snapshot | None) -> list[Content]:
+    """``⚠ source masto silent 12 min (usually every 10 s)`` for each source that raised its gap alarm."""
+    if snapshot is None:
+        return []
+    return [
+        safe_text.content(f"⚠ source {safe_text.clean(s.id, 30)} {s.gap_warning}", ALARM_STYLE, max_len=120)
+        for s in snapshot.sources.values()
+        if s.gap_warning
+    ]
 
 
 def _level_rank(topic: TopicSnapshot) -> int:
@@ -52,7 +65,8 @@ class DeskHeader(Widget):
 
     def _line_count(self) -> int:
         n = len(self._snapshot.topics) if self._snapshot else 0
-        return 1 + max(1, min(n, MAX_TOPIC_LINES) + (1 if n > MAX_TOPIC_LINES else 0))
+        alarms = 1 if source_alarms(self._snapshot) else 0
+        return 1 + max(1, min(n, MAX_TOPIC_LINES) + (1 if n > MAX_TOPIC_LINES else 0)) + alarms
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return self._line_count()
@@ -76,8 +90,11 @@ class DeskHeader(Widget):
             *engine,
         )
         lines = [title]
+        alarms = source_alarms(snap)
         if snap is None or not snap.topics:
             lines.append(Content.styled("waiting for the first figures…", "$foreground-muted italic"))
+            if alarms:
+                lines.append(Content("  ").join(alarms))
             return self._lines(lines)
         topics = list(snap.topics.values())
         shown = topics
@@ -102,6 +119,8 @@ class DeskHeader(Widget):
         if len(topics) > MAX_TOPIC_LINES:
             more = len(topics) - MAX_TOPIC_LINES
             lines.append(Content.styled(f"+{more} more topic{'s' if more > 1 else ''}", "$foreground-muted"))
+        if alarms:  # one line for them all, the loudest on the wall after the levels
+            lines.append(Content("  ").join(alarms))
         return self._lines(lines)
 
     def _lines(self, lines: list[Content]) -> Content:

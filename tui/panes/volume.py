@@ -1,9 +1,12 @@
 """Volume gauges: per topic, the last hour as a sparkline and the current rate against the baseline
-as a ratio and a bar coloured by the level thresholds."""
+as a ratio and a bar coloured by the level thresholds, with the spike detector's anomaly score and its
+words. ``u`` switches the sparkline between raw mentions and unique voices (distinct authors per
+bucket): a storm of a few loud accounts looks different from a crowd."""
 
 from __future__ import annotations
 
 from textual.content import Content
+from textual.reactive import reactive
 from tocsin.config.settings import LevelSettings
 from tocsin.scoring.snapshot import TopicSnapshot
 from tocsin.tui import safe_text
@@ -15,14 +18,32 @@ RATIO_BAR = 14
 NAME_WIDTH = 18
 
 
+ANOMALY_STYLES: tuple[tuple[float, str], ...] = ((0.9, "bold $text-error"), (0.7, "bold $text-warning"))
+"""Anomaly score from which it is coloured (below: muted)."""
+ANOMALY_BAR = 10
+
+
+def anomaly_style(score: float) -> str:
+    for floor, style in ANOMALY_STYLES:
+        if score >= floor:
+            return style
+    return "$foreground-muted"
+
+
 class VolumePane(SnapshotPane):
     """Mentions per minute, per topic, against what is normal at this time."""
+
+    unique: reactive[bool] = reactive(False)
+    """Count unique voices (distinct authors per bucket) in the sparkline instead of raw mentions."""
+
+    def watch_unique(self) -> None:
+        self.refresh()
 
     def __init__(self, levels: LevelSettings, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._levels = levels
 
-    ROOMY_LINES = 2 + SPARK_ROWS  # name and gauge, the sparkline rows, the time axis
+    ROOMY_LINES = 3 + SPARK_ROWS  # name and gauge, the anomaly, the sparkline rows, the time axis
 
     def _ratio_style(self, ratio: float) -> str:
         lv = self._levels
@@ -65,9 +86,11 @@ class VolumePane(SnapshotPane):
             name = safe_text.content(topic.name, "bold", max_len=NAME_WIDTH)
             if self.compact:
                 gauge = Content.assemble(*self._gauge(topic, bar_width=0, short=True))
+                if topic.anomaly >= ANOMALY_STYLES[-1][0]:  # only when it says something: the line is short
+                    gauge = Content.assemble(gauge, (f" ⚡{topic.anomaly:.2f}", anomaly_style(topic.anomaly)))
                 name_width = min(NAME_WIDTH, name_column)
                 spark_w = max(0, width - name_width - gauge.cell_length - 1)
-                spark = sparkline(topic.volume, spark_w)[0] if spark_w >= 6 else ""
+                spark = sparkline(self._series(topic), spark_w)[0] if spark_w >= 6 else ""
                 name = name.truncate(name_width - 1, ellipsis=True)
                 name = name.pad_right(name_width - name.cell_length)
                 line = Content.assemble(name, (spark, "$accent"), " ", gauge)
@@ -79,11 +102,40 @@ class VolumePane(SnapshotPane):
             gauge = Content.assemble(*self._gauge(topic, bar_width=bar_width))
             pad = max(1, width - name.cell_length - gauge.cell_length)
             lines.append(Content.assemble(name, " " * pad, gauge).truncate(width, ellipsis=True))
-            for row in sparkline(topic.volume, width, rows=SPARK_ROWS):
+            lines.append(_anomaly_line(topic, width))
+            for row in sparkline(self._series(topic), width, rows=SPARK_ROWS):
                 lines.append(Content.styled(row, "$accent"))
-            totals = f"{topic.mentions:,} mentions · {topic.unique_authors:,} authors in the hour"
+            if self.unique:
+                totals = f"unique voices · {topic.unique_authors:,} authors in the hour"
+            else:
+                totals = f"{topic.mentions:,} mentions · {topic.unique_authors:,} authors in the hour"
             lines.append(_axis(width, totals))
         return Content("\n").join(lines)
+
+    def _series(self, topic: TopicSnapshot) -> tuple[int, ...]:
+        """The sparkline's series: unique voices when asked and known, else mentions."""
+        if self.unique and topic.unique_volume:
+            return topic.unique_volume
+        return topic.volume
+
+
+def _anomaly_line(topic: TopicSnapshot, width: int) -> Content:
+    """``anomaly 0.93 ▮▮▮▮▮▮▮▮▮  6.2x the usual for a Saturday 14:00`` (the detector's own words)."""
+    style = anomaly_style(topic.anomaly)
+    parts: list[Content | tuple[str, str] | str] = [
+        ("anomaly ", "$foreground-muted"),
+        (f"{topic.anomaly:.2f}", style),
+    ]
+    surprise = safe_text.content(topic.surprise, style, max_len=200) if topic.surprise else None
+    # The detector's words say more than a bar: the bar only where both fit.
+    if surprise is None or 14 + ANOMALY_BAR + 2 + surprise.cell_length <= width:
+        filled, empty = bar(topic.anomaly, ANOMALY_BAR)
+        parts += [" ", (filled, style), (empty, "$foreground-muted 30%")]
+    if surprise is not None:
+        parts += ["  ", surprise]
+    elif topic.anomaly < ANOMALY_STYLES[-1][0]:
+        parts.append(("  nothing unusual", "$foreground-muted"))
+    return Content.assemble(*parts).truncate(width, ellipsis=True)
 
 
 def _axis(width: int, middle: str) -> Content:

@@ -1,0 +1,167 @@
+"""Source health: are the sources alive? Per source its state, rate, the age of its last event on the
+desk clock, reconnects, malformed events and the last error — and the gap alarm: a source silent far
+beyond its own rhythm, or stuck reconnecting, turns its row red (the header says it too). During a
+crisis, no mentions is not good news.
+
+Roomy: one line per source. Compact (small terminals): everything on one line, alarms first.
+Source errors may quote the remote server, so they go through safe_text like mention data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from textual.content import Content
+from textual.geometry import Size
+from tocsin.scoring.snapshot import Snapshot
+from tocsin.sources.base import SourceStatus, format_span
+from tocsin.sources.clock import Clock
+from tocsin.tui import safe_text
+from tocsin.tui.panes.base import SnapshotPane
+from tocsin.tui.panes.palette import SOURCE_STATE_MARK
+
+TROUBLED = ("reconnecting", "failed", "connecting")
+ALARM_ROW = "on $error 25%"
+"""The background of a row whose source raised the gap alarm."""
+ALARM_TEXT = "bold $text-error"
+MAX_ROWS = 12
+
+
+def last_event_age(status: SourceStatus, now: datetime) -> str:
+    """``last 3 s ago``, or ``no event yet``."""
+    if status.last_event_at is None:
+        return "no event yet"
+    return f"last {format_span((now - status.last_event_at).total_seconds())} ago"
+
+
+class SourceHealthPane(SnapshotPane):
+    """The sources' health (``5`` shows or hides it)."""
+
+    DEFAULT_CSS = """
+    SourceHealthPane { height: auto; }
+    """
+
+    def __init__(self, clock: Clock, *, id: str | None = None, classes: str | None = None) -> None:
+        """``clock``: the desk's clock (ages are desk time, also in an accelerated demo)."""
+        super().__init__(id=id, classes=classes)
+        self._clock = clock
+        self._second = -1
+
+    def show(self, snapshot: Snapshot) -> bool:
+        # Ages move with the desk clock even while no snapshot changes: repaint once a desk second.
+        second = int(self._clock.now().timestamp())
+        if snapshot is self.snapshot and second == self._second:
+            return False
+        self._second = second
+        before = self._line_count()
+        self.snapshot = snapshot
+        self.refresh(layout=self._line_count() != before)
+        return True
+
+    def _line_count(self) -> int:
+        if self.compact:
+            return 1
+        n = len(self.snapshot.sources) if self.snapshot else 0
+        return max(1, min(n, MAX_ROWS))
+
+    def watch_compact(self, compact: bool) -> None:
+        self.set_class(compact, "-compact")  # the stylesheet drops the border: one line is all there is
+        self.refresh(layout=True)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return self._line_count()
+
+    def render(self) -> Content:
+        snap = self.snapshot
+        if snap is None or not snap.sources:
+            return Content.styled("no sources reporting yet", "$foreground-muted")
+        width = max(20, self.content_region.width)
+        statuses = list(snap.sources.values())
+        if self.compact:
+            return _one_line(statuses, width)
+        now = self._clock.now()
+        id_width = min(16, max(len(safe_text.clean(s.id, 16)) for s in statuses))
+        kind_width = min(10, max(len(safe_text.clean(s.kind, 10)) for s in statuses))
+        rows = [_row(s, now, width, id_width, kind_width) for s in statuses[:MAX_ROWS]]
+        if len(statuses) > MAX_ROWS:
+            rows[-1] = Content.styled(f"+{len(statuses) - MAX_ROWS + 1} more sources", "$foreground-muted")
+        return Content("\n").join(rows)
+
+
+def _cell(value: str, style: str, width: int) -> Content:
+    """A hostile value in a fixed-width column."""
+    cell = safe_text.content(value, style, max_len=width).truncate(width, ellipsis=True)
+    return cell.pad_right(width - cell.cell_length)
+
+
+def _row(status: SourceStatus, now: datetime, width: int, id_width: int, kind_width: int) -> Content:
+    """``● masto  mastodon  live 3.0/min     last 12 min ago  ⚠ silent 12 min … · 2 reconnects · <error>``:
+    what is wrong first, the counts when not zero, the last error when it still matters."""
+    state = str(status.state)
+    mark, style = SOURCE_STATE_MARK.get(state, ("?", "$foreground-muted"))
+    rate = f" {status.rate_per_min:.1f}/min" if state == "live" else ""
+    head = Content.assemble(
+        (mark, style),
+        " ",
+        _cell(status.id, "bold", id_width),
+        "  ",
+        _cell(status.kind, "$foreground-muted", kind_width),
+        "  ",
+        (state, style),
+        (rate.ljust(max(0, 19 - len(state))), ""),
+        " ",
+        (last_event_age(status, now).ljust(17), "$foreground-muted"),
+    )
+    tail: list[Content] = []
+    if status.gap_warning:
+        tail.append(safe_text.content(f"⚠ {status.gap_warning}", ALARM_TEXT, max_len=80))
+    if status.reconnects:
+        tail.append(Content.styled(f"{status.reconnects} reconnects", "$text-warning"))
+    if status.malformed:
+        tail.append(Content.styled(f"{status.malformed} malformed", "$text-warning"))
+    if status.last_error and (status.gap_warning or state in TROUBLED or status.malformed):
+        tail.append(safe_text.content(status.last_error, "$text-error", max_len=300))
+    line = Content.assemble(head, Content(" · ").join(tail) if tail else ("ok", "$foreground-muted"))
+    line = line.truncate(width, ellipsis=True)
+    if status.gap_warning:
+        line = line.pad_right(width - line.cell_length).stylize_before(ALARM_ROW)
+    return line
+
+
+def _one_line(statuses: list[SourceStatus], width: int) -> Content:
+    """``⚠ masto silent 12 min · ● demo live 42.0/min · ◌ x reconnecting (3×): HTTP 503`` — alarms first."""
+    ordered = sorted(statuses, key=lambda s: s.gap_warning is None)  # stable: the configured order otherwise
+    share = max(16, width // len(statuses) - 3)
+    return Content("  ·  ").join(_compact(s, share) for s in ordered).truncate(width, ellipsis=True)
+
+
+def _compact(status: SourceStatus, room: int) -> Content:
+    state = str(status.state)
+    if status.gap_warning:
+        return Content.assemble(
+            ("⚠ ", ALARM_TEXT),
+            safe_text.content(status.id, ALARM_TEXT, max_len=20),
+            " ",
+            safe_text.content(status.gap_warning, ALARM_TEXT, max_len=max(8, room)),
+        )
+    mark, style = SOURCE_STATE_MARK.get(state, ("?", "$foreground-muted"))
+    pieces: list[Content | tuple[str, str] | str] = [
+        (mark, style),
+        " ",
+        safe_text.content(status.id, "bold", max_len=20),
+        " ",
+        (state, style),
+    ]
+    if state == "live":
+        pieces.append((f" {status.rate_per_min:.1f}/min", ""))
+    if status.reconnects:
+        pieces.append((f" ({status.reconnects}× reconnected)", "$foreground-muted"))
+    if status.malformed:
+        pieces.append((f" {status.malformed} malformed", "$text-warning"))
+    head = Content.assemble(*pieces)
+    if state in TROUBLED and status.last_error:
+        room_left = room - head.cell_length - 2
+        if room_left >= 8:
+            error = safe_text.content(status.last_error, "$text-error", max_len=room_left)
+            head = Content.assemble(head, ": ", error)
+    return head
