@@ -65,6 +65,7 @@ class ClustersPane(SnapshotPane):
         self._tz = tz
         self._bot_flag = bot_flag
         self._styles: dict[str, RichStyle] = {}
+        self._data: dict[str, ClusterRow] = {}
         self.last_sync = SyncCounts()
         table: DataTable[Text] = DataTable(cursor_type="row", show_cursor=False)
         for key, label in COLUMNS:
@@ -84,6 +85,7 @@ class ClustersPane(SnapshotPane):
         super().notify_style_update()
         if self._styles:
             self._styles.clear()
+            self._data.clear()
             self.snapshot = None
 
     def _style(self, name: str) -> RichStyle:
@@ -102,15 +104,16 @@ class ClustersPane(SnapshotPane):
         if snapshot is self.snapshot:
             return False
         self.snapshot = snapshot
-        shown = ranked(snapshot)
-        rows = [(f"{topic.id}\0{row.id}", self.cells(row)) for topic, row in shown]
+        shown = [(f"{topic.id}\0{row.id}", row) for topic, row in ranked(snapshot)]
+        before = self._data  # an unchanged wave needs no cells built (see InfluencersPane.show)
+        rows = [(key, None if before.get(key) == row else self.cells(row)) for key, row in shown]
+        self._data = dict(shown)
         share = max((t.copy_paste_share for t in snapshot.topics.values()), default=0.0)
         with self.app.batch_update():
             self.last_sync = self.rows.sync(rows)
-            if rows:
-                self.border_subtitle = f"{share:.0%} of recent mentions are copies"
-            else:
-                self.border_subtitle = "no copy-paste wave"
+            subtitle = f"{share:.0%} of recent mentions are copies" if rows else "no copy-paste wave"
+            if subtitle != self.border_subtitle:  # setting it repaints the border, even unchanged
+                self.border_subtitle = subtitle
         return self.last_sync.changed
 
     def cells(self, row: ClusterRow) -> Sequence[Text]:

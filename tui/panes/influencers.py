@@ -87,6 +87,7 @@ class InfluencersPane(SnapshotPane):
         self._bot_flag = bot_flag
         self._styles: dict[str, RichStyle] = {}
         self._handles: dict[str, str] = {}
+        self._data: dict[str, InfluencerRow] = {}
         self.last_sync = SyncCounts()
         table: DataTable[Text] = DataTable(cursor_type="row", show_cursor=False)
         for key, label in COLUMNS:
@@ -106,6 +107,7 @@ class InfluencersPane(SnapshotPane):
         super().notify_style_update()
         if self._styles:  # the theme changed: the next snapshot restyles the cells that need it
             self._styles.clear()
+            self._data.clear()
             self.snapshot = None
 
     def _style(self, name: str) -> RichStyle:
@@ -125,12 +127,17 @@ class InfluencersPane(SnapshotPane):
         if snapshot is self.snapshot:
             return False
         self.snapshot = snapshot
-        shown = ranked(snapshot)
-        rows = [(row_key(topic, row), self.cells(row)) for topic, row in shown]
-        self._handles = {row_key(topic, row): row.handle for topic, row in shown}
+        shown = [(row_key(topic, row), row) for topic, row in ranked(snapshot)]
+        # A row equal to the one on screen needs no cells built and no comparing (most rows, most ticks).
+        before = self._data
+        rows = [(key, None if before.get(key) == row else self.cells(row)) for key, row in shown]
+        self._data = dict(shown)
+        self._handles = {key: row.handle for key, row in shown}
         with self.app.batch_update():
             self.last_sync = self.rows.sync(rows)
-            self.border_subtitle = f"{len(rows)} flagged" if rows else "nobody flagged in the window"
+            subtitle = f"{len(rows)} flagged" if rows else "nobody flagged in the window"
+            if subtitle != self.border_subtitle:  # setting it repaints the border, even unchanged
+                self.border_subtitle = subtitle
         return self.last_sync.changed
 
     def cells(self, row: InfluencerRow) -> Sequence[Text]:

@@ -17,8 +17,9 @@ from textual.widgets import DataTable
 from tocsin.scoring.snapshot import LEVELS, Snapshot, TopicSnapshot
 
 Cells = Sequence[Text]
-Row = tuple[str, Cells]
-"""A row: its stable key (e.g. source + handle) and its cells, one per column."""
+Row = tuple[str, Cells | None]
+"""A row: its stable key (e.g. source + handle) and its cells, one per column; None for a row already
+shown whose data did not change (nothing to build, nothing to compare)."""
 
 
 def hottest_first(snapshot: Snapshot) -> list[TopicSnapshot]:
@@ -75,6 +76,10 @@ class KeyedTable:
             del known[key]
             counts.removed += 1
         for key, cells in rows:
+            if cells is None:
+                if key not in known:
+                    raise ValueError(f"row {key!r} is new: it needs its cells")
+                continue
             if len(cells) != len(self.columns):
                 raise ValueError(f"row {key!r} has {len(cells)} cells for {len(self.columns)} columns")
             signatures = [_signature(c) for c in cells]
@@ -100,6 +105,9 @@ class KeyedTable:
             counts.sorted = True
         self._order = wanted
         return counts
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._rows
 
     def clear(self) -> None:
         """Forget every row."""
