@@ -33,7 +33,7 @@ from tocsin.tui.panes.sentiment import SentimentPane
 from tocsin.tui.panes.terms import TermsPane
 from tocsin.tui.panes.volume import VolumePane
 from tocsin.tui.screens.help import HelpScreen, HelpSection, KeyHelp
-from tocsin.tui.screens.mention import MentionScreen
+from tocsin.tui.screens.mention import MentionScreen, influence_explainer
 
 FEED_BATCH = 2000
 """Most mentions taken into the feed per flush (the newest, when more arrived)."""
@@ -330,6 +330,7 @@ class TocsinApp(App[int]):
                 now=self.desk.clock.now(),
                 snapshot=snapshot,
                 bot_flag=self.settings.scoring.bots.flag_at,
+                explainer=influence_explainer(self.settings),
             )
         )
 

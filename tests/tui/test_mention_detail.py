@@ -15,6 +15,7 @@ from tocsin.tui.panes.feed import FeedView
 from tocsin.tui.screens.mention import MentionScreen, account_age, detail_content, influence_lines
 
 SIZE = (120, 40)
+POST = "Boycott @maisonbrioche until they answer #BriocheGate\nSecond line of the post."
 MANUAL = {"refresh_hz": 0.001}
 EXPLAIN = [
     "followers: 0.60 × 0.65 = 39.0 pts",
@@ -43,7 +44,7 @@ def rich_mention(kit: Any, **kw: Any) -> ScoredMention:
     mention = Mention(
         uid="m-detail",
         source="demo",
-        text=kw.get("text", "Boycott @maisonbrioche until they answer #BriocheGate\nSecond line of the post."),
+        text=kw.get("text", POST),
         created_at=at,
         received_at=at,
         url="https://social.example/@lemonde_conso/113",
@@ -167,3 +168,29 @@ def test_account_age_reads_naturally(kit: Any) -> None:
     assert account_age(now - timedelta(hours=5), now) == "5 h 00"
     assert account_age(now - timedelta(days=90), now) == "3 months"
     assert account_age(now - timedelta(days=800), now) == "2 years"
+
+
+async def test_influence_terms_are_recomputed_when_the_score_does_not_carry_them(kit: Any) -> None:
+    """The mention JSON carries the score and tier; the detail scores the author again by the desk's
+    own formula and settings for the terms, and says so when today's settings give another score."""
+    desk = kit.FakeDesk(kit.settings(**MANUAL))
+    app = TocsinApp(desk.settings, desk)
+    scores = {"influence": {"score": 61, "tier": "macro"}, "bot": {"score": 0.1, "reasons": []}}
+    async with app.run_test(size=SIZE) as pilot:
+        await open_wall(pilot, app)
+        desk.mentions.append(rich_mention(kit, scores=scores))
+        stale = {"influence": {"score": 20, "tier": "macro"}, "bot": {"score": 0.1, "reasons": []}}
+        desk.mentions.append(replace(rich_mention(kit, scores=stale), seq=2))
+        app.flush()
+        await pilot.pause()
+        await pilot.press("up", "enter")
+        await pilot.pause()
+        text = kit.screen_text(app)
+        assert "followers 412,000: 0.72 × 0.65 = 47.0 pts" in text
+        assert "verified: 1.00 × 0.15 = 15.0 pts" in text
+        assert "influence 61/100 (macro tier)" in text
+        assert "no signal fired" in text
+        assert "by today's settings" not in text
+        await pilot.press("escape", "down", "enter")
+        await pilot.pause()
+        assert "scored 20 then; by today's settings 61:" in kit.screen_text(app)

@@ -9,7 +9,7 @@ hostile text.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Any, ClassVar
 
@@ -19,8 +19,11 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
+from tocsin.config.settings import Settings
+from tocsin.scoring.influence import Influence, InfluenceScorer
 from tocsin.scoring.snapshot import ClusterRow, ScoredMention, Snapshot
 from tocsin.sources.base import format_span
+from tocsin.sources.model import Mention
 from tocsin.tui import safe_text
 from tocsin.tui.panes.palette import SENTIMENT_STYLE
 
@@ -85,6 +88,20 @@ def _number(value: object) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+Explainer = Callable[[Mention], Influence]
+"""Scores a mention's author again by the influence formula, for its terms."""
+
+
+def influence_explainer(settings: Settings) -> Explainer:
+    """The desk's own influence scorer (watchlist, reach per platform) for the detail's formula terms.
+
+    The score is a pure function of the mention and the settings, so scoring again gives the very
+    terms the pipeline summed (the mention JSON carries the score, not its terms)."""
+    scorer = InfluenceScorer(settings.scoring.influence)
+    platforms = {s.id: s.type for s in settings.sources}
+    return lambda mention: scorer.score_mention(mention, platform=platforms.get(mention.source))
+
+
 def influence_lines(influence: Mapping[str, Any]) -> list[str]:
     """The formula's terms in words: the ``explain`` lines the scorer wrote, else built from ``terms``
     (``[name, value, weight]``), else nothing."""
@@ -114,8 +131,10 @@ def detail_content(
     now: datetime,
     snapshot: Snapshot | None = None,
     bot_flag: float = 0.6,
+    explainer: Explainer | None = None,
 ) -> Content:
-    """The whole detail as one Content (built without markup parsing)."""
+    """The whole detail as one Content (built without markup parsing). ``explainer`` gives the
+    influence formula's terms when the score itself does not carry them."""
     m, a, e = scored.mention, scored.mention.author, scored.mention.engagement
     out = _Lines()
     clean = safe_text.clean
@@ -203,7 +222,13 @@ def detail_content(
             badge = f" watchlist: {clean(str(role), 30)} "
             parts += ["  ", safe_text.content(badge, "bold $background on $warning")]
         out.row("Influence", *parts)
-        for line in influence_lines(influence):
+        lines = influence_lines(influence)
+        if not lines and explainer is not None:
+            again = explainer(m)
+            lines = again.explain()
+            if score is not None and again.score != round(score):  # settings changed since: say so
+                lines.insert(0, f"scored {score:.0f} then; by today's settings {again.score}:")
+        for line in lines:
             out.more(safe_text.content(line, "$foreground-muted", max_len=200))
     bot = _score_map(scores, "bot")
     if bot is None:
@@ -290,11 +315,15 @@ class MentionScreen(ModalScreen[None]):
         now: datetime,
         snapshot: Snapshot | None = None,
         bot_flag: float = 0.6,
+        explainer: Explainer | None = None,
     ) -> None:
-        """``now``: desk time (ages); ``snapshot``: the latest one (topic names, the live wave)."""
+        """``now``: desk time (ages); ``snapshot``: the latest one (topic names, the live wave);
+        ``explainer``: see ``influence_explainer``."""
         super().__init__()
         self.scored = scored
-        self._content = detail_content(scored, tz=tz, now=now, snapshot=snapshot, bot_flag=bot_flag)
+        self._content = detail_content(
+            scored, tz=tz, now=now, snapshot=snapshot, bot_flag=bot_flag, explainer=explainer
+        )
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
