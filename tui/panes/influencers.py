@@ -34,6 +34,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("last", "Last said"),
 )
 LAST_TEXT = 120
+HANDLE_CHARS = 20
+"""A long handle is cut: the last words said need the room more."""
 """Characters of the last text kept in its cell (the column is cut at the pane's edge)."""
 
 
@@ -143,7 +145,7 @@ class InfluencersPane(SnapshotPane):
     def cells(self, row: InfluencerRow) -> Sequence[Text]:
         """One row's cells, every hostile field through safe_text."""
         style = self._style
-        who = safe_text.text(safe_text.handle_str(row.handle, 30), style("handle"))
+        who = safe_text.text(safe_text.handle_str(row.handle, HANDLE_CHARS), style("handle"))
         if row.watch_role:
             who.append(" ")
             who.append_text(Text(f" {safe_text.clean(row.watch_role, 16)} ", style("role")))  # a badge
