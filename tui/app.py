@@ -23,17 +23,22 @@ from tocsin.config.settings import Settings
 from tocsin.scoring.snapshot import LEVELS, ScoredMention, Snapshot
 from tocsin.sources.clock import Clock
 from tocsin.tui import safe_text
+from tocsin.tui.incident_keys import INCIDENT_BINDINGS, IncidentKeys
 from tocsin.tui.panes.base import SnapshotPane
 from tocsin.tui.panes.clusters import ClustersPane
 from tocsin.tui.panes.feed import FeedView
 from tocsin.tui.panes.header import DeskHeader
 from tocsin.tui.panes.health import SourceHealthPane
+from tocsin.tui.panes.incidents import IncidentsPane
 from tocsin.tui.panes.influencers import InfluencersPane
 from tocsin.tui.panes.sentiment import SentimentPane
 from tocsin.tui.panes.terms import TermsPane
 from tocsin.tui.panes.volume import VolumePane
 from tocsin.tui.screens.help import HelpScreen, HelpSection, KeyHelp
+from tocsin.tui.screens.incident_forms import IncidentForm
 from tocsin.tui.screens.mention import MentionScreen, influence_explainer
+from tocsin.tui.screens.review import IncidentReviewScreen, ReviewScreen
+from tocsin.tui.session import DeskSession
 
 FEED_BATCH = 2000
 """Most mentions taken into the feed per flush (the newest, when more arrived)."""
@@ -87,7 +92,7 @@ def desk_zone(name: str | None) -> tuple[tzinfo | None, str | None]:
         return UTC, f"unknown time zone {name!r} in desk.timezone: times are shown in UTC"
 
 
-class TocsinApp(App[int]):
+class TocsinApp(IncidentKeys, App[int]):
     """The crisis desk wall."""
 
     CSS_PATH = Path(__file__).with_name("tocsin.tcss")  # absolute: subclasses elsewhere find it too
@@ -107,6 +112,7 @@ class TocsinApp(App[int]):
         Binding("4", "toggle_pane('terms')", "Show/hide terms and waves", show=False, id="toggle-terms"),
         Binding("5", "toggle_pane('health')", "Show/hide source health", show=False, id="toggle-health"),
         Binding("u", "toggle_voices", "Mentions/unique voices", show=False, id="toggle-voices"),
+        *INCIDENT_BINDINGS,
     ]
 
     def __init__(
@@ -116,10 +122,13 @@ class TocsinApp(App[int]):
         *,
         clock: Clock | None = None,
         duration: float | None = None,
+        session: DeskSession | None = None,
+        journal: bool = False,
     ) -> None:
         """``desk``: the Desk to drive (default: a ``tocsin.scoring.runtime.Desk`` on ``settings``,
         with ``clock`` if given). The app starts it after the first frame and stops it on exit.
-        ``duration``: quit after that many seconds of real time."""
+        ``duration``: quit after that many seconds of real time. ``session``: the desk's link to the
+        incident journal; ``journal=True`` builds one on the settings' journal (``run_tui`` does)."""
         super().__init__()
         self.settings = settings
         if desk is None:
@@ -128,6 +137,7 @@ class TocsinApp(App[int]):
             desk = Desk(settings, clock=clock)
         _start_resource_tracker()
         self.desk: DeskLike = desk
+        self.session = session if session is not None else (DeskSession(settings, desk) if journal else None)
         self._duration = duration
         self._tz, self._tz_problem = desk_zone(settings.desk.timezone)
         self._last_seq = 0
@@ -153,6 +163,8 @@ class TocsinApp(App[int]):
         with Horizontal(id="who"):
             yield InfluencersPane(bot_flag=bot_flag, id="influencers")
             yield ClustersPane(self._tz, bot_flag=bot_flag, id="clusters")
+        names = {m.id: m.name for m in settings.team.roster}
+        yield IncidentsPane(settings.team.sla, self._tz, names, id="incidents")
         with Vertical(id="feed-pane"):
             yield FeedView(self._tz, source_width=min(12, max(4, source_width)), id="feed")
             yield Input(
@@ -202,6 +214,7 @@ class TocsinApp(App[int]):
         self._desk_start = asyncio.create_task(self._start_desk(), name="tocsin-desk-start")
 
     async def _start_desk(self) -> None:
+        await self.start_session()  # first: the sources take their resume cursors from the journal
         try:
             await self.desk.start()
         except Exception as exc:  # a dead source must not take the wall down; say why, keep running
@@ -224,6 +237,7 @@ class TocsinApp(App[int]):
         if not start.done():
             await asyncio.wait([start])  # stopping a half-started desk could leave parts of it running
         await self.desk.stop()
+        await self.stop_session()  # after: the desk's last batches are archived
 
     def _apply_layout(self, n_topics: int) -> None:
         """Roomy gauges when they fit in their share of the screen; one line per topic otherwise."""
@@ -262,6 +276,7 @@ class TocsinApp(App[int]):
         for pane in self._panes:
             if pane.display and pane.parent is not None and pane.parent.display:
                 pane.show(snapshot)
+        self.show_incidents()
 
     def _announce_levels(self, snapshot: Snapshot) -> None:
         """A toast when a topic's level rises: the first thing an operator back at the desk must see."""
@@ -397,7 +412,8 @@ class TocsinApp(App[int]):
 def binding_ids() -> set[str]:
     """Every binding id a user may remap in ``ui.keymap``."""
     ids: set[str] = set()
-    for owner in (TocsinApp, FeedView, HelpScreen, MentionScreen):
+    screens = (HelpScreen, MentionScreen, IncidentForm, ReviewScreen, IncidentReviewScreen)
+    for owner in (TocsinApp, FeedView, IncidentsPane, *screens):
         for binding in owner.BINDINGS:
             if isinstance(binding, Binding) and binding.id:
                 ids.add(binding.id)
@@ -406,7 +422,7 @@ def binding_ids() -> set[str]:
 
 def run_tui(settings: Settings, *, duration: float | None = None) -> int:
     """Open the wall on ``settings`` until the user quits (or ``duration`` seconds pass); exit code."""
-    app = TocsinApp(settings, duration=duration)
+    app = TocsinApp(settings, duration=duration, journal=True)
     app.run()
     code = app.return_code
     return 0 if code is None else code

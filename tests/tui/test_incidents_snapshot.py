@@ -1,0 +1,77 @@
+"""Snapshot tests of the incident workflow (pytest-textual-snapshot): the wall with open incidents
+at 120x40 and the form that opens one. Fixed data, a ManualClock, a tmp journal, Europe/Paris.
+
+Update after a deliberate change with ``pytest tests/tui/test_incidents_snapshot.py --snapshot-update``
+and look at the SVGs in ``tests/tui/__snapshots__/`` before committing them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tocsin.tui.app import TocsinApp
+from tocsin.tui.session import DeskSession
+
+from ._incident_kit import T0, minutes, team_settings
+
+
+def storm_wall(tmp_path: Path, kit: Any) -> tuple[TocsinApp, Any, DeskSession]:
+    settings = team_settings(tmp_path / "journal.sqlite")
+    desk = kit.FakeDesk(settings)
+    kit.tell_story(desk, times=5)
+    desk.publish(kit.topic(), sources=[kit.source_status(rate=42.0)], engine="lexicon")
+    session = DeskSession(settings, desk, background=False)
+    return TocsinApp(settings, desk, session=session), desk, session
+
+
+async def settle(pilot: Any) -> None:
+    app = pilot.app
+    for _ in range(50):
+        await pilot.pause()
+        if app._desk_running:
+            break
+    app.flush()
+    await pilot.pause()
+
+
+def test_wall_with_incidents_120x40(tmp_path: Path, kit: Any, snap_compare: Any) -> None:
+    app, desk, session = storm_wall(tmp_path, kit)
+
+    async def run_before(pilot: Any) -> None:
+        await settle(pilot)
+        journal = session.journal
+        assert journal is not None
+        first = await session.open_incident(
+            "brioche", "sev2", "Maison Brioche: alert (volume 13.5x baseline, 61 % negative)",
+            first_signal_at=T0 - minutes(12),
+        )
+        second = await session.open_incident("brioche", "sev1", "Mould photo shared by @lemonde_conso")
+        await journal.acknowledge(second.id)
+        await journal.assign(second.id, "hugo")
+        await journal.log_response(second.id, "apology", "x", "We are so sorry: we are checking every shop.")
+        await session.poll()
+        desk.clock.advance(25 * 60)  # the first incident's response is now 7 minutes overdue
+        await session.check_clocks()
+        assert first.id == 1
+        pilot.app.flush()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+def test_open_incident_form(tmp_path: Path, kit: Any, snap_compare: Any) -> None:
+    app, desk, session = storm_wall(tmp_path, kit)
+
+    async def run_before(pilot: Any) -> None:
+        await settle(pilot)
+        desk.publish(kit.topic(level="watch", reasons=("volume 2.4x baseline",)))
+        await session.tick()
+        desk.clock.advance(180)
+        desk.publish(kit.topic(level="alert"))
+        await session.tick()
+        pilot.app.flush()
+        await pilot.press("e")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
