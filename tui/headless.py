@@ -6,7 +6,16 @@ writing JSON Lines, one object per line, each with a ``"type"``:
 - ``mention``: every scored mention (``ScoredMention.to_json``), written batch by batch, when
   ``mentions`` is emitted;
 - ``alert``: a topic's level changed (``{"type":"alert","event":"level_change","at","topic","name",
-  "from","to","since","reasons"}``), as the desk's level listener reports it, when ``alerts`` is emitted.
+  "from","to","since","reasons"}``), as the desk's level listener reports it, when ``alerts`` is emitted;
+  with the journal (below) also ``sla_breach``, ``ack_timeout``, ``new_incident`` and resurgence
+  reopenings (``tocsin.tui.alerts.Alert.to_json``);
+- ``incident``: an incident as it now stands (``{"type":"incident", **Incident.to_json()}``), the open
+  ones at the start and each one again whenever it changes (any desk's action), when ``incidents`` is
+  emitted.
+
+The incident journal (``tocsin.tui.session``: archive, SLA clocks, level notes, alerts, source cursors)
+runs when incidents are emitted or when alerts go beyond the screen (webhook, desktop); a plain JSON
+pipe leaves the journal alone.
 
 Output is ASCII-only JSON (non-ASCII escaped), so hostile mention text cannot reach a terminal as
 control sequences. No textual import here: this runs where there is no terminal at all.
@@ -21,13 +30,18 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from tocsin.config.settings import Settings
 from tocsin.scoring.levels import LevelState
 from tocsin.scoring.runtime import Desk
 from tocsin.scoring.snapshot import ScoredMention
 from tocsin.sources.model import format_time
+
+if TYPE_CHECKING:
+    from tocsin.journal.model import Incident
+    from tocsin.tui.alerts import Alert
+    from tocsin.tui.session import DeskSession
 
 SNAPSHOT_EVERY_S = 1.0
 """Real seconds between snapshot lines: JSON readers want a pulse, not the screen's 10 Hz."""
@@ -110,9 +124,7 @@ async def run_headless(
             from tocsin.tui.cli import BadInput
 
             raise BadInput(str(exc)) from None
-    if "incidents" in emit:
-        print("tocsin: --emit incidents: the incident journal is not wired into headless mode yet",
-              file=sys.stderr)
+    session = await _start_session(settings, desk, emit, writer)
     if "mentions" in emit:
         desk.add_batch_listener(lambda batch: writer.write(_mentions(batch)))
     if "alerts" in emit:
@@ -138,6 +150,8 @@ async def run_headless(
                 writer.write([desk.snapshot().to_json()])
     finally:
         await desk.stop()  # its final snapshot reports a last level change, if any, to the listener
+        if session is not None:
+            await session.stop()  # after the desk: its last batches are archived
     if "snapshots" in emit:
         writer.write([desk.snapshot().to_json()])
     writer.flush()
@@ -145,3 +159,44 @@ async def run_headless(
 
 def _mentions(batch: Sequence[ScoredMention]) -> Iterable[dict[str, Any]]:
     return (sm.to_json() for sm in batch)
+
+
+def wants_journal(settings: Settings, emit: tuple[str, ...]) -> bool:
+    """Whether headless mode runs the journal session (see the module docstring)."""
+    return "incidents" in emit or any(a.type in ("webhook", "desktop") for a in settings.alerts)
+
+
+async def _start_session(
+    settings: Settings, desk: Desk, emit: tuple[str, ...], writer: JsonLinesWriter
+) -> DeskSession | None:
+    """Open the journal session before the desk starts (sources resume from their cursors)."""
+    if not wants_journal(settings, emit):
+        return None
+    from tocsin.journal.errors import JournalError
+    from tocsin.tui.session import DeskSession
+
+    session = DeskSession(settings, desk)
+    session.add_problem_listener(lambda message: print(f"tocsin: {message}", file=sys.stderr))
+    if "incidents" in emit:
+        session.add_change_listener(lambda _events, incidents: writer.write(_incidents(incidents)))
+    if "alerts" in emit:
+
+        def alert(a: Alert) -> None:
+            # level changes are written from the desk's own listener; a resurgence reopening is news
+            if a.event != "level_change" or a.data.get("reopened"):
+                writer.write([a.to_json()])
+
+        session.add_alert_listener(alert)
+    try:
+        await session.start()
+    except JournalError as exc:
+        print(f"tocsin: no incident journal: {exc}", file=sys.stderr)
+        await session.stop()
+        return None
+    if "incidents" in emit:
+        writer.write(_incidents(session.incidents))  # where things stand as the desk starts
+    return session
+
+
+def _incidents(incidents: Iterable[Incident]) -> list[dict[str, Any]]:
+    return [{"type": "incident", **inc.to_json()} for inc in incidents]
