@@ -76,7 +76,9 @@ def test_clock_words() -> None:
     assert countdown(timedelta(minutes=4, seconds=12)) == "4:12"
     assert countdown(timedelta(hours=1, seconds=5)) == "1:00:05"
     assert countdown(timedelta(seconds=-3)) == "0:00"
-    assert [ago(timedelta(seconds=s)) for s in (40, 180, 7500)] == ["40 s", "3 min", "2 h 05"]
+    assert [ago(timedelta(seconds=s)) for s in (40, 180, 7500, 3 * 86400 + 4 * 3600 + 60)] == [
+        "40 s", "3 min", "2h05", "3d4h"
+    ]
     assert [span(timedelta(seconds=s)) for s in (42, 425, 7380)] == ["42s", "7m05", "2h03"]
     assert short_name("Hugo Marchand") == "Hugo M." and short_name("hugo") == "hugo"
 

@@ -58,14 +58,17 @@ def countdown(td: timedelta) -> str:
 
 
 def ago(td: timedelta) -> str:
-    """``40 s``, ``3 min``, ``2 h 05``: how long ago, as said aloud."""
+    """``40 s``, ``3 min``, ``2h05``, ``3d4h``: how long ago, as said aloud (and narrow when long)."""
     total = max(0, int(td.total_seconds()))
     if total < 60:
         return f"{total} s"
     if total < 3600:
         return f"{total // 60} min"
-    h, rem = divmod(total // 60, 60)
-    return f"{h} h {rem:02d}"
+    if total < 86400:
+        h, rem = divmod(total // 60, 60)
+        return f"{h}h{rem:02d}"
+    d, rem = divmod(total // 3600, 24)
+    return f"{d}d{rem}h"
 
 
 def span(td: timedelta) -> str:
