@@ -1,0 +1,57 @@
+"""Pilot helpers for the incident tests: a wall on a fake desk with a real tmp journal and a session the
+test drives (no background loop); flushes and journal workers settled by the test, never by sleeping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.widgets import OptionList
+from tocsin.tui.app import TocsinApp
+from tocsin.tui.panes.incidents import IncidentsPane
+from tocsin.tui.session import DeskSession
+
+from ._incident_kit import team_settings
+
+SIZE = (120, 40)
+
+
+def build(tmp_path: Path, kit: Any, **settings_kw: Any) -> tuple[TocsinApp, Any, DeskSession]:
+    settings = team_settings(tmp_path / "journal.sqlite", **settings_kw)
+    desk = kit.FakeDesk(settings)
+    session = DeskSession(settings, desk, background=False)
+    return TocsinApp(settings, desk, session=session), desk, session
+
+
+async def ready(app: TocsinApp, pilot: Any) -> None:
+    for _ in range(100):
+        await pilot.pause()
+        if app._desk_running:
+            return
+    raise AssertionError("the desk never started")
+
+
+async def settle(app: TocsinApp, pilot: Any) -> None:
+    """Let workers (journal calls) finish, then flush the wall once."""
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    app.flush()
+    await pilot.pause()
+
+
+async def choose(app: TocsinApp, pilot: Any, option_id: str) -> None:
+    """Pick an option of the open form's list by its id, then Enter."""
+    options = app.screen.query_one(OptionList)
+    ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
+    options.highlighted = ids.index(option_id)
+    options.focus()
+    await pilot.press("enter")
+    await settle(app, pilot)
+
+
+def pane_text(app: TocsinApp) -> str:
+    pane = app.query_one(IncidentsPane)
+    rows = []
+    for row in pane.ordered_rows:
+        rows.append(" | ".join(cell.plain for cell in pane.get_row(row.key)))
+    return "\n".join(rows)
