@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 BATCH_WAIT_S = 0.05
 """Real seconds a partial batch waits for more mentions before it is scored anyway."""
+JUDGE_STOP_S = 5.0
+"""On stop, how long (real seconds) the judge may take to finish what it was given."""
 QUEUE_SIZE = 10_000
 FEED_SIZE = 10_000
 DEDUPE_GENERATION = 65_536
@@ -372,7 +374,14 @@ class Monitor:
         judging, self._judging = self._judging, None
         if judging is not None:
             # the judge's thread runs its queue in order: once this no-op has run, everything before has
-            await asyncio.wrap_future(judging.submit(_nothing))
+            try:
+                await asyncio.wait_for(asyncio.wrap_future(judging.submit(_nothing)), JUDGE_STOP_S)
+            except TimeoutError:
+                # a judge that does not finish must not hold the desk open; its lock may be held, so
+                # the last published snapshot stays the final one
+                log.warning("the judge did not finish within %.0f s; stopping without it", JUDGE_STOP_S)
+                judging.shutdown(wait=False, cancel_futures=True)
+                return
             judging.shutdown(wait=False)
         self.publish_now()
 

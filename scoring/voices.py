@@ -15,7 +15,6 @@ silent for the window are forgotten, and past ``max_authors`` the lowest ranked 
 from __future__ import annotations
 
 import heapq
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,8 +40,9 @@ class _Author:
     bot: float
     last_text: str
     last_at: datetime
-    posts: deque[tuple[datetime, bool, int]]
-    """(posted at, negative, influence), in arrival order."""
+    posts: list[tuple[float, bool, int]]
+    """(posted at, epoch seconds; negative; influence), in arrival order. A list, not a deque: a deque
+    costs ~600 bytes even when nearly empty, and a desk tracks thousands of authors per topic."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +83,17 @@ class AuthorTable:
                 bot=bot,
                 last_text=mention.text[:_TEXT_CHARS],
                 last_at=at,
-                posts=deque(maxlen=_MAX_POSTS),
+                posts=[],
             )
         elif at >= rec.last_at:
             # the latest post speaks for the author: their name, audience and words as of now
             rec.handle, rec.name, rec.tier, rec.followers = a.handle, a.name, influence.tier, a.followers
             rec.watch_role, rec.bot = influence.watch_role, bot
             rec.last_text, rec.last_at = mention.text[:_TEXT_CHARS], at
-        rec.posts.append((at, negative, influence.score))
+        posts = rec.posts
+        posts.append((at.timestamp(), negative, influence.score))
+        if len(posts) > 2 * _MAX_POSTS:
+            del posts[:-_MAX_POSTS]  # trimmed in bulk: amortised O(1)
 
     def top(self, now: datetime, n: int) -> list[InfluencerRow]:
         """The ``n`` authors who matter most over the window ending at ``now``, strongest first."""
@@ -116,20 +119,14 @@ class AuthorTable:
         ]
 
     def _tally(self, rec: _Author, now: datetime) -> _Tally | None:
-        horizon = now - self.window
-        posts = rec.posts
-        while posts and posts[0][0] < horizon:
-            posts.popleft()
-        mentions = negative = influence = 0
-        for at, neg, score in posts:
-            if at < horizon:  # a late post arrived after newer ones: out of order in the deque
-                continue
-            mentions += 1
-            negative += neg
-            if score > influence:
-                influence = score
-        if not mentions:
+        horizon = (now - self.window).timestamp()
+        # late posts may sit after newer ones: filter rather than cut at the first recent one
+        posts = rec.posts = [p for p in rec.posts[-_MAX_POSTS:] if p[0] >= horizon]
+        if not posts:
             return None
+        mentions = len(posts)
+        negative = sum(p[1] for p in posts)
+        influence = max(p[2] for p in posts)
         rank = influence * (0.5 + negative / mentions) + (WATCH_BONUS if rec.watch_role else 0.0)
         return _Tally(rec, mentions, negative, influence, rank)
 

@@ -341,3 +341,28 @@ async def test_the_snapshot_json_has_the_wall_tables(clock):
                         "mentions", "last_text", "last_at", "watch_role"}
     assert row["negative"] == 1 and row["last_at"] == "2026-11-21T10:00:00Z"
     assert isinstance(topic["terms"], list)
+
+
+async def test_a_stuck_judge_does_not_hold_the_desk_open(clock, monkeypatch):
+    import threading
+
+    from tocsin.scoring import pipeline
+
+    monkeypatch.setattr(pipeline, "JUDGE_STOP_S", 0.2)
+    mon = Monitor(settings_with(), clock, FakeSentiment())
+    entered, release = threading.Event(), threading.Event()
+
+    def stuck(items):
+        entered.set()
+        release.wait(10)
+        return []
+
+    monkeypatch.setattr(mon.judge, "judge_batch", stuck)
+    mon.start()
+    await mon.put(mention("maison brioche", uid="1"))
+    assert await asyncio.to_thread(entered.wait, 5)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    await asyncio.wait_for(mon.stop(), 5)
+    assert loop.time() - began < 2
+    release.set()
