@@ -42,6 +42,8 @@ class Engagement:
 
 
 NO_ENGAGEMENT = Engagement()
+REVISIONS = frozenset({"edit", "author"})
+"""The values of ``Mention.extra["update"]``: see ``Mention.revision``."""
 ANONYMOUS = Author(handle="")
 
 
@@ -70,6 +72,17 @@ class Mention:
     """The platform reported this post deleted after we saw it."""
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
+    @property
+    def revision(self) -> str | None:
+        """What this mention revises of one sent before with the same uid, or None for a new post:
+        ``"deleted"`` (the platform deleted it), ``"edit"`` (the author edited it) or ``"author"`` (its
+        author's profile arrived later). Consumers replace what they hold; the desk never counts a
+        revision as a new mention."""
+        if self.deleted:
+            return "deleted"
+        update = self.extra.get("update") if self.extra else None
+        return update if update in REVISIONS else None
+
     def to_json(self) -> dict[str, Any]:
         """The public JSON mention object (without ``type``, ``topics`` and ``scores``)."""
         a, e = self.author, self.engagement
@@ -96,6 +109,7 @@ class Mention:
             "reply_to": self.reply_to,
             "raw_ref": self.raw_ref,
             "deleted": self.deleted,
+            **({"revision": revision} if (revision := self.revision) in REVISIONS else {}),
         }
 
     @classmethod
@@ -110,7 +124,8 @@ class Mention:
         """Read a mention object; only ``text`` is required. Raises MentionFormatError naming the field.
 
         ``created_at`` defaults to ``received_at``; ``uid`` to ``default_uid`` (e.g. a line number or a
-        content hash chosen by the caller). Unknown fields are ignored.
+        content hash chosen by the caller). ``revision`` (``"edit"`` or ``"author"``, as ``to_json``
+        writes it) marks a new version of a mention sent before. Unknown fields are ignored.
         """
         if not isinstance(obj, Mapping):
             raise MentionFormatError(f"expected a JSON object, got {type(obj).__name__}")
@@ -163,7 +178,17 @@ class Mention:
             reply_to=_str_field(obj, "reply_to"),
             raw_ref=_str_field(obj, "raw_ref"),
             deleted=bool(_bool_field(obj, "deleted")),
+            extra=_revision_extra(obj),
         )
+
+
+def _revision_extra(obj: Mapping[str, Any]) -> dict[str, Any]:
+    revision = obj.get("revision")
+    if revision is None:
+        return {}
+    if revision not in REVISIONS:
+        raise MentionFormatError(f"revision: must be one of {', '.join(sorted(REVISIONS))}")
+    return {"update": revision}
 
 
 def utc(dt: datetime) -> datetime:
