@@ -98,6 +98,14 @@ class PostingRate:
             stamps.popleft()
         return len(stamps)
 
+    def count(self, author: str, at: datetime) -> int:
+        """The author's posts within the window ending at ``at``, recording nothing."""
+        stamps = self._seen.get(author)
+        if not stamps:
+            return 0
+        horizon = at - self.window
+        return sum(1 for s in stamps if horizon <= s <= at)
+
 
 class BotScorer:
     """Scores an author's bot-likelihood from the account, its handle, its posting and campaigns."""
@@ -109,6 +117,10 @@ class BotScorer:
     def observe(self, author: str, at: datetime) -> int:
         """Count a post by ``author`` at ``at`` for the posting-rate signal; returns posts in the window."""
         return self.rates.add(author, at)
+
+    def recent(self, author: str, at: datetime) -> int:
+        """Posts by ``author`` in the window ending at ``at`` as already observed (counts nothing)."""
+        return self.rates.count(author, at)
 
     def score(
         self,

@@ -9,6 +9,11 @@ One ``Judge`` per desk holds that state: desk-wide a ``CopyPasteIndex``, an ``In
   clustering's flat cost (~200 µs); returns the ``scores`` each ScoredMention carries;
 - ``settle(batch)``, once the sentiment is known: what depends on it (big accounts that are negative,
   each author's negativity);
+
+A mention sent again (``Mention.revision``: edited, or its author's profile arrived) is judged again
+from what it now says of its author, in the wave its first version joined, but is not added again to
+what counts posts (clusters, posting rates, surging terms, the copy-paste share): the author table takes
+the new profile and the post's new standing in place of the old.
 - ``assess(at, figures, real)``, per snapshot: the volume buckets closed since the last call go through
   the detector, then the level, the copy-paste waves, and the tables the wall shows. The costly tables
   (surging terms are O(vocabulary), the author ranking O(authors)) are recomputed on a schedule of real
@@ -34,6 +39,7 @@ from tocsin.scoring.clusters import Cluster, CopyPasteIndex
 from tocsin.scoring.detector import Anomaly, SpikeDetector
 from tocsin.scoring.influence import Influence, InfluenceScorer
 from tocsin.scoring.levels import INFLUENCER_NEGATIVE, Involvement, LevelState, LevelTracker, TopicSignals
+from tocsin.scoring.recent import RecentKeys
 from tocsin.scoring.snapshot import ClusterRow, InfluencerRow, TermRow
 from tocsin.scoring.trends import SurgingTerms
 from tocsin.scoring.voices import AuthorTable
@@ -263,6 +269,8 @@ class Judge:
         tz = desk_zone(settings.desk.timezone)
         self.topics = {t.id: _TopicJudge(t, scoring, tz, start) for t in settings.topics}
         self._waves: dict[int, _Wave] = {}
+        self._wave_of: RecentKeys[int] = RecentKeys()
+        """hash((source, uid)) → the wave a recent mention joined, for judging its revisions alike."""
         self._lock = threading.Lock()
         self._last_at: datetime | None = None
         self._terms_done: tuple[float, float] | None = None
@@ -284,8 +292,11 @@ class Judge:
             for m, tids in items:
                 created, received = m.created_at, m.received_at
                 t = created if created <= received else received
-                handle = m.author.handle
+                handle = m.author_key  # a Bluesky author is known by DID before their handle arrives
                 who = f"{m.source}\x1f{handle}"  # the same handle on two platforms is two people
+                if m.extra and m.revision is not None:
+                    out.append(self._rejudge(m, tids, who, t))
+                    continue
                 info = add_to_clusters(m.uid, who, m.text, t)
                 wave = info if info is not None and info.size >= min_size else None
                 inf = score_influence(m, platform=platforms.get(m.source))
@@ -295,6 +306,7 @@ class Judge:
                 if wave is not None:
                     scores["cluster"] = {"id": wave.id, "size": wave.size, "authors": wave.authors}
                 if info is not None:
+                    self._wave_of.put(hash((m.source, m.uid)), info.id)
                     stats = waves.get(info.id)
                     if stats is None:
                         stats = waves[info.id] = _Wave()
@@ -312,6 +324,26 @@ class Judge:
                 out.append(Judged(inf, bot, scores))
             return out
 
+    def _rejudge(self, m: Mention, tids: Sequence[str], who: str, t: datetime) -> Judged:
+        """Judge a revision again (the lock is held): its author as now known, its first version's wave."""
+        cid = self._wave_of.get(hash((m.source, m.uid)))
+        cluster = self.clusters.cluster(cid) if cid is not None else None
+        wave = cluster if cluster is not None and cluster.size >= self._min_size else None
+        inf = self.influence.score_mention(m, platform=self._platforms.get(m.source))
+        bot = self.bots.score(
+            m.author,
+            t,
+            recent_posts=self.bots.recent(who, t),
+            campaign_accounts=wave.authors if wave is not None else None,
+        )
+        scores: dict[str, Any] = {"influence": inf.to_json(), "bot": bot.to_json()}
+        if wave is not None:
+            scores["cluster"] = {"id": wave.id, "size": wave.size, "authors": wave.authors}
+        if inf.watch_role:  # a profile that arrived late may say who this is: the watchlist counts accounts
+            for tid in tids:
+                self.topics[tid].involvement.add(inf.watch_role, m.author_key, t)
+        return Judged(inf, bot, scores)
+
     def settle(self, batch: Sequence[tuple[Mention, tuple[str, ...], Judged, str]]) -> None:
         """Take in each judged mention's sentiment label: negative big accounts, authors' negativity."""
         with self._lock:
@@ -321,11 +353,15 @@ class Judge:
                 t = created if created <= received else received
                 negative = label == "negative"
                 big_negative = negative and judged.influence.tier in BIG_TIERS
+                revised = bool(m.extra) and m.revision is not None
                 for tid in tids:
                     topic = topics[tid]
-                    topic.authors.add(m, t, judged.influence, judged.bot.score, negative)
+                    if revised:
+                        topic.authors.revise(m, t, judged.influence, judged.bot.score, negative)
+                    else:
+                        topic.authors.add(m, t, judged.influence, judged.bot.score, negative)
                     if big_negative:
-                        topic.involvement.add(INFLUENCER_NEGATIVE, m.author.handle, t)
+                        topic.involvement.add(INFLUENCER_NEGATIVE, m.author_key, t)
 
     # --- per snapshot -------------------------------------------------------------------------
 

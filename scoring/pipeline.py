@@ -36,6 +36,7 @@ from typing import Protocol
 from tocsin.config.settings import Settings
 from tocsin.scoring.judge import Judge, Judged, TopicFigures, TopicJudgement
 from tocsin.scoring.levels import LevelState
+from tocsin.scoring.recent import RecentKeys
 from tocsin.scoring.snapshot import ScoredMention, SentimentScore, Snapshot, TopicSnapshot
 from tocsin.scoring.topics import TopicMatcher
 from tocsin.scoring.windows import BASELINE_FLOOR_PER_MIN, TopicWindows
@@ -51,8 +52,6 @@ JUDGE_STOP_S = 5.0
 """On stop, how long (real seconds) the judge may take to finish what it was given."""
 QUEUE_SIZE = 10_000
 FEED_SIZE = 10_000
-DEDUPE_GENERATION = 65_536
-"""The dedupe memory keeps between one and two generations of recent mention keys."""
 REFERENCE_SPAN_S = 3 * 3_600
 """Without a day of history, volume is compared with the hours before the rate window."""
 REFERENCE_MIN_S = 1_800
@@ -63,8 +62,13 @@ _DELETED: tuple[str, ...] = ()  # dedupe value of a mention already reported del
 BatchListener = Callable[[Sequence[ScoredMention]], None]
 LevelListener = Callable[[str, LevelState, datetime], None]
 """``fn(topic id, level state, desk time)``, called on the loop when a topic's level changes."""
-_Item = tuple[Mention, tuple[str, ...], bool]
-"""A mention to score: its topics, and whether it only reports a counted mention deleted."""
+_Item = tuple[Mention, tuple[str, ...], str | None]
+"""A mention to score: its topics, and its ``Mention.revision`` (None for a new post, counted)."""
+
+
+def live_items(items: Sequence[_Item]) -> list[tuple[Mention, tuple[str, ...]]]:
+    """The items to score and judge: all but deletions (a deletion only marks what was counted)."""
+    return [(m, topics) for m, topics, revision in items if revision != "deleted"]
 
 
 def _scored_mention_maker() -> Callable[..., ScoredMention]:
@@ -118,36 +122,12 @@ class MonitorCounters:
     unmatched: int = 0
     duplicates: int = 0
     deleted: int = 0
+    revised: int = 0
+    """Mentions sent again edited or with their author's profile: rescored, rejudged, not counted again."""
     scored: int = 0
     scoring_failures: int = 0
     judgement_failures: int = 0
     listener_errors: int = 0
-
-
-class RecentKeys:
-    """Which (source, uid) were seen recently, in bounded memory: two generations of hashed keys.
-
-    When the current generation is full it becomes the previous one and the oldest is dropped, so the
-    desk remembers at least the last ``generation`` mentions and never more than twice that.
-    """
-
-    def __init__(self, generation: int = DEDUPE_GENERATION) -> None:
-        self.generation = generation
-        self._current: dict[int, tuple[str, ...]] = {}
-        self._previous: dict[int, tuple[str, ...]] = {}
-
-    def get(self, key: int) -> tuple[str, ...] | None:
-        found = self._current.get(key)
-        return self._previous.get(key) if found is None else found
-
-    def put(self, key: int, topics: tuple[str, ...]) -> None:
-        if len(self._current) >= self.generation:
-            self._previous = self._current
-            self._current = {}
-        self._current[key] = topics
-
-    def __len__(self) -> int:
-        return len(self._current) + len(self._previous)
 
 
 class MentionBuffer:
@@ -274,7 +254,9 @@ class Monitor:
         types = {s.id: s.type for s in settings.sources}
         self.judge = Judge(settings, start=now, platforms={**types, **(platforms or {})})
         self.counters = MonitorCounters()
-        self._recent = RecentKeys()
+        self._recent: RecentKeys[tuple[str, ...]] = RecentKeys()
+        self._versions: RecentKeys[int] = RecentKeys()
+        """The last revision passed on per mention key: the same version sent twice is a duplicate."""
         self._feed: deque[ScoredMention] = deque(maxlen=feed_size)
         self._listeners: list[BatchListener] = []
         self._level_listeners: list[LevelListener] = []
@@ -388,34 +370,55 @@ class Monitor:
     # --- the work -------------------------------------------------------------------------------
 
     def _triage(self, raw: list[Mention], items: list[_Item]) -> None:
-        """Drop what is about no topic or already seen; keep the rest (with its topics) in ``items``."""
+        """Drop what is about no topic or already seen; keep the rest (with its topics) in ``items``.
+
+        A mention sent again as a revision (``Mention.revision``: deleted, edited, its author's profile
+        arrived) goes on to replace what the feed and the archive hold, in the topics it was counted
+        in, and is never counted again: volume, unique authors and sentiment shares count each post
+        once, as first seen. A revision of a post the desk does not remember (seen before a restart,
+        or longer ago than the dedupe memory) goes on too if it is about a topic, uncounted.
+        """
         match = self.matcher.match
         recent = self._recent
         get, put = recent.get, recent.put
+        versions = self._versions
         append = items.append
-        unmatched = duplicates = deleted = 0
+        unmatched = duplicates = deleted = revised = 0
         for m in raw:
             key = hash((m.source, m.uid))
             seen = get(key)
             if seen is None:
+                revision = m.revision if m.deleted or m.extra else None
                 topics = match(m)
-                if topics:
-                    put(key, topics)
-                    append((m, topics, False))
-                else:
+                if not topics:
                     unmatched += 1
-            elif m.deleted and seen:
-                # the platform says a post we counted is gone: pass the mark on, count nothing again
-                put(key, _DELETED)
-                append((m, seen, True))
-                deleted += 1
-            else:
+                    continue
+                put(key, _DELETED if revision == "deleted" else topics)
+                append((m, topics, revision))
+                if revision == "deleted":
+                    deleted += 1
+                elif revision is not None:
+                    revised += 1
+            elif not seen:  # reported deleted already: nothing after that counts
                 duplicates += 1
+            elif (revision := m.revision) is None:
+                duplicates += 1
+            elif revision == "deleted":
+                put(key, _DELETED)
+                deleted += 1
+                append((m, seen, revision))
+            elif versions.get(key) == (version := hash((m.text, m.author))):
+                duplicates += 1  # this very version again (a reconnect's catch-up sends edits again)
+            else:
+                versions.put(key, version)
+                revised += 1
+                append((m, seen, revision))
         c = self.counters
         c.received += len(raw)
         c.unmatched += unmatched
         c.duplicates += duplicates
         c.deleted += deleted
+        c.revised += revised
         self._done += unmatched + duplicates
 
     async def _collect(self) -> None:
@@ -450,7 +453,7 @@ class Monitor:
         loop = asyncio.get_running_loop()
         while True:
             items = await self._batches.get()
-            live = [(m, topics) for m, topics, deletion in items if not deletion]
+            live = live_items(items)
             judging = loop.run_in_executor(self._judging, self._judge_batch, live)
             try:
                 scores = await self._sentiment(live)
@@ -495,7 +498,9 @@ class Monitor:
     def _aggregate(
         self, items: list[_Item], scores: list[SentimentScore], judged: list[Judged] | None
     ) -> None:
-        """Number, count, feed and hand on a batch; ``scores`` and ``judged`` cover its live mentions."""
+        """Number, count, feed and hand on a batch; ``scores`` and ``judged`` cover its live mentions
+        (all but deletions). Revisions get a new number (the feed replaces the line it shows) and are
+        settled with the judge (an author's new profile), but are not counted in the windows."""
         out: list[ScoredMention] = []
         append = out.append
         make = _new_scored_mention
@@ -505,9 +510,9 @@ class Monitor:
         it = iter(scores)
         verdicts = iter(judged) if judged is not None else None
         unscored: SentimentScore | None = None
-        for m, tids, deletion in items:
+        for m, tids, revision in items:
             seq += 1
-            if deletion:
+            if revision == "deleted":
                 if unscored is None:
                     unscored = SentimentScore("unscored", 0.0, self.scorer.engine)
                 append(make(seq, m, tids, unscored, _NO_SCORES))
@@ -519,9 +524,11 @@ class Monitor:
                 settle.append((m, tids, verdict, s.label))
             else:
                 append(make(seq, m, tids, s, _NO_SCORES))
+            if revision is not None:
+                continue
             created, received = m.created_at, m.received_at
             # a post cannot be newer than its arrival: a source's clock skew must not put it in the future
-            entry = ((created if created <= received else received).timestamp(), m.author.handle, s.label)
+            entry = ((created if created <= received else received).timestamp(), m.author_key, s.label)
             for tid in tids:
                 entries = per_topic.get(tid)
                 if entries is None:

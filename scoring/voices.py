@@ -68,7 +68,7 @@ class AuthorTable:
     def add(self, mention: Mention, at: datetime, influence: Influence, bot: float, negative: bool) -> None:
         """Count one post by ``mention.author`` at desk time ``at``. O(1) amortised."""
         a = mention.author
-        key = (mention.source, a.handle.casefold())
+        key = (mention.source, mention.author_key.casefold())
         rec = self._authors.get(key)
         if rec is None:
             if len(self._authors) >= 2 * self.max_authors:
@@ -94,6 +94,30 @@ class AuthorTable:
         posts.append((at.timestamp(), negative, influence.score))
         if len(posts) > 2 * _MAX_POSTS:
             del posts[:-_MAX_POSTS]  # trimmed in bulk: amortised O(1)
+
+    def revise(
+        self, mention: Mention, at: datetime, influence: Influence, bot: float, negative: bool
+    ) -> None:
+        """A post already counted by ``add`` came again (edited, or its author's profile arrived): the
+        author's facts and that post's standing are brought up to date; nothing is counted twice. A
+        post the table no longer holds (its author fell silent for the window) is left alone."""
+        a = mention.author
+        rec = self._authors.get((mention.source, mention.author_key.casefold()))
+        if rec is None:
+            return
+        if at >= rec.last_at:
+            rec.handle, rec.name, rec.tier, rec.followers = a.handle, a.name, influence.tier, a.followers
+            rec.watch_role, rec.bot = influence.watch_role, bot
+            if mention.text:
+                rec.last_text = mention.text[:_TEXT_CHARS]
+        elif a.followers is not None and rec.followers is None:
+            rec.followers, rec.tier = a.followers, influence.tier  # a later post knew less of them
+        stamp = at.timestamp()
+        posts = rec.posts
+        for i in range(len(posts) - 1, -1, -1):  # at most 2 × _MAX_POSTS, newest first: the post is recent
+            if posts[i][0] == stamp:
+                posts[i] = (stamp, negative, influence.score)
+                break
 
     def top(self, now: datetime, n: int) -> list[InfluencerRow]:
         """The ``n`` authors who matter most over the window ending at ``now``, strongest first."""

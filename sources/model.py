@@ -73,6 +73,13 @@ class Mention:
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
+    def author_key(self) -> str:
+        """Who wrote it, as a key that stays the same across the author's posts: the account id a source
+        gives when the handle may come later (Bluesky's DID, ``extra["did"]``), else the handle."""
+        did = self.extra.get("did") if self.extra else None
+        return did if isinstance(did, str) and did else self.author.handle
+
+    @property
     def revision(self) -> str | None:
         """What this mention revises of one sent before with the same uid, or None for a new post:
         ``"deleted"`` (the platform deleted it), ``"edit"`` (the author edited it) or ``"author"`` (its

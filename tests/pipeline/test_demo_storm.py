@@ -17,7 +17,7 @@ import pytest
 from tocsin.config.loader import load_default
 from tocsin.scoring.levels import LevelState
 from tocsin.scoring.lexicon import LexiconScorer
-from tocsin.scoring.pipeline import Monitor
+from tocsin.scoring.pipeline import Monitor, live_items
 from tocsin.scoring.snapshot import LEVELS, ScoredMention, SentimentScore, Snapshot
 from tocsin.sources.clock import ManualClock
 from tocsin.sources.demo import DemoSource
@@ -79,7 +79,7 @@ class Replay:
             for k in range(0, len(due), batch):
                 items: list = []
                 monitor._triage(due[k : k + batch], items)
-                live = [(m, topics) for m, topics, deleted in items if not deleted]
+                live = live_items(items)
                 scores = lexicon.score_batch([m.text for m, _ in live], [m.lang for m, _ in live])
                 monitor._aggregate(items, scores, monitor.judge.judge_batch(live))
             played.snapshots.append(monitor.publish_now())
