@@ -173,7 +173,7 @@ class TocsinApp(IncidentKeys, App[int]):
                 compact=True,
             )
         yield SourceHealthPane(self.desk.clock, id="health")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)  # every incident key fits 120 columns
 
     def on_mount(self) -> None:
         if self.settings.ui.theme in self.available_themes:
