@@ -3,7 +3,13 @@
 Takes what the pipeline hands out without depending on ``tocsin.scoring``: any object with
 ``.mention`` (a ``Mention``), ``.topics``, ``.sentiment`` (``.label``, ``.score``, ``.engine``) and
 ``.scores``; a bare ``Mention``; or the public JSON mention object (a dict, as ``--emit mentions``
-writes it). A batch is one ``executemany`` in one transaction. Pinned evidence is never pruned.
+writes it). A batch is one transaction. Pinned evidence is never pruned.
+
+A mention sent again with the same (source, uid) is a revision (``Mention.revision``), and the archive
+keeps what a post-mortem needs to tell the story: a deletion only marks the row (``deleted_at``; its
+sentiment and scores stay as they were judged); an edit replaces the words and their scores but keeps
+the first archived words (``original_text``) and marks ``edited_at``; a later author profile refreshes
+the row. Pinned evidence is never rewritten, only marked deleted or edited.
 """
 
 from __future__ import annotations
@@ -142,8 +148,10 @@ _COLUMNS = (
     "source, uid, created_at, received_at, topics, author, text, url, lang, hashtags, engagement, "
     "sentiment_label, sentiment_score, sentiment_engine, scores, pinned"
 )
+_READ_COLUMNS = f"{_COLUMNS}, deleted_at, edited_at, original_text"
 _PLACEHOLDERS = ", ".join("?" * 16)
-# A mention seen again (edited, re-scored) refreshes its row, except a pinned one, which stays as pinned.
+# A new mention, or one seen again (replayed, or its author's profile arrived), refreshes its row,
+# except a pinned one, which stays as pinned; marks of deletion and edits stay.
 ARCHIVE_SQL = (
     f"INSERT INTO mentions ({_COLUMNS}) VALUES ({_PLACEHOLDERS}) "
     "ON CONFLICT(source, uid) DO UPDATE SET received_at = excluded.received_at, topics = excluded.topics, "
@@ -152,6 +160,29 @@ ARCHIVE_SQL = (
     "sentiment_label = excluded.sentiment_label, sentiment_score = excluded.sentiment_score, "
     "sentiment_engine = excluded.sentiment_engine, scores = excluded.scores WHERE mentions.pinned = 0"
 )
+# An edit: the new words and their scores, the first archived words kept the first time they change
+# (in an UPDATE every right-hand side reads the row as it was, so ``mentions.text`` is the old text).
+# A mention first seen as an edit is inserted with no original: the desk never saw its first words.
+EDIT_SQL = (
+    f"INSERT INTO mentions ({_COLUMNS}, edited_at) VALUES ({_PLACEHOLDERS}, ?) "
+    "ON CONFLICT(source, uid) DO UPDATE SET received_at = excluded.received_at, topics = excluded.topics, "
+    "author = excluded.author, text = excluded.text, url = excluded.url, lang = excluded.lang, "
+    "hashtags = excluded.hashtags, engagement = excluded.engagement, "
+    "sentiment_label = excluded.sentiment_label, sentiment_score = excluded.sentiment_score, "
+    "sentiment_engine = excluded.sentiment_engine, scores = excluded.scores, "
+    "original_text = CASE WHEN mentions.original_text IS NULL AND mentions.text <> excluded.text "
+    "THEN mentions.text ELSE mentions.original_text END, "
+    "edited_at = max(coalesce(mentions.edited_at, 0), excluded.edited_at) WHERE mentions.pinned = 0"
+)
+# Pinned evidence keeps its words (the post-mortem quotes what was pinned) but learns it was edited.
+EDIT_PINNED_SQL = (
+    "UPDATE mentions SET edited_at = max(coalesce(edited_at, 0), ?) "
+    "WHERE source = ? AND uid = ? AND pinned = 1"
+)
+# A deletion marks the row, pinned or not, and changes nothing else: the deleted post arrives unscored,
+# and its words and judgement as the desk saw them are the evidence. A mention never archived gets no
+# row (there would be nothing to show but "deleted"). The first time the desk learnt it is kept.
+DELETE_SQL = "UPDATE mentions SET deleted_at = ? WHERE source = ? AND uid = ? AND deleted_at IS NULL"
 _INSERT = f"INSERT INTO mentions ({_COLUMNS}) VALUES ({_PLACEHOLDERS}) ON CONFLICT(source, uid) DO"
 KEEP_SQL = f"{_INSERT} NOTHING"
 PIN_SQL = f"{_INSERT} UPDATE SET pinned = 1"
@@ -165,18 +196,70 @@ async def pin_in(tx: Tx, row: MentionRow) -> None:
 _CONVERT_INLINE = 64
 
 
-def _values(batch: Sequence[Any]) -> list[tuple[Any, ...]]:
-    return [mention_row(m).values() for m in batch]
+_Run = tuple[str | None, list[tuple[Any, ...]]]
+
+
+def _runs(batch: Sequence[Any]) -> list[_Run]:
+    """The batch's statement values in runs of one kind (``None``: new mentions and author revisions,
+    ``"edit"``, ``"deleted"``), in the batch's order: an edit that follows its original is applied after
+    it. A batch without revisions is one run."""
+    runs: list[_Run] = []
+    kind: str | None = "start"
+    rows: list[tuple[Any, ...]] = []
+    for obj in batch:
+        row = mention_row(obj)
+        m = row.mention
+        revision = m.revision
+        if revision == "deleted":
+            values: tuple[Any, ...] = (to_ms(m.received_at), m.source, m.uid)
+        elif revision == "edit":
+            values = (*row.values(), to_ms(m.received_at))
+        else:
+            revision = None  # an author revision is an upsert like a new mention
+            values = row.values()
+        if revision != kind:
+            kind, rows = revision, []
+            runs.append((kind, rows))
+        rows.append(values)
+    return runs
+
+
+async def _write_runs(tx: Tx, runs: Sequence[_Run]) -> None:
+    for kind, rows in runs:
+        if kind is None:
+            await tx.executemany(ARCHIVE_SQL, rows)
+        elif kind == "edit":
+            await tx.executemany(EDIT_SQL, rows)
+            await tx.executemany(EDIT_PINNED_SQL, [(r[-1], r[0], r[1]) for r in rows])
+        else:
+            await tx.executemany(DELETE_SQL, rows)
 
 
 @dataclass(frozen=True, slots=True)
 class ArchivedMention:
+    """An archived mention as stored, with what the desk learnt of it afterwards."""
+
     row: MentionRow
     pinned: bool
+    deleted_at: datetime | None = None
+    """When the desk learnt the platform deleted the post (the row keeps its words and scores)."""
+    edited_at: datetime | None = None
+    """When the desk learnt of the author's last edit (``row`` holds the edited version)."""
+    original_text: str | None = None
+    """The words first archived, kept on the first edit that changed them."""
 
     @property
     def mention(self) -> Mention:
         return self.row.mention
+
+
+@dataclass(frozen=True, slots=True)
+class MentionRevisions:
+    """What happened to a pinned mention after the desk saw it, for the post-mortem."""
+
+    deleted_at: datetime | None
+    edited_at: datetime | None
+    original_text: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +276,8 @@ class ArchiveCommands:
     retention: timedelta
 
     async def archive(self, mentions: Sequence[Any], *, durable: bool = False) -> int:
-        """Archive a batch in one transaction; returns how many were written.
+        """Archive a batch in one transaction, revisions included; returns how many mentions it took
+        (a deletion of a mention never archived is taken and changes nothing).
 
         ``durable=False`` commits with ``synchronous=NORMAL``: safe if the process dies, and a power cut
         loses at most the last batches, which the sources can replay from their cursors.
@@ -203,20 +287,20 @@ class ArchiveCommands:
         batch = list(mentions)
         if len(batch) > _CONVERT_INLINE:
             # ~30 µs a mention: a big batch converted on the loop would stall the screen for milliseconds
-            rows = await asyncio.to_thread(_values, batch)
+            runs = await asyncio.to_thread(_runs, batch)
         else:
-            rows = _values(batch)
+            runs = _runs(batch)
 
         async def insert(tx: Tx) -> None:
-            await tx.executemany(ARCHIVE_SQL, rows)
+            await _write_runs(tx, runs)
 
         await self.store.write(insert, durable=durable)
-        return len(rows)
+        return len(batch)
 
     async def archived_mention(self, source: str, uid: str) -> ArchivedMention | None:
         """One archived mention, as stored."""
         rows = await self.store.fetchall(
-            f"SELECT {_COLUMNS} FROM mentions WHERE source = ? AND uid = ?", (source, uid)
+            f"SELECT {_READ_COLUMNS} FROM mentions WHERE source = ? AND uid = ?", (source, uid)
         )
         return _archived(rows[0]) if rows else None
 
@@ -230,9 +314,23 @@ class ArchiveCommands:
             where += " AND EXISTS (SELECT 1 FROM json_each(mentions.topics) WHERE value = ?)"
             params.append(topic)
         rows = await self.store.fetchall(
-            f"SELECT {_COLUMNS} FROM mentions WHERE {where} ORDER BY created_at LIMIT ?", (*params, limit)
+            f"SELECT {_READ_COLUMNS} FROM mentions WHERE {where} ORDER BY created_at LIMIT ?",
+            (*params, limit),
         )
         return [_archived(r) for r in rows]
+
+    async def pinned_revisions(self, incident_id: int) -> dict[tuple[str, str], MentionRevisions]:
+        """The evidence pinned to an incident that was deleted or edited since: (source, uid) → marks."""
+        rows = await self.store.fetchall(
+            "SELECT m.source, m.uid, m.deleted_at, m.edited_at, m.original_text FROM pins p "
+            "JOIN mentions m ON m.source = p.source AND m.uid = p.uid "
+            "WHERE p.incident_id = ? AND (m.deleted_at IS NOT NULL OR m.edited_at IS NOT NULL)",
+            (incident_id,),
+        )
+        return {
+            (source, uid): MentionRevisions(_time(deleted), _time(edited), original)
+            for source, uid, deleted, edited, original in rows
+        }
 
     async def archived_count(self) -> int:
         return int(await self.store.scalar("SELECT count(*) FROM mentions"))
@@ -265,7 +363,7 @@ def _archived(r: tuple[Any, ...]) -> ArchivedMention:
     from tocsin.sources.model import Author, Engagement
 
     source, uid, created, received, topics, author, text, url, lang, hashtags, engagement = r[:11]
-    label, score, engine, scores, pinned = r[11:]
+    label, score, engine, scores, pinned, deleted_at, edited_at, original_text = r[11:]
     a = json.loads(author)
     e = json.loads(engagement) if engagement else [None, None, None]
     mention = Mention(
@@ -288,11 +386,16 @@ def _archived(r: tuple[Any, ...]) -> ArchivedMention:
         lang=lang,
         hashtags=tuple(json.loads(hashtags)) if hashtags else (),
         engagement=Engagement(*e),
+        deleted=deleted_at is not None,
     )
     row = MentionRow(
         mention, tuple(json.loads(topics)), label, score, engine, json.loads(scores) if scores else {}
     )
-    return ArchivedMention(row, bool(pinned))
+    return ArchivedMention(row, bool(pinned), _time(deleted_at), _time(edited_at), original_text)
+
+
+def _time(ms: int | None) -> datetime | None:
+    return None if ms is None else from_ms(ms)
 
 
 class Archiver:

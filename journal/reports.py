@@ -2,10 +2,11 @@
 
 Contents: the summary, the clocks against the SLA, a volume chart from the per-minute history around
 the incident (inline SVG in HTML, a sparkline in Markdown), the response checklist, the responses,
-the key mentions (pinned evidence, with their original time and text), lessons, notes and the full
-timeline. Every piece of mention or operator text is escaped for its format (``display.py``); URLs
-are shown only when http(s), with credentials redacted. The journal holds no secrets of the desk's
-(tokens live in the environment), and none of the settings go into an export.
+the key mentions (pinned evidence, with their original time and text, and whether the post was
+deleted or edited since), lessons, notes and the full timeline. Every piece of mention or operator
+text is escaped for its format (``display.py``); URLs are shown only when http(s), with credentials
+redacted. The journal holds no secrets of the desk's (tokens live in the environment), and none of
+the settings go into an export.
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ import csv
 import io
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from tocsin.journal import display as d
+from tocsin.journal.archive import MentionRevisions
 from tocsin.journal.clocks import SlaClock, first_response_target
 from tocsin.journal.history import VolumePoint
-from tocsin.journal.model import Event, IncidentRecord
+from tocsin.journal.model import Event, Evidence, IncidentRecord
 from tocsin.journal.narrate import describe
 from tocsin.sources.model import format_time
 
@@ -52,6 +54,8 @@ class PostMortem:
     ack_target: timedelta
     names: Mapping[str, str]
     """Roster id → name."""
+    revisions: Mapping[tuple[str, str], MentionRevisions] = field(default_factory=dict)
+    """(source, uid) → what happened to a pinned post since (deleted, edited); only those it happened to."""
 
 
 async def build_postmortem(
@@ -67,6 +71,7 @@ async def build_postmortem(
     volume = await journal.volume(inc.topic, start, end)
     settings = journal.settings
     topic = next((t for t in settings.topics if t.id == inc.topic), None)
+    revisions = await journal.pinned_revisions(inc.id) if rec.evidence else {}
     return PostMortem(
         record=rec,
         clocks=journal.clocks(inc, now),
@@ -79,6 +84,7 @@ async def build_postmortem(
         response_target=first_response_target(settings.team.sla, inc.severity),
         ack_target=settings.team.sla.ack_timeout,
         names={m.id: m.name for m in settings.team.roster},
+        revisions=revisions,
     )
 
 
@@ -114,6 +120,36 @@ def bins(pm: PostMortem, max_bins: int) -> tuple[list[Bin], int]:
             counts[i][0] += p.count
             counts[i][1] += p.negative
     return [Bin(b.start, c, neg) for b, (c, neg) in zip(out, counts, strict=True)], size
+
+
+def revision_of(pm: PostMortem, e: Evidence) -> MentionRevisions | None:
+    """What happened to a pinned post after the desk saw it, or None if nothing did."""
+    return pm.revisions.get((e.source, e.uid))
+
+
+def revision_notes(pm: PostMortem, e: Evidence, *, limit: int = 500) -> tuple[str, ...]:
+    """Plain sentences for a pinned post that was edited or deleted since (raw mention text inside:
+    escape for the format): ``edited by its author at 10:31 CET; first version: “…”``,
+    ``deleted by its author at 10:42 CET``. Times carry the date when it is not the post's day."""
+    r = revision_of(pm, e)
+    if r is None:
+        return ()
+
+    def when(dt: datetime) -> str:
+        same_day = dt.astimezone(pm.tz).date() == e.created_at.astimezone(pm.tz).date()
+        return d.local_time(dt, pm.tz, date=not same_day)
+
+    notes = []
+    if r.edited_at is not None:
+        note = f"edited by its author at {when(r.edited_at)}"
+        if r.original_text is not None and r.original_text != e.text:
+            note += f"; first version: “{d.one_line(r.original_text, limit)}”"
+        elif r.edited_at >= e.pinned_at:
+            note += ", after it was pinned (the words above are as pinned)"
+        notes.append(note)
+    if r.deleted_at is not None:
+        notes.append(f"deleted by its author at {when(r.deleted_at)}")
+    return tuple(notes)
 
 
 def _peak(pm: PostMortem) -> VolumePoint | None:
@@ -239,6 +275,8 @@ def to_markdown(pm: PostMortem) -> str:
         line = f"- {' · '.join(meta)}: “{d.md(e.text, 500)}”"
         if d.safe_url(e.url):
             line += " " + d.md_link("link", e.url)
+        for note in revision_notes(pm, e):
+            line += f" — *{d.md(note)}*"  # escaped, so the note cannot close the emphasis early
         out.append(line)
     out += ["", "## Lessons", ""]
     lessons = rec.lessons
@@ -272,7 +310,8 @@ th{background:#f5f7f9;font-weight:600}.bad{color:#b3261e;font-weight:600}.good{c
 .sev{display:inline-block;padding:0 .4rem;border-radius:.3rem;background:#b3261e;color:#fff;font-weight:600}
 blockquote{margin:.3rem 0;padding:.3rem .8rem;border-left:3px solid #8aa0b8;background:#f5f7f9}
 .ev{border:1px solid #e6e9ed;border-radius:.4rem;padding:.4rem .7rem;margin:.4rem 0}
-.ev .who{color:#5b6673;font-size:.9em}ul.check{list-style:none;padding-left:0}
+.ev .who{color:#5b6673;font-size:.9em}.ev .rev{color:#b3261e;font-size:.9em}
+ul.check{list-style:none;padding-left:0}
 svg{width:100%;height:auto;background:#fbfcfd;border:1px solid #e6e9ed}
 @media print{body{margin:0}}
 """
@@ -427,9 +466,10 @@ def to_html(pm: PostMortem) -> str:
         meta = [t(e.created_at), who, f"{_counts(e.followers)} followers", h(e.source, 30)]
         if e.sentiment:
             meta.append(h(e.sentiment))
+        notes = "".join(f'<div class="rev">{h(note)}</div>' for note in revision_notes(pm, e))
         out.append(
             f'<div class="ev"><div class="who">{" · ".join(meta)}{link(e.url, "link")}</div>'
-            f"<blockquote>{d.html_block(e.text)}</blockquote></div>"
+            f"<blockquote>{d.html_block(e.text)}</blockquote>{notes}</div>"
         )
     out.append("<h2>Lessons</h2>")
     lessons = rec.lessons
@@ -472,6 +512,14 @@ def _redact(obj: Any) -> Any:
 
 def _event_json(ev: Event) -> dict[str, Any]:
     return _redact(ev.to_json())
+
+
+def _revision_json(r: MentionRevisions | None, t: Any) -> dict[str, Any]:
+    """The post's revisions for tooling: when the desk learnt of its deletion and last edit (UTC), and
+    the words first archived when an edit changed them."""
+    if r is None:
+        return {"deleted_at": None, "edited_at": None, "original_text": None}
+    return {"deleted_at": t(r.deleted_at), "edited_at": t(r.edited_at), "original_text": r.original_text}
 
 
 def to_json(pm: PostMortem) -> str:
@@ -529,6 +577,7 @@ def to_json(pm: PostMortem) -> str:
                 "lang": e.lang,
                 "sentiment": e.sentiment,
                 "note": e.note,
+                **_revision_json(revision_of(pm, e), t),
             }
             for e in rec.evidence
         ],
@@ -555,7 +604,20 @@ def to_json(pm: PostMortem) -> str:
     return json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
 
 
-CSV_COLUMNS: Sequence[str] = ("event_id", "at_utc", "at_local", "incident", "operator", "kind", "what", "url")
+CSV_COLUMNS: Sequence[str] = (
+    "event_id",
+    "at_utc",
+    "at_local",
+    "incident",
+    "operator",
+    "kind",
+    "what",
+    "url",
+    # on evidence_pinned rows, what happened to the post since: deleted, edited (and its first words)
+    "mention_deleted_at_utc",
+    "mention_edited_at_utc",
+    "mention_first_version",
+)
 
 
 def to_csv(pm: PostMortem) -> str:
@@ -566,6 +628,7 @@ def to_csv(pm: PostMortem) -> str:
     for ev in pm.record.events:
         p = ev.payload
         url = p.get("url") or (p.get("mention") or {}).get("url") if isinstance(p, Mapping) else None
+        r = _pinned_revision(pm, ev)
         w.writerow(
             [
                 ev.id,
@@ -576,9 +639,21 @@ def to_csv(pm: PostMortem) -> str:
                 str(ev.kind),
                 d.csv_cell(describe(ev, pm.tz, limit=2000)),
                 d.csv_cell(d.safe_url(url) or ""),
+                format_time(r.deleted_at) if r and r.deleted_at else "",
+                format_time(r.edited_at) if r and r.edited_at else "",
+                d.csv_cell(r.original_text) if r and r.original_text is not None else "",
             ]
         )
     return buf.getvalue()
+
+
+def _pinned_revision(pm: PostMortem, ev: Event) -> MentionRevisions | None:
+    if not pm.revisions or str(ev.kind) != "evidence_pinned":
+        return None
+    m = ev.payload.get("mention") if isinstance(ev.payload, Mapping) else None
+    if not isinstance(m, Mapping):
+        return None
+    return pm.revisions.get((str(m.get("source")), str(m.get("uid"))))
 
 
 # --- plain text (``tocsin journal show``) -------------------------------------------------------
@@ -620,6 +695,7 @@ def to_text(pm: PostMortem, *, evidence_shown: int = 20) -> str:
         out += ["", f"Evidence ({len(rec.evidence)} pinned)"]
         for e in rec.evidence[:evidence_shown]:
             out.append(f"  {t(e.created_at)} @{o(e.author_handle, 40)}: {o(e.text, 200)}")
+            out += [f"    {o(note, 300)}" for note in revision_notes(pm, e, limit=200)]
         if len(rec.evidence) > evidence_shown:
             out.append(f"  … and {len(rec.evidence) - evidence_shown} more (see the export)")
     if rec.notes:

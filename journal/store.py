@@ -101,6 +101,16 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             ) WITHOUT ROWID""",
         ),
     ),
+    (
+        2,
+        (
+            # revisions of archived mentions: when the desk learnt the post was deleted or edited
+            # (ms), and the words first archived, kept on the first edit that changed them
+            "ALTER TABLE mentions ADD COLUMN deleted_at INTEGER",
+            "ALTER TABLE mentions ADD COLUMN edited_at INTEGER",
+            "ALTER TABLE mentions ADD COLUMN original_text TEXT",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -300,13 +300,16 @@ class DeskSession:
         return saved
 
     def _on_batch(self, batch: Sequence[Any]) -> None:
-        """The desk's batch listener (on the loop): archive in the background, count the minutes."""
+        """The desk's batch listener (on the loop): archive in the background, count the minutes.
+
+        Every item is archived (a revision marks or refreshes its row), but only new posts count in
+        the volume history: a deletion, an edit or a late author profile was counted when first seen."""
         if self.archiver is not None and not self._stopped:
             self.archiver.add(batch)
         volume, dirty = self._volume, self._dirty
         for scored in batch:
             topics = scored.topics
-            if not topics:
+            if not topics or scored.mention.revision is not None:
                 continue
             minute = _epoch_minute(scored.mention.created_at)
             column = _COLUMN.get(scored.sentiment.label, 0)

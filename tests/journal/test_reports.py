@@ -164,7 +164,19 @@ async def test_csv_timeline_cannot_run_formulas(journal: Journal, storm: int) ->
     text = render(await build_postmortem(journal, storm), "csv")
     no_hostile_bytes(text)
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["event_id", "at_utc", "at_local", "incident", "operator", "kind", "what", "url"]
+    assert rows[0] == [
+        "event_id",
+        "at_utc",
+        "at_local",
+        "incident",
+        "operator",
+        "kind",
+        "what",
+        "url",
+        "mention_deleted_at_utc",
+        "mention_edited_at_utc",
+        "mention_first_version",
+    ]
     assert len(rows) - 1 == len((await journal.incident_record(storm)).events)
     for row in rows[1:]:
         assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row), row
