@@ -15,10 +15,8 @@ def texts(buffer: FeedBuffer) -> list[str]:
 def test_ring_keeps_the_newest_in_order(kit: Any) -> None:
     desk = kit.FakeDesk()
     buffer = FeedBuffer(capacity=5)
-    added, evicted = buffer.extend([desk.push(f"m{i}") for i in range(3)])
-    assert (added, evicted) == (3, 0)
-    added, evicted = buffer.extend([desk.push(f"m{i}") for i in range(3, 9)])
-    assert (added, evicted) == (6, 4)
+    assert buffer.extend([desk.push(f"m{i}") for i in range(3)]) == (3, 0, [], 0)
+    assert buffer.extend([desk.push(f"m{i}") for i in range(3, 9)]) == (6, 4, [], 0)
     assert texts(buffer) == ["m4", "m5", "m6", "m7", "m8"]
     assert buffer.total == 5
     with pytest.raises(IndexError):
@@ -61,7 +59,7 @@ def test_filter_view_counts_additions_and_evictions(kit: Any) -> None:
     buffer.extend([desk.push("hit 0"), desk.push("miss 1"), desk.push("hit 2"), desk.push("miss 3")])
     buffer.set_filter("hit")
     assert texts(buffer) == ["hit 0", "hit 2"]
-    added, evicted = buffer.extend([desk.push("hit 4"), desk.push("miss 5")])
+    added, evicted, _, _ = buffer.extend([desk.push("hit 4"), desk.push("miss 5")])
     assert (added, evicted) == (1, 1)  # "hit 0" fell off; "miss 1" fell off unseen
     assert texts(buffer) == ["hit 2", "hit 4"]
     assert buffer.total == 4

@@ -42,7 +42,7 @@ async def open_wall(pilot: Any, app: TocsinApp) -> None:
 def rich_mention(kit: Any, **kw: Any) -> ScoredMention:
     at = kit.T0 - timedelta(minutes=12)
     mention = Mention(
-        uid="m-detail",
+        uid=kw.get("uid", "m-detail"),
         source="demo",
         text=kw.get("text", POST),
         created_at=at,
@@ -180,7 +180,7 @@ async def test_influence_terms_are_recomputed_when_the_score_does_not_carry_them
         await open_wall(pilot, app)
         desk.mentions.append(rich_mention(kit, scores=scores))
         stale = {"influence": {"score": 20, "tier": "macro"}, "bot": {"score": 0.1, "reasons": []}}
-        desk.mentions.append(replace(rich_mention(kit, scores=stale), seq=2))
+        desk.mentions.append(replace(rich_mention(kit, scores=stale, uid="m-detail-2"), seq=2))
         app.flush()
         await pilot.pause()
         await pilot.press("up", "enter")

@@ -7,6 +7,9 @@ border counts the mentions waiting below; ``End``/``G`` (or scrolling back to th
 A cursor line selects one mention (``selected_mention``: what Enter opens, what pinning takes). While
 the tail follows, the cursor is the newest line; moving it up pauses the tail, bringing it back to the
 bottom resumes it.
+
+A mention sent again (deleted, edited, its author's profile arrived late) replaces its line in place:
+the line reads ``[deleted]`` (its text struck through) or ``(edited)``, and the tail does not move.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from tocsin.scoring.snapshot import ScoredMention
 from tocsin.tui import safe_text
-from tocsin.tui.panes.feed_buffer import DEFAULT_CAPACITY, FeedBuffer, FeedEntry
+from tocsin.tui.panes.feed_buffer import DEFAULT_CAPACITY, FeedBuffer, FeedEntry, edited
 from tocsin.tui.panes.palette import SENTIMENT_SIGN
 
 INFLUENTIAL_FOLLOWERS = 10_000
@@ -68,6 +71,8 @@ class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
         "feed--neutral",
         "feed--positive",
         "feed--unscored",
+        "feed--revised",
+        "feed--deleted",
         "feed--cursor",
         "feed--cursor-blurred",
     }
@@ -86,6 +91,8 @@ class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
         .feed--neutral { color: $foreground; }
         .feed--positive { color: $text-success; }
         .feed--unscored { color: $foreground-muted; }
+        .feed--revised { color: $foreground-muted; text-style: italic; }
+        .feed--deleted { color: $foreground-muted; text-style: strike; }
         .feed--cursor { background: $accent 40%; }
         .feed--cursor-blurred { background: $foreground 12%; }
     }
@@ -109,7 +116,9 @@ class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
         self.buffer = FeedBuffer(capacity)
         self._tz = tz
         self._source_width = source_width
-        self._strips: LRUCache[tuple[int, int], Strip] = LRUCache(1024)
+        self._strips: LRUCache[tuple[int, int], tuple[FeedEntry, Strip]] = LRUCache(1024)
+        """Rendered lines by (absolute index, width), with the entry each was drawn from: a mention
+        replaced in place by its revision is a new entry, so its old line is never shown again."""
         self._styles: dict[str, RichStyle] = {}
         self._base = RichStyle()
         self._scrolling_ourselves = False
@@ -120,21 +129,47 @@ class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
     # --- data -----------------------------------------------------------------------------------
 
     def add(self, batch: Sequence[ScoredMention], *, render: bool = True) -> None:
-        """Append a batch (oldest first). With ``render=False`` (a modal is open) the lines are kept
-        but the view is brought up to date by the next call with ``render=True``."""
-        added, evicted = self.buffer.extend(batch)
-        if not (added or evicted):
+        """Take a batch (oldest first): new mentions are appended, revisions replace their line in place.
+        With ``render=False`` (a modal is open) the lines are kept but the view is brought up to date by
+        the next call with ``render=True``."""
+        buffer = self.buffer
+        # Where the paused reader is, by mention: a filter match that changes mid-view renumbers lines.
+        anchor = None
+        if buffer.query and not self.tail and (n := len(buffer)):
+            top = min(round(self.scroll_y), n - 1)
+            anchor = (buffer.absolute(min(self._cursor, n - 1)), buffer.absolute(top))
+        added, evicted, replaced, reshaped = buffer.extend(batch)
+        if replaced and not self._dirty and self._shows_any(replaced):
+            self._dirty = True  # a line on screen changed: redraw it even if nothing was added
+        if not (added or evicted or reshaped):
             if render and self._dirty:
                 self._sync_view()
             return
         if not self.tail:
             self.waiting += added
-            if evicted:  # keep the lines the user is reading in place while older ones fall off
+            if anchor is not None and reshaped:
+                cursor, top = anchor
+                self._cursor = min(buffer.line_at(cursor), max(0, len(buffer) - 1))
+                self.virtual_size = Size(self.scrollable_content_region.width, len(buffer))  # the new bounds
+                self._scroll_quietly(buffer.line_at(top))
+            elif evicted:  # keep the lines the user is reading in place while older ones fall off
                 self._cursor = max(0, self._cursor - evicted)
                 self._scroll_quietly(max(0, round(self.scroll_y) - evicted))
         self._dirty = True
         if render:
             self._sync_view()
+
+    def _shows_any(self, absolutes: list[int]) -> bool:
+        """Whether one of these kept entries is on a line on screen (their cached strips need no
+        dropping: a strip is only reused for the very entry it was drawn from)."""
+        buffer = self.buffer
+        n = len(buffer)
+        if not n:
+            return False
+        top = min(round(self.scroll_y), n - 1)
+        bottom = min(n, top + max(1, self.scrollable_content_region.height)) - 1
+        first, last = buffer.absolute(top), buffer.absolute(bottom)
+        return any(first <= absolute <= last for absolute in absolutes)
 
     def set_filter(self, query: str) -> None:
         """Filter by a substring of text, handle or hashtags (case/accent-insensitive); "" for all."""
@@ -331,10 +366,14 @@ class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
         line = round(self.scroll_y) + y
         if not 0 <= line < len(self.buffer) or width <= 0:
             return Strip.blank(width, self._base)
+        entry = self.buffer.entry(line)
         key = (self.buffer.absolute(line), width)
-        strip = self._strips.get(key)
-        if strip is None:
-            strip = self._strips[key] = self._render_entry(self.buffer.entry(line), width)
+        cached = self._strips.get(key)
+        if cached is not None and cached[0] is entry:
+            strip = cached[1]
+        else:
+            strip = self._render_entry(entry, width)
+            self._strips[key] = (entry, strip)
         if line == self.cursor_line and (self.has_focus or not self.tail):
             # Over the cached line, not cached itself: the cursor moves, the line does not.
             cursor = self._cursor_style("feed--cursor" if self.has_focus else "feed--cursor-blurred")
@@ -367,7 +406,12 @@ class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
         bot = scored.scores.get("bot")
         if isinstance(bot, dict) and isinstance(bot.get("score"), (int, float)) and bot["score"] >= BOT_SCORE:
             parts += [(" ", ""), ("bot?", "feed--bot")]
-        parts += [(" ", ""), (safe_text.clean(m.text, max(width, 1)), body)]
+        # Before the text, which the width cuts: the operator must see it is not the post as first seen.
+        if m.deleted:
+            parts += [(" ", ""), ("[deleted]", "feed--revised")]
+        if edited(m):
+            parts += [(" ", ""), ("(edited)", "feed--revised")]
+        parts += [(" ", ""), (safe_text.clean(m.text, max(width, 1)), "feed--deleted" if m.deleted else body)]
         return parts
 
     def _render_entry(self, entry: FeedEntry, width: int) -> Strip:

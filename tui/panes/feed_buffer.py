@@ -3,13 +3,22 @@
 Memory stays bounded whatever the volume (the oldest mentions fall off), lookups by line are O(1),
 and a filter costs one pass when it changes plus one check per new mention afterwards. Search keys
 are folded lazily, once per mention, so the flush never pays for a filter nobody typed.
+
+A mention sent again with the same (source, uid) — a revision (``Mention.revision``: deleted, edited,
+its author's profile arrived) or a plain duplicate — replaces its line in place rather than adding a
+second one; kept entries are indexed by that key, so finding the line is one dict lookup. A revision
+whose original has already fallen off is dropped: the journal's archive has the story.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections.abc import Iterable
+from dataclasses import replace
+from typing import NamedTuple
 
 from tocsin.scoring.snapshot import ScoredMention
+from tocsin.sources.model import Author, Mention
 from tocsin.tui import safe_text
 
 DEFAULT_CAPACITY = 10_000
@@ -39,6 +48,75 @@ class FeedEntry:
         return self._key
 
 
+class Extended(NamedTuple):
+    """What one ``FeedBuffer.extend`` changed, for the view to redraw just that."""
+
+    added: int
+    """Visible lines appended at the bottom."""
+    evicted: int
+    """Visible lines that fell off the top."""
+    replaced: list[int]
+    """Absolute indices of kept entries replaced in place, in arrival order (one may have fallen off
+    again later in the same batch)."""
+    reshaped: int = 0
+    """Visible lines that appeared or vanished mid-view because a replaced entry's match with the
+    filter changed: the lines below it moved."""
+
+
+def edited(mention: Mention) -> bool:
+    """Whether the kept version of a mention is one its author edited (sticky through later
+    revisions: a deletion or a late profile does not make the text the original one again)."""
+    return bool(mention.extra) and mention.extra.get("update") == "edit"
+
+
+def author_updated(mention: Mention) -> bool:
+    """Whether the kept version's author profile arrived after the post itself (and replaced the bare
+    one it came with): its followers are the updated ones."""
+    return bool(mention.extra) and mention.extra.get("update") == "author"
+
+
+def _better_known(old: Author, new: Author) -> Author:
+    """The same author in two versions of a post: the one with a follower count wins, else the newer
+    (an edit from a firehose carries a bare DID where the first version had been given a profile)."""
+    return old if new.followers is None and old.followers is not None else new
+
+
+def merge(old: ScoredMention, new: ScoredMention) -> ScoredMention:
+    """What the feed keeps when ``new`` (same source and uid) arrives for the kept ``old``.
+
+    Each revision replaces what it is about: ``deleted`` only marks the kept version deleted;
+    ``author`` only brings the author's profile (and the scores that depend on it); ``edit`` brings the
+    new text and its judgement. A deletion and an edit stay marked whatever comes after. A revision
+    sent unscored (no sentiment, no scores: e.g. a deletion) keeps the old judgement."""
+    o, n = old.mention, new.mention
+    revision = n.revision
+    judged = new.sentiment.label != "unscored" or bool(new.scores)
+    sentiment, scores = (new.sentiment, new.scores) if judged else (old.sentiment, old.scores)
+    if revision == "deleted":
+        mention = o if o.deleted else replace(o, deleted=True)
+    elif revision == "author":
+        # the post is the one kept (an author revision may be of a version from before an edit)
+        extra = o.extra if edited(o) else {**o.extra, "update": "author"}
+        mention = replace(o, author=n.author, extra=extra)
+        if n.text != o.text:
+            sentiment = old.sentiment  # judged on a text the feed no longer shows
+    else:  # "edit", or the same post again
+        author, extra = _better_known(o.author, n.author), n.extra
+        if edited(o) and not edited(n):
+            extra = {**n.extra, "update": "edit"}
+        if author is n.author and extra is n.extra and n.deleted >= o.deleted:
+            mention = n  # the usual edit: nothing to carry over (and replace() is the costly part)
+        else:
+            mention = replace(n, author=author, deleted=True if o.deleted else n.deleted, extra=extra)
+    return ScoredMention(
+        seq=new.seq,
+        mention=mention,
+        topics=new.topics or old.topics,
+        sentiment=sentiment,
+        scores=scores,
+    )
+
+
 class FeedBuffer:
     """The newest ``capacity`` mentions, oldest first, seen through an optional substring filter."""
 
@@ -49,9 +127,12 @@ class FeedBuffer:
         self._ring: list[FeedEntry | None] = [None] * capacity
         self._start = 0  # absolute index of the oldest kept entry
         self._end = 0  # absolute index one past the newest
+        self._index: dict[tuple[str, str], int] = {}  # (source, uid) of each kept entry → absolute index
         self._query = ""
         self._matches: list[int] = []  # absolute indices of kept entries that match, ascending
         self._head = 0  # position in _matches of the first still-kept match
+        self.dropped = 0
+        """Revisions dropped because their original had fallen off (or never made it into the feed)."""
 
     @property
     def query(self) -> str:
@@ -75,6 +156,13 @@ class FeedBuffer:
             return self._matches[self._head + line]
         return self._start + line
 
+    def line_at(self, absolute: int) -> int:
+        """The visible line of the kept entry at ``absolute``, or of the first visible one after it when
+        it is hidden by the filter (``len(self)`` when none is); 0 for an index that fell off."""
+        if self._query:
+            return bisect_left(self._matches, absolute, self._head) - self._head
+        return max(0, min(absolute, self._end) - self._start)
+
     def entry(self, line: int) -> FeedEntry:
         """The entry shown on visible line ``line`` (0 = oldest)."""
         if not 0 <= line < len(self):
@@ -83,12 +171,35 @@ class FeedBuffer:
         assert entry is not None
         return entry
 
-    def extend(self, items: Iterable[ScoredMention]) -> tuple[int, int]:
-        """Append mentions (oldest first). Returns (visible lines added, visible lines evicted at the top)."""
-        added = evicted = 0
-        ring, cap, query = self._ring, self.capacity, self._query
+    def at(self, absolute: int) -> FeedEntry | None:
+        """The kept entry at an absolute index, filter or not (None once it fell off)."""
+        if not self._start <= absolute < self._end:
+            return None
+        return self._ring[absolute % self.capacity]
+
+    def extend(self, items: Iterable[ScoredMention]) -> Extended:
+        """Take mentions (oldest first): new ones are appended, a revision or a duplicate of a kept one
+        replaces it in place, a revision of one no longer kept is dropped. O(1) a mention (a filter match
+        that changes on a replacement costs a bisect)."""
+        added = evicted = reshaped = 0
+        replaced: list[int] = []
+        ring, cap, query, index = self._ring, self.capacity, self._query, self._index
         for item in items:
+            m = item.mention
+            key = (m.source, m.uid)
+            at = index.get(key)
+            if at is not None:
+                reshaped += self._replace(at, item)
+                replaced.append(at)
+                continue
+            if m.revision is not None:
+                self.dropped += 1
+                continue
             if self._end - self._start == cap:
+                gone = ring[self._start % cap]
+                if gone is not None:
+                    g = gone.item.mention
+                    index.pop((g.source, g.uid), None)
                 if not query:
                     evicted += 1
                 elif self._head < len(self._matches) and self._matches[self._head] == self._start:
@@ -97,6 +208,7 @@ class FeedBuffer:
                 self._start += 1
             entry = FeedEntry(item)
             ring[self._end % cap] = entry
+            index[key] = self._end
             if not query:
                 added += 1
             elif query in entry.key:
@@ -106,7 +218,27 @@ class FeedBuffer:
         if self._head > 1024 and self._head * 2 > len(self._matches):
             del self._matches[: self._head]
             self._head = 0
-        return added, evicted
+        return Extended(added, evicted, replaced, reshaped)
+
+    def _replace(self, at: int, item: ScoredMention) -> int:
+        """Put the merged version at ``at``; returns 1 when its line appeared or vanished in the filter."""
+        slot = at % self.capacity
+        old = self._ring[slot]
+        assert old is not None
+        entry = FeedEntry(merge(old.item, item))
+        self._ring[slot] = entry
+        query = self._query
+        if not query:
+            return 0
+        was, now = query in old.key, query in entry.key
+        if was == now:
+            return 0
+        matches = self._matches
+        if now:
+            insort(matches, at, lo=self._head)
+        else:
+            del matches[bisect_left(matches, at, self._head)]
+        return 1
 
     def set_filter(self, query: str) -> bool:
         """Show only mentions whose text, handle or hashtags contain ``query`` (case/accent-insensitive).

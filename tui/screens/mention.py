@@ -3,8 +3,9 @@
 Full text, the author (handle, name, followers, following, posts, account age, verified, the
 platform's bot flag), engagement, link, topics, sentiment with its engine, influence with the terms of
 its formula, bot-likelihood with its reasons, and the copy-paste wave it belongs to. Opened with Enter
-on a feed line. Every value from the mention goes through tui/safe_text.py: the whole screen is
-hostile text.
+on a feed line, it shows the feed's latest version of the mention: whether it was edited or deleted, and
+the author's profile when it arrived after the post. Every value from the mention goes through
+tui/safe_text.py: the whole screen is hostile text.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tocsin.scoring.snapshot import ClusterRow, ScoredMention, Snapshot
 from tocsin.sources.base import format_span
 from tocsin.sources.model import Mention
 from tocsin.tui import safe_text
+from tocsin.tui.panes.feed_buffer import author_updated, edited
 from tocsin.tui.panes.palette import SENTIMENT_STYLE
 
 LABEL_WIDTH = 12
@@ -165,6 +167,8 @@ def detail_content(
     extras = [f"language {clean(m.lang, 12)}" if m.lang else "language unknown"]
     if m.reply_to:
         extras.append("a reply")
+    if edited(m):
+        extras.append("edited by its author since first seen")
     if m.deleted:
         extras.append("DELETED by its author")
     out.row("", (" · ".join(extras), "$foreground-muted"))
@@ -177,7 +181,10 @@ def detail_content(
     out.row("Name", safe_text.content(a.name, "", max_len=120) if a.name else unknown)
     out.row(
         "Audience",
-        f"followers {_count(a.followers)} · following {_count(a.following)} · posts {_count(a.posts)}",
+        f"followers {_count(a.followers)}",
+        # the post came with a bare profile; these figures are the ones looked up after it
+        (" (updated after the post)", "$foreground-muted") if author_updated(m) else "",
+        f" · following {_count(a.following)} · posts {_count(a.posts)}",
     )
     age = account_age(a.created_at, now)
     since = f" (since {a.created_at.astimezone(tz):%d %b %Y})" if a.created_at else ""
