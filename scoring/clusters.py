@@ -2,9 +2,15 @@
 
 A coordinated wave posts one template many times, varying links, @mentions, emoji, digits or a word.
 Each mention's text is normalised (links and @mentions dropped; case, accents, punctuation, digits and
-emoji removed), cut into character 4-grams and summarised by a 64-permutation MinHash (datasketch);
-a MinHash LSH index finds earlier mentions whose estimated Jaccard similarity is at least
-``clusters.similarity``. A mention joins the cluster of its best match, else starts its own.
+emoji removed), cut into character 4-grams and summarised by a 64-permutation MinHash; a banded LSH index (the
+method of Leskovec, Rajaraman & Ullman, *Mining of Massive Datasets*, ch. 3) finds earlier mentions
+whose estimated Jaccard similarity is at least ``clusters.similarity``. A mention joins the cluster
+of its best match, else starts its own.
+
+The MinHash and the index are a few vectorised numpy lines here rather than datasketch's general
+objects: per mention, building a MinHash object and going through a storage layer made for Redis and
+Cassandra cost three quarters of the clustering time, and the clustering is the costliest thing the
+desk does per mention.
 
 Cost stays flat however many mentions go by (measured in ``tests/bench/test_judgement_bench.py``:
 ``cluster_us_per_mention_at_100k``):
@@ -18,22 +24,21 @@ Cost stays flat however many mentions go by (measured in ``tests/bench/test_judg
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import re
 import unicodedata
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from tocsin.config.settings import ClusterSettings
 
-if TYPE_CHECKING:
-    from datasketch import MinHash
-
 _NUM_PERM = 64
-_SCHEME = "affine32"
+_SHIFT = np.uint64(32)
+_MAX_HASH = np.uint64(0xFFFFFFFF)
+_SEED = 1
 _SHINGLE = 4
 _REPS_PER_CLUSTER = 4
 _MULTIPLIERS = np.array([0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F], dtype=np.uint64)  # one per position
@@ -53,22 +58,121 @@ def normalise(text: str) -> str:
     return _NOT_LETTERS.sub(" ", text).strip()
 
 
-def shingle_hashes(norm: str) -> list[int]:
-    """32-bit hashes of the distinct character 4-grams of a normalised text (padded with spaces).
+def shingle_hashes(norm: str) -> np.ndarray:
+    """32-bit hashes of the character 4-grams of a normalised text (padded with spaces), repeats kept
+    (a MinHash takes minima: a repeated shingle changes nothing).
 
-    One vectorised pass over the code points (a sliding window times per-position odd constants):
-    hashing each shingle in Python cost most of the per-mention time. Deterministic across runs,
-    unlike ``hash()`` of a string.
+    One vectorised pass over the code points (each position times its own odd constant): hashing each
+    shingle in Python cost most of the per-mention time. Deterministic across runs, unlike ``hash()``
+    of a string.
     """
     codes = np.frombuffer(f" {norm} ".encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     if len(codes) < _SHINGLE:
         codes = np.concatenate([codes, np.zeros(_SHINGLE - len(codes), dtype=np.uint64)])
-    hashes = (sliding_window_view(codes, _SHINGLE) @ _MULTIPLIERS) & np.uint64(0xFFFFFFFF)
-    return list(set(hashes.tolist()))
+    n = len(codes) - _SHINGLE + 1
+    hashes = codes[:n] * _MULTIPLIERS[0]
+    for i in range(1, _SHINGLE):
+        hashes += codes[i : i + n] * _MULTIPLIERS[i]
+    return hashes & _MAX_HASH
 
 
-def _identity(value: int) -> int:
-    return value
+Signature = np.ndarray
+"""A MinHash: ``_NUM_PERM`` unsigned 32-bit minima, as a uint64 array."""
+
+
+class MinHasher:
+    """MinHash signatures of shingle-hash sets, with fixed random hash functions (seeded).
+
+    Each of the ``num_perm`` functions is a multiply-shift hash, ``(a·h + b) mod 2^64 >> 32`` with
+    random odd ``a`` (Dietzfelbinger's universal family): no division, unlike the usual modular
+    ``(a·h + b) mod p``, which made the signature the costliest step."""
+
+    def __init__(self, num_perm: int = _NUM_PERM, seed: int = _SEED) -> None:
+        rng = np.random.default_rng(seed)
+        full = np.iinfo(np.uint64).max
+        self._a = rng.integers(0, full, size=(num_perm, 1), dtype=np.uint64, endpoint=True) | np.uint64(1)
+        self._b = rng.integers(0, full, size=(num_perm, 1), dtype=np.uint64, endpoint=True)
+        self.num_perm = num_perm
+
+    def signature(self, shingles: np.ndarray) -> Signature:
+        """The signature of a non-empty array of 32-bit shingle hashes."""
+        return ((self._a * shingles + self._b) >> _SHIFT).min(axis=1)
+
+
+def similarity(a: Signature, b: Signature) -> float:
+    """Estimated Jaccard similarity of the sets behind two signatures."""
+    return int(np.count_nonzero(a == b)) / len(a)
+
+
+@functools.cache
+def band_shape(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows per band) whose S-curve best separates similarities around ``threshold``: the one
+    minimising the chance of a false candidate below it plus that of a missed pair above it."""
+    best, best_error = (1, num_perm), float("inf")
+    below = np.linspace(0.0, threshold, 200)
+    above = np.linspace(threshold, 1.0, 200)
+    for bands in range(1, num_perm + 1):
+        for rows in range(1, num_perm // bands + 1):
+            false_pos = np.trapezoid(1 - (1 - below**rows) ** bands, below)
+            false_neg = np.trapezoid(1 - (1 - (1 - above**rows) ** bands), above)
+            if (error := false_pos + false_neg) < best_error:
+                best, best_error = (bands, rows), error
+    return best
+
+
+class BandIndex:
+    """Banded LSH over signatures: two signatures are candidates when one band of rows is equal.
+
+    Each band's rows are folded into one 64-bit number (a random linear combination: a false match
+    between two different bands is a one-in-2^64 event), so a table entry costs one int and, for the
+    common band that one mention has, the key itself rather than a set. O(bands) dict operations per
+    insert, remove or query; keys are the caller's ints."""
+
+    def __init__(self, threshold: float, num_perm: int = _NUM_PERM, seed: int = _SEED) -> None:
+        self.bands, self.rows = band_shape(threshold, num_perm)
+        self._used = self.bands * self.rows
+        rng = np.random.default_rng(seed + 1)
+        self._fold = rng.integers(1, np.iinfo(np.uint64).max, size=self.rows, dtype=np.uint64) | np.uint64(1)
+        self._tables: list[dict[int, int | list[int]]] = [{} for _ in range(self.bands)]
+
+    def _keys(self, sig: Signature) -> list[int]:
+        return (sig[: self._used].reshape(self.bands, self.rows) * self._fold).sum(axis=1).tolist()
+
+    def insert(self, key: int, sig: Signature) -> None:
+        for table, band in zip(self._tables, self._keys(sig), strict=True):
+            found = table.get(band)
+            if found is None:
+                table[band] = key
+            elif isinstance(found, int):
+                table[band] = [found, key]
+            else:
+                found.append(key)
+
+    def remove(self, key: int, sig: Signature) -> None:
+        for table, band in zip(self._tables, self._keys(sig), strict=True):
+            found = table.get(band)
+            if found is None:
+                continue
+            if isinstance(found, int):
+                if found == key:
+                    del table[band]
+                continue
+            with contextlib.suppress(ValueError):
+                found.remove(key)  # short: at most a few representatives per wave share a band
+            if len(found) == 1:
+                table[band] = found[0]
+
+    def query(self, sig: Signature) -> set[int]:
+        out: set[int] = set()
+        for table, band in zip(self._tables, self._keys(sig), strict=True):
+            found = table.get(band)
+            if found is None:
+                continue
+            if isinstance(found, int):
+                out.add(found)
+            else:
+                out.update(found)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +205,7 @@ class _ClusterState:
     size: int = 0
     total: int = 0
     authors: dict[str, int] = field(default_factory=dict)
-    reps: deque[str] = field(default_factory=deque)
+    reps: deque[int] = field(default_factory=deque)
     """LSH keys of the indexed representatives, oldest first."""
 
     def view(self) -> Cluster:
@@ -121,7 +225,7 @@ class _Entry:
     at: datetime
     cluster: int
     author: str
-    key: str | None
+    key: int | None
     """The LSH key when this member is indexed as a representative."""
     digest: int
 
@@ -137,15 +241,11 @@ class CopyPasteIndex:
         self.settings = s = settings or ClusterSettings()
         if not 0.0 < s.similarity <= 1.0:
             raise ValueError("clusters.similarity must be in (0, 1]")
-        # datasketch pulls in scipy (~0.6 s): imported when an index is built, not with the module.
-        from datasketch import MinHash, MinHashLSH
-
-        self._minhash = MinHash
-        self._lsh = MinHashLSH(threshold=s.similarity, num_perm=_NUM_PERM)
-        self._permutations = MinHash(num_perm=_NUM_PERM, hashfunc=_identity).permutations
-        self._signatures: dict[str, MinHash] = {}  # LSH key → signature of an indexed representative
-        self._key_cluster: dict[str, int] = {}
-        self._rep_time: dict[str, datetime] = {}
+        self._hasher = MinHasher(_NUM_PERM)
+        self._lsh = BandIndex(s.similarity, _NUM_PERM)
+        self._signatures: dict[int, Signature] = {}  # LSH key → signature of an indexed representative
+        self._key_cluster: dict[int, int] = {}
+        self._rep_time: dict[int, datetime] = {}
         self._exact: dict[int, tuple[int, int]] = {}  # normalised-text digest → (cluster id, live members)
         self._clusters: dict[int, _ClusterState] = {}
         self._entries: deque[_Entry] = deque()
@@ -173,7 +273,7 @@ class CopyPasteIndex:
         digest = hash(norm)  # 64-bit, in memory only: the per-process salt does not matter
         found = self._exact.get(digest)
         cluster: _ClusterState | None = self._clusters.get(found[0]) if found else None
-        signature: MinHash | None = None
+        signature: Signature | None = None
         if cluster is None:
             signature = self._signature(norm)
             cluster = self._best_match(signature)
@@ -232,25 +332,22 @@ class CopyPasteIndex:
 
     # --- internals -------------------------------------------------------------------------------
 
-    def _signature(self, norm: str) -> MinHash:
-        m = self._minhash(
-            num_perm=_NUM_PERM, hashfunc=_identity, permutations=self._permutations, scheme=_SCHEME
-        )
-        m.update_batch(shingle_hashes(norm))
-        return m
+    def _signature(self, norm: str) -> Signature:
+        return self._hasher.signature(shingle_hashes(norm))
 
-    def _best_match(self, signature: MinHash) -> _ClusterState | None:
+    def _best_match(self, signature: Signature) -> _ClusterState | None:
         best, best_sim = None, self.settings.similarity
-        for key in self._lsh.query(signature):
-            sim = signature.jaccard(self._signatures[key])
+        signatures = self._signatures
+        for key in sorted(self._lsh.query(signature)):  # sorted: ties go to the oldest, run after run
+            sim = similarity(signature, signatures[key])
             if sim >= best_sim:
                 best, best_sim = key, sim
         if best is None:
             return None
         return self._clusters.get(self._key_cluster[best])
 
-    def _index(self, signature: MinHash, cluster_id: int, at: datetime) -> str:
-        key = str(self._next_key)
+    def _index(self, signature: Signature, cluster_id: int, at: datetime) -> int:
+        key = self._next_key
         self._next_key += 1
         self._lsh.insert(key, signature)
         self._signatures[key] = signature
@@ -258,7 +355,7 @@ class CopyPasteIndex:
         self._rep_time[key] = at
         return key
 
-    def _refresh_reps(self, cluster: _ClusterState, signature: MinHash) -> None:
+    def _refresh_reps(self, cluster: _ClusterState, signature: Signature) -> None:
         """Keep a long wave findable: once its oldest representative is half a window old, index this one."""
         if not cluster.reps:
             return
@@ -270,10 +367,10 @@ class CopyPasteIndex:
             self._entries[-1].key = key
             self._unindex(cluster.reps.popleft())
 
-    def _unindex(self, key: str) -> None:
-        if key in self._signatures:
-            self._lsh.remove(key)
-            del self._signatures[key]
+    def _unindex(self, key: int) -> None:
+        signature = self._signatures.pop(key, None)
+        if signature is not None:
+            self._lsh.remove(key, signature)
         self._key_cluster.pop(key, None)
         self._rep_time.pop(key, None)
 
