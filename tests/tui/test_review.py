@@ -3,6 +3,7 @@ incident's story, hostile text, redacted links, the volume chart, the HTML expor
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -172,3 +173,25 @@ async def test_an_empty_journal_says_so(journal: Journal) -> None:
         assert review.incidents == []
         assert "no incidents in the journal yet" in str(review.query_one("#review-heading").render())
 
+
+
+async def test_review_says_which_pinned_posts_were_edited_or_deleted(journal: Journal) -> None:
+    post = scored(7, "Moisissure chez Maison Brioche, je porte plainte", at=T0 - minutes(20))
+    inc = await journal.open_incident(
+        "brioche", "sev2", "mould", first_signal_at=T0 - minutes(20), evidence=[post]
+    )
+    await journal.archive([post])
+    edit = dataclasses.replace(
+        post.mention,
+        text="Maison Brioche m'a appelé, c'était un malentendu",
+        received_at=T0 + minutes(5),
+        extra={"update": "edit"},
+    )
+    await journal.archive([dataclasses.replace(post, seq=8, mention=edit)])
+    gone = dataclasses.replace(post.mention, text="", deleted=True, received_at=T0 + minutes(9))
+    await journal.archive([dataclasses.replace(post, seq=9, mention=gone)])
+    text = review_content(await build_postmortem(journal, inc.id)).plain
+    assert "Evidence (1 pinned)" in text
+    assert "Moisissure chez Maison Brioche, je porte plainte" in text  # as pinned
+    assert "edited by its author at" in text and "malentendu" not in text  # pinned words stay; edit noted
+    assert "deleted by its author at" in text

@@ -29,7 +29,7 @@ from tocsin.journal.display import safe_url
 from tocsin.journal.errors import JournalError
 from tocsin.journal.model import Incident
 from tocsin.journal.narrate import describe
-from tocsin.journal.reports import PostMortem, bins, build_postmortem, render
+from tocsin.journal.reports import PostMortem, bins, build_postmortem, render, revision_notes
 from tocsin.tui import safe_text
 from tocsin.tui.panes.charts import sparkline
 from tocsin.tui.panes.incidents import SEVERITY_STYLE, span
@@ -152,6 +152,8 @@ def review_content(pm: PostMortem) -> Content:
             )
             if safe_url(e.url):
                 lines.append(Content.assemble("    ", safe_text.url(safe_url(e.url), "$foreground-muted")))
+            for note in revision_notes(pm, e, limit=300):  # an edited post: its first words
+                lines.append(Content.assemble("    ", safe_text.content(note, "$warning", max_len=400)))
         if len(rec.evidence) > 200:
             lines.append(Content.styled(f"  … and {len(rec.evidence) - 200} more in the export", "italic"))
     if rec.lessons:
