@@ -302,8 +302,8 @@ class Store:
             await self._set_synchronous("FULL" if durable else "NORMAL")
 
             async def attempt() -> T:
-                await self._conn.execute("BEGIN IMMEDIATE")
-                try:
+                try:  # BEGIN inside: a cancel while it is queued must still end the transaction
+                    await self._conn.execute("BEGIN IMMEDIATE")
                     result = await fn(self._tx)
                     await self._conn.execute("COMMIT")
                 except BaseException:
@@ -318,8 +318,8 @@ class Store:
         async with self._lock:
 
             async def attempt() -> T:
-                await self._conn.execute("BEGIN")
                 try:
+                    await self._conn.execute("BEGIN")
                     return await fn(self._tx)
                 finally:
                     await self._rollback()
@@ -341,11 +341,13 @@ class Store:
         return rows[0][0] if rows else None
 
     async def _rollback(self) -> None:
-        # a COMMIT cancelled on our side may still have run in the connection's thread: then there is
-        # nothing to roll back, and that must not hide the original exception
+        # Always sent, not only when ``in_transaction`` says so: the connection's thread runs statements
+        # in order, and a BEGIN whose caller was cancelled may still be queued — checking from here could
+        # see no transaction, leave it open once it runs, and fail every later write ("cannot start a
+        # transaction within a transaction"). A ROLLBACK queued behind it always ends it. When there is
+        # nothing to roll back (a cancelled COMMIT that ran anyway), the error must not hide the original.
         with contextlib.suppress(sqlite3.Error):
-            if self._conn.in_transaction:
-                await self._conn.execute("ROLLBACK")
+            await self._conn.execute("ROLLBACK")
 
     async def _set_synchronous(self, mode: str) -> None:
         if mode != self._synchronous:

@@ -184,3 +184,32 @@ async def test_an_older_journal_is_migrated_in_order(tmp_path: Path, monkeypatch
     await new.close()
     again = await Journal.open(team_settings(path), clock=ManualClock())  # nothing left to apply
     await again.close()
+
+
+@pytest.mark.parametrize("ticks", range(6))
+async def test_a_write_cancelled_at_any_step_leaves_no_transaction_open(tmp_path: Path, ticks: int) -> None:
+    # The session cancels its background task at stop, whatever it is doing; the writes that follow
+    # (the last volume minutes, the cursors) must still work.
+    store = await Store.open(tmp_path / "journal.sqlite")
+    try:
+        started = asyncio.Event()
+
+        async def slow(tx) -> None:
+            started.set()
+            await tx.execute("INSERT INTO cursors VALUES ('a', 'x', 0)")
+            await asyncio.Event().wait()  # never ends: the task is cancelled
+
+        task = asyncio.create_task(store.write(slow))
+        for _ in range(ticks):
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+        async def insert(tx) -> None:
+            await tx.execute("INSERT INTO cursors VALUES ('b', 'y', 0)")
+
+        await store.write(insert)
+        assert await store.scalar("SELECT group_concat(source_id) FROM cursors") == "b"
+    finally:
+        await store.close()
