@@ -174,6 +174,9 @@ class XSourceSettings(SourceSettings):
     """Replace the stream rules this desk made earlier with the current ones (others are left alone)."""
     watchdog: timedelta = timedelta(seconds=30)
     """Reconnect when not even a keep-alive (every 20 s) came for this long."""
+    catch_up: bool = True
+    """After a reconnect (or a restart), recover what was posted meanwhile through recent search (≤ 7
+    days; costs API credits on pay-per-use plans)."""
 
 
 @dataclass(frozen=True)
