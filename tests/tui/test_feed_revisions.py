@@ -12,8 +12,8 @@ from tocsin.tui.app import TocsinApp
 from tocsin.tui.panes.feed import FeedView
 from tocsin.tui.panes.feed_buffer import FeedBuffer, author_updated, edited, merge
 
-SIZE = (120, 40)
-MANUAL = {"refresh_hz": 0.001}
+from .test_app import MANUAL, SIZE, flush, ready
+
 UNSCORED = SentimentScore("unscored", 0.0, "lexicon")
 
 
@@ -186,24 +186,11 @@ def test_a_full_ring_of_revisions_adds_nothing(kit: Any) -> None:
 # --- the wall -----------------------------------------------------------------------------------------
 
 
-async def open_wall(pilot: Any, app: TocsinApp) -> None:
-    for _ in range(50):
-        await pilot.pause()
-        if app._desk_running:
-            return
-    raise AssertionError("the desk never started")
-
-
-async def flush(app: TocsinApp, pilot: Any) -> None:
-    app.flush()
-    await pilot.pause()
-
-
 async def test_revisions_change_their_line_on_the_wall_without_adding_one(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
     app = TocsinApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
-        await open_wall(pilot, app)
+        await ready(app, pilot)
         feed = app.query_one(FeedView)
         desk.push("Maison Brioche rue Oberkampf still great", handle="paulo", followers=88)
         post = desk.push("Boycott @maisonbrioche until they answer", handle="did:plc:x7", followers=None,
@@ -241,7 +228,7 @@ async def test_an_edit_is_marked_and_the_detail_says_so(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
     app = TocsinApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
-        await open_wall(pilot, app)
+        await ready(app, pilot)
         feed = app.query_one(FeedView)
         post = desk.push("Maison Brioche uses margarine", handle="gourmand75")
         await flush(app, pilot)
@@ -259,7 +246,7 @@ async def test_a_paused_reader_keeps_their_mention_when_a_filter_match_changes_a
     desk = kit.FakeDesk(kit.settings(**MANUAL))
     app = TocsinApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
-        await open_wall(pilot, app)
+        await ready(app, pilot)
         feed = app.query_one(FeedView)
         posts = [desk.push(f"refund {i}" if i % 2 else f"calm {i}") for i in range(120)]
         await flush(app, pilot)
