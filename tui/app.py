@@ -218,7 +218,8 @@ class TocsinApp(IncidentKeys, App[int]):
         try:
             await self.desk.start()
         except Exception as exc:  # a dead source must not take the wall down; say why, keep running
-            self.notify(f"the desk could not start: {exc}", severity="error", markup=False, timeout=60)
+            message = safe_text.clean(f"the desk could not start: {exc}", 500)  # may quote a feed
+            self.notify(message, severity="error", markup=False, timeout=60)
             return
         self._desk_running = True
         self.flush()

@@ -140,7 +140,8 @@ class IncidentKeys:
             )
         if len(theirs) > MAX_CHANGE_TOASTS:
             more = len(theirs) - MAX_CHANGE_TOASTS
-            self.notify(f"… and {more} more actions from other desks", markup=False, timeout=10)
+            message = safe_text.clean(f"… and {more} more actions from other desks")
+            self.notify(message, markup=False, timeout=10)
         self.show_incidents()
 
     def show_incidents(self) -> None:

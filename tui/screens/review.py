@@ -348,9 +348,11 @@ def run_export(screen: Screen[None], journal: Journal, incident_id: int, directo
         try:
             path = await export_html(journal, incident_id, directory)
         except (JournalError, OSError) as exc:
-            screen.notify(f"could not export #{incident_id}: {exc}", severity="error", markup=False)
+            failed = safe_text.clean(f"could not export #{incident_id}: {exc}", 500)
+            screen.notify(failed, severity="error", markup=False)
             return
-        screen.notify(f"post-mortem of #{incident_id} written to {path}", markup=False, timeout=15)
+        written = safe_text.clean(f"post-mortem of #{incident_id} written to {path}", 500)
+        screen.notify(written, markup=False, timeout=15)
 
     screen.run_worker(export(), group="export", exit_on_error=False)
 
