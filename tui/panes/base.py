@@ -1,13 +1,21 @@
-"""What every snapshot pane shares: keep the latest snapshot, repaint only when it changes."""
+"""What every snapshot pane shares: keep the latest snapshot, repaint only when it changes; and what
+the table panes (who is talking, copy-paste waves) share on top of that."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from typing import ClassVar
 
+from rich.style import Style as RichStyle
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.events import DescendantBlur, DescendantFocus
 from textual.geometry import Size
 from textual.reactive import reactive
 from textual.widget import Widget
+from textual.widgets import DataTable
 from tocsin.scoring.snapshot import Snapshot
+from tocsin.tui.panes.keyed_table import KeyedTable, SyncCounts
 
 
 class SnapshotPane(Widget):
@@ -39,3 +47,86 @@ class SnapshotPane(Widget):
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         n = len(self.snapshot.topics) if self.snapshot else 0
         return max(1, n * self.lines_per_topic())
+
+
+class TablePane(SnapshotPane):
+    """A pane showing one ranked, keyed table of snapshot rows, kept in place by ``KeyedTable``.
+
+    Subclasses give ``COLUMNS`` (key, label), ``TITLE``, ``STYLE_PREFIX`` (their component classes are
+    ``<prefix>--<name>``), ``shown`` (the keyed rows of a snapshot, in order), ``cells`` (one row's cells,
+    hostile fields through safe_text) and ``subtitle``."""
+
+    COLUMNS: ClassVar[tuple[tuple[str, str], ...]] = ()
+    TITLE: ClassVar[str] = ""
+    STYLE_PREFIX: ClassVar[str] = ""
+
+    def __init__(self, *, bot_flag: float = 0.6, id: str | None = None, classes: str | None = None) -> None:
+        """``bot_flag``: bot-likelihood from which a row is marked (``scoring.bots.flag_at``)."""
+        super().__init__(id=id, classes=classes)
+        self._bot_flag = bot_flag
+        self._styles: dict[str, RichStyle] = {}
+        self._data: dict[str, Hashable] = {}
+        self.last_sync = SyncCounts()
+        table: DataTable[Text] = DataTable(cursor_type="row", show_cursor=False)
+        for key, label in self.COLUMNS:
+            table.add_column(label, key=key)
+        self.rows = KeyedTable(table, [key for key, _ in self.COLUMNS])
+
+    def compose(self) -> ComposeResult:
+        yield self.rows.table
+
+    def on_mount(self) -> None:
+        self.border_title = self.TITLE
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return container.height  # the table fills what the layout gives
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        if self._styles:  # the theme changed: the next snapshot restyles the cells that need it
+            self._styles.clear()
+            self._data.clear()
+            self.snapshot = None
+
+    def _style(self, name: str) -> RichStyle:
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(f"{self.STYLE_PREFIX}--{name}")
+        return style
+
+    def on_descendant_focus(self, event: DescendantFocus) -> None:
+        self.rows.table.show_cursor = True  # a cursor only while it means something
+
+    def on_descendant_blur(self, event: DescendantBlur) -> None:
+        self.rows.table.show_cursor = False
+
+    def shown(self, snapshot: Snapshot) -> list[tuple[str, Hashable]]:
+        raise NotImplementedError
+
+    def cells(self, row: Hashable) -> Sequence[Text]:
+        raise NotImplementedError
+
+    def subtitle(self, snapshot: Snapshot, rows: int) -> str:
+        raise NotImplementedError
+
+    def show(self, snapshot: Snapshot) -> bool:
+        """Bring the table up to date with the fewest changes; True if anything changed."""
+        if snapshot is self.snapshot:
+            return False
+        self.snapshot = snapshot
+        shown = self.shown(snapshot)
+        # A row equal to the one on screen needs no cells built and no comparing (most rows, most ticks).
+        before = self._data
+        rows = [(key, None if before.get(key) == row else self.cells(row)) for key, row in shown]
+        self._data = dict(shown)
+        with self.app.batch_update():
+            self.last_sync = self.rows.sync(rows)
+            subtitle = self.subtitle(snapshot, len(rows))
+            if subtitle != self.border_subtitle:  # setting it repaints the border, even unchanged
+                self.border_subtitle = subtitle
+        return self.last_sync.changed
+
+    @property
+    def shown_keys(self) -> list[str]:
+        """Row keys in the order on screen (for tests)."""
+        return self.rows.keys

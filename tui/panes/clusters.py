@@ -8,16 +8,11 @@ from collections.abc import Sequence
 from datetime import tzinfo
 from typing import ClassVar
 
-from rich.style import Style as RichStyle
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.events import DescendantBlur, DescendantFocus
-from textual.geometry import Size
-from textual.widgets import DataTable
 from tocsin.scoring.snapshot import ClusterRow, Snapshot, TopicSnapshot
 from tocsin.tui import safe_text
-from tocsin.tui.panes.base import SnapshotPane
-from tocsin.tui.panes.keyed_table import KeyedTable, SyncCounts, hottest_first
+from tocsin.tui.panes.base import TablePane
+from tocsin.tui.panes.keyed_table import hottest_first
 
 MAX_ROWS = 10
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -36,7 +31,7 @@ def ranked(snapshot: Snapshot, limit: int = MAX_ROWS) -> list[tuple[TopicSnapsho
     return [(topic, row) for topic in topics for row in topic.clusters][:limit]
 
 
-class ClustersPane(SnapshotPane):
+class ClustersPane(TablePane):
     """The table of live copy-paste waves (``4`` shows or hides it with the surging terms)."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"clusters--muted", "clusters--bot", "clusters--size"}
@@ -51,6 +46,10 @@ class ClustersPane(SnapshotPane):
     }
     """
 
+    COLUMNS = COLUMNS
+    TITLE = "Copy-paste waves"
+    STYLE_PREFIX = "clusters"
+
     def __init__(
         self,
         tz: tzinfo | None,
@@ -61,60 +60,15 @@ class ClustersPane(SnapshotPane):
     ) -> None:
         """``tz``: the desk's time zone for the Since column; ``bot_flag``: mean bot-likelihood from which
         a wave is marked (``scoring.bots.flag_at``)."""
-        super().__init__(id=id, classes=classes)
+        super().__init__(bot_flag=bot_flag, id=id, classes=classes)
         self._tz = tz
-        self._bot_flag = bot_flag
-        self._styles: dict[str, RichStyle] = {}
-        self._data: dict[str, ClusterRow] = {}
-        self.last_sync = SyncCounts()
-        table: DataTable[Text] = DataTable(cursor_type="row", show_cursor=False)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        self.rows = KeyedTable(table, [key for key, _ in COLUMNS])
 
-    def compose(self) -> ComposeResult:
-        yield self.rows.table
+    def shown(self, snapshot: Snapshot) -> list[tuple[str, ClusterRow]]:
+        return [(f"{topic.id}\0{row.id}", row) for topic, row in ranked(snapshot)]
 
-    def on_mount(self) -> None:
-        self.border_title = "Copy-paste waves"
-
-    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return container.height
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        if self._styles:
-            self._styles.clear()
-            self._data.clear()
-            self.snapshot = None
-
-    def _style(self, name: str) -> RichStyle:
-        style = self._styles.get(name)
-        if style is None:
-            style = self._styles[name] = self.get_component_rich_style(f"clusters--{name}")
-        return style
-
-    def on_descendant_focus(self, event: DescendantFocus) -> None:
-        self.rows.table.show_cursor = True
-
-    def on_descendant_blur(self, event: DescendantBlur) -> None:
-        self.rows.table.show_cursor = False
-
-    def show(self, snapshot: Snapshot) -> bool:
-        if snapshot is self.snapshot:
-            return False
-        self.snapshot = snapshot
-        shown = [(f"{topic.id}\0{row.id}", row) for topic, row in ranked(snapshot)]
-        before = self._data  # an unchanged wave needs no cells built (see InfluencersPane.show)
-        rows = [(key, None if before.get(key) == row else self.cells(row)) for key, row in shown]
-        self._data = dict(shown)
+    def subtitle(self, snapshot: Snapshot, rows: int) -> str:
         share = max((t.copy_paste_share for t in snapshot.topics.values()), default=0.0)
-        with self.app.batch_update():
-            self.last_sync = self.rows.sync(rows)
-            subtitle = f"{share:.0%} of recent mentions are copies" if rows else "no copy-paste wave"
-            if subtitle != self.border_subtitle:  # setting it repaints the border, even unchanged
-                self.border_subtitle = subtitle
-        return self.last_sync.changed
+        return f"{share:.0%} of recent mentions are copies" if rows else "no copy-paste wave"
 
     def cells(self, row: ClusterRow) -> Sequence[Text]:
         """One wave's cells; its text through safe_text."""

@@ -10,17 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from rich.style import Style as RichStyle
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.events import DescendantBlur, DescendantFocus
-from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import DataTable
 from tocsin.scoring.snapshot import InfluencerRow, Snapshot, TopicSnapshot
 from tocsin.tui import safe_text
-from tocsin.tui.panes.base import SnapshotPane
-from tocsin.tui.panes.keyed_table import KeyedTable, SyncCounts, hottest_first
+from tocsin.tui.panes.base import TablePane
+from tocsin.tui.panes.keyed_table import hottest_first
 
 MAX_ROWS = 12
 """Rows kept in the table (the pipeline ranks; a wall is not a spreadsheet)."""
@@ -51,7 +47,7 @@ def row_key(topic: TopicSnapshot, row: InfluencerRow) -> str:
     return f"{topic.id}\0{row.source}\0{row.handle}"
 
 
-class InfluencersPane(SnapshotPane):
+class InfluencersPane(TablePane):
     """The table of flagged authors (``3`` shows or hides it)."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -83,64 +79,22 @@ class InfluencersPane(SnapshotPane):
             super().__init__()
             self.handle = handle
 
+    COLUMNS = COLUMNS
+    TITLE = "Who is talking"
+    STYLE_PREFIX = "influencers"
+
     def __init__(self, *, bot_flag: float = 0.6, id: str | None = None, classes: str | None = None) -> None:
         """``bot_flag``: bot-likelihood from which the Bot cell is marked (``scoring.bots.flag_at``)."""
-        super().__init__(id=id, classes=classes)
-        self._bot_flag = bot_flag
-        self._styles: dict[str, RichStyle] = {}
+        super().__init__(bot_flag=bot_flag, id=id, classes=classes)
         self._handles: dict[str, str] = {}
-        self._data: dict[str, InfluencerRow] = {}
-        self.last_sync = SyncCounts()
-        table: DataTable[Text] = DataTable(cursor_type="row", show_cursor=False)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        self.rows = KeyedTable(table, [key for key, _ in COLUMNS])
 
-    def compose(self) -> ComposeResult:
-        yield self.rows.table
-
-    def on_mount(self) -> None:
-        self.border_title = "Who is talking"
-
-    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return container.height  # the table fills what the layout gives
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        if self._styles:  # the theme changed: the next snapshot restyles the cells that need it
-            self._styles.clear()
-            self._data.clear()
-            self.snapshot = None
-
-    def _style(self, name: str) -> RichStyle:
-        style = self._styles.get(name)
-        if style is None:
-            style = self._styles[name] = self.get_component_rich_style(f"influencers--{name}")
-        return style
-
-    def on_descendant_focus(self, event: DescendantFocus) -> None:
-        self.rows.table.show_cursor = True  # a cursor only while it means something
-
-    def on_descendant_blur(self, event: DescendantBlur) -> None:
-        self.rows.table.show_cursor = False
-
-    def show(self, snapshot: Snapshot) -> bool:
-        """Bring the table up to date with the fewest changes; True if anything changed."""
-        if snapshot is self.snapshot:
-            return False
-        self.snapshot = snapshot
+    def shown(self, snapshot: Snapshot) -> list[tuple[str, InfluencerRow]]:
         shown = [(row_key(topic, row), row) for topic, row in ranked(snapshot)]
-        # A row equal to the one on screen needs no cells built and no comparing (most rows, most ticks).
-        before = self._data
-        rows = [(key, None if before.get(key) == row else self.cells(row)) for key, row in shown]
-        self._data = dict(shown)
         self._handles = {key: row.handle for key, row in shown}
-        with self.app.batch_update():
-            self.last_sync = self.rows.sync(rows)
-            subtitle = f"{len(rows)} flagged" if rows else "nobody flagged in the window"
-            if subtitle != self.border_subtitle:  # setting it repaints the border, even unchanged
-                self.border_subtitle = subtitle
-        return self.last_sync.changed
+        return shown
+
+    def subtitle(self, snapshot: Snapshot, rows: int) -> str:
+        return f"{rows} flagged" if rows else "nobody flagged in the window"
 
     def cells(self, row: InfluencerRow) -> Sequence[Text]:
         """One row's cells, every hostile field through safe_text."""
@@ -167,8 +121,3 @@ class InfluencersPane(SnapshotPane):
         handle = self._handles.get(str(event.row_key.value))
         if handle:
             self.post_message(self.AuthorChosen(handle))
-
-    @property
-    def shown_keys(self) -> list[str]:
-        """Row keys in the order on screen (for tests)."""
-        return self.rows.keys
