@@ -507,27 +507,21 @@ class DeskSession:
             sev = str(ev.payload.get("severity", ""))
             what = inc.title if inc is not None else ""
             if clock == "ack":
-                alert = Alert(
-                    event="ack_timeout",
-                    at=ev.at,
-                    title=f"Incident #{ev.incident_id} not acknowledged: it was due at {due}",
-                    detail=what,
-                    incident=ev.incident_id,
-                    topic=inc.topic if inc else None,
-                    severity=sev or None,
-                    data={"clock": clock, "due": due},
-                )
+                event = "ack_timeout"
+                title = f"Incident #{ev.incident_id} not acknowledged: it was due at {due}"
             else:
-                alert = Alert(
-                    event="sla_breach",
-                    at=ev.at,
-                    title=f"Incident #{ev.incident_id}: first public response overdue (due at {due})",
-                    detail=what,
-                    incident=ev.incident_id,
-                    topic=inc.topic if inc else None,
-                    severity=sev or None,
-                    data={"clock": clock, "due": due},
-                )
+                event = "sla_breach"
+                title = f"Incident #{ev.incident_id}: first public response overdue (due at {due})"
+            alert = Alert(
+                event=event,
+                at=ev.at,
+                title=title,
+                detail=what,
+                incident=ev.incident_id,
+                topic=inc.topic if inc else None,
+                severity=sev or None,
+                data={"clock": clock, "due": due},
+            )
             self._raise(alert)
         await self.poll()
         return events
