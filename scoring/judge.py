@@ -6,18 +6,18 @@ One ``Judge`` per desk holds that state: desk-wide a ``CopyPasteIndex``, an ``In
 (who of note took part) and an ``AuthorTable`` (who matters now). The Monitor drives it in three steps:
 
 - ``judge_batch(items)``, while the batch's sentiment is being scored: per mention O(1) apart from the
-  clustering's flat cost (~200 µs); returns the ``scores`` each ScoredMention carries;
+  clustering's flat cost (~100 µs); returns the ``scores`` each ScoredMention carries;
 - ``settle(batch)``, once the sentiment is known: what depends on it (big accounts that are negative,
   each author's negativity);
+- ``assess(at, figures, real)``, per snapshot: the volume buckets closed since the last call go through
+  the detector, then the level, the copy-paste waves, and the tables the wall shows. The costly tables
+  (surging terms are O(vocabulary), the author ranking O(authors)) are recomputed on a schedule of real
+  time (``TERMS_EVERY``, ``VOICES_EVERY``) and cached in between.
 
 A mention sent again (``Mention.revision``: edited, or its author's profile arrived) is judged again
 from what it now says of its author, in the wave its first version joined, but is not added again to
 what counts posts (clusters, posting rates, surging terms, the copy-paste share): the author table takes
 the new profile and the post's new standing in place of the old.
-- ``assess(at, figures, real)``, per snapshot: the volume buckets closed since the last call go through
-  the detector, then the level, the copy-paste waves, and the tables the wall shows. The costly tables
-  (surging terms are O(vocabulary), the author ranking O(authors)) are recomputed on a schedule of real
-  time (``TERMS_EVERY``, ``VOICES_EVERY``) and cached in between.
 
 The Monitor calls all three from one worker thread, in order, so none of this runs on the event loop;
 every public method also takes the judge's lock, so a call from another thread (the final snapshot at
@@ -294,7 +294,7 @@ class Judge:
                 t = created if created <= received else received
                 handle = m.author_key  # a Bluesky author is known by DID before their handle arrives
                 who = f"{m.source}\x1f{handle}"  # the same handle on two platforms is two people
-                if m.extra and m.revision is not None:
+                if m.revision is not None:
                     out.append(self._rejudge(m, tids, who, t))
                     continue
                 info = add_to_clusters(m.uid, who, m.text, t)
@@ -353,7 +353,7 @@ class Judge:
                 t = created if created <= received else received
                 negative = label == "negative"
                 big_negative = negative and judged.influence.tier in BIG_TIERS
-                revised = bool(m.extra) and m.revision is not None
+                revised = m.revision is not None
                 for tid in tids:
                     topic = topics[tid]
                     if revised:

@@ -388,7 +388,7 @@ class Monitor:
             key = hash((m.source, m.uid))
             seen = get(key)
             if seen is None:
-                revision = m.revision if m.deleted or m.extra else None
+                revision = m.revision
                 topics = match(m)
                 if not topics:
                     unmatched += 1
