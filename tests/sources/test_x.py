@@ -452,7 +452,10 @@ async def test_a_failing_catch_up_is_retried_with_back_off_then_given_up(server,
     await run.wait_for(1)
     await drop_while_posting(server, lambda: post(server, 28))
     for n in range(2, 6):
+        # the failure is counted by the server before the source hears of it: advance the clock only
+        # once the source has scheduled its retry, or the retry would be scheduled after the jump
         await run.until(lambda: "catch-up incomplete" in (source.status().last_error or ""))
+        await run.until(lambda: source._retry_at is not None and source._retry_at > clock.now())
         clock.advance(400)  # past any back-off (5, 10, 20, 40 s… capped at 320 s)
         await run.until(lambda n=n: len(server.searches) >= n)
     await run.until(lambda: "catch-up gave up" in (source.status().last_error or ""))
