@@ -19,6 +19,7 @@ from tocsin.scoring.pipeline import Monitor, SentimentScorer
 from tocsin.scoring.snapshot import ScoredMention, Snapshot
 from tocsin.sources.base import Source, SourceState, SourceStatus
 from tocsin.sources.clock import Clock
+from tocsin.sources.model import MentionFormatError, admit, valid_text
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,12 @@ class Desk:
     async def _pump(self, source: Source) -> None:
         put, offer = self.monitor.put, self.monitor.offer
         try:
-            async for mention in source.stream():
+            async for raw in source.stream():
+                try:
+                    mention = admit(raw)  # the one boundary: nothing past it defends itself again
+                except MentionFormatError as exc:
+                    source.health.bad_event(f"mention {valid_text(raw.uid[:40])!r} skipped: {exc}")
+                    continue
                 if not offer(mention):
                     await put(mention)  # the queue is full: the source waits (back-pressure)
         except asyncio.CancelledError:

@@ -7,10 +7,11 @@ The JSON form (``to_json``/``from_json``) is the public one fixed by ARCHITECTUR
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
@@ -144,7 +145,8 @@ class Mention:
             raise MentionFormatError("uid: required")
         if not isinstance(uid, (str, int)) or isinstance(uid, bool):
             raise MentionFormatError("uid: must be a string")
-        created = _time_field(obj, "created_at") or received_at
+        latest = latest_time(received_at)
+        created = _time_field(obj, "created_at", latest=latest) or received_at
         author_obj = obj.get("author") or {}
         if isinstance(author_obj, str):
             author_obj = {"handle": author_obj}
@@ -156,7 +158,7 @@ class Mention:
             followers=_count_field(author_obj, "followers", "author."),
             following=_count_field(author_obj, "following", "author."),
             posts=_count_field(author_obj, "posts", "author."),
-            created_at=_time_field(author_obj, "created_at", "author."),
+            created_at=_author_since(author_obj, latest),
             verified=_bool_field(author_obj, "verified", "author."),
             bot=_bool_field(author_obj, "bot", "author."),
         )
@@ -172,15 +174,15 @@ class Mention:
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise MentionFormatError("hashtags: must be a list of strings")
         return cls(
-            uid=str(uid),
+            uid=valid_text(str(uid)),
             source=source,
-            text=text,
+            text=valid_text(text),
             created_at=created,
             received_at=received_at,
             url=_str_field(obj, "url"),
             author=author,
             lang=_str_field(obj, "lang"),
-            hashtags=normalise_hashtags(tags) if tags else extract_hashtags(text),
+            hashtags=normalise_hashtags([valid_text(t) for t in tags]) if tags else extract_hashtags(text),
             engagement=engagement,
             reply_to=_str_field(obj, "reply_to"),
             raw_ref=_str_field(obj, "raw_ref"),
@@ -246,15 +248,16 @@ def _str_field(obj: Mapping[str, Any], key: str, prefix: str = "") -> str | None
         return str(v)
     if not isinstance(v, str):
         raise MentionFormatError(f"{prefix}{key}: must be a string")
-    return v
+    return valid_text(v)
 
 
 def _count_field(obj: Mapping[str, Any], key: str, prefix: str = "") -> int | None:
     v = obj.get(key)
     if v is None:
         return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
-        raise MentionFormatError(f"{prefix}{key}: must be a non-negative number")
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= MAX_COUNT:
+        # NaN fails the comparison too; a count past MAX_COUNT is a forgery or a bug, not a platform
+        raise MentionFormatError(f"{prefix}{key}: must be a whole number from 0 to {MAX_COUNT:,}")
     return int(v)
 
 
@@ -267,15 +270,139 @@ def _bool_field(obj: Mapping[str, Any], key: str, prefix: str = "") -> bool | No
     return v
 
 
-def _time_field(obj: Mapping[str, Any], key: str, prefix: str = "") -> datetime | None:
+def _time_field(
+    obj: Mapping[str, Any], key: str, prefix: str = "", *, latest: datetime | None = None
+) -> datetime | None:
+    """A timestamp field (ISO-8601 text or Unix seconds), checked against ``sane_time``."""
     v = obj.get(key)
     if v is None:
         return None
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return datetime.fromtimestamp(v, UTC)
-    if not isinstance(v, str):
+        try:
+            when = datetime.fromtimestamp(v, UTC)
+        except (ValueError, OverflowError, OSError):  # NaN, infinities, beyond year 9999
+            raise MentionFormatError(f"{prefix}{key}: not a Unix time: {v!r:.40}") from None
+    elif isinstance(v, str):
+        try:
+            when = parse_time(v)
+        except (ValueError, OverflowError):  # OverflowError: year 9999 with a negative offset
+            raise MentionFormatError(f"{prefix}{key}: not an ISO-8601 timestamp: {v[:40]!r}") from None
+    else:
         raise MentionFormatError(f"{prefix}{key}: must be an ISO-8601 timestamp")
+    if not sane_time(when, latest):
+        raise MentionFormatError(f"{prefix}{key}: {format_time(when)} is outside {_range(latest)}")
+    return when
+
+
+def _author_since(author_obj: Mapping[str, Any], latest: datetime) -> datetime | None:
+    """``author.created_at``: optional, so an absurd or unreadable one is left out, not fatal to the
+    mention (the post itself is fine; only the profile's date is not to be believed)."""
     try:
-        return parse_time(v)
-    except ValueError:
-        raise MentionFormatError(f"{prefix}{key}: not an ISO-8601 timestamp: {v[:40]!r}") from None
+        return _time_field(author_obj, "created_at", "author.", latest=latest)
+    except MentionFormatError:
+        return None
+
+
+# --- the boundary: what every mention passes before the desk uses it -----------------------------
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+"""No post the desk watches is older; a date before is a placeholder (``0001-01-01``) or a bug."""
+FUTURE_SLACK = timedelta(days=1)
+"""How far past now a timestamp may be (clocks disagree, time zones get mislabelled)."""
+MAX_COUNT = 10**12
+"""Above any real follower or like count, far below what SQLite and float arithmetic can carry."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def latest_time(received_at: datetime) -> datetime:
+    """The latest believable timestamp for a mention received at ``received_at``.
+
+    Relative to the wall clock as well as the desk clock: a replay's simulated clock may start in 1970
+    (stdin) or trail the data it reads, and a replay of a past storm must not lose its later mentions.
+    """
+    return max(received_at, datetime.now(UTC)) + FUTURE_SLACK
+
+
+def sane_time(when: datetime, latest: datetime | None = None) -> bool:
+    """Whether a timestamp can be a real post's: from 2000 to ``latest`` (default: now + 1 day).
+
+    Outside that, times break what reads them: a year-9999 date overflows when shown in a local time
+    zone, a year-1 date when windows subtract from it."""
+    return EARLIEST <= when <= (latest or latest_time(EARLIEST))
+
+
+def _range(latest: datetime | None) -> str:
+    end = format_time(latest) if latest else "now + 1 day"
+    return f"{format_time(EARLIEST)} … {end}"
+
+
+def valid_text(s: str) -> str:
+    """``s`` as valid Unicode: lone surrogates (which JSON's ``\\ud800`` escapes can carry, and which
+    no encoder, SQLite or terminal accepts) become U+FFFD. Pairs written as two escapes are joined."""
+    if s.isascii() or not _SURROGATE.search(s):
+        return s
+    return s.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def admit(m: Mention) -> Mention:
+    """The one boundary for untrusted data: ``m`` checked and normalised, or MentionFormatError.
+
+    Every mention from every source passes here once (``Desk`` does it as they arrive), so nothing
+    past it needs to defend itself: ``created_at`` lies in ``sane_time`` (else the mention is refused:
+    without a believable time it cannot be placed in a window), text fields are valid Unicode, counts
+    are whole numbers from 0 to ``MAX_COUNT`` (else ``None``, as for a platform that does not say), an
+    absurd ``author.created_at`` is ``None``. The common mention is only looked at, never copied.
+    """
+    changes: dict[str, Any] = {}
+    if m.received_at.tzinfo is None or m.created_at.tzinfo is None:  # a source's slip: naive means UTC
+        m = replace(m, received_at=utc(m.received_at), created_at=utc(m.created_at))
+    latest = latest_time(m.received_at)
+    if not sane_time(m.created_at, latest):
+        raise MentionFormatError(f"created_at: {format_time(m.created_at)} is outside {_range(latest)}")
+    if not sane_time(m.received_at, latest):
+        raise MentionFormatError(f"received_at: {format_time(m.received_at)} is outside {_range(latest)}")
+    for name in ("uid", "text", "url", "lang", "reply_to", "raw_ref"):
+        v = getattr(m, name)
+        if v is not None and not v.isascii() and _SURROGATE.search(v):
+            changes[name] = valid_text(v)
+    if any(not t.isascii() and _SURROGATE.search(t) for t in m.hashtags):
+        changes["hashtags"] = tuple(valid_text(t) for t in m.hashtags)
+    author = _admit_author(m.author, latest)
+    if author is not m.author:
+        changes["author"] = author
+    engagement = m.engagement
+    if engagement is not NO_ENGAGEMENT and not all(
+        _count_ok(c) for c in (engagement.replies, engagement.reposts, engagement.likes)
+    ):
+        changes["engagement"] = Engagement(
+            *(_count_or_none(c) for c in (engagement.replies, engagement.reposts, engagement.likes))
+        )
+    return replace(m, **changes) if changes else m
+
+
+def _count_ok(c: int | None) -> bool:
+    return c is None or (type(c) is int and 0 <= c <= MAX_COUNT)
+
+
+def _count_or_none(c: Any) -> int | None:
+    """A count a source computed as a float kept as a whole number; anything unbelievable dropped."""
+    if _count_ok(c):
+        return c
+    if isinstance(c, float) and math.isfinite(c) and 0 <= c <= MAX_COUNT:
+        return int(c)
+    return None
+
+
+def _admit_author(a: Author, latest: datetime) -> Author:
+    changes: dict[str, Any] = {}
+    for name in ("handle", "name"):
+        v = getattr(a, name)
+        if v is not None and not v.isascii() and _SURROGATE.search(v):
+            changes[name] = valid_text(v)
+    for name in ("followers", "following", "posts"):
+        c = getattr(a, name)
+        if not _count_ok(c):
+            changes[name] = _count_or_none(c)
+    if a.created_at is not None and not sane_time(a.created_at, latest):
+        changes["created_at"] = None
+    return replace(a, **changes) if changes else a
