@@ -282,9 +282,11 @@ def train_model(
     (``rnn``: ``DocumentRNNEmbeddings``); both train in seconds to minutes on a CPU. With
     ``embeddings`` (a local transformer directory) ``TransformerDocumentEmbeddings`` is fine-tuned.
 
-    The held-out part is ``dev`` when given, else ``heldout_fraction`` of the data (shuffled with
-    ``seed``); it is never trained on nor used to pick the epoch (a further slice of the training
-    part is), so its accuracy and macro-F1 are honest.
+    With ``dev`` every training row is trained on (a labelled dev file is the scarce part; holding
+    training rows back as well only starves the model) and the final epoch is kept. Without it,
+    ``heldout_fraction`` of the data (shuffled with ``seed``) is held out and a further slice of the
+    rest picks the epoch. Either way the held-out part is never trained on nor used to pick the
+    epoch, so its accuracy and macro-F1 are honest.
     """
     if architecture not in ARCHITECTURES:
         raise TrainingDataError(
@@ -300,12 +302,12 @@ def train_model(
     rng = random.Random(seed)
     rng.shuffle(rows)
     if dev is not None and dev.rows:
-        held_rows = list(dev.rows)
+        held_rows, select_rows, train_rows = list(dev.rows), [], rows
     else:
         n_held = max(1, round(len(rows) * heldout_fraction)) if len(rows) >= 4 else 0
         held_rows, rows = rows[:n_held], rows[n_held:]
-    n_select = max(1, round(len(rows) * 0.1)) if len(rows) >= 4 else 0
-    select_rows, train_rows = rows[:n_select], rows[n_select:]
+        n_select = max(1, round(len(rows) * 0.1)) if len(rows) >= 4 else 0
+        select_rows, train_rows = rows[:n_select], rows[n_select:]
     if not train_rows:
         raise TrainingDataError("not enough lines to train (need at least 2)")
 
@@ -364,8 +366,9 @@ def train_model(
     )
     trainer = ModelTrainer(classifier, corpus)
     what = f"transformer {Path(embeddings).name}" if embeddings else f"one-hot words + {architecture}"
+    picking = f"{len(select_rows)} to pick the epoch" if select_rows else "the last epoch kept"
     progress(
-        f"training {what} on {len(train_rows)} texts ({len(select_rows)} to pick the epoch), "
+        f"training {what} on {len(train_rows)} texts ({picking}), "
         f"{epochs} epoch(s); held out: {len(held_rows)}"
     )
     with tempfile.TemporaryDirectory(prefix="tocsin-train-") as workdir, warnings.catch_warnings():

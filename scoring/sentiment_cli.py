@@ -6,6 +6,8 @@
 
 ``sentiment`` reads one text per line and writes ``label<TAB>score`` per line, in order, a batch at a
 time (it does not wait for the end of the input, so it works at the end of a pipe that stays open).
+A line with nothing to judge (empty, only links or handles, a language neither lexicon reads) is
+``unscored<TAB>0.000``, as on the desk: calling it neutral would count it in the neutral share.
 For this explicit command a flair model that cannot be found or loaded is an error (exit 2), not a
 silent fallback to the lexicon as on the desk.
 """
@@ -48,11 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--batch", type=_positive_int, default=DEFAULT_BATCH, metavar="N", help="texts per batch")
     p.add_argument("--lang", metavar="CODE", help="the texts' language (fr, en…); default: guessed per text")
-    p.add_argument(
-        "--unscored",
-        action="store_true",
-        help="write 'unscored' for texts that cannot be judged (default: neutral with score 0.000)",
-    )
+    # once an option, now what every unjudgeable line says: still accepted so older scripts keep running
+    p.add_argument("--unscored", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(handler=run_sentiment)
 
     t = sub.add_parser(
@@ -125,7 +124,6 @@ def run_sentiment(args: argparse.Namespace) -> int:
             model=args.model,
             batch=args.batch,
             lang=args.lang,
-            keep_unscored=args.unscored,
         )
     )
 
@@ -139,7 +137,6 @@ async def score_stream(
     model: str | None = None,
     batch: int = DEFAULT_BATCH,
     lang: str | None = None,
-    keep_unscored: bool = False,
 ) -> int:
     """Score every line of ``stdin``; the exit code."""
     from tocsin.config.settings import SentimentSettings
@@ -173,12 +170,7 @@ async def score_stream(
             if texts is None:
                 break
             scores = await service.score(texts, [lang] * len(texts))
-            lines = []
-            for s in scores:
-                if s.label == "unscored" and not keep_unscored:
-                    lines.append("neutral\t0.000")
-                else:
-                    lines.append(f"{s.label}\t{s.score:.3f}")
+            lines = [f"{s.label}\t{s.score:.3f}" for s in scores]
             try:
                 stdout.write("\n".join(lines) + "\n")
                 stdout.flush()

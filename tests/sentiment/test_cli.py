@@ -32,23 +32,31 @@ def test_lexicon_scores_each_line_in_order(monkeypatch, capsys) -> None:
     assert [line.split("\t")[0] for line in lines] == [
         "negative",
         "positive",
-        "neutral",
-        "neutral",
+        "unscored",
+        "unscored",
         "neutral",
     ]
-    assert lines[2] == "neutral\t0.000" and lines[3] == "neutral\t0.000"  # nothing to judge
+    # nothing to judge is said as such, never as a confident-looking "neutral 0.000"
+    assert lines[2] == "unscored\t0.000" and lines[3] == "unscored\t0.000"
     for line in lines:
         score = line.split("\t")[1]
         assert 0.0 <= float(score) <= 1.0 and len(score) == 5
 
 
-def test_unscored_can_be_kept_and_batches_stay_in_order(monkeypatch, capsys) -> None:
+def test_batches_stay_in_order_and_an_empty_line_is_unscored(monkeypatch, capsys) -> None:
     texts = "".join(f"{'super' if i % 2 else 'nul'} {i}\n" for i in range(25)) + "\n"
-    code, out, _ = run_cli(monkeypatch, capsys, texts, "--batch", "4", "--unscored", "--lang", "fr")
+    code, out, _ = run_cli(monkeypatch, capsys, texts, "--batch", "4", "--lang", "fr")
     lines = out.splitlines()
     assert code == 0 and len(lines) == 26
     assert [line.split("\t")[0] for line in lines[:4]] == ["negative", "positive", "negative", "positive"]
     assert lines[-1] == "unscored\t0.000"
+
+
+def test_the_former_unscored_option_is_still_accepted(monkeypatch, capsys) -> None:
+    code, out, _ = run_cli(monkeypatch, capsys, "\nnul\n", "--unscored", "--lang", "fr")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 2
+    assert lines[0] == "unscored\t0.000" and lines[1].startswith("negative\t")
 
 
 def test_bad_batch_is_bad_input(monkeypatch, capsys) -> None:

@@ -99,11 +99,11 @@ def test_cli_sentiment_with_a_flair_model(
     out = capsys.readouterr().out.splitlines()
     assert code == 0
     assert len(out) == 4
-    for line in out:
+    for line in out[:2] + out[3:]:
         label, score = line.split("\t")
         assert label in ("negative", "neutral", "positive")
         assert len(score.split(".")[1]) == 3
-    assert out[2] == "neutral\t0.000"  # the empty line cannot be judged
+    assert out[2] == "unscored\t0.000"  # the empty line cannot be judged, and says so
 
 
 def test_cli_train_sentiment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -119,6 +119,26 @@ def test_cli_train_sentiment(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "2 line(s) skipped" in captured.err
     assert "held-out" in captured.out and "macro-F1" in captured.out
     assert FlairSentiment.load(out).labels
+
+
+def test_train_with_a_dev_file_trains_on_every_training_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, dev = tmp_path / "train.tsv", tmp_path / "dev.tsv"
+    data.write_text("\n".join(f"{t}\t{lab}" for t, lab in TRAIN) + "\n", encoding="utf-8")
+    dev.write_text(
+        "merci beaucoup\tpositive\nquelle honte\tnegative\nouvert lundi\tneutral\n", encoding="utf-8"
+    )
+    out = tmp_path / "m.pt"
+    code = main(
+        ["train-sentiment", str(data), "--dev", str(dev), "--out", str(out), "--epochs", "1", "--seed", "2"]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    # the dev file is the held-out part: no training row is set aside besides it
+    assert f"trained on {len(TRAIN)} texts" in captured.out
+    assert "held-out (3 texts)" in captured.out
+    assert "the last epoch kept" in captured.err
 
 
 def test_named_model_found_in_the_cache_but_broken_falls_back(
