@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from tocsin.journal.errors import InvalidValue, JournalError
+from tocsin.journal.errors import InvalidValue, JournalBusy, JournalUnavailable
 from tocsin.journal.store import Store, Tx, from_ms, to_ms
 from tocsin.sources.clock import Clock
 from tocsin.sources.model import Mention, MentionFormatError, format_time, parse_time
+
+log = logging.getLogger(__name__)
 
 
 def _dumps(obj: Any) -> str:
@@ -404,22 +407,46 @@ class Archiver:
     ``add`` is synchronous and returns at once; batches arriving while a write is under way are
     coalesced into the next transaction (up to ``max_batch`` mentions). If the journal falls behind by
     more than ``max_pending`` mentions the oldest waiting ones are dropped and counted in ``dropped``
-    (memory stays bounded in a storm); a failed write is counted in ``failed`` with ``last_error``.
+    (memory stays bounded in a storm).
+
+    Nothing is lost in silence: a batch the journal cannot take for now (busy, unavailable) is put back
+    and retried after a pause; a batch that fails for any other reason is written one mention at a
+    time, so only the mentions that cannot be stored are lost, counted in ``failed`` with
+    ``last_error``. The writer task is supervised: if it dies anyway (a bug), the cause is logged,
+    counted in ``crashes``, reported through ``on_problem`` and the task restarts with what is pending.
     Call ``close`` (or ``flush``) before closing the journal.
     """
 
+    RETRY_DELAYS: tuple[float, ...] = (0.2, 1.0, 5.0)
+    """Pauses (real seconds) before retrying a batch the journal refused as busy or unavailable; after
+    the last one the batch is counted as failed, so a journal gone for good cannot hold memory forever."""
+
     def __init__(
-        self, journal: ArchiveCommands, *, max_batch: int = 2000, max_pending: int = 200_000
+        self,
+        journal: ArchiveCommands,
+        *,
+        max_batch: int = 2000,
+        max_pending: int = 200_000,
+        on_problem: Callable[[str], None] | None = None,
     ) -> None:
         self._journal = journal
         self._max_batch = max_batch
         self._max_pending = max_pending
         self._pending: deque[Any] = deque()
+        self._inflight: list[Any] = []  # the batch being written: put back if the writer dies with it
         self._task: asyncio.Task[None] | None = None
+        self._restart: asyncio.TimerHandle | None = None
+        self._closing = False
+        self.on_problem = on_problem
+        """Called with a message fit to show whenever mentions could not be archived."""
         self.written = 0
         self.dropped = 0
         self.failed = 0
+        self.retries = 0
+        self.crashes = 0
         self.last_error: str | None = None
+        self.healthy = True
+        """False from a problem until the next batch is written whole (the wall's standing warning)."""
 
     @property
     def pending(self) -> int:
@@ -431,41 +458,117 @@ class Archiver:
         overflow = len(self._pending) - self._max_pending
         for _ in range(max(0, overflow)):
             self._pending.popleft()
-        self.dropped += max(0, overflow)
+        if overflow > 0:
+            self.dropped += overflow
+            self._problem(f"archive: {overflow} mentions dropped, the journal is too far behind")
+        self._ensure_task()
+
+    def _ensure_task(self) -> None:
         if self._pending and (self._task is None or self._task.done()):
             self._task = asyncio.get_running_loop().create_task(self._drain(), name="journal-archiver")
+            self._task.add_done_callback(self._supervise)
+
+    def _supervise(self, task: asyncio.Task[None]) -> None:
+        """The writer ended. Fine when nothing is left; otherwise it died (a bug, or a cancel from
+        outside): the cause is said, the batch it held is put back, and it restarts after a pause
+        that grows with repeated crashes (a bug that crashes every time must not spin)."""
+        if self._closing and task.cancelled():
+            return
+        exc = None if task.cancelled() else task.exception()
+        if exc is None and not task.cancelled():
+            self._ensure_task()  # a batch added as the drain was finishing
+            return
+        if self._inflight:
+            self._pending.extendleft(reversed(self._inflight))
+            self._inflight = []
+        self.crashes += 1
+        cause = "cancelled" if exc is None else f"{type(exc).__name__}: {exc}"
+        log.error("archive writer died (%s); restarting", cause, exc_info=exc)
+        self._problem(f"archive writer died ({cause}); restarted, nothing lost")
+        delay = min(5.0, 0.05 * 2 ** (self.crashes - 1))
+        try:
+            self._restart = asyncio.get_running_loop().call_later(delay, self._ensure_task)
+        except RuntimeError:  # the loop is gone: nothing can run any more
+            log.error("archive writer not restarted: the event loop is closed (%d pending)", self.pending)
+
+    def _problem(self, message: str) -> None:
+        self.last_error = message
+        self.healthy = False
+        if self.on_problem is not None:
+            try:
+                self.on_problem(message)
+            except Exception:  # a broken listener must not take the archive down with it
+                log.exception("archive problem listener failed")
 
     async def _drain(self) -> None:
         while self._pending:
             chunk = [self._pending.popleft() for _ in range(min(self._max_batch, len(self._pending)))]
+            self._inflight = chunk
             try:
-                self.written += await self._journal.archive(chunk)
-            except InvalidValue:
-                await self._one_by_one(chunk)  # one malformed mention must not cost the whole batch
-            except JournalError as exc:
+                self.written += await self._write_retrying(chunk)
+                self.healthy = True
+            except (JournalBusy, JournalUnavailable) as exc:
                 self.failed += len(chunk)
-                self.last_error = str(exc)
+                self._problem(f"archive: {len(chunk)} mentions not archived: {exc}")
+            except Exception:  # InvalidValue, or a value the database refuses: find the culprits
+                await self._one_by_one(chunk)
+            self._inflight = []
+
+    async def _write_retrying(self, chunk: list[Any]) -> int:
+        for delay in (*self.RETRY_DELAYS, None):
+            try:
+                return await self._journal.archive(chunk)
+            except (JournalBusy, JournalUnavailable):
+                if delay is None:
+                    raise
+                self.retries += 1
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     async def _one_by_one(self, chunk: list[Any]) -> None:
-        good = []
+        """Write a batch that failed as a whole mention by mention; only those that fail are lost."""
+        lost = 0
         for m in chunk:
             try:
-                mention_row(m)
-            except InvalidValue as exc:
-                self.failed += 1
-                self.last_error = str(exc)
-            else:
-                good.append(m)
-        try:
-            self.written += await self._journal.archive(good)
-        except JournalError as exc:
-            self.failed += len(good)
-            self.last_error = str(exc)
+                mention_row(m).values()  # refuses what cannot be read before touching the journal
+                self.written += await self._write_retrying([m])
+            except Exception as exc:
+                lost += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+        if lost:
+            self.failed += lost
+            self._problem(
+                f"archive: {lost} of {len(chunk)} mentions could not be archived ({self.last_error})"
+            )
 
     async def flush(self) -> None:
-        """Wait until everything queued so far is written."""
-        while self._task is not None and not self._task.done():
-            await asyncio.shield(self._task)
+        """Wait until everything queued so far is written, through restarts if the writer dies; a
+        writer that dies three times over gives up what is pending (counted as failed), so closing the
+        desk cannot hang on a bug."""
+        crashes_before = self.crashes
+        while self._pending or self._inflight or (self._task is not None and not self._task.done()):
+            if self.crashes - crashes_before >= 3:
+                lost, self._inflight = len(self._pending), []
+                self._pending.clear()
+                self.failed += lost
+                self._problem(f"archive: {lost} mentions not archived, the writer keeps dying")
+                return
+            if self._task is None or self._task.done():
+                if self._restart is not None:
+                    self._restart.cancel()
+                self._ensure_task()
+            task = self._task
+            assert task is not None
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if not task.cancelled() or (current is not None and current.cancelling()):
+                    raise  # flush itself is being cancelled
+            except Exception:
+                pass  # a crash is the supervisor's to report
+            await asyncio.sleep(0)  # let the supervisor put back what a crash held
 
     async def close(self) -> None:
         await self.flush()
+        self._closing = True

@@ -174,7 +174,7 @@ class DeskSession:
             self.journal = await Journal.open(self.settings, clock=self.desk.clock, operator=self._operator)
         journal = self.journal
         await self._resume_sources()
-        self.archiver = Archiver(journal)
+        self.archiver = Archiver(journal, on_problem=self._archive_problem)
         self.desk.add_batch_listener(self._on_batch)
         listen = getattr(self.desk, "add_level_listener", None)
         if callable(listen):
@@ -228,8 +228,16 @@ class DeskSession:
             except Exception:  # a bug here must not stop the archive, the clocks and the polling for good
                 log.exception("desk session round failed")
 
+    def _archive_problem(self, message: str) -> None:
+        """The archiver lost or retried mentions: a standing problem on the wall until it writes again."""
+        if self._problems.get("archive") != message:
+            self._problems["archive"] = message
+            self._report(message)
+
     async def tick(self) -> None:
         """One round of the periodic work: whatever is due now."""
+        if self.archiver is not None and self.archiver.healthy:
+            self._problems.pop("archive", None)
         if not self._level_listener:
             self.observe(self.desk.snapshot())
         await self._guard(self.process_levels(), "levels")
