@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
 from tocsin.config.settings import TopicSettings
 from tocsin.scoring.topics import TopicMatcher, normalise
 
@@ -18,7 +20,7 @@ def test_normalise_folds_case_and_accents():
     assert normalise("ＢＲＩＯＣＨＥ") == "brioche"  # full-width letters, a spammer's favourite
 
 
-def test_ascii_keywords_take_the_fast_normalisation_with_the_same_results():
+def test_ascii_and_accented_keyword_lists_give_the_same_results():
     ascii_only = TopicMatcher([TopicSettings(id="b", keywords=("brioche", "pain dore"))])
     accented = TopicMatcher([TopicSettings(id="b", keywords=("brioche", "pain doré", "ωμέγα"))])
     for text, expected in [
@@ -152,3 +154,70 @@ def test_wildcards_and_phrases_sharing_a_start():
     assert ids(m, "la briochette gate") == ("any", "gate")
     assert ids(m, "les briochettes") == ("any",)
     assert ids(m, "brioche gates") == ("any",)
+
+
+# --- scale (issue 10, item 4) and the semantics kept, fuzzed against the one-regex-a-term reference ---
+
+
+def test_ten_thousand_keywords_in_fifty_topics_build_and_match_quickly():
+    """Reproduced: 50 topics sharing 10,000 keywords never started (one regex compiled and run per
+    term); 1 topic x 10k keywords took 11 s. Now the automaton is built once and a mention costs a scan."""
+    import time
+
+    words = [f"kw{i}x" for i in range(10_000)]
+    started = time.perf_counter()
+    m = TopicMatcher([TopicSettings(id=f"t{i}", keywords=tuple(words)) for i in range(50)])
+    built = time.perf_counter() - started
+    texts = [f"tout le monde parle de kw{i * 7 % 10_000}x et de la brioche" for i in range(2000)]
+    started = time.perf_counter()
+    results = [ids(m, t) for t in texts]
+    per_mention = (time.perf_counter() - started) / len(texts)
+    assert all(len(r) == 50 for r in results)
+    assert ids(m, "kw12 kw12xx") == ()
+    assert built < 5.0, built  # generous: a shared 2-core machine
+    assert per_mention < 0.001, per_mention
+
+
+def _reference(topics, text):
+    """The matching rules written the slow, obvious way: one regular expression per keyword."""
+    import re
+
+    norm = normalise(text)
+    inc, exc = set(), set()
+    for i, topic in enumerate(topics):
+        for words, bucket in ((topic.keywords, inc), (topic.exclude, exc)):
+            for raw in words:
+                key = " ".join(re.split(r"[\s\-\u2010\u2011]+", normalise(raw.strip()))).strip()
+                if not key:
+                    continue
+                prefix = False
+                if key[0] in "#@" and len(key) > 1:
+                    if not key[1:].lstrip("#@"):
+                        continue
+                    body = key[0] + key[1:].lstrip("#@")
+                elif key.endswith("*") and key.rstrip("*"):
+                    prefix, body = True, key.rstrip("*").strip()
+                else:
+                    body = key
+                pattern = r"[\s\-\u2010\u2011]+".join(re.escape(w) for w in body.split(" "))
+                tail = r"\w*" if prefix else ""
+                if re.search(rf"(?<!\w){pattern}{tail}(?!\w)", norm):
+                    bucket.add(i)
+    return tuple(t.id for i, t in enumerate(topics) if i in inc and i not in exc)
+
+
+_alphabet = st.sampled_from(list("abé É-_#@*. \n\t\u00a0\u2010x1"))
+_words = st.text(_alphabet, min_size=1, max_size=8)
+
+
+@given(
+    keywords=st.lists(st.lists(_words, min_size=1, max_size=4), min_size=1, max_size=3),
+    excludes=st.lists(st.lists(_words, max_size=2), min_size=3, max_size=3),
+    text=st.text(_alphabet, max_size=40),
+)
+def test_fuzz_the_automaton_matches_like_one_regex_a_keyword(keywords, excludes, text):
+    topics = [
+        TopicSettings(id=f"t{i}", keywords=tuple(kw), exclude=tuple(excludes[i]))
+        for i, kw in enumerate(keywords)
+    ]
+    assert ids(TopicMatcher(topics), text) == _reference(topics, text)
