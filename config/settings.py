@@ -193,6 +193,10 @@ class WebhookSourceSettings(SourceSettings):
     """How far a Standard Webhooks timestamp may be from the desk clock."""
     replay_cache: int = 10_000
     """How many webhook ids are remembered to refuse replays."""
+    header_timeout: timedelta = timedelta(seconds=10)
+    """A connection that has not sent a whole request head by then is closed (slow senders, slowloris)."""
+    body_timeout: timedelta = timedelta(seconds=30)
+    """A request body not fully received by then is refused with 408."""
 
     def __post_init__(self) -> None:
         if self.require_signature and not self.secret:

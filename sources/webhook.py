@@ -8,9 +8,14 @@ Signatures are required by default and checked on the raw body, in constant time
   "{id}.{timestamp}.{body}">`` with a ``whsec_<base64>`` secret, a timestamp tolerance on the desk clock
   and replays refused by id (a bounded memory of recent ids).
 
+A GitHub-style request without ``X-GitHub-Delivery`` is keyed by the hash of its signed body, so the same
+signed body sent again is a duplicate, never a second mention (GitHub's signature has no timestamp).
+
 Answers are JSON: 202 ``{"accepted": n}``; 200 ``{"accepted": 0, "duplicate": true}`` for a replayed id
-(so an honest sender retrying stops retrying); 400 bad JSON or mention (naming the problem), 401 bad or
-missing signature, 413 body too large, 415 not JSON, 503 while the desk shuts down.
+(so an honest sender retrying stops retrying); 400 bad JSON or mention (naming the problem: ``NaN``,
+``Infinity``, huge numbers, deep nesting and absurd dates included), 401 bad or missing signature, 408 a
+body slower than ``body_timeout``, 413 body too large, 415 not JSON, 503 while the desk shuts down. A
+connection that has not sent its request head within ``header_timeout`` is closed.
 """
 
 from __future__ import annotations
@@ -102,7 +107,10 @@ class SignatureVerifier:
             expected = github_signature(self._github_key, body)
             if not hmac.compare_digest(given.strip().encode(), expected.encode()):
                 raise Rejected(401, "bad signature: X-Hub-Signature-256 does not match the body")
-            return Verified(headers.get("X-GitHub-Delivery"))
+            # Without a delivery id, the signed body itself is the key: a GitHub-style signature has no
+            # timestamp, so the same signed body could otherwise be replayed forever.
+            delivery = headers.get("X-GitHub-Delivery") or "body:" + hashlib.sha256(body).hexdigest()
+            return Verified(delivery)
         raise Rejected(
             401,
             "missing signature: send X-Hub-Signature-256, or webhook-id, webhook-timestamp and "
@@ -166,9 +174,13 @@ def parse_mentions(body: bytes, *, source: str, received_at: datetime) -> list[M
     except UnicodeDecodeError:
         raise Rejected(400, "bad JSON: the body is not UTF-8") from None
     try:
-        obj = json.loads(text)
+        obj = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise Rejected(400, f"bad JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise Rejected(400, "bad JSON: nested too deeply") from None
+    except ValueError as exc:  # NaN, Infinity, an integer of thousands of digits
+        raise Rejected(400, f"bad JSON: {exc}") from None
     if isinstance(obj, dict):
         return [_mention(obj, None, source, received_at)]
     if isinstance(obj, list):
@@ -181,15 +193,27 @@ def _mention(obj: Any, index: int | None, source: str, received_at: datetime) ->
     if not isinstance(obj, dict):
         raise Rejected(400, f"bad mention: {where}expected a JSON object, got {type(obj).__name__}")
     try:
-        return Mention.from_json(obj, source=source, received_at=received_at, default_uid=_content_uid(obj))
+        uid = None if "uid" in obj else _content_uid(obj)
+        return Mention.from_json(obj, source=source, received_at=received_at, default_uid=uid)
     except MentionFormatError as exc:
         raise Rejected(400, f"bad mention: {where}{exc}") from None
+    except RecursionError:
+        raise Rejected(400, f"bad mention: {where}nested too deeply") from None
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+# Strict JSON, as the jsonl reader: NaN and Infinity would otherwise slip into counts and timestamps.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def _content_uid(obj: Mapping[str, Any]) -> str:
     """A uid for a mention sent without one: the same content resent gives the same uid."""
     canon = json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return "sha256:" + hashlib.sha256(canon.encode()).hexdigest()[:32]
+    # surrogatepass: a lone surrogate in the content still hashes (the text itself is cleaned later)
+    return "sha256:" + hashlib.sha256(canon.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 # --- the receiver --------------------------------------------------------------------------------
@@ -215,7 +239,12 @@ class WebhookSource(Source):
         replay_cache: int = 10_000,
         queue_size: int = 10_000,
         cursor: str | None = None,
+        header_timeout: timedelta = timedelta(seconds=10),
+        body_timeout: timedelta = timedelta(seconds=30),
     ) -> None:
+        """``header_timeout``: a connection that has not sent a whole request head by then (or sits idle
+        that long between requests) is closed; ``body_timeout``: a body not fully received by then is
+        refused with 408. Both in real seconds: slow senders must not hold connections open."""
         super().__init__(source_id, clock)
         if require_signature and not secret:
             raise ValueError("webhook: a secret is required unless require_signature is false")
@@ -224,6 +253,8 @@ class WebhookSource(Source):
         """The port asked for; once ``ready``, the port actually bound (useful with 0)."""
         self.path = path if path.startswith("/") else "/" + path
         self.max_body_bytes = max_body_bytes
+        self.header_timeout = header_timeout.total_seconds()
+        self.body_timeout = body_timeout.total_seconds()
         self.verifier = SignatureVerifier(secret, clock, tolerance, replay_cache) if secret else None
         self.ready = asyncio.Event()
         self._queue: asyncio.Queue[object] = asyncio.Queue(queue_size)
@@ -248,7 +279,11 @@ class WebhookSource(Source):
         return app
 
     async def stream(self) -> AsyncIterator[Mention]:
-        runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        # aiohttp closes a connection that is idle when its keep-alive timer fires, and arms that timer
+        # when the connection opens: a request head still trickling in (slowloris) counts as idle.
+        runner = web.AppRunner(
+            self.app(), access_log=None, handle_signals=False, keepalive_timeout=self.header_timeout
+        )
         await runner.setup()
         try:
             site = web.TCPSite(runner, self.host, self.port)
@@ -319,14 +354,20 @@ class WebhookSource(Source):
             raise too_large
         chunks: list[bytes] = []
         size = 0
-        while True:
-            chunk = await request.content.readany()
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > limit:
-                raise too_large
-            chunks.append(chunk)
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                while True:
+                    chunk = await request.content.readany()
+                    if not chunk:
+                        break
+                    size += len(chunk)
+                    if size > limit:
+                        raise too_large
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise Rejected(
+                408, f"body too slow: not received within {self.body_timeout:.0f} s ({size} bytes came)"
+            ) from None
         return b"".join(chunks)
 
 
@@ -344,4 +385,6 @@ def build_webhook(settings: WebhookSourceSettings, clock: Clock, cursor: str | N
         tolerance=settings.tolerance,
         replay_cache=settings.replay_cache,
         cursor=cursor,
+        header_timeout=settings.header_timeout,
+        body_timeout=settings.body_timeout,
     )
