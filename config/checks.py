@@ -81,6 +81,15 @@ def _check_jsonl(source: S.JsonlSourceSettings, report: Report) -> None:
         report("speed", "must be above 0, or left out to read live")
 
 
+def _check_webhook(source: S.WebhookSourceSettings, report: Report) -> None:
+    if not 0 <= source.port <= 65535:
+        report("port", f"must be a TCP port from 1 to 65535 (0 = any free port), got {source.port}")
+    if source.header_timeout <= timedelta(0):
+        report("header_timeout", "must be longer than 0s")
+    if source.body_timeout <= timedelta(0):
+        report("body_timeout", "must be longer than 0s")
+
+
 def _check_sentiment(sentiment: S.SentimentSettings, report: Report) -> None:
     if sentiment.batch_size < 1:
         report("batch_size", "must be at least 1")
@@ -162,6 +171,7 @@ def _check_ui(ui: S.UiSettings, report: Report) -> None:
 
 
 CHECKS: dict[type, Callable[[Any, Report], None]] = {
+    S.WebhookSourceSettings: _check_webhook,
     S.DeskSettings: _check_desk,
     S.TopicSettings: _check_topic,
     S.DemoSourceSettings: _check_demo,

@@ -89,17 +89,24 @@ class ConfigError(Exception):
 # --- public API ---------------------------------------------------------------------------------
 
 
-def load_settings(path: Path, *, env: Mapping[str, str] | None = None) -> S.Settings:
-    """Load and validate a settings file; raise ``ConfigError`` listing every problem."""
-    settings, problems = _load_file(Path(path), os.environ if env is None else env)
+def load_settings(
+    path: Path, *, env: Mapping[str, str] | None = None, preflight: bool = False
+) -> S.Settings:
+    """Load and validate a settings file; raise ``ConfigError`` listing every problem. With
+    ``preflight``, also what the run needs from this machine (files, ports, the journal path)."""
+    settings, problems = _load_file(Path(path), os.environ if env is None else env, preflight)
     if problems or settings is None:
         raise ConfigError(problems)
     return settings
 
 
-def check_config(path: Path, *, env: Mapping[str, str] | None = None) -> list[ConfigProblem]:
-    """Every problem in a settings file (empty when it is good), sorted by line."""
-    return _load_file(Path(path), os.environ if env is None else env)[1]
+def check_config(
+    path: Path, *, env: Mapping[str, str] | None = None, machine: bool = True
+) -> list[ConfigProblem]:
+    """Every problem in a settings file (empty when it is good), sorted by line: the rules of the
+    file and (with ``machine``) what a run of it needs from this machine, so a config that passes
+    also starts. Without ``machine``: the file alone, as for a template meant for another machine."""
+    return _load_file(Path(path), os.environ if env is None else env, machine)[1]
 
 
 def load_default() -> S.Settings:
@@ -119,7 +126,7 @@ def user_config_path() -> Path:
     return platformdirs.user_config_path("tocsin") / "config.yaml"
 
 
-def resolve_settings(path: Path | None = None) -> S.Settings:
+def resolve_settings(path: Path | None = None, *, preflight: bool = False) -> S.Settings:
     """The settings a command runs on: ``path`` if given, else the user's config (``$TOCSIN_CONFIG`` or the
     platform config dir) if it exists, else the embedded default. Raises ``ConfigError`` for a bad file,
     a missing ``path`` or a ``$TOCSIN_CONFIG`` naming a file that is not there."""
@@ -127,7 +134,7 @@ def resolve_settings(path: Path | None = None) -> S.Settings:
         path = user_config_path()
         if not path.exists() and not os.environ.get("TOCSIN_CONFIG"):
             return load_default()
-    return load_settings(path)
+    return load_settings(path, preflight=preflight)
 
 
 def with_demo_speed(settings: S.Settings, speed: float) -> S.Settings:
@@ -152,7 +159,9 @@ def parse_duration(value: str | float | timedelta) -> timedelta:
 # --- reading ------------------------------------------------------------------------------------
 
 
-def _load_file(path: Path, env: Mapping[str, str]) -> tuple[S.Settings | None, list[ConfigProblem]]:
+def _load_file(
+    path: Path, env: Mapping[str, str], preflight: bool = False
+) -> tuple[S.Settings | None, list[ConfigProblem]]:
     file = str(path)
     try:
         data = path.read_bytes()
@@ -167,15 +176,19 @@ def _load_file(path: Path, env: Mapping[str, str]) -> tuple[S.Settings | None, l
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         return None, [ConfigProblem(file, line, "(file)", "not UTF-8 text")]
-    settings, problems = _load_text(text, file, env)
+    settings, problems = _load_text(text, file, env, preflight)
     if settings is not None:
         settings = dataclasses.replace(settings, path=file)
     return settings, problems
 
 
-def _load_text(text: str, file: str, env: Mapping[str, str]) -> tuple[S.Settings | None, list[ConfigProblem]]:
+def _load_text(
+    text: str, file: str, env: Mapping[str, str], preflight: bool = False
+) -> tuple[S.Settings | None, list[ConfigProblem]]:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        return None, [ConfigProblem(file, 1, "(yaml)", _TOO_DEEP)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = exc.problem or exc.context or "invalid YAML"
@@ -190,9 +203,19 @@ def _load_text(text: str, file: str, env: Mapping[str, str]) -> tuple[S.Settings
     except yaml.YAMLError as exc:  # any other parser complaint, still one line
         return None, [ConfigProblem(file, 1, "(yaml)", str(exc).splitlines()[0])]
     builder = _Builder(file, env)
-    settings = S.Settings() if root is None else builder.build(root, S.Settings, "")
+    try:
+        settings = S.Settings() if root is None else builder.build(root, S.Settings, "")
+    except RecursionError:
+        return None, [ConfigProblem(file, 1, "(yaml)", _TOO_DEEP)]
+    if preflight and not builder.problems and settings is not _INVALID:
+        from tocsin.config.preflight import preflight as check_machine
+
+        check_machine(settings, lambda key, message: builder.problem(builder.line_of(key), key, message))
     problems = sorted(builder.problems, key=lambda p: p.line)  # stable: same line keeps discovery order
     return (None if settings is _INVALID or problems else settings), problems
+
+
+_TOO_DEEP = "nested too deeply to be a tocsin settings file (its deepest key is a few levels down)"
 
 
 # --- building dataclasses from YAML nodes -------------------------------------------------------

@@ -128,8 +128,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         from tocsin.tui.headless import run_headless
 
-        asyncio.run(run_headless(settings, duration=args.duration, emit=args.emit, out=sys.stdout))
-        return EXIT_OK
+        healthy = asyncio.run(run_headless(settings, duration=args.duration, emit=args.emit, out=sys.stdout))
+        return EXIT_OK if healthy else EXIT_INTERNAL
     from tocsin.tui.app import run_tui
 
     return run_tui(settings, duration=getattr(args, "duration", None))
@@ -142,7 +142,8 @@ def _settings(args: argparse.Namespace):  # -> Settings
         return load_default()  # the demo is the embedded default, whatever the user's config says
     path = getattr(args, "run_config", None) or args.config
     try:
-        return resolve_settings(Path(path) if path else None)
+        # preflight: the files, ports and journal path the run needs, checked before anything starts
+        return resolve_settings(Path(path) if path else None, preflight=True)
     except ConfigError as exc:
         raise BadInput("\n".join(str(p) for p in exc.problems)) from None
 

@@ -36,6 +36,7 @@ from tocsin.config.settings import Settings
 from tocsin.scoring.levels import LevelState
 from tocsin.scoring.runtime import Desk
 from tocsin.scoring.snapshot import ScoredMention
+from tocsin.sources.base import SourceState
 from tocsin.sources.model import format_time
 
 if TYPE_CHECKING:
@@ -113,9 +114,12 @@ async def run_headless(
     emit: tuple[str, ...],
     out: TextIO,
     desk: Desk | None = None,
-) -> None:
+) -> bool:
     """Run a desk and write JSON Lines to ``out`` until ``duration`` real seconds have passed or the
-    desk is finished (a file read to its end, the demo played out), whichever comes first."""
+    desk is finished (a file read to its end, the demo played out), whichever comes first.
+
+    A source that fails is said on stderr as it happens (not only inside a snapshot); returns False
+    when one did, so the command can exit non-zero."""
     writer = JsonLinesWriter(out)
     if desk is None:
         try:
@@ -138,9 +142,11 @@ async def run_headless(
     started = loop.time()
     end = None if duration is None else started + duration
     last_snapshot_line = started
+    failed: set[str] = set()
     try:
         await desk.start()
         while not writer.closed and not desk.finished:
+            _say_failed_sources(desk, failed)
             now = loop.time()
             if end is not None and now >= end:
                 break
@@ -155,6 +161,18 @@ async def run_headless(
     if "snapshots" in emit:
         writer.write([desk.snapshot().to_json()])
     writer.flush()
+    _say_failed_sources(desk, failed)
+    return not failed
+
+
+def _say_failed_sources(desk: Desk, said: set[str]) -> None:
+    """One stderr line per source that failed (cannot open its file, cannot listen, gave up)."""
+    for source in getattr(desk, "sources", ()):
+        status = source.status()
+        if status.state is SourceState.FAILED and status.id not in said:
+            said.add(status.id)
+            reason = status.last_error or "no reason given"
+            print(f"tocsin: source {status.id} failed: {reason}", file=sys.stderr)
 
 
 def _mentions(batch: Sequence[ScoredMention]) -> Iterable[dict[str, Any]]:

@@ -53,7 +53,7 @@ def test_examples_folder_has_the_documented_setups() -> None:
 def test_every_example_validates(path: Path) -> None:
     # examples read secrets from the environment: give each variable they need a dummy value
     env = {name: _dummy(name) for name in _REQUIRED_VAR.findall(path.read_text(encoding="utf-8"))}
-    assert [str(p) for p in check_config(path, env=env)] == []
+    assert [str(p) for p in check_config(path, env=env, machine=False)] == []  # files of another machine
     settings = load_settings(path, env=env)
     assert settings.sources and all(s.type in S.SOURCE_TYPES for s in settings.sources)
     assert settings.topics
