@@ -86,7 +86,6 @@ class _Feed:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "url": self.url,
             "etag": self.etag,
             "modified": self.modified,
             "seen": list(self.seen)[-_KEEP_SEEN:],
@@ -137,6 +136,11 @@ def entry_to_mention(
     )
 
 
+def feed_key(url: str) -> str:
+    """A feed's key in the saved cursor: a hash of its configured URL, which may be a secret."""
+    return "sha256:" + hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
 class RssSource(NetSource):
     kind: ClassVar[str] = "rss"
     auth_hint = "the feed needs credentials tocsin does not send: use a public feed URL"
@@ -164,10 +168,10 @@ class RssSource(NetSource):
     def _restore(self, cursor: str) -> None:
         saved = json.loads(cursor).get("feeds", {})
         for f in self.feeds:
-            s = saved.get(f.configured)
+            # by the URL's hash; an older cursor was keyed by the URL itself (rewritten at the next save)
+            s = saved.get(feed_key(f.configured)) or saved.get(f.configured)
             if not isinstance(s, dict):
                 continue
-            f.url = s.get("url") if isinstance(s.get("url"), str) else f.url
             f.etag = s.get("etag") if isinstance(s.get("etag"), str) else None
             f.modified = s.get("modified") if isinstance(s.get("modified"), str) else None
             f.gone = s.get("gone") is True
@@ -177,8 +181,13 @@ class RssSource(NetSource):
 
     @property
     def cursor(self) -> str | None:
-        """JSON: per configured feed URL, its current URL, validators and the entry ids already seen."""
-        return json.dumps({"feeds": {f.configured: f.to_json() for f in self.feeds}}, sort_keys=True)
+        """JSON: per configured feed (keyed by ``feed_key``, never by its URL), its validators and the
+        entry ids already seen.
+
+        No URL is kept: a feed URL can work like a password (Google Alerts), and the cursor lands in the
+        journal on disk. A permanent redirect is therefore followed once more after a restart."""
+        feeds = {feed_key(f.configured): f.to_json() for f in self.feeds}
+        return json.dumps({"feeds": feeds}, sort_keys=True)
 
     async def _run(self, session: aiohttp.ClientSession, emit: Emit) -> None:
         while not self.stopping:

@@ -15,7 +15,7 @@ from tocsin.config.settings import RssSourceSettings
 from tocsin.sources.base import SourceState
 from tocsin.sources.clock import ManualClock
 from tocsin.sources.net import Backoff
-from tocsin.sources.rss import RssSource, build_rss, entry_to_mention, unwrap_google
+from tocsin.sources.rss import RssSource, build_rss, entry_to_mention, feed_key, unwrap_google
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
@@ -125,9 +125,9 @@ async def test_moved_permanently_gone_and_temporary_redirects(server, clock) -> 
     assert len(server.hits("/old.xml")) == 1  # after the 301, straight to the new address
     assert len(server.hits("/tmp.xml")) >= 2  # a 302 is asked again each time
     assert len(server.hits("/dead.xml")) == 1  # 410: never asked again
+    assert source.feeds[0].url == server.url + "/new.xml"
     feeds = json.loads(source.cursor or "{}")["feeds"]
-    assert feeds[server.url + "/old.xml"]["url"] == server.url + "/new.xml"
-    assert feeds[server.url + "/dead.xml"]["gone"] is True
+    assert feeds[feed_key(server.url + "/dead.xml")]["gone"] is True
     assert [m.uid for m in run.got] == ["a"]  # the same entry through two URLs: once
 
 
@@ -216,3 +216,29 @@ def test_factory_and_settings_validation(clock) -> None:
     assert source.kind == "rss" and source.feeds[0].interval == 600.0
     with pytest.raises(ValueError, match="at least one feed"):
         RssSourceSettings(type="rss", id="n")
+
+
+async def test_a_secret_feed_url_never_reaches_the_saved_cursor(server, clock, tmp_path) -> None:
+    """Reproduced: a Google Alerts feed URL (a password, in effect) stood in plain text in the journal's
+    ``cursors`` table. Now the cursor is keyed by a hash and holds no URL, and still resumes."""
+    from tocsin.config.settings import DeskSettings, Settings
+    from tocsin.journal.api import Journal
+
+    secret_path = "/alerts/feeds/06271837402779/1234567890SECRETTOKEN"
+    server.set(secret_path, rss(ITEMS))
+    server.redirects["/moved.xml"] = (301, secret_path)
+    first = make(server, clock, [secret_path, "/moved.xml"])
+    run = Collector(first).start()
+    await run.wait_for(2)
+    await run.stop()
+    settings = Settings(desk=DeskSettings(journal=str(tmp_path / "j.sqlite")))
+    journal = await Journal.open(settings, clock=clock)
+    try:
+        await journal.set_cursor("rss", first.cursor or "")
+        saved = await journal.get_cursor("rss")
+    finally:
+        await journal.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("j.sqlite*"))
+    assert b"SECRETTOKEN" not in raw and "SECRETTOKEN" not in (saved or "")
+    second = make(server, ManualClock(NOW), [secret_path, "/moved.xml"], cursor=saved)
+    assert second.feeds[0].etag == first.feeds[0].etag and second.feeds[0].seen == first.feeds[0].seen
