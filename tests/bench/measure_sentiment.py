@@ -4,6 +4,12 @@
     .venv/bin/python tests/bench/measure_sentiment.py ../shared/data/sentiment-dev --only fr \\
         --engine flair --model M.pt
     .venv/bin/python tests/bench/measure_sentiment.py ../shared/data/sentiment-dev --errors 20   # show misses
+    .venv/bin/python tests/bench/measure_sentiment.py ../shared/data/sentiment-dev --half b --with-train
+
+``--half a|b`` keeps one half of every file, split by a hash of the text (stable, independent of the
+row order): rules are chosen on one half and reported on the other, since the final check is on text
+nobody here has seen. ``--with-train`` also reads the ``*-train.tsv`` files (the lexicon never
+learns from them, so for it they are unseen text too).
 
 Reads every ``*.tsv`` in the folder (``text<TAB>label``, skipping ``*-train.tsv``) and prints, per file,
 macro-averaged recall (TweetEval's metric), macro-F1 (DEFT's), accuracy and the confusion matrix.
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -29,6 +36,11 @@ def read_tsv(path: Path) -> tuple[list[str], list[str]]:
             texts.append(text)
             gold.append(label.strip())
     return texts, gold
+
+
+def in_half(text: str, half: str | None) -> bool:
+    """Whether a row belongs to half ``a`` or ``b`` (None: every row)."""
+    return half is None or zlib.crc32(text.encode("utf-8")) % 2 == (0 if half == "a" else 1)
 
 
 def metrics(gold: list[str], pred: list[str]) -> dict[str, float]:
@@ -71,23 +83,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--errors", type=int, default=0, metavar="N", help="print N misclassified texts per file"
     )
+    parser.add_argument("--half", choices=("a", "b"), help="only one half of each file (hash of the text)")
+    parser.add_argument("--with-train", action="store_true", help="also measure the *-train.tsv files")
     args = parser.parse_args(argv)
     files = sorted(
         p
         for p in args.folder.glob("*.tsv")
-        if not p.name.endswith("-train.tsv") and (not args.only or p.name.startswith(args.only))
+        if (args.with_train or not p.name.endswith("-train.tsv"))
+        and (not args.only or p.name.startswith(args.only))
     )
     if not files:
         print(f"no .tsv files in {args.folder}", file=sys.stderr)
         return 2
     for path in files:
         texts, gold = read_tsv(path)
+        kept = [i for i, text in enumerate(texts) if in_half(text, args.half)]
+        texts, gold = [texts[i] for i in kept], [gold[i] for i in kept]
         lang = None if args.guess_lang else path.name.split("-", 1)[0]
         raw = predict(texts, lang, args)
         pred = ["neutral" if p == "unscored" else p for p in raw]
         m = metrics(gold, pred)
         print(
-            f"{path.name}: n={len(texts)} macro-recall={100 * m['macro_recall']:.1f} "
+            f"{path.name}{f' half {args.half}' if args.half else ''}: n={len(texts)} "
+            f"macro-recall={100 * m['macro_recall']:.1f} "
             f"macro-F1={100 * m['macro_f1']:.1f} accuracy={100 * m['accuracy']:.1f} "
             f"unscored={raw.count('unscored')}"
         )

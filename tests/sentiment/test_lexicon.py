@@ -154,3 +154,54 @@ def test_hostile_input_is_bounded(scorer: LexiconScorer) -> None:
     many = [f"tok{i}zz" for i in range(1000)]
     scorer.score_batch(many, [None] * len(many))
     assert len(scorer._memo) <= 200_000
+
+
+# --- unseen text (issue 9): the failure causes measured on TweetEval and DEFT test sets ---------
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("they lost my parcel 😂😂", "en"),
+        ("lmaooo they cancelled my order", "en"),
+        ("ptdrrr le service est nul", "fr"),
+        ("mdr encore en retard", "fr"),
+    ],
+)
+def test_laughter_beside_a_complaint_is_not_joy(scorer: LexiconScorer, text: str, lang: str) -> None:
+    assert label(scorer, text, lang) == "negative"
+
+
+def test_laughter_alone_or_with_praise_stays_positive(scorer: LexiconScorer) -> None:
+    assert label(scorer, "😂😂", "en") == "positive"
+    assert label(scorer, "hahaha love it", "en") == "positive"
+    assert label(scorer, "mdrrr trop bien", "fr") == "positive"
+
+
+def test_irony_the_writer_flags_reverses_the_praise(scorer: LexiconScorer) -> None:
+    assert label(scorer, "Great service #not", "en") == "negative"
+    assert label(scorer, "super accueil comme d'habitude #ironie", "fr") == "negative"
+    assert label(scorer, "Great service", "en") == "positive"
+
+
+@pytest.mark.parametrize(
+    ("reproach", "lang"),
+    [
+        ("why didn't you answer my emails?", "en"),
+        ("why won't you answer my calls?", "en"),
+        ("pourquoi vous ne répondez pas ?", "fr"),
+        ("still no reply from customer service", "en"),
+        ("toujours pas de réponse du service client", "fr"),
+    ],
+)
+def test_reproaches_without_a_polar_word_are_negative(
+    scorer: LexiconScorer, reproach: str, lang: str
+) -> None:
+    assert label(scorer, reproach, lang) == "negative"
+
+
+def test_plain_questions_are_not_reproaches(scorer: LexiconScorer) -> None:
+    assert label(scorer, "why did you pick this colour?", "en") == "neutral"
+    assert label(scorer, "pourquoi vous ouvrez le lundi ?", "fr") == "neutral"
+    assert label(scorer, "why not meet at the shop?", "en") == "neutral"
+    assert label(scorer, "pas encore ouvert", "fr") == "neutral"
