@@ -197,6 +197,10 @@ class Tx:
         return row[0] if row else None
 
 
+INTEGRITY_CHECK_S = 2.0
+"""How long (real seconds) opening a journal may spend checking it for damage."""
+
+
 class Store:
     """An open journal file. Use ``Store.open``; close it (an open connection hangs process exit)."""
 
@@ -247,9 +251,42 @@ class Store:
 
         try:
             await self._retrying(pragmas)
+            await self._check_integrity()
             await self._migrate()
         except sqlite3.DatabaseError as exc:
             raise JournalUnavailable(f"the journal {self.path} is not readable: {exc}") from None
+
+    async def _check_integrity(self) -> None:
+        """``PRAGMA quick_check`` at open, cut off after ``INTEGRITY_CHECK_S``: damage in pages the
+        desk has not read yet is otherwise found only when a post-mortem needs them. A journal too big
+        to check in time is opened unchecked (a check that never ends is worse than none)."""
+        deadline = self._monotonic() + INTEGRITY_CHECK_S
+        interrupted = False
+
+        def over_time() -> int:
+            nonlocal interrupted
+            interrupted = self._monotonic() > deadline
+            return 1 if interrupted else 0
+
+        await self._conn.set_progress_handler(over_time, 10_000)
+        try:
+            async with self._conn.execute("PRAGMA quick_check(5)") as cur:
+                rows = [str(r[0]) for r in await cur.fetchall()]
+        except sqlite3.OperationalError:
+            if interrupted:
+                return
+            raise
+        except sqlite3.DatabaseError as exc:
+            rows = [str(exc)]
+        finally:
+            await self._conn.set_progress_handler(None, 0)
+        if rows != ["ok"]:
+            raise JournalUnavailable(
+                f"the journal {self.path} is damaged ({'; '.join(rows)[:200]}): nothing was changed. "
+                f"Keep a copy, then recover what is readable with "
+                f"`sqlite3 {self.path} .recover | sqlite3 recovered.sqlite` and point desk.journal at "
+                f"it, or move the file aside to start a new journal"
+            )
 
     async def _migrate(self) -> None:
         async def step(tx: Tx) -> None:
