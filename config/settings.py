@@ -396,3 +396,16 @@ class Settings:
     ui: UiSettings = field(default_factory=UiSettings)
     path: str | None = field(default=None, compare=False)
     """The file these came from (None for the embedded default built in code)."""
+
+
+def replays_on_simulated_clock(source: SourceSettings) -> bool:
+    """Whether this source replays on a simulated clock: the demo, or a jsonl replay with ``speed``."""
+    return isinstance(source, DemoSourceSettings) or (
+        isinstance(source, JsonlSourceSettings) and source.speed is not None
+    )
+
+
+def runs_on_simulated_clock(settings: Settings) -> bool:
+    """Whether this desk runs on a simulated clock: its times are not the wall clock's, so it keeps to a
+    journal of its own."""
+    return any(replays_on_simulated_clock(s) for s in settings.sources)

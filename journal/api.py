@@ -29,28 +29,36 @@ from pathlib import Path
 from types import TracebackType
 
 import platformdirs
-from tocsin.config.settings import Settings
+from tocsin.config.settings import Settings, runs_on_simulated_clock
 from tocsin.journal.archive import ArchiveCommands
 from tocsin.journal.cursors import CursorCommands
-from tocsin.journal.errors import EmptyField
+from tocsin.journal.errors import EmptyField, JournalUnavailable
 from tocsin.journal.history import HistoryCommands
 from tocsin.journal.incidents import IncidentCommands
 from tocsin.journal.queries import IncidentQueries
-from tocsin.journal.store import Store
+from tocsin.journal.store import Store, Tx
 from tocsin.sources.clock import Clock, WallClock
 
 ENV_PATH = "TOCSIN_JOURNAL"
 
 
 def journal_path(settings: Settings, env: Mapping[str, str] | None = None) -> Path:
-    """Where the journal lives: ``$TOCSIN_JOURNAL``, else ``desk.journal``, else the platform data dir."""
+    """Where the journal lives: ``$TOCSIN_JOURNAL``, else ``desk.journal``, else the platform data dir:
+    ``journal.sqlite`` for a real desk, ``demo-journal.sqlite`` beside it for the demo and replays on a
+    simulated clock (their fictional mentions and simulated times never enter a real desk's journal)."""
     env = os.environ if env is None else env
     override = env.get(ENV_PATH)
     if override:
         return Path(override).expanduser()
     if settings.desk.journal:
         return Path(settings.desk.journal).expanduser()
-    return platformdirs.user_data_path("tocsin") / "journal.sqlite"
+    name = "demo-journal.sqlite" if runs_on_simulated_clock(settings) else "journal.sqlite"
+    return platformdirs.user_data_path("tocsin") / name
+
+
+def clock_kind(clock: Clock) -> str:
+    """``wall`` for the real clock, ``simulated`` for any other (demo, replay, tests' manual clocks)."""
+    return "wall" if isinstance(clock, WallClock) else "simulated"
 
 
 class Journal(IncidentCommands, IncidentQueries, ArchiveCommands, HistoryCommands, CursorCommands):
@@ -75,14 +83,46 @@ class Journal(IncidentCommands, IncidentQueries, ArchiveCommands, HistoryCommand
         path: str | Path | None = None,
         busy_timeout: float = 5.0,
         retry_for: float = 30.0,
+        desk_clock: bool = False,
     ) -> Journal:
-        """Open (creating and migrating if needed) the journal of ``settings`` (or at ``path``)."""
+        """Open (creating and migrating if needed) the journal of ``settings`` (or at ``path``).
+
+        ``desk_clock``: a desk runs on ``clock`` and will write its timeline here. The journal records
+        the kind of clock of the first desk that ran on it, and refuses a desk on the other kind
+        (``JournalUnavailable``): simulated and wall-clock times in one timeline come out of order."""
         who = (operator if operator is not None else settings.desk.operator).strip()
         if not who:
             raise EmptyField("operator", "an operator name is required: every journal entry names who acted")
         where = path if path is not None else journal_path(settings)
         store = await Store.open(where, busy_timeout=busy_timeout, retry_for=retry_for)
-        return cls(store, settings, clock=clock or WallClock(), operator=who)
+        journal = cls(store, settings, clock=clock or WallClock(), operator=who)
+        if desk_clock:
+            try:
+                await journal._claim_clock(clock_kind(journal.clock))
+            except BaseException:
+                await store.close()
+                raise
+        return journal
+
+    async def _claim_clock(self, kind: str) -> None:
+        recorded: str | None = None
+
+        async def claim(tx: Tx) -> None:
+            nonlocal recorded
+            recorded = await tx.scalar("SELECT value FROM journal_meta WHERE key = 'clock'")
+            if recorded is None:
+                await tx.execute("INSERT INTO journal_meta (key, value) VALUES ('clock', ?)", (kind,))
+
+        await self.store.write(claim)
+        if recorded is not None and recorded != kind:
+            simulated = "a simulated clock (demo or replay)"
+            theirs = "the wall clock (a real desk)" if recorded == "wall" else simulated
+            ours = "the wall clock" if kind == "wall" else simulated
+            raise JournalUnavailable(
+                f"the journal {self.path} keeps the timeline of a desk on {theirs}; this desk runs on "
+                f"{ours}, and the two times would mix out of order: give this desk its own journal "
+                f"(desk.journal or ${ENV_PATH})"
+            )
 
     @property
     def path(self) -> Path:

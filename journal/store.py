@@ -111,6 +111,17 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "ALTER TABLE mentions ADD COLUMN original_text TEXT",
         ),
     ),
+    (
+        3,
+        (
+            # facts about the journal itself: ``clock`` is the kind of clock its desk runs on (wall or
+            # simulated), so demo and replay time never mix with a real desk's timeline
+            """CREATE TABLE journal_meta (
+                key TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            ) WITHOUT ROWID""",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -16,7 +16,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tocsin.config.settings import DemoSourceSettings, JsonlSourceSettings, Settings, SourceSettings
+from tocsin.config.settings import (
+    DemoSourceSettings,
+    JsonlSourceSettings,
+    Settings,
+    SourceSettings,
+    replays_on_simulated_clock,
+)
 from tocsin.sources.base import Source
 from tocsin.sources.clock import Clock, SimulatedClock, WallClock
 from tocsin.sources.model import Mention
@@ -79,8 +85,7 @@ def build_sources(settings: Settings, clock: Clock) -> list[Source]:
     return out
 
 
-def _is_simulated(s: SourceSettings) -> bool:
-    return isinstance(s, DemoSourceSettings) or (isinstance(s, JsonlSourceSettings) and s.speed is not None)
+_is_simulated = replays_on_simulated_clock
 
 
 def build_clock(settings: Settings, *, now: datetime | None = None) -> Clock:

@@ -171,7 +171,9 @@ class DeskSession:
             return
         self._started = True
         if self.journal is None:
-            self.journal = await Journal.open(self.settings, clock=self.desk.clock, operator=self._operator)
+            self.journal = await Journal.open(
+                self.settings, clock=self.desk.clock, operator=self._operator, desk_clock=True
+            )
         journal = self.journal
         await self._resume_sources()
         self.archiver = Archiver(journal, on_problem=self._archive_problem)
