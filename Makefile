@@ -2,6 +2,8 @@
 #   make run    the desk on the embedded default (the bundled demo storm)
 #   make test   ruff + the whole test suite (installs CPU-only torch and flair)
 #   make bench  the benchmarks, written to bench.json
+#   make fuzz   the fuzz suites (test_fuzz_*) with random seeds and ten times the examples; make test runs
+#               them too, bounded and derandomized (tests/conftest.py)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -13,7 +15,7 @@ TORCH_INDEX ?=
 TORCH_OPTS  := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX),)
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench fuzz lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +41,9 @@ test: $(VENV)/.test-installed
 bench: $(VENV)/.test-installed
 	$(BIN)/python -m pytest tests/bench -q -p no:cacheprovider --override-ini addopts= -o timeout=0 -s
 	@cat bench.json
+
+fuzz: $(VENV)/.test-installed
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -k fuzz -o timeout=1800
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
