@@ -195,7 +195,7 @@ def _revision_extra(obj: Mapping[str, Any]) -> dict[str, Any]:
     revision = obj.get("revision")
     if revision is None:
         return {}
-    if revision not in REVISIONS:
+    if not isinstance(revision, str) or revision not in REVISIONS:  # a list is unhashable: TypeError
         raise MentionFormatError(f"revision: must be one of {', '.join(sorted(REVISIONS))}")
     return {"update": revision}
 

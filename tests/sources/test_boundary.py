@@ -110,6 +110,13 @@ def test_admit_checks_mentions_that_native_sources_built() -> None:
     assert (m.engagement.likes, m.engagement.replies) == (None, 3)
 
 
+@pytest.mark.parametrize("revision", [[], {}, 3, "delete"])
+def test_a_revision_of_the_wrong_kind_is_a_format_error(revision: object) -> None:
+    """Found by ``make fuzz``: ``"revision": []`` raised TypeError (a 500 from the webhook)."""
+    with pytest.raises(MentionFormatError, match="revision"):
+        read({"text": "x", "revision": revision})
+
+
 def test_a_good_mention_is_passed_through_as_is() -> None:
     m = read({"text": "maison brioche é", "author": {"handle": "a", "followers": 5}})
     assert admit(m) is m
