@@ -38,7 +38,14 @@ from tocsin.scoring.bots import BotScore, BotScorer
 from tocsin.scoring.clusters import Cluster, CopyPasteIndex
 from tocsin.scoring.detector import Anomaly, SpikeDetector
 from tocsin.scoring.influence import Influence, InfluenceScorer
-from tocsin.scoring.levels import INFLUENCER_NEGATIVE, Involvement, LevelState, LevelTracker, TopicSignals
+from tocsin.scoring.levels import (
+    INFLUENCER_NEGATIVE,
+    Involvement,
+    LevelState,
+    LevelTracker,
+    TopicSignals,
+    volume_ratio,
+)
 from tocsin.scoring.recent import RecentKeys
 from tocsin.scoring.snapshot import ClusterRow, InfluencerRow, TermRow
 from tocsin.scoring.trends import SurgingTerms
@@ -94,9 +101,6 @@ class TopicFigures:
     """What a topic's windows say at the assessment time (read on the loop, handed to the judge)."""
 
     rate_per_min: float
-    reference_per_min: float | None
-    """The rate volume is compared with: the baseline, or the last hours before a day of history."""
-    reference_name: str
     unique_authors: int
     negative_share: float | None
     usual_negative_share: float | None
@@ -107,12 +111,28 @@ class TopicFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class VolumeJudgement:
+    """The detector's word on a topic's volume at one assessment: the one baseline and the one "how
+    unusual" the wall, the level and its reasons all use."""
+
+    baseline_per_min: float | None
+    """The usual rate now (None while the detector is still learning it)."""
+    ratio: float | None
+    """The rate now against that baseline (``volume_ratio``), None with it."""
+    anomaly: float
+    """0–1: the highest score since the storm under way was called, else over ``ANOMALY_SPAN``."""
+    surprise: str | None
+    """The detector's words for it ("storm since 09:41: 16x the usual … (last 15 min)")."""
+    storm_since: datetime | None
+    """When the detector called the storm under way (None: no storm)."""
+
+
+@dataclass(frozen=True, slots=True)
 class TopicJudgement:
     """A topic's judgement at one assessment."""
 
     state: LevelState
-    anomaly: float
-    surprise: str | None
+    volume: VolumeJudgement
     influencers: tuple[InfluencerRow, ...]
     terms: tuple[TermRow, ...]
     clusters: tuple[ClusterRow, ...]
@@ -188,8 +208,8 @@ class _TopicJudge:
         self.influencers: tuple[InfluencerRow, ...] = ()
         self.term_rows: tuple[TermRow, ...] = ()
 
-    def feed_detector(self, fig: TopicFigures, bucket: timedelta, at: datetime) -> tuple[float, str | None]:
-        """Judge the newly closed buckets; the highest score of the last ``ANOMALY_SPAN`` and its words."""
+    def feed_detector(self, fig: TopicFigures, bucket: timedelta, at: datetime) -> VolumeJudgement:
+        """Judge the newly closed buckets; the baseline, ratio, anomaly and words at ``at``."""
         if fig.closed_from is not None:
             start = fig.closed_from
             for count in fig.closed:
@@ -200,13 +220,21 @@ class _TopicJudge:
         horizon = at - ANOMALY_SPAN
         while self.recent and self.recent[0].at < horizon:
             self.recent.popleft()
+        baseline = self.detector.expected_rate(at)
+        ratio = None if baseline is None else volume_ratio(fig.rate_per_min, baseline)
         if not self.recent:
-            return 0.0, None
-        top = max(self.recent, key=lambda a: a.score)
-        if top.score <= 0.0:
-            return 0.0, self.recent[-1].surprise  # nothing unusual: say what the latest bucket was
-        return top.score, top.surprise
-
+            return VolumeJudgement(baseline, ratio, 0.0, None, None)
+        last = self.recent[-1]
+        if last.storm_since is not None:
+            since = last.storm_since.astimezone(self.detector.tz)
+            calming = ", calming" if last.ratio < 1.5 else ""
+            words = f"storm since {since:%H:%M}{calming}: {last.surprise}"
+            return VolumeJudgement(baseline, ratio, last.storm_peak, words, last.storm_since)
+        # no storm: how close the last minutes came to calling one (a storm just over does not count)
+        top = max((a for a in self.recent if a.storm_since is None), key=lambda a: a.score, default=last)
+        if top.score <= 0.0 or top.storm_since is not None:  # nothing unusual: the latest bucket's words
+            return VolumeJudgement(baseline, ratio, 0.0, last.surprise, None)
+        return VolumeJudgement(baseline, ratio, top.score, top.surprise, None)
 
     def peak(self, rate: float, desk: float, bucket_s: float) -> float:
         """Note the rate now; the highest of the last ``PEAK_SPAN`` (one sample per bucket kept)."""
@@ -387,7 +415,7 @@ class Judge:
             out: dict[str, TopicJudgement] = {}
             for tid, fig in figures.items():
                 topic = self.topics[tid]
-                anomaly, surprise = topic.feed_detector(fig, self.bucket, at)
+                volume = topic.feed_detector(fig, self.bucket, at)
                 roles, influential = topic.involvement.signals(at)
                 rows = [row for row, wave_topics in waves if tid in wave_topics]
                 # A wave weighs on the level when its accounts look automated and it is still posting:
@@ -402,10 +430,10 @@ class Judge:
                     at,
                     TopicSignals(
                         rate_per_min=fig.rate_per_min,
-                        baseline_per_min=fig.reference_per_min,
-                        baseline_name=fig.reference_name,
-                        anomaly=anomaly,
-                        anomaly_note=surprise,
+                        baseline_per_min=volume.baseline_per_min,
+                        anomaly=volume.anomaly,
+                        anomaly_note=volume.surprise,
+                        storm=volume.storm_since is not None,
                         unique_authors=fig.unique_authors,
                         negative_share=fig.negative_share,
                         usual_negative_share=fig.usual_negative_share,
@@ -432,8 +460,7 @@ class Judge:
                     )
                 out[tid] = TopicJudgement(
                     state=state,
-                    anomaly=anomaly,
-                    surprise=surprise,
+                    volume=volume,
                     influencers=topic.influencers,
                     terms=topic.term_rows,
                     clusters=tuple(rows[:CLUSTERS_TOP]),

@@ -1,9 +1,13 @@
 """Crisis level per topic — calm, watch, alert, crisis — with hysteresis and its reasons in words.
 
 The rules (thresholds from ``scoring.levels``; "volume" means rate ≥ ``min_rate_per_min`` from at least
-3 distinct authors, so one angry customer is never more than calm on volume alone):
+3 distinct authors, so one angry customer is never more than calm on volume alone). Volume raises a level
+only when the volume detector says so — a storm it has called, or a score ≥ ``anomaly_watch`` — and the
+ratio that grades it is against the detector's own baseline: the wall, the reasons and the detector
+tell one story, never "150x" beside "usual".
 
-- **watch** when any of: volume at ``watch_ratio``× its baseline or a detector score ≥ ``anomaly_watch``;
+- **watch** when any of: a volume rise (the detector's storm, with the rate at ``watch_ratio``× its
+  baseline, or a detector score ≥ ``anomaly_watch``);
   a watchlist account (journalist, activist, official…) in the conversation; a macro or mega account
   negative; volume with the negative share souring by ``negative_rise`` over its usual value; a
   copy-paste wave of ``campaign_accounts`` accounts.
@@ -15,7 +19,8 @@ The rules (thresholds from ``scoring.levels``; "volume" means rate ≥ ``min_rat
   volume, or an alert-level rise with two watchlist accounts or two influential accounts negative; and
   the storm must not be long past its height: the rate at least ``CRISIS_PEAK_SHARE`` of its recent peak
   (a storm that has shrunk to a fraction of its peak, still far above the usual, is an alert: the
-  brand's answer is out, the crowd is moving on, people can stand down from "wake everyone up").
+  brand's answer is out, the crowd is moving on, people can stand down from "wake everyone up"); and
+  an alert needs it at ``ALERT_PEAK_SHARE`` of its recent peak, so a second wave is an alert again.
 
 Hysteresis: a level is entered on these thresholds but kept on thresholds relaxed by ``exit_factor``;
 once even those fail, it steps down only after ``hold`` has passed since they last held. Rising is
@@ -32,16 +37,26 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from tocsin.config.settings import LevelSettings
+from tocsin.scoring.detector import times
 from tocsin.scoring.snapshot import LEVELS, Level
 
 MIN_AUTHORS_FOR_VOLUME = 3
 BASELINE_FLOOR_PER_MIN = 0.1
 """A baseline below this (a quiet topic) is taken as this, so 2 mentions against 0.01 is not 200x."""
+
+
+def volume_ratio(rate_per_min: float, baseline_per_min: float) -> float:
+    """The rate against the usual, the one way every figure on the desk computes it."""
+    return rate_per_min / max(baseline_per_min, BASELINE_FLOOR_PER_MIN)
 INFLUENCER_NEGATIVE = "influencer_negative"
 """``Involvement`` kind for a macro or mega account with a negative mention."""
 CRISIS_PEAK_SHARE = 1 / 3
 """A crisis needs the rate at this share of its recent peak at least (kept down to 1/4 with the default
 ``exit_factor``)."""
+ALERT_PEAK_SHARE = 1 / 10
+"""An alert needs the rate at this share of its recent peak at least: a storm that has fallen to a tenth
+of its height (the point where a crisis wave is taken to have ended) is watched, not alerted on, so that
+a second wave is an alert again."""
 _ROLE_WORDS = {
     "journalist": ("journalist", "journalists"),
     "activist": ("activist", "activists"),
@@ -57,13 +72,13 @@ class TopicSignals:
 
     rate_per_min: float
     baseline_per_min: float | None
-    """What is usual now (None until known)."""
-    baseline_name: str = "baseline"
-    """How the reasons name the reference ("baseline", "the last 3 h")."""
+    """What is usual now, the volume detector's baseline (None while it learns)."""
     anomaly: float = 0.0
-    """The volume detector's recent score, 0–1 (e.g. the highest of the last 15 minutes)."""
+    """The volume detector's score, 0–1 (the storm's highest, else the highest of the last 15 minutes)."""
     anomaly_note: str | None = None
-    """The detector's words for it ("6.2x the usual for a Saturday 14:00")."""
+    """The detector's words for it ("storm since 09:41: 16x the usual for a Saturday 09:41 …")."""
+    storm: bool = False
+    """The volume detector has called a storm that is still under way."""
     unique_authors: int = 0
     """Distinct authors over the last hour."""
     negative_share: float | None = None
@@ -173,8 +188,10 @@ def assess(signals: TopicSignals, cfg: LevelSettings, *, relax: float = 1.0) -> 
     s = signals
     ratio = None
     if s.baseline_per_min is not None:
-        ratio = s.rate_per_min / max(s.baseline_per_min, BASELINE_FLOOR_PER_MIN)
+        ratio = volume_ratio(s.rate_per_min, s.baseline_per_min)
     volume = s.rate_per_min >= cfg.min_rate_per_min * relax and s.unique_authors >= MIN_AUTHORS_FOR_VOLUME
+    # only the detector calls a volume rise: a storm under way, or a score at the watch line
+    detected = s.storm or s.anomaly >= cfg.anomaly_watch * relax
     neg = s.negative_share
     negative = neg is not None and neg >= cfg.negative_share * relax
     souring = (
@@ -186,15 +203,18 @@ def assess(signals: TopicSignals, cfg: LevelSettings, *, relax: float = 1.0) -> 
     watchers = sum(s.watchlist.values())
 
     def rise(level_ratio: float, level_anomaly: float | None) -> str | None:
+        """The volume rise at a level, in words: the detector calls it, the ratio grades it."""
         if ratio is not None and ratio >= level_ratio * relax:
-            return f"volume {ratio:.1f}x {s.baseline_name}"
-        if level_anomaly is not None and s.anomaly >= level_anomaly * relax:
-            return f"spike: {s.anomaly_note}" if s.anomaly_note else f"volume spike (score {s.anomaly:.2f})"
+            return f"volume {times(ratio)} the usual"
+        unusual = ratio is None or ratio >= cfg.watch_ratio * relax
+        if level_anomaly is not None and unusual and s.anomaly >= level_anomaly * relax:
+            return _spike(s)
         return None
 
-    rise_watch = rise(cfg.watch_ratio, cfg.anomaly_watch) if volume else None
-    rise_alert = rise(cfg.alert_ratio, cfg.anomaly_alert) if volume else None
-    rise_crisis = rise(cfg.crisis_ratio, None) if volume else None
+    rising = volume and detected
+    rise_watch = (rise(cfg.watch_ratio, None) or _spike(s)) if rising else None
+    rise_alert = rise(cfg.alert_ratio, cfg.anomaly_alert) if rising else None
+    rise_crisis = rise(cfg.crisis_ratio, None) if rising else None
 
     mood = []
     if neg is not None and hostile:
@@ -221,22 +241,32 @@ def assess(signals: TopicSignals, cfg: LevelSettings, *, relax: float = 1.0) -> 
         return 3, _facts(crisis_rise, *mood, crowd, *people, campaign)
     if not crisis_rise:
         cooled = None  # said only when it is what keeps the topic from a crisis
-    # alert
+    # alert, unless the storm has faded to a small share of its peak (then said, when it is what holds)
+    faded = None
     if volume and s.unique_authors >= cfg.alert_min_authors * relax:
         wave = s.campaign_accounts >= 2 * cfg.campaign_accounts * relax
         names = watchers >= 1 or s.influencers_negative >= 1
+        alert = None
         if hostile and (rise_alert or (rise_watch and names) or wave):
-            facts = (rise_alert or rise_watch, *mood, crowd, *people, campaign if wave else None, cooled)
-            return 2, _facts(*facts)
-        if rise_crisis and not hostile:
+            alert = (rise_alert or rise_watch, *mood, crowd, *people, campaign if wave else None, cooled)
+        elif rise_crisis and not hostile:
             share = f"only {round(neg * 100)} % negative" if neg is not None else "sentiment not scored yet"
-            return 2, _facts(rise_crisis, share, crowd, *people)
+            alert = (rise_crisis, share, crowd, *people)
+        if alert is not None and peak and s.rate_per_min < peak * ALERT_PEAK_SHARE * relax:
+            faded = f"past its peak: {s.rate_per_min:.1f}/min, down from {peak:.1f}/min"
+        elif alert is not None:
+            return 2, _facts(*alert)
     # watch
     wave = s.campaign_accounts >= cfg.campaign_accounts * relax
     soured = volume and souring
     if rise_watch or watchers or s.influencers_negative or soured or wave:
-        return 1, _facts(rise_watch, *mood, *people, campaign if wave else None)
+        return 1, _facts(rise_watch, *mood, *people, campaign if wave else None, faded)
     return 0, ()
+
+
+def _spike(s: TopicSignals) -> str:
+    """The detector's own words for a rise it called that the ratio does not show (a slow ramp)."""
+    return f"spike: {s.anomaly_note}" if s.anomaly_note else f"volume spike (score {s.anomaly:.2f})"
 
 
 def _facts(*items: str | None) -> tuple[str, ...]:

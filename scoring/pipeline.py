@@ -39,7 +39,7 @@ from tocsin.scoring.levels import LevelState
 from tocsin.scoring.recent import RecentKeys
 from tocsin.scoring.snapshot import ScoredMention, SentimentScore, Snapshot, TopicSnapshot
 from tocsin.scoring.topics import TopicMatcher
-from tocsin.scoring.windows import BASELINE_FLOOR_PER_MIN, TopicWindows
+from tocsin.scoring.windows import TopicWindows
 from tocsin.sources.base import SourceStatus
 from tocsin.sources.clock import Clock
 from tocsin.sources.model import Mention
@@ -52,9 +52,6 @@ JUDGE_STOP_S = 5.0
 """On stop, how long (real seconds) the judge may take to finish what it was given."""
 QUEUE_SIZE = 10_000
 FEED_SIZE = 10_000
-REFERENCE_SPAN_S = 3 * 3_600
-"""Without a day of history, volume is compared with the hours before the rate window."""
-REFERENCE_MIN_S = 1_800
 
 _NO_SCORES: Mapping[str, object] = MappingProxyType({})
 _DELETED: tuple[str, ...] = ()  # dedupe value of a mention already reported deleted
@@ -213,7 +210,6 @@ class _Reading:
     """A topic's figures read from its windows at one instant, on the loop."""
 
     figures: TopicFigures
-    baseline: float | None
     mentions: int
     shares: dict[str, float]
     volume: tuple[int, ...]
@@ -611,16 +607,9 @@ class Monitor:
 
     def _reading(self, topic: _Topic, now: float) -> _Reading:
         w = topic.windows
-        rate = w.rate_per_min(now)
-        baseline = w.baseline_per_min(now)
-        reference, reference_name = baseline, "baseline"
-        if baseline is None:
-            reference, reference_name = self._recent_reference(w, now)
         closed_from, closed = self._closed_buckets(topic, now)
         figures = TopicFigures(
-            rate_per_min=rate,
-            reference_per_min=reference,
-            reference_name=reference_name,
+            rate_per_min=w.rate_per_min(now),
             unique_authors=w.unique_authors(now),
             negative_share=w.negative_share(now),
             usual_negative_share=w.usual_negative_share(now),
@@ -629,7 +618,6 @@ class Monitor:
         )
         return _Reading(
             figures=figures,
-            baseline=baseline,
             mentions=w.mentions,
             shares=w.sentiment_shares(now),
             volume=w.volume(now),
@@ -666,7 +654,8 @@ class Monitor:
                 id=tid,
                 name=self._topics[tid].name,
                 rate_per_min=r.figures.rate_per_min,
-                baseline_per_min=r.baseline,
+                baseline_per_min=j.volume.baseline_per_min,
+                ratio=j.volume.ratio,
                 mentions=r.mentions,
                 unique_authors=r.figures.unique_authors,
                 sentiment=r.shares,
@@ -674,8 +663,9 @@ class Monitor:
                 negative_trend=r.negative_trend,
                 level=j.state.level,
                 reasons=j.state.reasons,
-                anomaly=j.anomaly,
-                surprise=j.surprise,
+                anomaly=j.volume.anomaly,
+                surprise=j.volume.surprise,
+                storm_since=j.volume.storm_since,
                 unique_volume=r.unique_volume,
                 influencers=j.influencers,
                 terms=j.terms,
@@ -692,16 +682,6 @@ class Monitor:
             engine_note=self.scorer.note,
         )
 
-    @staticmethod
-    def _recent_reference(w: TopicWindows, now: float) -> tuple[float | None, str]:
-        """Before a day of history: the rate over up to three hours before the rate window."""
-        end = now - w.rate_window_s
-        start = max(w.history_start, end - REFERENCE_SPAN_S)
-        if end - start < REFERENCE_MIN_S:
-            return None, ""
-        hours = (end - start) / 3_600
-        span = f"{hours:.0f} h" if hours >= 1 else f"{round(hours * 60)} min"
-        return max(w.rate_between(start, end), BASELINE_FLOOR_PER_MIN), f"the last {span}"
 
 
 def _figures(readings: Mapping[str, _Reading]) -> dict[str, TopicFigures]:

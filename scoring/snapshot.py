@@ -150,7 +150,7 @@ class TopicSnapshot:
     rate_per_min: float
     """Mentions per minute over the rate window, on the desk's clock."""
     baseline_per_min: float | None
-    """What is normal at this time (None until there is enough history)."""
+    """What is usual at this time: the volume detector's baseline (None while it learns)."""
     mentions: int
     """Matched mentions since the desk started (backfill included)."""
     unique_authors: int
@@ -164,9 +164,14 @@ class TopicSnapshot:
     level: Level
     reasons: tuple[str, ...]
     anomaly: float = 0.0
-    """The spike detector's highest score (0–1) over the last 15 minutes."""
+    """The volume detector's score (0–1): the highest since the storm under way was called, else the
+    highest of the last 15 minutes."""
     surprise: str | None = None
-    """The detector's words for that bucket ("6.2x the usual for a Saturday 14:00")."""
+    """The detector's words for it ("storm since 09:41: 16x the usual for a Saturday 09:41 (last 15 min)")."""
+    ratio: float | None = None
+    """The rate against ``baseline_per_min`` (``levels.volume_ratio``): the gauge and the reasons share it."""
+    storm_since: datetime | None = None
+    """When the volume detector called the storm under way (None: no storm)."""
     unique_volume: tuple[int, ...] = ()
     """Distinct authors per bucket, oldest first, the last hour (aligned with ``volume``)."""
     influencers: tuple[InfluencerRow, ...] = ()
@@ -191,8 +196,10 @@ class TopicSnapshot:
             "level": self.level,
             "level_since": None if self.level_since is None else format_time(self.level_since),
             "reasons": list(self.reasons),
+            "ratio": None if self.ratio is None else round(self.ratio, 2),
             "anomaly": round(self.anomaly, 3),
             "surprise": self.surprise,
+            "storm_since": None if self.storm_since is None else format_time(self.storm_since),
             "copy_paste_share": round(self.copy_paste_share, 3),
             "influencers": [r.to_json() for r in self.influencers],
             "terms": [r.to_json() for r in self.terms],

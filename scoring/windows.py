@@ -1,4 +1,4 @@
-"""Per-topic sliding windows on the desk's clock: volume buckets, rates, a seasonal baseline,
+"""Per-topic sliding windows on the desk's clock: volume buckets, rates,
 unique authors (per hour and per bucket), sentiment shares, their trend and their usual value.
 
 Mentions are counted in fixed buckets (``scoring.volume.bucket``) keyed by the time the author posted
@@ -12,16 +12,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import timedelta
-from statistics import median
 
 from tocsin.config.settings import VolumeSettings
 
 DAY_S = 86_400
-BASELINE_DAYS = 7
-BASELINE_SPAN_S = 3_600
-"""The baseline compares like with like: the same hour of the day (centred on now) on previous days."""
-BASELINE_FLOOR_PER_MIN = 0.2
-"""A quiet night has near-zero counts; the floor keeps "x times baseline" meaningful (12 an hour)."""
 AUTHORS_SPAN_S = 3_600
 TREND_STEP_S = 300
 TREND_SPAN_S = 3_600
@@ -62,7 +56,6 @@ class TopicWindows:
         self._author_last: dict[str, int] = {}  # handle → bucket where last seen
         self._author_buckets: dict[int, int] = {}  # bucket → authors last seen in it
         self._author_sweep_at = _AUTHORS_MIN_SWEEP
-        self._baseline_cache: tuple[int, float | None] = (-1, None)
         self._usual_cache: tuple[int, float | None] = (-1, None)
         self.first_bucket: int | None = None
         """The earliest bucket any mention was counted in (None before the first)."""
@@ -160,29 +153,6 @@ class TopicWindows:
     def rate_per_min(self, now: float) -> float:
         """Mentions per minute over the last rate window."""
         return self._sum(self._count, now - self.rate_window_s, now) * 60.0 / self.rate_window_s
-
-    def rate_between(self, t0: float, t1: float) -> float:
-        """Mentions per minute over [t0, t1]."""
-        return self._sum(self._count, t0, t1) * 60.0 / (t1 - t0) if t1 > t0 else 0.0
-
-    def baseline_per_min(self, now: float) -> float | None:
-        """Typical rate at this time of day: the median, over the previous days of history, of the
-        rate in the hour centred on this time. None until one full day of history exists."""
-        now_b = int(now // self.bucket_s)
-        cached_b, cached = self._baseline_cache
-        if cached_b == now_b:
-            return cached
-        kept_from = (self._newest - self.size + 1) * self.bucket_s
-        half = BASELINE_SPAN_S / 2
-        rates = []
-        for d in range(1, BASELINE_DAYS + 1):
-            t0 = now - d * DAY_S - half
-            if t0 < self.history_start or t0 < kept_from:
-                break
-            rates.append(self.rate_between(t0, t0 + BASELINE_SPAN_S))
-        value = max(median(rates), BASELINE_FLOOR_PER_MIN) if rates else None
-        self._baseline_cache = (now_b, value)
-        return value
 
     def unique_authors(self, now: float) -> int:
         """Distinct authors seen in the last hour (to the bucket)."""

@@ -106,7 +106,7 @@ def make_snapshot(k: int, clock: ManualClock) -> Snapshot:
         volume=tuple((k + i) % 97 for i in range(60)),
         negative_trend=tuple(0.05 * ((i + k) % 12) for i in range(12)),
         level="crisis",
-        reasons=(f"volume {k % 300}x baseline", "60 % negative"),
+        reasons=(f"volume {k % 300}x the usual", "60 % negative"),
     )
     status = SourceStatus("demo", "demo", SourceState.LIVE, RATE_PER_S * 60.0, n, 0, 0, clock.now(), None)
     return Snapshot(

@@ -147,12 +147,12 @@ async def test_monitoring_incident_reopens_when_the_topic_surges(
     await journal.set_state(other.id, "monitoring")
 
     clock.advance(1800)
-    events = await journal.on_level("brioche", "watch", ["volume 2.1x baseline"])
+    events = await journal.on_level("brioche", "watch", ["volume 2.1x the usual"])
     assert [(e.incident_id, e.kind) for e in events] == [(1, EventKind.LEVEL_CHANGED)]
-    assert await journal.on_level("brioche", "watch", ["volume 2.3x baseline"]) == []  # same level: nothing
+    assert await journal.on_level("brioche", "watch", ["volume 2.3x the usual"]) == []  # same level: nothing
 
     clock.advance(600)
-    events = await journal.on_level("brioche", "crisis", ["volume 9.5x baseline", "72 % negative"])
+    events = await journal.on_level("brioche", "crisis", ["volume 9.5x the usual", "72 % negative"])
     assert [(e.incident_id, e.kind) for e in events] == [
         (1, EventKind.LEVEL_CHANGED),
         (1, EventKind.REOPENED),

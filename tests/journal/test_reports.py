@@ -45,7 +45,7 @@ async def storm(journal: Journal, clock: ManualClock) -> int:
         first_signal_at=T0 - timedelta(minutes=10),
         evidence=evidence,
         level="alert",
-        reasons=["volume 6.2x baseline", "61 % negative"],
+        reasons=["volume 6.2x the usual", "61 % negative"],
     )
     clock.advance(4 * 60)
     await journal.acknowledge(inc.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from tocsin.config.settings import (
     DeskSettings,
     InfluenceSettings,
@@ -52,7 +53,7 @@ def post(text: str, handle: str, at: datetime, *, followers: int | None = 300, u
 
 def quiet(rate: float = 0.0, *, negative: float | None = None, authors: int = 0) -> TopicFigures:
     return TopicFigures(
-        rate_per_min=rate, reference_per_min=None, reference_name="baseline", unique_authors=authors,
+        rate_per_min=rate, unique_authors=authors,
         negative_share=negative, usual_negative_share=None,
     )
 
@@ -110,24 +111,32 @@ def test_closed_buckets_go_through_the_detector_once_in_order() -> None:
     judge = Judge(settings(), start=T0)
     hours = 4 * 60
     counts = tuple([2] * hours)  # four quiet hours at two a minute...
-    judge.assess(T0 + timedelta(hours=4), {"brioche": TopicFigures(
-        2.0, 2.0, "baseline", 30, 0.1, 0.1, closed_from=T0, closed=counts)}, real=0.0)
+    out = judge.assess(T0 + timedelta(hours=4), {"brioche": TopicFigures(
+        2.0, 30, 0.1, 0.1, closed_from=T0, closed=counts)}, real=0.0)["brioche"]
+    # the one baseline: the detector's, in mentions per minute, and the ratio against it
+    assert out.volume.baseline_per_min == pytest.approx(2.0, rel=0.2)
+    assert out.volume.ratio == pytest.approx(1.0, rel=0.2)
     # ...the same buckets again (a late duplicate reading) are ignored, then a jump
-    again = TopicFigures(2.0, 2.0, "baseline", 30, 0.1, 0.1, closed_from=T0, closed=counts)
+    again = TopicFigures(2.0, 30, 0.1, 0.1, closed_from=T0, closed=counts)
     out = judge.assess(T0 + timedelta(hours=4), {"brioche": again}, real=0.0)["brioche"]
-    assert out.anomaly < 0.2
-    jump = TopicFigures(
-        40.0, 2.0, "baseline", 200, 0.2, 0.1, closed_from=T0 + timedelta(hours=4), closed=(60,)
-    )
+    assert out.volume.anomaly < 0.2 and out.volume.storm_since is None
+    jump = TopicFigures(40.0, 200, 0.2, 0.1, closed_from=T0 + timedelta(hours=4), closed=(60,))
     out = judge.assess(T0 + timedelta(hours=4, minutes=1), {"brioche": jump}, real=0.0)["brioche"]
-    assert out.anomaly > 0.9 and "x the usual for a Saturday 14:00" in (out.surprise or "")
-    # the highest score of the last 15 minutes stays, then fades out of the span
-    later = TopicFigures(2.0, 2.0, "baseline", 200, 0.2, 0.1, closed_from=T0 + timedelta(hours=4, minutes=1),
+    volume = out.volume
+    assert volume.anomaly > 0.9 and volume.storm_since == T0 + timedelta(hours=4)
+    assert (volume.surprise or "").startswith("storm since 14:00: ")
+    assert "x the usual for a Saturday 14:00" in (volume.surprise or "")
+    assert volume.baseline_per_min is not None  # one baseline: the ratio is the rate against it
+    assert volume.ratio == pytest.approx(40.0 / volume.baseline_per_min) and volume.ratio > 4
+    # the storm is held while it lasts, then ends once the volume has been back to usual an hour
+    later = TopicFigures(2.0, 200, 0.2, 0.1, closed_from=T0 + timedelta(hours=4, minutes=1),
                          closed=(2,) * 10)
     out = judge.assess(T0 + timedelta(hours=4, minutes=11), {"brioche": later}, real=0.0)["brioche"]
-    assert out.anomaly > 0.9
-    out = judge.assess(T0 + timedelta(hours=4, minutes=30), {"brioche": quiet(2.0)}, real=0.0)["brioche"]
-    assert out.anomaly == 0.0
+    assert out.volume.anomaly > 0.9 and out.volume.storm_since is not None
+    calm = TopicFigures(2.0, 200, 0.2, 0.1, closed_from=T0 + timedelta(hours=4, minutes=11),
+                        closed=(2,) * 80)
+    out = judge.assess(T0 + timedelta(hours=5, minutes=31), {"brioche": calm}, real=0.0)["brioche"]
+    assert out.volume.storm_since is None and out.volume.anomaly < 0.1
 
 
 def test_costly_tables_follow_their_schedule_and_are_cached_between() -> None:

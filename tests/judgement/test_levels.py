@@ -20,6 +20,7 @@ STORM = TopicSignals(
     usual_negative_share=0.18,
     watchlist={"journalist": 2},
     campaign_accounts=23,
+    storm=True,
 )
 
 
@@ -39,7 +40,7 @@ def test_crisis_reasons_in_words() -> None:
     state = LevelTracker(CFG).update(T0, STORM)
     assert state.level == "crisis" and state.changed and state.previous == "calm"
     assert state.reasons == (
-        "volume 6.2x baseline",
+        "volume 6.2x the usual",
         "71 % negative (usually 18 %)",
         "412 authors in the last hour",
         "2 journalists",
@@ -48,13 +49,27 @@ def test_crisis_reasons_in_words() -> None:
 
 
 def test_alert_needs_a_hostile_crowd_and_enough_authors() -> None:
-    rise = TopicSignals(rate_per_min=25.0, baseline_per_min=5.0, unique_authors=60, negative_share=0.62)
+    rise = TopicSignals(
+        rate_per_min=25.0, baseline_per_min=5.0, unique_authors=60, negative_share=0.62, storm=True
+    )
     level, reasons = assess(rise, CFG)
-    assert level == 2 and reasons[:2] == ("volume 5.0x baseline", "62 % negative")
+    assert level == 2 and reasons[:2] == ("volume 5.0x the usual", "62 % negative")
     assert assess(replace(rise, unique_authors=10), CFG)[0] == 1  # a handful of people: watch only
     happy = replace(rise, rate_per_min=50.0, negative_share=0.1)
     level, reasons = assess(happy, CFG)
     assert level == 2 and "only 10 % negative" in reasons  # a big friendly wave is not a crisis
+
+
+def test_volume_raises_a_level_only_when_the_detector_calls_a_storm() -> None:
+    """One story: a ratio against a near-empty baseline is not a storm while the detector says usual."""
+    rise = TopicSignals(
+        rate_per_min=25.0, baseline_per_min=0.2, unique_authors=60, negative_share=0.62, anomaly=0.1
+    )
+    assert assess(rise, CFG)[0] == 0
+    level, reasons = assess(replace(rise, storm=True), CFG)
+    assert level == 2 and reasons[0] == "volume 100x+ the usual"  # the same ratio, said the one way
+    level, reasons = assess(replace(rise, anomaly=0.6, anomaly_note="3.1x the usual for a Friday 09:00"), CFG)
+    assert level == 2 and reasons[0] == "volume 100x+ the usual"
 
 
 def test_watch_on_a_journalist_or_a_spike_alone() -> None:
@@ -73,7 +88,9 @@ def test_watch_on_a_journalist_or_a_spike_alone() -> None:
 
 def test_hysteresis_enter_high_exit_lower_and_hold_before_stepping_down() -> None:
     tracker = LevelTracker(CFG)
-    alert = TopicSignals(rate_per_min=22.0, baseline_per_min=5.0, unique_authors=60, negative_share=0.6)
+    alert = TopicSignals(
+        rate_per_min=22.0, baseline_per_min=5.0, unique_authors=60, negative_share=0.6, storm=True
+    )
     assert tracker.update(T0, alert).level == "alert"
     # 3.5x is under the 4x entry threshold but above the 3x exit one: it stays, no hold needed
     dip = replace(alert, rate_per_min=17.5)
@@ -91,7 +108,7 @@ def test_hysteresis_enter_high_exit_lower_and_hold_before_stepping_down() -> Non
     assert state.level == "alert"
     state = tracker.update(t + timedelta(minutes=9), calmer)
     assert state.level == "watch" and state.changed and state.previous == "alert"
-    assert state.reasons[0] == "volume 2.2x baseline"
+    assert state.reasons[0] == "volume 2.2x the usual"
     assert state.reasons[-1] == "down from alert: below its thresholds for 10 min"
     # a renewed rise is immediate
     assert tracker.update(t + timedelta(minutes=10), STORM).level == "crisis"
@@ -141,7 +158,7 @@ def test_a_crisis_long_past_its_peak_steps_down_to_alert() -> None:
 
 def test_the_peak_rule_only_speaks_when_it_is_what_holds_the_crisis_back() -> None:
     small = TopicSignals(rate_per_min=25.0, baseline_per_min=5.0, unique_authors=60, negative_share=0.62,
-                         peak_rate_per_min=100.0)
+                         peak_rate_per_min=100.0, storm=True)
     level, reasons = assess(small, CFG)
     assert level == 2 and not any(r.startswith("past its peak") for r in reasons)  # too few for a crisis
 

@@ -9,13 +9,15 @@ enough to see every step of the level. The same storm played by ``tocsin demo --
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from tocsin.config.loader import load_default
-from tocsin.scoring.levels import LevelState
+from tocsin.scoring.detector import times
+from tocsin.scoring.levels import LevelState, volume_ratio
 from tocsin.scoring.lexicon import LexiconScorer
 from tocsin.scoring.pipeline import Monitor, live_items
 from tocsin.scoring.snapshot import LEVELS, ScoredMention, SentimentScore, Snapshot
@@ -114,8 +116,8 @@ def test_calm_all_week_then_watch_alert_crisis_as_the_storm_snowballs(storm: Pla
     assert phases["trigger"] <= reached["watch"] < reached["alert"] < reached["crisis"]
     assert reached["crisis"] < phases["journalists"]
     alert = next(s for _, s in storm.changes if s.level == "alert")
-    assert alert.reasons[0].startswith("volume ") and alert.reasons[0].endswith("x baseline")
-    assert any(r.endswith("negative (usually 28 %)") for r in alert.reasons)  # souring, in words
+    assert re.fullmatch(r"volume (\d+(\.\d)?x|100x\+) the usual", alert.reasons[0])
+    assert any(re.fullmatch(r"\d+ % negative \(usually 2\d %\)", r) for r in alert.reasons)  # souring
     # crisis all through the snowball, the journalists and the copy-paste wave
     peak = storm.during("snowball", "brand statement")
     assert {s.topics["brioche"].level for s in peak if s.at >= reached["crisis"]} == {"crisis"}
@@ -210,3 +212,49 @@ def test_the_volume_gauge_counts_unique_voices(storm: Played) -> None:
     assert all(u <= v for u, v in zip(peak.unique_volume, peak.volume, strict=True))
     assert sum(peak.unique_volume) > 0.8 * sum(peak.volume)  # a crowd, not a handful of accounts
     assert peak.level == "crisis" and peak.level_since is not None and peak.level_since < snap.at
+
+
+def test_the_detector_itself_calls_the_storm_its_end_and_the_resurgence(storm: Played) -> None:
+    """The volume detector alone: silent all week, a storm called minutes after the trigger post, over
+    once the brand's answer has calmed it, a new storm at the resurgence, nothing at the end."""
+    phases = storm.phases
+    topics = [(s.at, s.topics["brioche"]) for s in storm.snapshots]
+    week = [t for at, t in topics if at < phases["trigger"]]
+    assert week and all(t.storm_since is None and t.anomaly < 0.5 for t in week)
+    storms = sorted({t.storm_since for _, t in topics if t.storm_since is not None})
+    assert len(storms) == 2, storms
+    first, second = storms
+    assert phases["trigger"] <= first <= phases["trigger"] + timedelta(minutes=10)
+    called = next(t for at, t in topics if t.storm_since == first)
+    assert called.anomaly >= 0.5 and (called.surprise or "").startswith("storm since 09:3")
+    # the snowball is one storm, held: never re-announced, never dropped while it lasts
+    snowball = [t for at, t in topics if first + timedelta(minutes=1) <= at < phases["recovery"]]
+    assert all(t.storm_since == first and t.anomaly >= 0.5 for t in snowball)
+    assert max(t.anomaly for at, t in topics if at < phases["journalists"]) > 0.95
+    # over once it has calmed, before the resurgence has grown: the second is a new storm
+    assert phases["recovery"] < second < phases["resurgence"] + timedelta(minutes=30)
+    assert any(t.storm_since is None for at, t in topics if phases["recovery"] <= at < second)
+    # the level follows: an alert again at the resurgence, driven by the volume
+    up = [s for at, s in storm.changes if phases["resurgence"] <= at < phases["calm"] and s.level == "alert"]
+    assert up and up[0].reasons[0].startswith("volume ")
+    # and it is over at the end
+    assert topics[-1][1].storm_since is None and topics[-1][1].anomaly < 0.5
+
+
+def test_one_story_on_the_wall(storm: Played) -> None:
+    """The gauge, the level's reasons and the detector say the same thing about the volume."""
+    for snap in storm.snapshots:
+        t = snap.topics["brioche"]
+        if t.baseline_per_min is None:
+            assert t.ratio is None
+            continue
+        assert t.ratio == pytest.approx(volume_ratio(t.rate_per_min, t.baseline_per_min))
+        said = [r for r in t.reasons if r.startswith("volume ") and r.endswith(" the usual")]
+        if said and snap.at == t.level_since:  # reasons said at this snapshot carry its ratio
+            assert said[0] == f"volume {times(t.ratio)} the usual"
+        if t.storm_since is not None:
+            assert (t.surprise or "").startswith("storm since ") and t.anomaly >= 0.5
+        else:
+            assert not (t.surprise or "").startswith("storm")
+        if t.level != "calm" and any(r.startswith(("volume ", "spike: ")) for r in t.reasons):
+            assert t.storm_since is not None or t.anomaly >= 0.5  # a volume reason only from the detector

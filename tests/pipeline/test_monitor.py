@@ -211,22 +211,26 @@ async def test_snapshot_level_rises_on_a_hostile_spike():
     clock = ManualClock(T0)
     settings = settings_with(BRIOCHE)
     mon = Monitor(settings, clock, FakeSentiment())
-    # two quiet hours (one mention every 2 minutes), then 40 angry ones in two minutes
-    quiet = [mention("maison brioche", uid=f"q{i}", at=T0 + timedelta(minutes=2 * i)) for i in range(60)]
-    storm_at = T0 + timedelta(hours=2)
+    # an hour and a half of quiet (one mention every 2 minutes), then 60 angry ones in three minutes
+    quiet = [mention("maison brioche", uid=f"q{i}", at=T0 + timedelta(minutes=2 * i)) for i in range(45)]
+    storm_at = T0 + timedelta(minutes=90)
     storm = [
         mention("maison brioche scandale", uid=f"s{i}", at=storm_at + timedelta(seconds=3 * i), handle=str(i))
-        for i in range(40)
+        for i in range(60)
     ]
-    clock.advance_to(storm_at + timedelta(minutes=2))
+    clock.advance_to(storm_at + timedelta(minutes=3))
     await run_through(mon, quiet + storm)
     topic = mon.publish_now().topics["brioche"]
-    assert topic.rate_per_min == pytest.approx(8.0, rel=0.05)
-    # 41 authors: enough for alert (20), not for crisis (100)
+    assert topic.rate_per_min == pytest.approx(12.0, rel=0.05)
+    # the detector called the storm at its third minute, against the one baseline the gauge shows
+    assert topic.storm_since == storm_at + timedelta(minutes=2)
+    assert topic.baseline_per_min == pytest.approx(0.5, rel=0.4)
+    assert topic.ratio == pytest.approx(topic.rate_per_min / topic.baseline_per_min)
+    # 61 authors: enough for alert (20), not for crisis (100)
     assert topic.level == "alert"
-    assert topic.level_since == storm_at + timedelta(minutes=2)
-    assert topic.reasons[0].startswith("volume ") and "x the last 2 h" in topic.reasons[0]
-    assert topic.reasons[1:] == ("87 % negative", "41 authors in the last hour")  # 40 angry, 6 quiet
+    assert topic.level_since == storm_at + timedelta(minutes=3)
+    assert topic.reasons[0] == f"volume {topic.ratio:.0f}x the usual"
+    assert topic.reasons[1:] == ("91 % negative", "61 authors in the last hour")  # 60 angry, 6 quiet
 
 
 async def test_snapshot_is_dated_at_the_last_counted_arrival_while_work_waits():

@@ -22,6 +22,7 @@ from tocsin.config.settings import (
     TopicSettings,
     UiSettings,
 )
+from tocsin.scoring.levels import volume_ratio
 from tocsin.scoring.snapshot import ScoredMention, SentimentScore, Snapshot, TopicSnapshot
 from tocsin.sources.clock import ManualClock
 from tocsin.sources.model import Author, Mention
@@ -94,6 +95,7 @@ def topic_at(level: str, reasons: Sequence[str] = (), since: datetime | None = N
         name="Maison Brioche",
         rate_per_min=42.0,
         baseline_per_min=3.1,
+        ratio=volume_ratio(42.0, 3.1),
         mentions=1234,
         unique_authors=800,
         sentiment={"negative": 0.61, "neutral": 0.3, "positive": 0.09},

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from tocsin.config.settings import DemoSourceSettings, DeskSettings, Settings, TopicSettings
+from tocsin.scoring.levels import volume_ratio
 from tocsin.scoring.snapshot import ScoredMention, SentimentScore, Snapshot, TopicSnapshot
 from tocsin.sources.base import SourceState, SourceStatus
 from tocsin.sources.clock import ManualClock
@@ -39,7 +40,7 @@ def topic(
     negative: float = 0.61,
     neutral: float = 0.30,
     positive: float = 0.09,
-    reasons: Sequence[str] = ("volume 13.5x baseline", "61 % negative"),
+    reasons: Sequence[str] = ("volume 14x the usual", "61 % negative"),
     tid: str = "brioche",
     name: str = "Maison Brioche",
 ) -> TopicSnapshot:
@@ -52,6 +53,7 @@ def topic(
         name=name,
         rate_per_min=rate,
         baseline_per_min=baseline,
+        ratio=None if baseline is None else volume_ratio(rate, baseline),
         mentions=1234,
         unique_authors=800,
         sentiment={"negative": negative, "neutral": neutral, "positive": positive},

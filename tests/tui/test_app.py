@@ -70,7 +70,7 @@ async def test_flush_reads_desk_once_and_updates_every_pane(kit: Any) -> None:
         await flush(app, pilot)
         assert app.query_one(VolumePane).snapshot is second
         text = kit.screen_text(app)
-        assert "CRISIS" in text and "88.0/min" in text and "volume 13.5x baseline" in text
+        assert "CRISIS" in text and "88.0/min" in text and "volume 14x the usual" in text
         # The feed asks only for what it has not seen.
         assert desk.feed_reads[-1] == len(kit.STORY)
 
@@ -321,7 +321,7 @@ async def test_level_rise_is_announced_without_markup(kit: Any, monkeypatch: Any
         desk.publish(kit.topic(level="calm", reasons=()))
         await flush(app, pilot)
         assert toasts == []  # the first figures are not news
-        desk.publish(kit.topic(level="alert", reasons=("volume 6.2x baseline", "[/oops] #tag")))
+        desk.publish(kit.topic(level="alert", reasons=("volume 6.2x the usual", "[/oops] #tag")))
         await flush(app, pilot)
         desk.publish(kit.topic(level="watch"))  # stepping down is not announced
         await flush(app, pilot)

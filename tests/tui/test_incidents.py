@@ -29,7 +29,7 @@ async def test_the_whole_story_from_the_keyboard(tmp_path: Path, kit: Any, monke
         pane = app.query_one(IncidentsPane)
         assert not pane.display  # nothing open: the pane takes no room
         kit.tell_story(desk)
-        desk.publish(kit.topic(level="watch", reasons=("volume 2.4x baseline",)))
+        desk.publish(kit.topic(level="watch", reasons=("volume 2.4x the usual",)))
         await session.tick()
         desk.clock.advance(120)
         desk.publish(kit.topic(level="alert"))
@@ -45,7 +45,7 @@ async def test_the_whole_story_from_the_keyboard(tmp_path: Path, kit: Any, monke
         assert isinstance(form, OpenIncidentForm)
         assert form.query_one("#severity", Select).value == "sev2"
         title = form.query_one("#title", Input)
-        assert title.value == "Maison Brioche: alert (volume 13.5x baseline, 61 % negative)"
+        assert title.value == "Maison Brioche: alert (volume 14x the usual, 61 % negative)"
         await pilot.press("enter")
         await settle(app, pilot)
         assert not isinstance(app.screen, IncidentForm)

@@ -46,11 +46,12 @@ def test_severity_follows_the_level() -> None:
 def test_draft_takes_title_from_the_reasons_and_cleans_them(tmp_path: Path) -> None:
     settings = team_settings(tmp_path / "j.sqlite")
     draft = draft_incident(
-        settings, "brioche", "crisis", ["volume 9.1x baseline", "72 % negative\x1b[2J", "2 journalists", "x"],
+        settings, "brioche", "crisis",
+        ["volume 9.1x the usual", "72 % negative\x1b[2J", "2 journalists", "x"],
         T0,
     )
     assert draft.severity is Severity.SEV1 and draft.first_signal_at == T0 and draft.level == "crisis"
-    assert draft.title == "Maison Brioche: crisis (volume 9.1x baseline, 72 % negative[2J, 2 journalists)"
+    assert draft.title == "Maison Brioche: crisis (volume 9.1x the usual, 72 % negative[2J, 2 journalists)"
     calm = draft_incident(settings, "brioche", "calm", [], None)
     assert calm.title == "Maison Brioche: worth a look" and calm.severity is Severity.SEV4
 

@@ -43,7 +43,7 @@ def test_wall_with_incidents_120x40(tmp_path: Path, kit: Any, snap_compare: Any)
         journal = session.journal
         assert journal is not None
         first = await session.open_incident(
-            "brioche", "sev2", "Maison Brioche: alert (volume 13.5x baseline, 61 % negative)",
+            "brioche", "sev2", "Maison Brioche: alert (volume 14x the usual, 61 % negative)",
             first_signal_at=T0 - minutes(12),
         )
         second = await session.open_incident("brioche", "sev1", "Mould photo shared by @lemonde_conso")
@@ -65,7 +65,7 @@ def test_open_incident_form(tmp_path: Path, kit: Any, snap_compare: Any) -> None
 
     async def run_before(pilot: Any) -> None:
         await settle(pilot)
-        desk.publish(kit.topic(level="watch", reasons=("volume 2.4x baseline",)))
+        desk.publish(kit.topic(level="watch", reasons=("volume 2.4x the usual",)))
         await session.tick()
         desk.clock.advance(180)
         desk.publish(kit.topic(level="alert"))

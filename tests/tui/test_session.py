@@ -114,16 +114,16 @@ async def test_level_changes_from_snapshots_reach_the_journal_and_alert(tmp_path
         assert "brioche" in session.levels and session.first_signal("brioche") is None
         desk.clock.advance(60)
         risen = desk.clock.now() - timedelta(seconds=20)
-        desk.publish(topic_at("watch", ["volume 2.4x baseline"], since=risen))
+        desk.publish(topic_at("watch", ["volume 2.4x the usual"], since=risen))
         await session.tick()
         assert session.first_signal("brioche") == risen
         desk.clock.advance(60)
-        desk.publish(topic_at("alert", ["volume 6.2x baseline", "61 % negative"], since=desk.clock.now()))
+        desk.publish(topic_at("alert", ["volume 6.2x the usual", "61 % negative"], since=desk.clock.now()))
         await session.tick()
         assert session.first_signal("brioche") == risen  # still the moment it left calm
         events = [e for e in await journal.events(inc.id) if e.kind is EventKind.LEVEL_CHANGED]
         assert [e.payload["level"] for e in events] == ["watch", "alert"]
-        assert events[-1].payload["reasons"] == ["volume 6.2x baseline", "61 % negative"]
+        assert events[-1].payload["reasons"] == ["volume 6.2x the usual", "61 % negative"]
         assert session.incident(inc.id).level == "alert"  # type: ignore[union-attr]
         changes = [a for a in alerts if a.event == "level_change"]
         assert [(a.data["from"], a.data["to"], a.urgent) for a in changes] == [
@@ -151,7 +151,7 @@ async def test_a_desk_level_listener_is_used_and_resurgence_reopens(tmp_path: Pa
         inc = await session.open_incident("brioche", "sev2", "mould photo")
         await journal.set_state(inc.id, "monitoring")
         desk.publish(topic_at("calm"))  # ignored: the listener is the source of truth
-        desk.level_listeners[0]("brioche", LevelState("alert", ("volume 6.2x baseline",)), desk.clock.now())
+        desk.level_listeners[0]("brioche", LevelState("alert", ("volume 6.2x the usual",)), desk.clock.now())
         await session.tick()
         assert (await journal.incident(inc.id)).state is State.REOPENED
         reopened = [a for a in alerts if a.data.get("reopened")]
@@ -247,7 +247,7 @@ async def test_background_loop_runs_and_stops(tmp_path: Path) -> None:
     desk = SessionDesk()
     session = DeskSession(settings, desk)
     await session.start()
-    desk.publish(topic_at("alert", ["volume 6.2x baseline"]))
+    desk.publish(topic_at("alert", ["volume 6.2x the usual"]))
     for _ in range(200):  # the loop wakes every TICK_S; bounded
         await asyncio.sleep(0.01)
         if session.levels.get("brioche") is not None:

@@ -26,7 +26,7 @@ def judged(kit: Any, topic: TopicSnapshot) -> TopicSnapshot:
     return replace(
         topic,
         anomaly=0.93,
-        surprise="13.5x the usual for a Saturday 10:00",
+        surprise="14x the usual for a Saturday 10:00",
         unique_volume=tuple(max(1, v * 2 // 3) for v in topic.volume),
         influencers=(
             who("lemonde_conso", "macro", 412_000, 78, 0.02, 2, 3,
@@ -93,7 +93,7 @@ def test_wall_paused_with_waiting_mentions_and_a_troubled_source(kit: Any, snap_
         desk.publish(
             # still "alert": a level rise would put a toast over the border this snapshot is about
             judged(kit, kit.topic(level="alert", rate=96.0,
-                                  reasons=("volume 31.0x baseline", "72 % negative"))),
+                                  reasons=("volume 31.0x the usual", "72 % negative"))),
             sources=[
                 kit.source_status(rate=96.0),
                 replace(

@@ -1,13 +1,15 @@
-"""Volume gauges: per topic, the last hour as a sparkline and the current rate against the baseline
-as a ratio and a bar coloured by the level thresholds, with the spike detector's anomaly score and its
-words. ``u`` switches the sparkline between raw mentions and unique voices (distinct authors per
-bucket): a storm of a few loud accounts looks different from a crowd."""
+"""Volume gauges: per topic, the last hour as a sparkline and the current rate against the volume
+detector's baseline as a ratio and a bar coloured by the level thresholds, with the detector's score and
+its words (the same baseline and ratio as the level's reasons). ``u`` switches the sparkline between raw
+mentions and unique voices (distinct authors per bucket): a storm of a few loud accounts looks different
+from a crowd."""
 
 from __future__ import annotations
 
 from textual.content import Content
 from textual.reactive import reactive
 from tocsin.config.settings import LevelSettings
+from tocsin.scoring.detector import times
 from tocsin.scoring.snapshot import TopicSnapshot
 from tocsin.tui import safe_text
 from tocsin.tui.panes.base import SnapshotPane
@@ -65,11 +67,11 @@ class VolumePane(SnapshotPane):
         parts: list[Content | tuple[str, str] | str] = [rate]
         if not short:
             parts.append((f"  usual {base:.1f}", "$foreground-muted"))
-        if base <= 0:
-            return [*parts, ("  (usually silent)", "$foreground-muted")]
-        ratio = topic.rate_per_min / base
+        ratio = topic.ratio
+        if ratio is None:
+            return parts
         style = self._ratio_style(ratio)
-        parts += [" ", (f"{ratio:5.1f}×", f"bold {style}")]
+        parts += [" ", (f"{times(ratio):>5}", f"bold {style}")]
         if bar_width > 0:
             filled, empty = bar(ratio / (self._levels.crisis_ratio * 1.25), bar_width)
             parts += [" ", (filled, style), (empty, "$foreground-muted 30%")]
