@@ -89,9 +89,9 @@ class DetectorParams:
     """Daily maxima of the evidence kept for the per-topic calibration."""
     tail_min_days: int = 3
     """Days of maxima needed before the calibration applies."""
-    tail_ref: float = 2.0
+    tail_ref: float = 3.0
     """A typical daily maximum above this much evidence is this topic's burstiness: it is subtracted."""
-    z_mid: float = 4.0
+    z_mid: float = 4.5
     """The evidence (robust sd, after the scale's cost and the calibration) that scores 0.5."""
     z_slope: float = 0.8
     """Steepness of the logistic from evidence to score."""

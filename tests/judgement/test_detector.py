@@ -91,8 +91,8 @@ def test_a_second_wave_after_the_calm_is_a_new_alarm() -> None:
     out = run(poisson(rates, seed=15), bucket=hour)
     first = out[72 : 72 + 4]
     second = out[72 + 12 : 72 + 16]
-    assert max(a.score for a in first) > 0.9
-    assert max(a.score for a in second) > 0.9  # not silenced by the memory of the first
+    assert max(a.score for a in first) > 0.8
+    assert max(a.score for a in second) > 0.8  # not silenced by the memory of the first
     assert second[-1].storm_since is not None and second[-1].storm_since > first[-1].at
     assert out[72 + 12].baseline < 5  # the first wave did not become the usual
 
