@@ -125,7 +125,11 @@ class Desk:
         except Exception as exc:
             # one broken source must not take the desk down: say so in its health, keep the others
             log.warning("source %s failed: %s", source.id, exc)
-            source.health.set_state(SourceState.FAILED, f"{type(exc).__name__}: {exc}")
+            from tocsin.sources.net import plain_reason
+
+            source.health.set_state(
+                SourceState.FAILED, f"{type(exc).__name__}: {exc}", reason=plain_reason(exc)
+            )
             return
         if source.health.state not in _ENDED and not source.stopping:
             source.health.set_state(SourceState.FINISHED)

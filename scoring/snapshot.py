@@ -12,7 +12,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Literal
 
-from tocsin.sources.base import SourceStatus
+from tocsin.sources.base import SourceState, SourceStatus
 from tocsin.sources.model import Mention, format_time
 
 SentimentLabel = Literal["negative", "neutral", "positive", "unscored"]
@@ -208,6 +208,52 @@ class TopicSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class Blindness:
+    """The desk cannot see: every source still meant to deliver has stopped seeing (failed, cut off,
+    never connected, or silent past its gap alarm). It stands above every level: a calm level from a
+    blind desk only means that nothing arrived."""
+
+    since: datetime
+    """When the last source that still saw stopped seeing (desk time, aware UTC)."""
+    sources: tuple[SourceStatus, ...]
+    """The blind sources, each with its ``blind_since`` and ``blind_reason``."""
+    last_mention_at: datetime | None
+    """The newest arrival from any source (None: nothing has arrived since the desk started)."""
+
+    def why(self) -> str:
+        """``masto: no network · rss: server error 503`` (source ids and errors are hostile text)."""
+        return " · ".join(f"{s.id}: {s.blind_reason}" for s in self.sources)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "since": format_time(self.since),
+            "last_mention_at": None if self.last_mention_at is None else format_time(self.last_mention_at),
+            "sources": {
+                s.id: {"since": format_time(s.blind_since), "reason": s.blind_reason}
+                for s in self.sources
+                if s.blind_since is not None
+            },
+        }
+
+
+_DONE = (SourceState.FINISHED, SourceState.STOPPED)
+
+
+def blindness(sources: Mapping[str, SourceStatus]) -> Blindness | None:
+    """Whether the desk is blind, from its sources' health (None: at least one still sees, or every
+    source has finished or been stopped, which the wall says in its own words)."""
+    active = [s for s in sources.values() if s.state not in _DONE]
+    if not active or any(s.blind_since is None for s in active):
+        return None
+    arrivals = [s.last_event_at for s in sources.values() if s.last_event_at is not None]
+    return Blindness(
+        since=max(s.blind_since for s in active if s.blind_since is not None),
+        sources=tuple(active),
+        last_mention_at=max(arrivals, default=None),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     at: datetime
     """Desk time of the snapshot (aware UTC)."""
@@ -219,10 +265,13 @@ class Snapshot:
     """The sentiment engine now live (``lexicon`` or ``flair``)."""
     engine_note: str | None = None
     """Why that engine (e.g. "flair loading", "model not found: …, lexicon fallback")."""
+    blind: Blindness | None = field(default=None, init=False)
+    """Set from ``sources``: the desk cannot see (``blindness``), above every topic's level."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "topics", MappingProxyType(dict(self.topics)))
         object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
+        object.__setattr__(self, "blind", blindness(self.sources))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -231,6 +280,7 @@ class Snapshot:
             "seq": self.seq,
             "engine": self.engine,
             "engine_note": self.engine_note,
+            "blind": None if self.blind is None else self.blind.to_json(),
             "topics": {k: t.to_json() for k, t in self.topics.items()},
             "sources": {k: s.to_json() for k, s in self.sources.items()},
         }

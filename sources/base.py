@@ -42,6 +42,13 @@ class SourceStatus:
     3 min", "failed"), or None while it behaves. During a crisis, no mentions is not good news."""
     typical_gap_s: float | None = None
     """The source's usual time between arrivals, learned (None until it has seen enough)."""
+    blind_since: datetime | None = None
+    """Since when this source has not been seeing (failed, cut off, never connected, or silent past its
+    gap alarm); None while it sees, and once it has finished or been stopped. When every source still
+    meant to deliver is blind, the desk is (``scoring.snapshot.Blindness``)."""
+    blind_reason: str | None = None
+    """Why, in an operator's words ("no network", "token refused", "server error 503", "silent 12 min
+    (usually every 10 s)"): never an exception's class name. None when ``blind_since`` is."""
 
     def to_json(self) -> dict[str, object]:
         from tocsin.sources.model import format_time
@@ -57,6 +64,8 @@ class SourceStatus:
             "last_error": self.last_error,
             "gap_warning": self.gap_warning,
             "typical_gap_s": None if self.typical_gap_s is None else round(self.typical_gap_s, 1),
+            "blind_since": format_time(self.blind_since) if self.blind_since else None,
+            "blind_reason": self.blind_reason,
         }
 
 
@@ -93,6 +102,11 @@ class GapAlarm:
     min_gaps: int = 5
     alpha: float = 0.1
     """Weight of the newest gap in the typical gap (an EWMA: about the last 20 arrivals count)."""
+    blind_after: timedelta = timedelta(seconds=30)
+    """How long a source that was seeing may reconnect, or a new one connect, before it counts as blind:
+    a stream that drops and is back within seconds is not blindness, a connection attempt that hangs
+    is once the usual connect timeout has gone by. A source cut off before it ever delivered anything
+    (connection refused, no network, token refused) is blind at once."""
     same_arrival: timedelta = timedelta(seconds=1)
     """Events closer than this form one arrival: a poll's page, a webhook batch, a busy second. The
     typical gap is then the gap between polls or bursts, not the microseconds inside one."""
@@ -121,6 +135,8 @@ class SourceHealth:
         self.reconnects = 0
         self.last_event_at: datetime | None = None
         self.last_error: str | None = None
+        self.reason: str | None = None
+        """The last failure in an operator's words (see ``SourceStatus.blind_reason``)."""
         self.state_since: datetime = clock.now()
         """When the current state was entered (desk time)."""
         self._typical_gap: float | None = None  # seconds, EWMA of the gaps between arrivals
@@ -208,7 +224,10 @@ class SourceHealth:
         self.malformed += 1
         self.last_error = error
 
-    def set_state(self, state: SourceState, error: str | None = None) -> None:
+    def set_state(self, state: SourceState, error: str | None = None, *, reason: str | None = None) -> None:
+        """Enter ``state``. ``error``: the detail for the health pane (may quote the server);
+        ``reason``: the same in plain words for the blind state (default: ``error`` itself, for
+        sources whose messages are already plain)."""
         if state is SourceState.RECONNECTING and self.state is not SourceState.RECONNECTING:
             self.reconnects += 1
         if state in (SourceState.RECONNECTING, SourceState.FAILED):
@@ -216,6 +235,37 @@ class SourceHealth:
         self._enter(state)
         if error is not None:
             self.last_error = error
+        if reason is not None or error is not None:
+            self.reason = reason or error
+        if state is SourceState.LIVE:
+            self.reason = None
+
+    def blind(self) -> tuple[datetime, str] | None:
+        """Since when and why this source is not seeing (desk time), or None. See ``GapAlarm.blind_after``."""
+        state = self.state
+        if state in (SourceState.FINISHED, SourceState.STOPPED):
+            return None
+        reason = self.reason or self.last_error
+        if state is SourceState.FAILED:
+            return self.state_since, reason or "failed"
+        now = self._clock.now()
+        typical = self.typical_gap
+        if typical is not None and self.last_event_at is not None:
+            silence = (now - self.last_event_at).total_seconds()
+            if silence > self._silence_limit(typical):
+                return (
+                    self.last_event_at,
+                    f"silent {format_span(silence)} (usually every {format_span(typical)})",
+                )
+        if state is SourceState.LIVE:
+            return None
+        waited = (now - self.state_since).total_seconds()
+        cut_off = state is SourceState.RECONNECTING and self.last_event_at is None
+        if not cut_off and waited <= self._floor(self.alarm.blind_after):
+            return None
+        if state is SourceState.CONNECTING:
+            return self.state_since, reason or f"no answer for {format_span(waited)}"
+        return self.state_since, reason or f"reconnecting for {format_span(waited)}"
 
     def rate_per_min(self) -> float:
         horizon = int(self._clock.now().timestamp()) - self._window_s
@@ -225,6 +275,7 @@ class SourceHealth:
         return total * 60.0 / self._window_s if self._window_s else 0.0
 
     def status(self, source_id: str, kind: str) -> SourceStatus:
+        blind = self.blind()
         return SourceStatus(
             id=source_id,
             kind=kind,
@@ -237,6 +288,8 @@ class SourceHealth:
             last_error=self.last_error,
             gap_warning=self.gap_warning(),
             typical_gap_s=self.typical_gap,
+            blind_since=blind[0] if blind else None,
+            blind_reason=blind[1] if blind else None,
         )
 
 

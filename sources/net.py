@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import errno
 import logging
 import random
 import re
@@ -51,6 +52,9 @@ arrived later). Consumers should replace what they hold, not count it twice."""
 
 class SourceError(Exception):
     """A failure talking to the platform; the message is shown to the operator as is."""
+
+    status: int | None = None
+    """The HTTP status behind it, when there is one (``plain_reason`` says it)."""
 
 
 class AuthFailed(SourceError):
@@ -162,13 +166,17 @@ async def raise_for_status(resp: aiohttp.ClientResponse, what: str, now: datetim
         return
     reason = await _error_excerpt(resp)
     detail = f"{what}: HTTP {status} {resp.reason or ''}".rstrip() + (f" — {reason}" if reason else "")
+    error: SourceError
     if status in (401, 403):
-        raise AuthFailed(detail)
-    if status == 410:
-        raise Gone(detail)
-    if status in (429, 503):
-        raise RetryLater(detail, parse_retry_after(resp.headers.get("Retry-After"), now))
-    raise HttpStatusError(detail, status)
+        error = AuthFailed(detail)
+    elif status == 410:
+        error = Gone(detail)
+    elif status in (429, 503):
+        error = RetryLater(detail, parse_retry_after(resp.headers.get("Retry-After"), now))
+    else:
+        error = HttpStatusError(detail, status)
+    error.status = status
+    raise error
 
 
 async def _error_excerpt(resp: aiohttp.ClientResponse, limit: int = 4096) -> str:
@@ -420,7 +428,11 @@ class NetSource(Source):
             raise
         except Exception as exc:  # a bug, not a network failure: say so and end this source
             self.log.exception("source %s crashed", self.id)
-            self.health.set_state(SourceState.FAILED, f"internal error: {type(exc).__name__}: {exc}")
+            self.health.set_state(
+                SourceState.FAILED,
+                f"internal error: {type(exc).__name__}: {exc}",
+                reason="internal error (see the log)",
+            )
         finally:
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(_END)
@@ -489,24 +501,26 @@ class NetSource(Source):
         backoff = backoff or self.backoff
         if isinstance(exc, AuthFailed):
             n = self._auth_failures[scope] = self._auth_failures.get(scope, 0) + 1
+            reason = plain_reason(exc)
             if n == 1:
                 msg = f"{exc} ({self.auth_hint})"
                 self.log.error("source %s: %s", self.id, msg)
-                self.health.set_state(SourceState.FAILED, msg)
+                self.health.set_state(SourceState.FAILED, msg, reason=reason)
             if n > self.auth_retries:
                 msg = f"{exc} ({self.auth_hint}); gave up after {n} attempts"
                 self.log.error("source %s: %s", self.id, msg)
-                self.health.set_state(SourceState.FAILED, msg)
+                self.health.set_state(SourceState.FAILED, msg, reason=f"{reason}, gave up")
                 return None
             return self.auth_retry_delay * 2 ** (n - 1)
         if isinstance(exc, Gone):
-            self.health.set_state(SourceState.FAILED, str(exc))
+            self.health.set_state(SourceState.FAILED, str(exc), reason=plain_reason(exc))
             return None
         message = _describe(exc)
         if self.health.state is not SourceState.FAILED:
-            self.health.set_state(SourceState.RECONNECTING, message)
+            self.health.set_state(SourceState.RECONNECTING, message, reason=plain_reason(exc))
         else:
             self.health.last_error = message
+            self.health.reason = plain_reason(exc)
         self.log.warning("source %s: %s", self.id, message)
         delay = backoff.next()
         if isinstance(exc, RetryLater) and exc.seconds is not None:
@@ -567,13 +581,67 @@ def _log_unexpected(source: NetSource, exc: BaseException) -> None:
         source.log.error("source %s: unexpected error, will retry", source.id, exc_info=exc)
 
 
+def plain_reason(exc: BaseException) -> str:
+    """Why a source cannot see, as an operator on call at 3 a.m. says it ("no network", "token refused",
+    "server error 503"): never an exception's class name. The detail (the server's own words, the host)
+    stays in ``last_error`` for the health pane."""
+    if isinstance(exc, AuthFailed):
+        return "token refused" if exc.status in (None, 401) else "access refused (HTTP 403)"
+    if isinstance(exc, Gone):
+        return "gone for good (HTTP 410)"
+    if isinstance(exc, RetryLater):
+        return "rate limited (HTTP 429)" if exc.status == 429 else f"server error {exc.status or 503}"
+    if isinstance(exc, HttpStatusError):
+        return f"server error {exc.status}" if exc.status >= 500 else f"request refused (HTTP {exc.status})"
+    if isinstance(exc, Stalled):
+        return "connected, but nothing comes (stalled)"
+    if isinstance(exc, ProtocolError):
+        return "garbled replies from the server"
+    if isinstance(exc, SourceError):
+        return str(exc)  # our own words already
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "no network (name lookup failed)"
+    if isinstance(exc, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)):
+        return "secure connection refused (TLS certificate)"
+    if isinstance(exc, aiohttp.ClientHttpProxyError | aiohttp.ClientProxyConnectionError):
+        return "the proxy refused the connection"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        os_error = exc.os_error
+        if isinstance(os_error, ConnectionRefusedError):
+            return "connection refused (server down?)"
+        if getattr(os_error, "errno", None) in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN):
+            return "no network"
+        return "cannot connect to the server"
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientConnectionResetError):
+        return "the server hung up"
+    if isinstance(exc, TimeoutError):  # asyncio.TimeoutError and aiohttp's timeouts
+        return "timed out"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return "reply cut off"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        status = exc.status
+        return f"server error {status}" if status >= 500 else f"request refused (HTTP {status})"
+    if isinstance(exc, aiohttp.ClientError | ConnectionError):
+        return "network error"
+    if isinstance(exc, FileNotFoundError):
+        return "file not found"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return "internal error (see the log)"
+
+
 def _describe(exc: BaseException) -> str:
+    """The detail for the health pane: the plain reason, then what the library said (host, port,
+    system error), never a class name first."""
     if isinstance(exc, SourceError):
         return str(exc)
     if isinstance(exc, asyncio.TimeoutError):
         return "timed out"
-    text = str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text
+    plain = plain_reason(exc)
+    text = str(exc)
+    return f"{plain}: {text}" if text and text != plain else plain
 
 
 def wire_count(v: Any) -> int | None:

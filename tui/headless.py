@@ -2,13 +2,16 @@
 writing JSON Lines, one object per line, each with a ``"type"``:
 
 - ``snapshot``: the desk's figures (``Snapshot.to_json``), at most once per second of real time,
-  and a final one when the run ends;
+  and a final one when the run ends; its ``"blind"`` is not null while the desk cannot see (which
+  sources, since when, why), whatever the topics' levels say;
 - ``mention``: every scored mention (``ScoredMention.to_json``), written batch by batch, when
   ``mentions`` is emitted;
 - ``alert``: a topic's level changed (``{"type":"alert","event":"level_change","at","topic","name",
   "from","to","since","reasons"}``), as the desk's level listener reports it, when ``alerts`` is emitted;
   with the journal (below) also ``sla_breach``, ``ack_timeout``, ``new_incident`` and resurgence
-  reopenings (``tocsin.tui.alerts.Alert.to_json``);
+  reopenings (``tocsin.tui.alerts.Alert.to_json``); ``{"type":"alert","event":"blind",…}`` when the desk
+  stops seeing (every source still meant to deliver failed, cut off or silent: ``Snapshot.blind``) and
+  ``"event":"sight_back"`` when a source sees again;
 - ``incident``: an incident as it now stands (``{"type":"incident", **Incident.to_json()}``), the open
   ones at the start and each one again whenever it changes (any desk's action), when ``incidents`` is
   emitted.
@@ -35,7 +38,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from tocsin.config.settings import Settings
 from tocsin.scoring.levels import LevelState
 from tocsin.scoring.runtime import Desk
-from tocsin.scoring.snapshot import ScoredMention
+from tocsin.scoring.snapshot import Blindness, ScoredMention
 from tocsin.sources.base import SourceState
 from tocsin.sources.model import format_time
 
@@ -143,10 +146,12 @@ async def run_headless(
     end = None if duration is None else started + duration
     last_snapshot_line = started
     failed: set[str] = set()
+    sight = _Sight(writer if "alerts" in emit else None)
     try:
         await desk.start()
         while not writer.closed and not desk.finished:
             _say_failed_sources(desk, failed)
+            sight.check(desk.snapshot().blind)
             now = loop.time()
             if end is not None and now >= end:
                 break
@@ -163,6 +168,27 @@ async def run_headless(
     writer.flush()
     _say_failed_sources(desk, failed)
     return not failed
+
+
+class _Sight:
+    """Says once on stderr (and as an alert line) when the desk goes blind, and when it sees again."""
+
+    def __init__(self, writer: JsonLinesWriter | None) -> None:
+        self._writer = writer
+        self._blind: Blindness | None = None
+
+    def check(self, blind: Blindness | None) -> None:
+        was, self._blind = self._blind, blind
+        if (was is None) == (blind is None):
+            return
+        if blind is not None:
+            print(f"tocsin: the desk is blind, no source is delivering: {blind.why()}", file=sys.stderr)
+            event = {"type": "alert", "event": "blind", "at": format_time(blind.since), **blind.to_json()}
+        elif was is not None:
+            print("tocsin: a source delivers again, the desk sees", file=sys.stderr)
+            event = {"type": "alert", "event": "sight_back", "blind_since": format_time(was.since)}
+        if self._writer is not None:
+            self._writer.write([event])
 
 
 def _say_failed_sources(desk: Desk, said: set[str]) -> None:

@@ -19,8 +19,17 @@ def judged(kit: Any, topic: TopicSnapshot) -> TopicSnapshot:
     """The topic with what the judgement adds: who is talking, what surges, the waves, the anomaly."""
     t0 = kit.T0
 
-    def who(handle: str, tier: str, followers: int, inf: int, bot: float, neg: int, n: int, text: str,
-            role: str | None = None) -> InfluencerRow:
+    def who(
+        handle: str,
+        tier: str,
+        followers: int,
+        inf: int,
+        bot: float,
+        neg: int,
+        n: int,
+        text: str,
+        role: str | None = None,
+    ) -> InfluencerRow:
         return InfluencerRow(handle, None, "demo", tier, followers, inf, bot, neg, n, text, t0, role)
 
     return replace(
@@ -29,10 +38,27 @@ def judged(kit: Any, topic: TopicSnapshot) -> TopicSnapshot:
         surprise="14x the usual for a Saturday 10:00",
         unique_volume=tuple(max(1, v * 2 // 3) for v in topic.volume),
         influencers=(
-            who("lemonde_conso", "macro", 412_000, 78, 0.02, 2, 3,
-                "Journalists are asking Maison Brioche for comment on the supplier story", "journalist"),
-            who("angry_baker", "micro", 15_200, 55, 0.10, 5, 5,
-                "Boycott @maisonbrioche until they answer #BriocheGate"),
+            who(
+                "lemonde_conso",
+                "macro",
+                412_000,
+                78,
+                0.02,
+                2,
+                3,
+                "Journalists are asking Maison Brioche for comment on the supplier story",
+                "journalist",
+            ),
+            who(
+                "angry_baker",
+                "micro",
+                15_200,
+                55,
+                0.10,
+                5,
+                5,
+                "Boycott @maisonbrioche until they answer #BriocheGate",
+            ),
             who("lea_mtl", "nano", 2_300, 31, 0.05, 3, 3, "Just had the worst brioche of my life"),
             who("brioche_truth_88", "nano", 12, 9, 0.91, 14, 14, "Boycott Maison Brioche until they answer!"),
         ),
@@ -42,10 +68,18 @@ def judged(kit: Any, topic: TopicSnapshot) -> TopicSnapshot:
             TermRow("boycott", "word", 22.0, 2.0, 4.0),
         ),
         clusters=(
-            ClusterRow(7, 48, 31, t0 - timedelta(minutes=20), t0,
-                       "Boycott Maison Brioche until they answer! #BriocheGate", 0.74),
-            ClusterRow(9, 6, 6, t0 - timedelta(minutes=5), t0,
-                       "they deleted my review lol #briochegate", 0.12),
+            ClusterRow(
+                7,
+                48,
+                31,
+                t0 - timedelta(minutes=20),
+                t0,
+                "Boycott Maison Brioche until they answer! #BriocheGate",
+                0.74,
+            ),
+            ClusterRow(
+                9, 6, 6, t0 - timedelta(minutes=5), t0, "they deleted my review lol #briochegate", 0.12
+            ),
         ),
         copy_paste_share=0.18,
     )
@@ -92,13 +126,19 @@ def test_wall_paused_with_waiting_mentions_and_a_troubled_source(kit: Any, snap_
             desk.push(f"brioche reply {i}", label="negative", handle=f"reply_{i}", followers=10 * i)
         desk.publish(
             # still "alert": a level rise would put a toast over the border this snapshot is about
-            judged(kit, kit.topic(level="alert", rate=96.0,
-                                  reasons=("volume 31.0x the usual", "72 % negative"))),
+            judged(
+                kit, kit.topic(level="alert", rate=96.0, reasons=("volume 31.0x the usual", "72 % negative"))
+            ),
             sources=[
                 kit.source_status(rate=96.0),
                 replace(
-                    kit.source_status(SourceState.RECONNECTING, id="masto", kind="mastodon", reconnects=3,
-                                      last_error="HTTP 503 Service Unavailable"),
+                    kit.source_status(
+                        SourceState.RECONNECTING,
+                        id="masto",
+                        kind="mastodon",
+                        reconnects=3,
+                        last_error="HTTP 503 Service Unavailable",
+                    ),
                     gap_warning="silent 12 min (usually every 10 s), reconnecting",
                 ),
             ],
@@ -109,6 +149,60 @@ def test_wall_paused_with_waiting_mentions_and_a_troubled_source(kit: Any, snap_
         await pilot.pause()
 
     assert snap_compare(TocsinApp(desk.settings, desk), terminal_size=(120, 40), run_before=run_before)
+
+
+def blind_desk(kit: Any) -> Any:
+    """Every source down for twelve minutes: the judge saw nothing, so its level is calm."""
+    desk = kit.FakeDesk(kit.settings(refresh_hz=0.001))
+    kit.tell_story(desk, times=1)  # the last mention a minute before T0
+    desk.clock.advance(13 * 60)
+    down = kit.T0
+    last = kit.T0 - timedelta(minutes=1)
+    desk.publish(
+        kit.topic(level="calm", rate=0.0, reasons=()),
+        sources=[
+            replace(
+                kit.source_status(
+                    SourceState.RECONNECTING,
+                    id="masto",
+                    kind="mastodon",
+                    reconnects=9,
+                    last_error="no network (name lookup failed): Cannot connect to "
+                    "host mastodon.social:443 ssl:default [Name or service not known]",
+                ),
+                last_event_at=last,
+                blind_since=down,
+                blind_reason="no network (name lookup failed)",
+            ),
+            replace(
+                kit.source_status(
+                    SourceState.FAILED,
+                    id="news",
+                    kind="rss",
+                    last_error="feed news.example: HTTP 401 Unauthorized (check the feed URL)",
+                ),
+                last_event_at=last - timedelta(minutes=5),
+                blind_since=down + timedelta(minutes=2),
+                blind_reason="token refused",
+            ),
+        ],
+    )
+    return desk
+
+
+def test_wall_blind_is_never_calm_120x40(kit: Any, snap_compare: Any) -> None:
+    desk = blind_desk(kit)
+    assert snap_compare(TocsinApp(desk.settings, desk), terminal_size=(120, 40), run_before=settle)
+
+
+def test_wall_blind_80x24(kit: Any, snap_compare: Any) -> None:
+    desk = blind_desk(kit)
+    assert snap_compare(TocsinApp(desk.settings, desk), terminal_size=(80, 24), run_before=settle)
+
+
+def test_wall_blind_200x60(kit: Any, snap_compare: Any) -> None:
+    desk = blind_desk(kit)
+    assert snap_compare(TocsinApp(desk.settings, desk), terminal_size=(200, 60), run_before=settle)
 
 
 def test_help_screen(kit: Any, snap_compare: Any) -> None:

@@ -1,6 +1,10 @@
 """The header: desk name, the desk clock in local time, the sentiment engine, one line per topic
 with its rate, level and the reasons for that level, and the sources' gap alarms ("⚠ source masto
-silent 12 min"): during a crisis, no mentions is not good news."""
+silent 12 min"): during a crisis, no mentions is not good news.
+
+Above every level, the blind state: when no source still meant to deliver is seeing, a reversed line
+says so first (which sources, since when, why in plain words) and each topic's badge reads BLIND; the
+level it had stays beside it, but a calm one is never shown green: a desk that cannot see is not calm."""
 
 from __future__ import annotations
 
@@ -9,11 +13,14 @@ from datetime import datetime, tzinfo
 from textual.content import Content
 from textual.geometry import Size
 from textual.widget import Widget
-from tocsin.scoring.snapshot import LEVELS, Snapshot, TopicSnapshot
+from tocsin.scoring.snapshot import LEVELS, Blindness, Snapshot, TopicSnapshot
+from tocsin.sources.base import format_span
 from tocsin.tui import safe_text
 from tocsin.tui.panes.palette import LEVEL_MARK, level_style
 
 ALARM_STYLE = "bold $text on $error"
+BLIND_MARK = "⊘"
+"""The blind state's shape, so it reads without colour too (levels have ●▲◆■)."""
 MAX_TOPIC_LINES = 4
 """More topics than this fold into a "+N more" line; the volume pane lists them all."""
 
@@ -35,6 +42,24 @@ def source_alarms(snapshot: Snapshot | None) -> list[Content]:
     ]
 
 
+def blind_line(blind: Blindness, now: datetime, tz: tzinfo | None) -> Content:
+    """`` ⊘ BLIND since 10:12 (3 min)  masto: no network · rss: server error 503 · last mention 10:05``:
+    what the desk cannot see, first and loudest; the reasons before the last mention, as the line is cut
+    to the terminal's width."""
+    since = blind.since.astimezone(tz).strftime("%H:%M")
+    span = format_span((now - blind.since).total_seconds())
+    if blind.last_mention_at is None:
+        last = "nothing received since the start"
+    else:
+        last = f"last mention {blind.last_mention_at.astimezone(tz).strftime('%H:%M')}"
+    return Content.assemble(
+        (f" {BLIND_MARK} BLIND since {since} ({span}) ", ALARM_STYLE),
+        "  ",
+        safe_text.content(blind.why(), "bold $text-error", max_len=300),
+        (f" · {last}", "$text-error"),
+    )
+
+
 def _level_rank(topic: TopicSnapshot) -> int:
     return LEVELS.index(topic.level) if topic.level in LEVELS else 0
 
@@ -52,6 +77,7 @@ class DeskHeader(Widget):
         self._tz = tz
         self._snapshot: Snapshot | None = None
         self._clock = ""
+        self._now: datetime | None = None
         self._finished = False
 
     def show(self, snapshot: Snapshot | None, now: datetime, *, finished: bool = False) -> None:
@@ -61,11 +87,16 @@ class DeskHeader(Widget):
             return
         lines_before = self._line_count()
         self._snapshot, self._clock, self._finished = snapshot, clock, finished
+        self._now = now
         self.refresh(layout=self._line_count() != lines_before)
 
     def _line_count(self) -> int:
-        n = len(self._snapshot.topics) if self._snapshot else 0
-        alarms = 1 if source_alarms(self._snapshot) else 0
+        snap = self._snapshot
+        n = len(snap.topics) if snap else 0
+        if snap is not None and snap.blind is not None:
+            alarms = 1  # the blind line says every source: no separate alarm line
+        else:
+            alarms = 1 if source_alarms(snap) else 0
         return 1 + max(1, min(n, MAX_TOPIC_LINES) + (1 if n > MAX_TOPIC_LINES else 0)) + alarms
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
@@ -91,6 +122,10 @@ class DeskHeader(Widget):
         )
         lines = [title]
         alarms = source_alarms(snap)
+        blind = snap.blind if snap is not None else None
+        if blind is not None and self._now is not None:
+            lines.append(blind_line(blind, self._now, self._tz))
+            alarms = []
         if snap is None or not snap.topics:
             lines.append(Content.styled("waiting for the first figures…", "$foreground-muted italic"))
             if alarms:
@@ -103,19 +138,7 @@ class DeskHeader(Widget):
             keep = {id(t) for t in hottest[:MAX_TOPIC_LINES]}
             shown = [t for t in topics if id(t) in keep]
         for topic in shown:
-            badge = f" {LEVEL_MARK.get(topic.level, '?')} {topic.level.upper()} "
-            reasons = " · ".join(topic.reasons) if topic.reasons else "normal activity"
-            lines.append(
-                Content.assemble(
-                    (badge, level_style(topic.level)),
-                    " ",
-                    safe_text.content(topic.name, "bold", max_len=30),
-                    "  ",
-                    (f"{topic.rate_per_min:.1f}/min", "bold"),
-                    "  ",
-                    safe_text.content(reasons, "$foreground-muted", max_len=160),
-                )
-            )
+            lines.append(_topic_line(topic, blind is not None))
         if len(topics) > MAX_TOPIC_LINES:
             more = len(topics) - MAX_TOPIC_LINES
             lines.append(Content.styled(f"+{more} more topic{'s' if more > 1 else ''}", "$foreground-muted"))
@@ -127,3 +150,31 @@ class DeskHeader(Widget):
         # One line each, cut to the width: a wrapped header would push the whole wall down.
         width = max(1, self.content_region.width)
         return Content("\n").join(line.truncate(width, ellipsis=True) for line in lines)
+
+
+def _topic_line(topic: TopicSnapshot, blind: bool) -> Content:
+    """`` ◆ ALERT  Maison Brioche  42.0/min  volume 14x the usual``; blind, the badge says so and the
+    level is only what was last seen (a calm one muted, never green)."""
+    mark = LEVEL_MARK.get(topic.level, "?")
+    reasons = " · ".join(topic.reasons) if topic.reasons else "normal activity"
+    name = safe_text.content(topic.name, "bold", max_len=30)
+    rate = (f"{topic.rate_per_min:.1f}/min", "bold")
+    why = safe_text.content(reasons, "$foreground-muted", max_len=160)
+    if not blind:
+        return Content.assemble(
+            (f" {mark} {topic.level.upper()} ", level_style(topic.level)), " ", name, "  ", rate, "  ", why
+        )
+    calm = _level_rank(topic) == 0
+    seen_style = "$foreground-muted" if calm else level_style(topic.level)
+    pieces: list[Content | tuple[str, str] | str] = [
+        (f" {BLIND_MARK} BLIND ", ALARM_STYLE),
+        " ",
+        name,
+        "  last seen ",
+        (f"{mark} {topic.level}", seen_style),
+        "  ",
+        rate,
+    ]
+    if topic.reasons:  # "normal activity" would be a guess: nothing is seen
+        pieces += ["  ", why]
+    return Content.assemble(*pieces)

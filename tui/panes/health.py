@@ -113,6 +113,8 @@ def _row(status: SourceStatus, now: datetime, width: int, id_width: int, kind_wi
         (last_event_age(status, now).ljust(17), "$foreground-muted"),
     )
     tail: list[Content] = []
+    if status.blind_reason and not (status.gap_warning and status.blind_reason in status.gap_warning):
+        tail.append(safe_text.content(f"⊘ not seeing: {status.blind_reason}", ALARM_TEXT, max_len=80))
     if status.gap_warning:
         tail.append(safe_text.content(f"⚠ {status.gap_warning}", ALARM_TEXT, max_len=80))
     if status.reconnects:
@@ -120,29 +122,35 @@ def _row(status: SourceStatus, now: datetime, width: int, id_width: int, kind_wi
     if status.malformed:
         tail.append(Content.styled(f"{status.malformed} malformed", "$text-warning"))
     if status.last_error and (status.gap_warning or state in TROUBLED or status.malformed):
-        tail.append(safe_text.content(status.last_error, "$text-error", max_len=300))
+        detail = status.last_error
+        if status.blind_reason and detail.startswith(status.blind_reason + ": "):
+            detail = detail[len(status.blind_reason) + 2 :]  # said just before, in the same words
+        tail.append(safe_text.content(detail, "$text-error", max_len=300))
     line = Content.assemble(head, Content(" · ").join(tail) if tail else ("ok", "$foreground-muted"))
     line = line.truncate(width, ellipsis=True)
-    if status.gap_warning:
+    if status.gap_warning or status.blind_reason:
         line = line.pad_right(width - line.cell_length).stylize_before(ALARM_ROW)
     return line
 
 
 def _one_line(statuses: list[SourceStatus], width: int) -> Content:
     """``⚠ masto silent 12 min · ● demo live 42.0/min · ◌ x reconnecting (3×): HTTP 503`` — alarms first."""
-    ordered = sorted(statuses, key=lambda s: s.gap_warning is None)  # stable: the configured order otherwise
+    ordered = sorted(
+        statuses, key=lambda s: s.gap_warning is None and s.blind_reason is None
+    )  # stable: the configured order otherwise
     share = max(16, width // len(statuses) - 3)
     return Content("  ·  ").join(_compact(s, share) for s in ordered).truncate(width, ellipsis=True)
 
 
 def _compact(status: SourceStatus, room: int) -> Content:
     state = str(status.state)
-    if status.gap_warning:
+    warning = status.blind_reason or status.gap_warning  # the plain words first: no error class names
+    if warning:
         return Content.assemble(
-            ("⚠ ", ALARM_TEXT),
+            ("⊘ " if status.blind_reason else "⚠ ", ALARM_TEXT),
             safe_text.content(status.id, ALARM_TEXT, max_len=20),
             " ",
-            safe_text.content(status.gap_warning, ALARM_TEXT, max_len=max(8, room)),
+            safe_text.content(warning, ALARM_TEXT, max_len=max(8, room)),
         )
     mark, style = SOURCE_STATE_MARK.get(state, ("?", "$foreground-muted"))
     pieces: list[Content | tuple[str, str] | str] = [
