@@ -68,7 +68,7 @@ def score_into(out: Path, sources: Sequence[Path], params: object | None) -> Non
 
 def nab_score(results: Path, files: Sequence[str]) -> tuple[float, float, str]:
     """NAB standard and low-FP scores of ``files`` (a copy of the labels restricted to them)."""
-    root = results.parent / (results.name + "-nab-root")
+    root = results / "nab-root"  # the labels of these files only, beside their scores
     shutil.rmtree(root, ignore_errors=True)
     (root / "labels").mkdir(parents=True)
     (root / "config").mkdir()
