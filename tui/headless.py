@@ -227,7 +227,7 @@ async def _start_session(
 
         def alert(a: Alert) -> None:
             # level changes are written from the desk's own listener; a resurgence reopening is news
-            if a.event != "level_change" or a.data.get("reopened"):
+            if a.event != "level_change" or a.data.get("reopened") or a.data.get("reopen_offered"):
                 writer.write([a.to_json()])
 
         session.add_alert_listener(alert)

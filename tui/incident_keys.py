@@ -3,9 +3,12 @@
 - ``e`` escalate: with no incident on the topic in view, open one (prefilled from the topic's level:
   severity, title from the reasons, first signal = when the level left calm; the feed's chosen mention
   as first evidence); on an existing incident, raise the severity or call the next ladder step.
+  When the topic's incident was resolved lately (``session.RESURGENCE_WINDOW``), ``e`` offers to reopen
+  it first: a storm coming back is the same crisis, with its clocks and its post-mortem.
 - ``a`` acknowledge, ``o`` assign (from the roster), ``r`` log a response, ``n`` note or lesson,
-  ``s`` set the state, ``p`` pin the feed's selected mention as evidence, ``c`` correct its sentiment,
-  ``v`` the review.
+  ``s`` set the state (resolving asks for a ``y`` first; with no open incident, ``s`` offers the
+  recently resolved ones to reopen), ``p`` pin the feed's selected mention as evidence, ``c`` correct
+  its sentiment, ``v`` the review (where ``R`` reopens a resolved incident too).
 
 Which incident: the one selected in the incidents pane (the only one, when one is open). Which
 mention: the feed's selected line. Every journal call runs as a worker; the wall says an action is done
@@ -21,6 +24,7 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
+from textual.content import Content
 from tocsin.journal.errors import JournalError
 from tocsin.journal.incidents import AUTOMATIC
 from tocsin.journal.model import Incident, Severity
@@ -31,8 +35,10 @@ from tocsin.tui.actions import draft_incident, escalation_choices, hottest_topic
 from tocsin.tui.panes.feed import FeedView
 from tocsin.tui.panes.incidents import IncidentsPane
 from tocsin.tui.screens.incident_forms import (
+    ChoiceForm,
     NoteForm,
     OpenIncidentForm,
+    ReopenForm,
     RespondForm,
     StateForm,
     assign_form,
@@ -275,6 +281,53 @@ class IncidentKeys:
         if topic is None:
             self.notify("no topic configured to open an incident on", severity="warning", markup=False)
             return
+        recent = session.recently_resolved(topic)
+        if recent:
+            self._reopen_or_open(
+                journal, recent[0], level, lambda: self._open_new(session, topic, level, reasons)
+            )
+            return
+        self._open_new(session, topic, level, reasons)
+
+    def _reopen_or_open(
+        self, journal: Journal, resolved: Incident, level: str | None, open_new: Callable[[], None]
+    ) -> None:
+        """The topic's incident was resolved lately: reopen it (the default), or open a fresh one."""
+        when = resolved.resolved_at.astimezone(self._tz).strftime("%a %H:%M") if resolved.resolved_at else "?"
+        choices = [
+            ("reopen", f"Reopen #{resolved.id} (resolved {when}): the same storm is back"),
+            ("new", "Open a new incident: this is something else"),
+        ]
+
+        async def commit(values: dict[str, Any]) -> Incident | str:
+            if values.get("choice") != "reopen":
+                return "new"
+            why = f"resurgence: level {level}" if level else "it came back"
+            inc = await journal.reopen(resolved.id, reason=why)
+            await self._after_action()
+            self.query_one(IncidentsPane).select_incident(inc.id)
+            return inc
+
+        def closed(result: Incident | str | None) -> None:
+            if result == "new":
+                open_new()
+            elif isinstance(result, Incident):
+                self._done(f"#{result.id} reopened: {result.title}")
+                self.show_incidents()
+
+        heading = Content.assemble(
+            ("Escalate", "bold $accent"),
+            " · the topic's last incident ",
+            (f"#{resolved.id} {resolved.severity.label} ", "bold"),
+            safe_text.content(resolved.title, max_len=50),
+        )
+        self.push_screen(ChoiceForm(commit, heading, choices), closed)
+
+    def _open_new(
+        self, session: DeskSession, topic: str, level: str | None, reasons: tuple[str, ...]
+    ) -> None:
+        """The open-incident form, prefilled from the topic's level."""
+        mention = self._selected_mention(chosen_only=True)
         draft = draft_incident(self.settings, topic, level, reasons, session.first_signal(topic))
 
         async def commit(values: dict[str, Any]) -> Incident:
@@ -376,8 +429,12 @@ class IncidentKeys:
 
     def action_set_state(self) -> None:
         journal = self._journal()
-        inc = self._selected_incident() if journal is not None else None
-        if journal is None or inc is None:
+        session = self.session
+        if journal is None or session is None:
+            return
+        inc = self._selected_incident(quiet=True)
+        if inc is None:
+            self._offer_reopen(journal, session)
             return
 
         async def commit(values: dict[str, Any]) -> Incident:
@@ -386,6 +443,26 @@ class IncidentKeys:
             return done
 
         self._form(StateForm(commit, inc), lambda done: f"#{done.id} is now {done.state}")
+
+    def _offer_reopen(self, journal: Journal, session: DeskSession) -> None:
+        """``s`` with no open incident: the recently resolved ones, to reopen (the way back from an
+        accidental resolve, or a storm that came back)."""
+        recent = session.recently_resolved()
+        if not recent:
+            self.notify(
+                "no open or recently resolved incident: press e to open one", severity="warning", markup=False
+            )
+            return
+
+        async def commit(values: dict[str, Any]) -> Incident:
+            done = await journal.reopen(int(str(values.get("choice"))), reason=values.get("reason") or None)
+            await self._after_action()
+            self.query_one(IncidentsPane).select_incident(done.id)
+            return done
+
+        self._form(
+            ReopenForm(commit, recent[:8], self._tz), lambda done: f"#{done.id} reopened: {done.title}"
+        )
 
     def action_pin(self) -> None:
         journal = self._journal()
@@ -430,8 +507,10 @@ class IncidentKeys:
 
         self._form(
             correct_form(commit, mention, self._tz),
-            lambda label: f"sentiment of {safe_text.handle_str(mention.mention.author.handle)}'s post "
-            f"recorded as {label} (training data)",
+            lambda label: (
+                f"sentiment of {safe_text.handle_str(mention.mention.author.handle)}'s post "
+                f"recorded as {label} (training data)"
+            ),
         )
 
     def action_review(self) -> None:

@@ -54,6 +54,9 @@ CLOCK_CHECK_EVERY = timedelta(seconds=5)
 VOLUME_KEEP = timedelta(hours=3)
 """Minutes kept counting in memory: a mention later than this adds to a minute already written and
 forgotten, and is not counted in the history (live sources are rarely hours late)."""
+RESURGENCE_WINDOW = timedelta(hours=48)
+"""A storm back on a topic within this long of its incident's resolution is offered as a reopening of
+that incident (same clocks' history, same post-mortem) rather than a fresh incident."""
 
 ChangeListener = Callable[[Sequence[Event], Sequence[Incident]], None]
 
@@ -119,6 +122,8 @@ class DeskSession:
         self.archiver: Archiver | None = None
         self.incidents: tuple[Incident, ...] = ()
         """The unresolved incidents, oldest first, as of the last poll."""
+        self._resolved: dict[int, Incident] = {}
+        """Incidents resolved within ``RESURGENCE_WINDOW`` (see ``recently_resolved``)."""
         self.version = 0
         """Goes up each time ``incidents`` changes: the wall redraws its pane then."""
         self.last_event_id = 0
@@ -184,6 +189,10 @@ class DeskSession:
             self._level_listener = True
         self.last_event_id = await journal.last_event_id()
         await self._reload(())
+        since = self.desk.clock.now() - RESURGENCE_WINDOW
+        for inc in await journal.incidents(include_resolved=True):
+            if inc.closed and inc.resolved_at is not None and inc.resolved_at >= since:
+                self._resolved[inc.id] = inc
         now = self._monotonic()
         self._due = {
             "poll": now + POLL_EVERY_S,
@@ -417,6 +426,7 @@ class DeskSession:
             for ev in events:
                 if ev.kind is EventKind.REOPENED:
                     self._alert_reopened(ev, change)
+            self._offer_reopen(change)
         if written:
             await self.poll()
         return written
@@ -451,6 +461,34 @@ class DeskSession:
                 incident=event.incident_id,
                 level=change.level,
                 data={"reopened": True, "from": change.previous, "to": change.level},
+            )
+        )
+
+    def _offer_reopen(self, change: _LevelChange) -> None:
+        """A surge on a topic whose incident was resolved lately, and none open: say which one to
+        reopen (``e`` on the wall offers it) instead of letting a fresh incident start from zero."""
+        if level_rank(change.level) < level_rank("alert") or level_rank(change.previous) >= level_rank(
+            "alert"
+        ):
+            return
+        if any(i.topic == change.topic for i in self.incidents):
+            return
+        recent = self.recently_resolved(change.topic)
+        if not recent:
+            return
+        inc = recent[0]
+        self._raise(
+            Alert(
+                event="level_change",
+                at=change.at,
+                title=f"{self._topic_name(change.topic)} is at {change.level} again: incident #{inc.id} "
+                f"was resolved lately; reopen it (e on the wall)",
+                detail="; ".join(change.reasons),
+                topic=change.topic,
+                incident=inc.id,
+                level=change.level,
+                urgent=True,
+                data={"reopen_offered": inc.id, "from": change.previous, "to": change.level},
             )
         )
 
@@ -573,10 +611,25 @@ class DeskSession:
                         inc = await journal.incident(iid)
                     except JournalError:
                         continue
+                    if inc.closed:
+                        self._resolved[inc.id] = inc
+                else:
+                    self._resolved.pop(iid, None)  # reopened (here or by another desk)
                 changed.append(inc)
         if events:
             for fn in self._change_listeners:
                 fn(events, changed)
+
+    def recently_resolved(self, topic: str | None = None) -> list[Incident]:
+        """Incidents resolved within ``RESURGENCE_WINDOW`` of desk time (on ``topic`` when given),
+        newest first: what a storm coming back should reopen rather than open afresh."""
+        since = self.desk.clock.now() - RESURGENCE_WINDOW
+        found = [
+            i
+            for i in self._resolved.values()
+            if i.resolved_at is not None and i.resolved_at >= since and (topic is None or i.topic == topic)
+        ]
+        return sorted(found, key=lambda i: i.resolved_at or since, reverse=True)
 
     def incident(self, incident_id: int) -> Incident | None:
         """An unresolved incident from the cache."""
@@ -587,4 +640,3 @@ class DeskSession:
         if not self.alerts.errors:
             return None
         return f"{self.alerts.errors} alert{'s' if self.alerts.errors > 1 else ''} failed"
-

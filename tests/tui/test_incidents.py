@@ -110,6 +110,9 @@ async def test_the_whole_story_from_the_keyboard(tmp_path: Path, kit: Any, monke
         await pilot.press("s")
         await pilot.pause()
         await choose(app, pilot, "resolved")
+        assert session.incidents != ()  # resolving asks first
+        await pilot.press("y")
+        await settle(app, pilot)
         assert session.incidents == ()
         assert not pane.display
 
@@ -143,8 +146,7 @@ async def test_the_whole_story_from_the_keyboard(tmp_path: Path, kit: Any, monke
         code = await asyncio.to_thread(main, ["journal", "export", str(inc.id), "--format", "html"])
     assert code == 0
     html = out.getvalue()
-    for needle in ("On it.", "Check suppliers", "Hugo Marchand",
-                   chosen.mention.text.split(" #")[0][:40]):
+    for needle in ("On it.", "Check suppliers", "Hugo Marchand", chosen.mention.text.split(" #")[0][:40]):
         assert needle in html, needle
 
 

@@ -52,12 +52,14 @@ async def test_batches_are_archived_and_counted_per_minute(tmp_path: Path) -> No
     session = await started(settings, desk)
     try:
         at = T0 - minutes(3)
-        desk.batch([
-            scored(1, "maison brioche mould", at=at, label="negative"),
-            scored(2, "maison brioche ok", at=at + timedelta(seconds=20), label="neutral"),
-            scored(3, "love maison brioche", at=at + minutes(1), label="positive"),
-            scored(4, "off topic", at=at, topics=()),
-        ])
+        desk.batch(
+            [
+                scored(1, "maison brioche mould", at=at, label="negative"),
+                scored(2, "maison brioche ok", at=at + timedelta(seconds=20), label="neutral"),
+                scored(3, "love maison brioche", at=at + minutes(1), label="positive"),
+                scored(4, "off topic", at=at, topics=()),
+            ]
+        )
         desk.batch([scored(5, "maison brioche again", at=at + timedelta(seconds=40), label="negative")])
         assert await session.flush_volume() == 2
         assert session.archiver is not None
@@ -157,6 +159,32 @@ async def test_a_desk_level_listener_is_used_and_resurgence_reopens(tmp_path: Pa
         reopened = [a for a in alerts if a.data.get("reopened")]
         assert len(reopened) == 1 and reopened[0].incident == inc.id
         assert session.incident(inc.id).state is State.REOPENED  # type: ignore[union-attr]
+    finally:
+        await session.stop()
+
+
+async def test_a_surge_after_a_resolve_offers_to_reopen_it_not_a_fresh_start(tmp_path: Path) -> None:
+    settings = team_settings(tmp_path / "j.sqlite")
+    desk = LevelDesk()
+    session = await started(settings, desk)
+    alerts: list[Alert] = []
+    session.add_alert_listener(alerts.append)
+    try:
+        journal = session.journal
+        assert journal is not None
+        inc = await session.open_incident("brioche", "sev2", "mould photo")
+        await journal.resolve(inc.id, summary="statement up")
+        await session.poll()
+        assert [i.id for i in session.recently_resolved("brioche")] == [inc.id]
+        assert session.recently_resolved("other") == []
+        desk.clock.advance(3600)
+        desk.level_listeners[0]("brioche", LevelState("alert", ("volume 6.2x the usual",)), desk.clock.now())
+        await session.tick()
+        assert (await journal.incident(inc.id)).state is State.RESOLVED  # offered, not done behind one's back
+        offered = [a for a in alerts if a.data.get("reopen_offered")]
+        assert len(offered) == 1 and offered[0].incident == inc.id and "reopen it" in offered[0].title
+        desk.clock.advance(49 * 3600)  # two days later it is another story
+        assert session.recently_resolved("brioche") == []
     finally:
         await session.stop()
 
@@ -375,8 +403,12 @@ async def test_desk_stop_after_a_failed_start_does_not_crash() -> None:
 
     clock = ManualClock(T0)
     source = Quiet("quiet", clock)
-    desk = Desk(Settings(topics=(TopicSettings(id="brioche"),)), clock=clock, sources=[source],
-                sentiment=BrokenSentiment())  # type: ignore[arg-type]
+    desk = Desk(
+        Settings(topics=(TopicSettings(id="brioche"),)),
+        clock=clock,
+        sources=[source],
+        sentiment=BrokenSentiment(),
+    )  # type: ignore[arg-type]
     with pytest.raises(RuntimeError):
         await desk.start()
     await desk.stop()

@@ -168,8 +168,13 @@ class IncidentForm(ModalScreen[T | None], Generic[T]):
         self.action_submit()
 
 
+SELECTED_MARK = "▸ "
+"""Before the highlighted option: the choice Enter saves reads without colour too."""
+
+
 class ChoiceForm(IncidentForm[T]):
-    """A form that is mostly one list: Enter on an option saves it."""
+    """A form that is mostly one list: Enter on an option saves it. The highlighted option carries a
+    mark as well as the highlight's colour (colour is never the only signal)."""
 
     HINT = "↑/↓ choose · Enter saves · Esc cancels"
 
@@ -190,14 +195,32 @@ class ChoiceForm(IncidentForm[T]):
     def fields(self) -> ComposeResult:
         if self._context_line is not None:
             yield Static(self._context_line, classes="form-context")
-        options = []
+        self._prompts: list[Content] = []
         for key, label in self._choices:
             shown = label if isinstance(label, Content) else Content(label)
             if key == self._current:
                 shown = Content.assemble(shown, ("  (now)", "$foreground-muted"))
-            options.append(Option(shown, id=key))
-        yield OptionList(*options, id="choices")
+            self._prompts.append(shown)
+        self._marked: int | None = None
+        yield OptionList(
+            *(Option(self._prompt(i), id=k) for i, (k, _) in enumerate(self._choices)), id="choices"
+        )
         yield from self.more_fields()
+
+    def _prompt(self, index: int, *, marked: bool = False) -> Content:
+        if marked:
+            return Content.assemble((SELECTED_MARK, "bold"), self._prompts[index])
+        return Content.assemble(" " * len(SELECTED_MARK), self._prompts[index])
+
+    @on(OptionList.OptionHighlighted, "#choices")
+    def _mark_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        choices = event.option_list
+        if self._marked is not None and self._marked < len(self._prompts):
+            choices.replace_option_prompt_at_index(self._marked, self._prompt(self._marked))
+        self._marked = event.option_index
+        choices.replace_option_prompt_at_index(
+            event.option_index, self._prompt(event.option_index, marked=True)
+        )
 
     def more_fields(self) -> ComposeResult:
         yield from ()
@@ -346,8 +369,45 @@ class NoteForm(IncidentForm[T]):
         }
 
 
+class ConfirmScreen(ModalScreen[bool]):
+    """One question before an action that is hard to take back: ``y`` does it, ``n`` or Esc does not.
+    Enter is not an answer, so a second Enter pressed by habit cannot confirm."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Yes", id="confirm-yes"),
+        Binding("n", "answer(False)", "No", id="confirm-no"),
+        Binding("escape", "answer(False)", "No", show=False, id="confirm-cancel"),
+    ]
+
+    DEFAULT_CSS = """
+    ConfirmScreen {
+        align: center middle;
+        & > Vertical {
+            width: 64; max-width: 100%; height: auto;
+            border: thick $warning; background: $surface; padding: 0 1;
+        }
+        & #confirm-hint { margin-top: 1; color: $foreground-muted; }
+    }
+    """
+
+    def __init__(self, question: Content, consequence: str) -> None:
+        super().__init__()
+        self._question = question
+        self._consequence = consequence
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self._question, id="confirm-question")
+            yield Static(self._consequence, id="confirm-consequence")
+            yield Static("y: yes, do it · n or Esc: no, go back", id="confirm-hint")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
 class StateForm(ChoiceForm[T]):
-    """Move the incident: responding, monitoring, resolved, reopen (with an optional reason)."""
+    """Move the incident: responding, monitoring, resolved, reopen (with an optional reason).
+    Resolving asks first: it stops the clocks and takes the incident off the wall."""
 
     def __init__(self, commit: Commit[T], incident: Incident) -> None:
         super().__init__(
@@ -356,6 +416,22 @@ class StateForm(ChoiceForm[T]):
             STATE_CHOICES,
             current=str(incident.state),
         )
+        self._incident = incident
+
+    def action_submit(self) -> None:
+        if self.busy or self.choice != "resolved":
+            super().action_submit()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                super(StateForm, self).action_submit()
+            else:
+                self.show_error("not resolved: still " + str(self._incident.state))
+
+        question = incident_heading(self._incident, "Resolve")
+        consequence = "Its clocks stop and it leaves the wall; a surge will not reopen it by itself."
+        self.app.push_screen(ConfirmScreen(Content.assemble(question, " ?"), consequence), answered)
 
     def more_fields(self) -> ComposeResult:
         yield Label("Reason or summary (optional; Tab to type it first)")
@@ -363,6 +439,35 @@ class StateForm(ChoiceForm[T]):
 
     def values(self) -> dict[str, Any]:
         return {"choice": self.choice, "reason": self.query_one("#reason", Input).value}
+
+
+class ReopenForm(ChoiceForm[T]):
+    """Pick a resolved incident to reopen (newest first), with an optional reason."""
+
+    def __init__(self, commit: Commit[T], incidents: Sequence[Incident], tz: tzinfo | None) -> None:
+        choices: list[tuple[str, str | Content]] = [
+            (
+                str(inc.id),
+                Content.assemble(
+                    (f"#{inc.id} {inc.severity.label} ", "bold"),
+                    safe_text.content(inc.title, max_len=44),
+                    (f"  resolved {_when(inc.resolved_at, tz)}", "$foreground-muted"),
+                ),
+            )
+            for inc in incidents
+        ]
+        super().__init__(commit, Content.styled("Reopen a resolved incident", "bold $accent"), choices)
+
+    def more_fields(self) -> ComposeResult:
+        yield Label("Why (optional; Tab to type it first)")
+        yield Input(id="reason", placeholder="e.g. the storm is back, the supplier story resurfaced")
+
+    def values(self) -> dict[str, Any]:
+        return {"choice": self.choice, "reason": self.query_one("#reason", Input).value}
+
+
+def _when(at: datetime | None, tz: tzinfo | None) -> str:
+    return at.astimezone(tz).strftime("%a %d %b %H:%M") if at is not None else "?"
 
 
 def escalation_form(
@@ -418,4 +523,3 @@ def correct_form(commit: Commit[T], scored: ScoredMention, tz: tzinfo | None) ->
         current=scored.sentiment.label,
         context=mention_line(scored, tz),
     )
-

@@ -12,6 +12,7 @@ Every mention text, handle, title and note goes through ``safe_text``; times are
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import ClassVar
@@ -225,6 +226,7 @@ class ReviewScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back to the wall", id="review-back"),
         Binding("x", "export", "Export HTML", id="review-export"),
+        Binding("s", "reopen", "Reopen", id="review-reopen"),
     ]
 
     DEFAULT_CSS = """
@@ -292,6 +294,12 @@ class ReviewScreen(ModalScreen[None]):
         if inc is not None:
             run_export(self, self.journal, inc.id, self._export_dir)
 
+    def action_reopen(self) -> None:
+        """Reopen the selected incident, once confirmed (``s``, as on the wall)."""
+        inc = self.selected
+        if inc is not None:
+            confirm_reopen(self, self.journal, inc, self.load)
+
 
 class IncidentReviewScreen(ModalScreen[None]):
     """One incident: clocks, checklist, charts, responses, evidence, lessons, notes, timeline."""
@@ -299,6 +307,7 @@ class IncidentReviewScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back to the list", id="review-incident-back"),
         Binding("x", "export", "Export HTML", id="review-incident-export"),
+        Binding("s", "reopen", "Reopen", id="review-incident-reopen"),
     ]
 
     DEFAULT_CSS = """
@@ -340,6 +349,43 @@ class IncidentReviewScreen(ModalScreen[None]):
     def action_export(self) -> None:
         run_export(self, self.journal, self.incident_id, self._export_dir)
 
+    def action_reopen(self) -> None:
+        """Reopen this incident, once confirmed (``s``, as on the wall)."""
+        if self.postmortem is not None:
+            confirm_reopen(self, self.journal, self.postmortem.record.incident, self.load)
+
+
+def confirm_reopen(
+    screen: Screen[None], journal: Journal, incident: Incident, reload: Callable[[], object]
+) -> None:
+    """Ask, then reopen a resolved (or monitoring) incident from the review; say what happened."""
+    from tocsin.tui.screens.incident_forms import ConfirmScreen, incident_heading
+
+    if str(incident.state) not in ("resolved", "monitoring"):
+        screen.notify(
+            f"#{incident.id} is {incident.state}: only a resolved or monitoring incident reopens",
+            markup=False,
+        )
+        return
+
+    async def reopen() -> None:
+        try:
+            done = await journal.reopen(incident.id, reason="reopened from the review")
+        except JournalError as exc:
+            screen.notify(safe_text.clean(str(exc), 300), severity="error", markup=False)
+            return
+        screen.notify(f"#{done.id} reopened: it is back on the wall", markup=False, timeout=6)
+        reload()
+
+    def answered(yes: bool | None) -> None:
+        if yes:
+            screen.run_worker(reopen(), group="journal", exit_on_error=False)
+
+    question = Content.assemble(incident_heading(incident, "Reopen"), " ?")
+    screen.app.push_screen(
+        ConfirmScreen(question, "Its clocks run again and it is back on the wall."), answered
+    )
+
 
 def run_export(screen: Screen[None], journal: Journal, incident_id: int, directory: Path | None) -> None:
     """Export in a worker and say where the file went (or why it could not be written)."""
@@ -355,4 +401,3 @@ def run_export(screen: Screen[None], journal: Journal, incident_id: int, directo
         screen.notify(written, markup=False, timeout=15)
 
     screen.run_worker(export(), group="export", exit_on_error=False)
-
