@@ -18,6 +18,7 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingsMap, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.notifications import Notify, SeverityLevel
 from textual.widgets import Footer, Input
 from tocsin.config.settings import Settings
 from tocsin.scoring.snapshot import LEVELS, ScoredMention, Snapshot
@@ -36,6 +37,7 @@ from tocsin.tui.panes.terms import TermsPane
 from tocsin.tui.panes.volume import VolumePane
 from tocsin.tui.screens.help import HelpScreen, HelpSection, KeyHelp
 from tocsin.tui.screens.incident_forms import IncidentForm
+from tocsin.tui.screens.levels import LevelChange, LevelHistoryScreen, LevelLog
 from tocsin.tui.screens.mention import MentionScreen, influence_explainer
 from tocsin.tui.screens.review import IncidentReviewScreen, ReviewScreen
 from tocsin.tui.session import DeskSession
@@ -49,6 +51,9 @@ SHORT_TERMINAL = 32
 NARROW_TERMINAL = 100
 """Below this many columns the surging terms leave the gauges' row (4 shows them)."""
 PANE_GROUPS: dict[str, tuple[str, ...]] = {"terms": ("terms", "clusters")}
+TOAST_MAX_S = 8.0
+"""The longest a toast stays: a toast covers the wall, and whatever lasts has a line of its own (the
+blind state, the latest level change, the incidents pane's status)."""
 """Panes shown and hidden together by one key."""
 
 
@@ -112,6 +117,7 @@ class TocsinApp(IncidentKeys, App[int]):
         Binding("4", "toggle_pane('terms')", "Show/hide terms and waves", show=False, id="toggle-terms"),
         Binding("5", "toggle_pane('health')", "Show/hide source health", show=False, id="toggle-health"),
         Binding("u", "toggle_voices", "Mentions/unique voices", show=False, id="toggle-voices"),
+        Binding("L", "level_history", "Level changes", show=False, id="level-history"),
         *INCIDENT_BINDINGS,
     ]
 
@@ -145,6 +151,8 @@ class TocsinApp(IncidentKeys, App[int]):
         self._desk_start: asyncio.Task[None] | None = None
         self._desk_stopped = False
         self._levels: dict[str, str] = {}
+        self.level_log = LevelLog()
+        """The level changes seen on this wall (the header's news line, ``L``'s history)."""
         self._layout_key: tuple[object, int] | None = None
         self._keymap_ids = dict(settings.ui.keymap)
         self.set_keymap(settings.ui.keymap)
@@ -176,18 +184,19 @@ class TocsinApp(IncidentKeys, App[int]):
         yield Footer(compact=True, show_command_palette=False)  # every incident key fits 120 columns
 
     def on_mount(self) -> None:
+        problems: list[str] = []  # one toast for them all: toasts never stack
         if self.settings.ui.theme in self.available_themes:
             self.theme = self.settings.ui.theme
         else:
-            problem = f"unknown theme {self.settings.ui.theme!r} in ui.theme"
-            self.notify(problem, severity="warning", markup=False)
+            problems.append(f"unknown theme {self.settings.ui.theme!r} in ui.theme")
         if self._tz_problem:
-            self.notify(self._tz_problem, severity="warning", markup=False, timeout=15)
+            problems.append(self._tz_problem)
         unknown = sorted(set(self._keymap_ids) - binding_ids())
         if unknown:  # Textual ignores them silently; a remap that does nothing must not go unnoticed
             known = ", ".join(sorted(binding_ids()))
-            problem = f"unknown binding id(s) in ui.keymap: {', '.join(unknown)} (known: {known})"
-            self.notify(safe_text.clean(problem, 400), severity="warning", markup=False, timeout=20)
+            problems.append(f"unknown binding id(s) in ui.keymap: {', '.join(unknown)} (known: {known})")
+        if problems:
+            self.notify(safe_text.clean("; ".join(problems), 600), severity="warning", markup=False)
         # The flush touches these ten times a second: look them up once.
         self._feed = self.query_one(FeedView)
         self._header = self.query_one(DeskHeader)
@@ -280,15 +289,39 @@ class TocsinApp(IncidentKeys, App[int]):
         self.show_incidents()
 
     def _announce_levels(self, snapshot: Snapshot) -> None:
-        """A toast when a topic's level rises: the first thing an operator back at the desk must see."""
+        """Level changes go to the header's news line (and ``L``'s history), not to toasts that stack,
+        cover the feed and go stale; a rise clears any toast, which can only be older news."""
         for topic_id, topic in snapshot.topics.items():
             before = self._levels.get(topic_id)
             self._levels[topic_id] = topic.level
-            if before is not None and _rank(topic.level) > _rank(before):
-                why = f" ({'; '.join(topic.reasons)})" if topic.reasons else ""
-                message = safe_text.clean(f"{topic.name}: {before} → {topic.level}{why}", 200)
-                severity = "error" if topic.level in ("alert", "crisis") else "warning"
-                self.notify(message, title="Level up", severity=severity, markup=False, timeout=20)
+            if before is not None and before != topic.level:
+                at = topic.level_since or snapshot.at
+                self.level_log.add(LevelChange(at, topic.name, before, topic.level, tuple(topic.reasons)))
+                if _rank(topic.level) > _rank(before):
+                    self.clear_notifications()
+        self._header.set_news(self.level_log.news(self.desk.clock.now(), self._tz))
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """A toast for at most ``TOAST_MAX_S`` (widgets' and screens' ``notify`` come here too)."""
+        timeout = TOAST_MAX_S if timeout is None else min(timeout, TOAST_MAX_S)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def _on_notify(self, event: Notify) -> None:
+        """One toast at a time: a newer one replaces it (``notify`` only posts; the toast arrives here)."""
+        self._notifications.clear()
+        super()._on_notify(event)
+
+    def action_level_history(self) -> None:
+        """Every level change since the wall opened, newest first."""
+        self.push_screen(LevelHistoryScreen(self.level_log.changes, self._tz))
 
     # --- actions --------------------------------------------------------------------------------
 
@@ -413,7 +446,14 @@ class TocsinApp(IncidentKeys, App[int]):
 def binding_ids() -> set[str]:
     """Every binding id a user may remap in ``ui.keymap``."""
     ids: set[str] = set()
-    screens = (HelpScreen, MentionScreen, IncidentForm, ReviewScreen, IncidentReviewScreen)
+    screens = (
+        HelpScreen,
+        MentionScreen,
+        IncidentForm,
+        ReviewScreen,
+        IncidentReviewScreen,
+        LevelHistoryScreen,
+    )
     for owner in (TocsinApp, FeedView, IncidentsPane, *screens):
         for binding in owner.BINDINGS:
             if isinstance(binding, Binding) and binding.id:

@@ -65,8 +65,6 @@ INCIDENT_BINDINGS: list[Binding] = [
 ]
 TROUBLE_REPEAT_S = 60.0
 """The same problem (a webhook failing, the journal busy) is shown again at most this often."""
-MAX_CHANGE_TOASTS = 3
-"""Other desks' actions shown per poll (a burst of them is summed up beyond this)."""
 
 
 class IncidentKeys:
@@ -136,18 +134,15 @@ class IncidentKeys:
             return
         me = session.journal.operator
         theirs = [e for e in events if e.operator not in (me, AUTOMATIC) and e.incident_id is not None]
-        for ev in theirs[:MAX_CHANGE_TOASTS]:
+        if theirs:  # one toast: the latest action, and how many came with it (toasts never stack)
+            ev = theirs[-1]
             said = describe(ev, self._tz or _local_zone(), limit=120)
+            more = f" (and {len(theirs) - 1} more actions)" if len(theirs) > 1 else ""
             self.notify(
-                safe_text.clean(f"{ev.operator} on #{ev.incident_id}: {said}", 300),
+                safe_text.clean(f"{ev.operator} on #{ev.incident_id}: {said}{more}", 300),
                 title="Another desk",
                 markup=False,
-                timeout=10,
             )
-        if len(theirs) > MAX_CHANGE_TOASTS:
-            more = len(theirs) - MAX_CHANGE_TOASTS
-            message = safe_text.clean(f"… and {more} more actions from other desks")
-            self.notify(message, markup=False, timeout=10)
         self.show_incidents()
 
     def show_incidents(self) -> None:

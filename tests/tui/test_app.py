@@ -311,24 +311,50 @@ async def test_keymap_remaps_by_binding_id(kit: Any) -> None:
         assert "/ " not in [line.strip()[:2] for line in text.splitlines()]
 
 
-async def test_level_rise_is_announced_without_markup(kit: Any, monkeypatch: Any) -> None:
+async def test_level_changes_go_to_one_header_line_with_a_history_not_to_toasts(
+    kit: Any, monkeypatch: Any
+) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
     app = TocsinApp(desk.settings, desk)
     toasts: list[tuple[str, dict[str, Any]]] = []
-    monkeypatch.setattr(app, "notify", lambda message, **kw: toasts.append((message, kw)))
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
+        monkeypatch.setattr(app, "notify", lambda message, **kw: toasts.append((message, kw)))
         desk.publish(kit.topic(level="calm", reasons=()))
         await flush(app, pilot)
-        assert toasts == []  # the first figures are not news
+        assert "L: history" not in header_text(app)  # the first figures are not news
+        desk.clock.advance(60)
         desk.publish(kit.topic(level="alert", reasons=("volume 6.2x the usual", "[/oops] #tag")))
         await flush(app, pilot)
-        desk.publish(kit.topic(level="watch"))  # stepping down is not announced
+        news = header_text(app).splitlines()[-1]
+        assert "↑ 10:31 Maison Brioche  calm → ◆ ALERT" in news and "[/oops] #tag" in news
+        desk.clock.advance(60)
+        desk.publish(kit.topic(level="crisis"))
         await flush(app, pilot)
-    assert len(toasts) == 1
-    message, kw = toasts[0]
-    assert message.startswith("Maison Brioche: calm → alert") and "[/oops]" in message
-    assert kw["markup"] is False
+        news = header_text(app).splitlines()[-1]
+        assert "alert → ■ CRISIS" in news and "L: 1 earlier change" in news  # the old news is gone
+        assert toasts == []  # nothing stacks over the wall
+        await pilot.press("L")
+        await pilot.pause()
+        history = kit.screen_text(app)
+        assert history.index("alert → ■ CRISIS") < history.index("calm → ◆ ALERT")
+        await pilot.press("escape")
+        desk.clock.advance(16 * 60)  # news no more: the topic line keeps the level
+        await flush(app, pilot)
+        assert "CRISIS" in header_text(app) and "earlier change" not in header_text(app)
+
+
+async def test_toasts_never_stack_and_are_short(kit: Any) -> None:
+    desk = kit.FakeDesk(kit.settings(**MANUAL))
+    app = TocsinApp(desk.settings, desk)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        app.notify("first", timeout=60)
+        app.notify("second", severity="error", timeout=60)
+        await pilot.pause()
+        shown = list(app._notifications)
+        assert [n.message for n in shown] == ["second"]
+        assert shown[0].timeout <= 8
 
 
 async def test_desk_that_cannot_start_leaves_the_wall_up(kit: Any, monkeypatch: Any) -> None:

@@ -79,6 +79,7 @@ class DeskHeader(Widget):
         self._clock = ""
         self._now: datetime | None = None
         self._finished = False
+        self._news: Content | None = None
 
     def show(self, snapshot: Snapshot | None, now: datetime, *, finished: bool = False) -> None:
         """Take the latest snapshot and desk time (aware UTC); repaint if anything visible changed."""
@@ -90,14 +91,23 @@ class DeskHeader(Widget):
         self._now = now
         self.refresh(layout=self._line_count() != lines_before)
 
+    def set_news(self, news: Content | None) -> None:
+        """The latest level change while it is news (``tui/screens/levels.py``), or None."""
+        if news == self._news:
+            return
+        layout = (news is None) != (self._news is None)
+        self._news = news
+        self.refresh(layout=layout)
+
     def _line_count(self) -> int:
+        news = 1 if self._news is not None else 0
         snap = self._snapshot
         n = len(snap.topics) if snap else 0
         if snap is not None and snap.blind is not None:
             alarms = 1  # the blind line says every source: no separate alarm line
         else:
             alarms = 1 if source_alarms(snap) else 0
-        return 1 + max(1, min(n, MAX_TOPIC_LINES) + (1 if n > MAX_TOPIC_LINES else 0)) + alarms
+        return 1 + max(1, min(n, MAX_TOPIC_LINES) + (1 if n > MAX_TOPIC_LINES else 0)) + alarms + news
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return self._line_count()
@@ -144,6 +154,8 @@ class DeskHeader(Widget):
             lines.append(Content.styled(f"+{more} more topic{'s' if more > 1 else ''}", "$foreground-muted"))
         if alarms:  # one line for them all, the loudest on the wall after the levels
             lines.append(Content("  ").join(alarms))
+        if self._news is not None:
+            lines.append(self._news)
         return self._lines(lines)
 
     def _lines(self, lines: list[Content]) -> Content:
