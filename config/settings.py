@@ -25,6 +25,8 @@ class DeskSettings:
     """Journal file path; None = the platform data dir (platformdirs)."""
     archive_retention: timedelta = timedelta(days=30)
     """How long archived mentions are kept (pinned evidence is kept forever)."""
+    language: Literal["en", "fr"] = "en"
+    """The language of the messages sent to people away from the wall (chat, e-mail, pagers)."""
 
 
 # --- topics -------------------------------------------------------------------------------------
@@ -335,6 +337,9 @@ class TeamMember:
     id: str
     name: str
     role: str
+    routes: dict[str, str] = field(default_factory=dict)
+    """How the ladder reaches this person: an output id of ``alerts:`` → their address there (an
+    e-mail address, an ntfy topic, an Opsgenie user; empty for a pager service or a chat channel)."""
 
 
 @dataclass(frozen=True)
@@ -357,17 +362,63 @@ class TeamSettings:
     sla: SlaSettings = field(default_factory=SlaSettings)
 
 
+AlertTrigger = Literal[
+    "level_change", "sla_breach", "ack_timeout", "new_incident", "source_down", "resurgence"
+]
+
+
 @dataclass(frozen=True)
 class AlertSettings:
-    type: Literal["bell", "desktop", "webhook"]
+    """One output: where alerts go, on which triggers, above which level or severity.
+
+    Secrets (``secret``, ``routing_key``, ``api_key``, ``token``, ``password``) must be written as
+    ``${ENV_VAR}``: check-config refuses them written in the file."""
+
+    type: Literal["bell", "desktop", "webhook", "email", "ntfy", "pagerduty", "opsgenie"]
+    id: str | None = None
+    """How routes and the journal name this output (default: its type, numbered when repeated)."""
     url: str | None = None
+    """webhook: where to POST; ntfy: the server (https://ntfy.sh); pagerduty: the Events API v2 enqueue
+    URL; opsgenie: the API base (https://api.opsgenie.com, or api.eu.opsgenie.com)."""
     format: Literal["slack", "mattermost", "teams", "json"] = "json"
-    on: tuple[Literal["level_change", "sla_breach", "ack_timeout", "new_incident"], ...] = (
+    on: tuple[AlertTrigger, ...] = (
         "level_change",
         "sla_breach",
         "ack_timeout",
         "new_incident",
+        "source_down",
+        "resurgence",
     )
+    min_level: Literal["calm", "watch", "alert", "crisis"] | None = None
+    """Level changes below this level are not sent (a fall back to calm included)."""
+    min_severity: Literal["sev1", "sev2", "sev3", "sev4"] | None = None
+    """Incident alerts less severe than this are not sent."""
+    to: tuple[str, ...] = ()
+    """email: addresses; ntfy: topics; opsgenie: responders (user names) that get every alert of ``on``
+    (the ladder adds the people of each step through their ``routes``)."""
+    cooldown: timedelta = timedelta(minutes=5)
+    """After a message, a channel holds the next ones this long and sends them as one (0 = no hold).
+    SEV1 and ladder pages never wait."""
+    quiet_hours: str | None = None
+    """``22:00-07:00`` in the desk's time zone: only SEV1–2 incidents get through then."""
+    secret: str | None = None
+    """webhook (json): the Standard Webhooks signing secret (``whsec_…``): ``${TOCSIN_HOOK_SECRET}``."""
+    routing_key: str | None = None
+    """pagerduty: the integration's routing key: ``${PAGERDUTY_ROUTING_KEY}``."""
+    api_key: str | None = None
+    """opsgenie: the API integration key: ``${OPSGENIE_API_KEY}``."""
+    token: str | None = None
+    """ntfy: an access token, for protected topics: ``${NTFY_TOKEN}``."""
+    host: str | None = None
+    """email: the SMTP server."""
+    port: int | None = None
+    """email: 587 with starttls, 465 with tls, 25 without (the default follows ``tls``)."""
+    tls: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password: str | None = None
+    """email: ``${TOCSIN_SMTP_PASSWORD}``."""
+    sender: str | None = None
+    """email: the From address."""
 
 
 # --- ui -----------------------------------------------------------------------------------------

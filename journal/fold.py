@@ -66,6 +66,7 @@ def apply(incident: Incident | None, event: Event) -> Incident | None:
             changes["severity"] = Severity(p["to_severity"])
         if "step" in p:
             changes["escalation_step"] = int(p["step"])
+            changes["ladder_at"] = event.at
     elif kind is EventKind.ASSIGNED:
         changes["assignee"] = p["member"]
     elif kind is EventKind.RESPONSE_LOGGED:
@@ -93,6 +94,7 @@ def apply(incident: Incident | None, event: Event) -> Incident | None:
         changes["state"] = State.REOPENED
         changes["resolved_at"] = None
         changes["reopened"] = incident.reopened + 1
+        changes["ladder_at"] = event.at  # a reopened incident waits for an ack again, from now
         if p.get("level"):
             changes["level"] = p["level"]
             changes["level_reasons"] = tuple(p.get("reasons") or ())

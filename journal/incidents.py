@@ -15,7 +15,7 @@ them); everything else on a resolved incident must wait for a reopen.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tocsin.config.settings import Settings
@@ -236,13 +236,70 @@ class IncidentCommands:
                 raise NoEscalationStep(
                     inc.id, f"already at the top of the escalation ladder (step {len(ladder)})"
                 )
-            step = inc.escalation_step + 1
-            roles = list(ladder[step - 1])
-            members = [m.id for m in self.settings.team.roster if m.role in roles]
-            payload = {"step": step, "of": len(ladder), "roles": roles, "members": members}
+            # whoever calls a step by hand is at a keyboard already: nobody pages them
+            payload = self._ladder_step(inc.escalation_step + 1, skip=self.operator)
             return await self._emit(tx, inc, EventKind.ESCALATED, payload, at)
 
         return await self._act(incident_id, now, fn)
+
+    def _ladder_step(self, step: int, *, skip: str | None, why: str | None = None) -> dict[str, Any]:
+        """The ``escalated`` payload of ladder step ``step``: its roles and the roster people who hold
+        them (``skip``, the operator at the keyboard, is left out and named)."""
+        ladder = self.settings.team.escalation
+        roles = list(ladder[step - 1])
+        holders = [m.id for m in self.settings.team.roster if m.role in roles]
+        members = [m for m in holders if m != skip]
+        payload: dict[str, Any] = {"step": step, "of": len(ladder), "roles": roles, "members": members}
+        if len(members) != len(holders):
+            payload["skipped"] = [skip]
+        if why is not None:
+            payload["auto"] = True
+            payload["reason"] = why
+        return payload
+
+    def ladder_due(self, inc: Incident) -> datetime | None:
+        """When the incident's next ladder step is due (None: acknowledged, resolved, or at the top)."""
+        ladder = self.settings.team.escalation
+        wait = self.settings.team.sla.ack_timeout
+        if inc.closed or not inc.state.needs_ack or wait <= timedelta(0):
+            return None
+        if inc.escalation_step >= len(ladder):
+            return None
+        return (inc.ladder_at or inc.opened_at) + wait
+
+    async def climb_ladder(self, now: datetime | None = None, *, keyboard: str | None = None) -> list[Event]:
+        """Call the next step of ``team.escalation`` for every incident nobody acknowledged within
+        ``team.sla.ack_timeout`` of its opening (or of the last step, or of its reopening): the ladder
+        climbs by itself, one step per timeout, until someone acknowledges. Each step is an
+        ``escalated`` event naming the people called; re-checked under the write lock, so two desks
+        never call the same step twice. ``keyboard``: the operator at this desk, not paged for step 1
+        (they are looking at the wall). Returns the steps called."""
+        at = self._at(now)
+        rows = await self.store.fetchall(
+            "SELECT data FROM incidents WHERE state IN ('open', 'reopened') ORDER BY id"
+        )
+        due = [i.id for i in (incident_of(r[0]) for r in rows) if (d := self.ladder_due(i)) and d <= at]
+        if not due:
+            return []
+        wait = self.settings.team.sla.ack_timeout
+
+        async def body(tx: Tx) -> list[Event]:
+            out: list[Event] = []
+            for iid in due:
+                inc = await load_incident(tx, iid)
+                when = self.ladder_due(inc)
+                if when is None or when > at:
+                    continue  # another desk (or an acknowledgement) got there first
+                step = inc.escalation_step + 1
+                minutes = max(1, round(wait.total_seconds() / 60))
+                why = f"not acknowledged within {minutes} min"
+                payload = self._ladder_step(step, skip=keyboard if step == 1 else None, why=why)
+                ev, after = await append(tx, inc, EventKind.ESCALATED, payload, at=at, operator=AUTOMATIC)
+                assert after is not None
+                out.append(ev)
+            return out
+
+        return await self.store.write(body)
 
     # --- working it -------------------------------------------------------------------------------
 

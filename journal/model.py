@@ -134,6 +134,10 @@ class EventKind(StrEnum):
     SENTIMENT_CORRECTED = "sentiment_corrected"
     CHECKED = "checked"
     """A response-checklist item ticked (or unticked) by hand."""
+    NOTIFIED = "notified"
+    """A message about the incident reached an output (chat, e-mail, pager…): who, where, why."""
+    NOTIFY_FAILED = "notify_failed"
+    """A message about the incident could not be delivered, and delivery gave up."""
 
 
 LEVELS: tuple[str, ...] = ("calm", "watch", "alert", "crisis")
@@ -241,6 +245,9 @@ class Incident:
     resolved_at: datetime | None = None
     escalation_step: int = 0
     """How far up ``team.escalation`` it went: 0 = not escalated, 1 = the first step…"""
+    ladder_at: datetime | None = None
+    """When the ladder last moved (a step called, or the incident reopened): the next step is due one
+    ``team.sla.ack_timeout`` after this (or after the opening) while nobody acknowledges."""
     level: str | None = None
     level_reasons: tuple[str, ...] = ()
     breaches: Mapping[str, datetime] = field(default_factory=dict)
@@ -308,6 +315,7 @@ class Incident:
             "updated_at": t(self.updated_at),
             "last_event_id": self.last_event_id,
             "escalation_step": self.escalation_step,
+            "ladder_at": t(self.ladder_at),
             "level": self.level,
             "level_reasons": list(self.level_reasons),
             "breaches": {k: t(v) for k, v in self.breaches.items()},
@@ -350,6 +358,7 @@ class Incident:
             first_response_at=t(obj.get("first_response_at")),
             resolved_at=t(obj.get("resolved_at")),
             escalation_step=int(obj.get("escalation_step", 0)),
+            ladder_at=t(obj.get("ladder_at")),
             level=obj.get("level"),
             level_reasons=tuple(obj.get("level_reasons", ())),
             breaches={k: parse_time(v) for k, v in obj.get("breaches", {}).items()},

@@ -86,6 +86,15 @@ def describe(event: Event, tz: tzinfo, *, limit: int = 280) -> str:
     if k is EventKind.SENTIMENT_CORRECTED:
         change = f"{p.get('old') or 'unscored'} → {p.get('new')}"
         return f"sentiment corrected {change}: {one_line(p.get('text'), limit)}"
+    if k is EventKind.NOTIFIED:
+        who = p.get("name") or p.get("recipient") or "the channel"
+        what = p.get("trigger") or "alert"
+        tries = int(p.get("attempts") or 1)
+        said = f"notified {who} via {p.get('output')} ({what})"
+        return said + (f" after {tries} tries" if tries > 1 else "")
+    if k is EventKind.NOTIFY_FAILED:
+        who = p.get("name") or p.get("recipient") or "the channel"
+        return f"could not notify {who} via {p.get('output')}: {one_line(p.get('error'), 120)}"
     if k is EventKind.CHECKED:
         label = _STEP_LABELS.get(str(p.get("item")), str(p.get("item")))
         return f"{'ticked' if p.get('done') else 'unticked'} “{label}”"

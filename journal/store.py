@@ -122,6 +122,40 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             ) WITHOUT ROWID""",
         ),
     ),
+    (
+        4,
+        (
+            # the outbox: every message to people away from the wall, written before it is attempted,
+            # so a dead receiver or a killed desk loses nothing (see journal/outbox.py). Desk times
+            # (created_at, due_at) follow the desk's clock; retry and lease times are real epoch ms.
+            """CREATE TABLE outbox (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                output TEXT NOT NULL,
+                recipient TEXT NOT NULL DEFAULT '',
+                address TEXT NOT NULL DEFAULT '',
+                incident_id INTEGER,
+                created_at INTEGER NOT NULL,
+                due_at INTEGER NOT NULL,
+                retry_at INTEGER NOT NULL,
+                state TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                claimed_by TEXT,
+                claimed_until INTEGER,
+                last_error TEXT,
+                delivered_at INTEGER,
+                groupable INTEGER NOT NULL DEFAULT 1,
+                alerts TEXT NOT NULL
+            )""",
+            "CREATE INDEX outbox_state ON outbox(state, retry_at)",
+            "CREATE INDEX outbox_channel ON outbox(output, recipient, id)",
+            "CREATE INDEX outbox_incident ON outbox(incident_id, output)",
+            # one message per incident and trigger (and step): the dedupe keys, whoever enqueued
+            """CREATE TABLE outbox_keys (
+                key TEXT PRIMARY KEY,
+                outbox_id INTEGER NOT NULL
+            ) WITHOUT ROWID""",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -27,8 +27,27 @@ from tocsin.sources.model import format_time
 
 log = logging.getLogger(__name__)
 
-AlertEvent = Literal["level_change", "sla_breach", "ack_timeout", "new_incident"]
-ALERT_EVENTS: tuple[AlertEvent, ...] = ("level_change", "sla_breach", "ack_timeout", "new_incident")
+AlertEvent = Literal[
+    "level_change",
+    "sla_breach",
+    "ack_timeout",
+    "new_incident",
+    "source_down",
+    "resurgence",
+    "escalated",
+    "acknowledged",
+    "resolved",
+]
+ALERT_EVENTS: tuple[AlertEvent, ...] = (
+    "level_change",
+    "sla_breach",
+    "ack_timeout",
+    "new_incident",
+    "source_down",
+    "resurgence",
+)
+"""The triggers an output's ``on`` can list (``escalated`` pages the ladder's people only;
+``acknowledged`` and ``resolved`` close what a pager opened)."""
 
 WEBHOOK_TIMEOUT_S = 5.0
 """A chat server that does not answer within this is counted as a failure (the desk never waits)."""
@@ -57,6 +76,9 @@ class Alert:
     """False for news that needs no one to jump (a level stepping down): no bell for those."""
     data: Mapping[str, Any] = field(default_factory=dict)
     """Extra fields for the JSON form (``from``, ``to``, ``reasons``, ``clock``, ``due``…)."""
+    key: str | None = None
+    """What makes it the same alert whichever desk raises it (``new_incident:12``): the outbox sends
+    one message per key and output."""
 
     def to_json(self) -> dict[str, Any]:
         """The ``{"type":"alert", …}`` object (webhook ``format: json`` and headless ``--emit alerts``)."""

@@ -37,6 +37,8 @@ from tocsin.journal.errors import JournalBusy, JournalError, JournalUnavailable
 from tocsin.journal.history import VolumePoint
 from tocsin.journal.model import LEVELS, Event, EventKind, Incident, level_rank
 from tocsin.tui.alerts import Alert, AlertDispatcher
+from tocsin.tui.oncall import OnCall
+from tocsin.tui.outputs import LOCAL_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +118,12 @@ class DeskSession:
         self.journal: Journal | None = journal
         self._owns_journal = journal is None
         self._operator = operator
-        self.alerts = alerts if alerts is not None else AlertDispatcher(settings.alerts)
+        # the screen's own outputs ring at once; the others go through the journal's outbox (OnCall)
+        local = [t for t in settings.alerts if t.type in LOCAL_TYPES]
+        self.alerts = alerts if alerts is not None else AlertDispatcher(local)
+        self.oncall: OnCall | None = None
+        """Messages to the people away from the wall, and the ladder (made at ``start``)."""
+        self._opened_here: set[int] = set()
         self._monotonic = monotonic
         self._background = background
         self.archiver: Archiver | None = None
@@ -189,6 +196,9 @@ class DeskSession:
             self._level_listener = True
         self.last_event_id = await journal.last_event_id()
         await self._reload(())
+        run_loop = self._background if background is None else background
+        self.oncall = OnCall(self.settings, journal, on_problem=self._report, on_delivered=self._wake.set)
+        await self.oncall.start(background=run_loop)
         since = self.desk.clock.now() - RESURGENCE_WINDOW
         for inc in await journal.incidents(include_resolved=True):
             if inc.closed and inc.resolved_at is not None and inc.resolved_at >= since:
@@ -220,6 +230,8 @@ class DeskSession:
             await self._guard(self.save_cursors(), "cursors")
             if self.archiver is not None:
                 await self.archiver.close()
+        if self.oncall is not None:
+            await self.oncall.stop()
         await self.alerts.close()
         if self.journal is not None and self._owns_journal:
             await self.journal.close()
@@ -255,6 +267,7 @@ class DeskSession:
         now = self.desk.clock.now()
         if self._last_clock_check is None or now - self._last_clock_check >= CLOCK_CHECK_EVERY:
             await self._guard(self.check_clocks(now), "clocks")
+        await self._guard(self._on_call(now), "oncall")
         real = self._monotonic()
         if real >= self._due["poll"]:
             self._due["poll"] = real + POLL_EVERY_S
@@ -493,9 +506,42 @@ class DeskSession:
         )
 
     def _raise(self, alert: Alert) -> None:
+        self._ring(alert)
+        if self.oncall is not None:
+            self.oncall.alert(alert)
+
+    def _ring(self, alert: Alert) -> None:
+        """This desk's own outputs and listeners (the screen, the bell, headless output)."""
         self.alerts.dispatch(alert)
         for fn in self._alert_listeners:
             fn(alert)
+
+    async def _on_call(self, now: datetime) -> None:
+        """Climb the ladder where nobody acknowledged in time; watch the sources for the people away."""
+        if self.oncall is None:
+            return
+        statuses = []
+        for source in getattr(self.desk, "sources", ()):
+            with contextlib.suppress(Exception):
+                statuses.append(source.status())
+        if await self.oncall.tick(now, statuses):
+            await self.poll()
+
+    async def _notify(self, events: Sequence[Event]) -> None:
+        """The journal's new events, from any desk or the CLI, to the people they concern; this desk's
+        bell rings for each ladder step and for incidents opened elsewhere."""
+        oncall, journal = self.oncall, self.journal
+        if oncall is None or journal is None:
+            return
+        known = {i.id: i for i in self.incidents}
+        for iid in {e.incident_id for e in events if e.incident_id is not None} - set(known):
+            with contextlib.suppress(JournalError):
+                known[iid] = await journal.incident(iid)
+        for alert in await oncall.on_events(events, known.get):
+            elsewhere = alert.event == "new_incident" and alert.incident not in self._opened_here
+            if alert.event in ("ack_timeout", "escalated") or elsewhere:
+                self._ring(alert)
+        await oncall.refresh_status()
 
     # --- incidents ------------------------------------------------------------------------------
 
@@ -536,6 +582,7 @@ class DeskSession:
                 data={"title": inc.title, "operator": inc.opened_by},
             )
         )
+        self._opened_here.add(inc.id)
         await self._guard(self.poll(), "poll")
         return inc
 
@@ -589,6 +636,7 @@ class DeskSession:
                 break
         if found:
             await self._reload(found)
+            await self._notify(found)
         return found
 
     async def _reload(self, events: Sequence[Event]) -> None:
@@ -636,7 +684,12 @@ class DeskSession:
         return next((i for i in self.incidents if i.id == incident_id), None)
 
     def describe_alert_state(self) -> str | None:
-        """A short line about alert deliveries that failed (None when all is well)."""
-        if not self.alerts.errors:
-            return None
-        return f"{self.alerts.errors} alert{'s' if self.alerts.errors > 1 else ''} failed"
+        """A short line about alert deliveries that failed or wait to be retried (None when all is
+        well): the screen's own outputs, and the outbox's."""
+        parts = []
+        if self.alerts.errors:
+            parts.append(f"{self.alerts.errors} alert{'s' if self.alerts.errors > 1 else ''} failed")
+        outbox = self.oncall.describe() if self.oncall is not None else None
+        if outbox:
+            parts.append(outbox)
+        return " · ".join(parts) or None

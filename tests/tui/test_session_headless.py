@@ -74,7 +74,10 @@ async def test_emit_incidents_writes_the_open_ones_and_each_change(tmp_path: Pat
     assert all(o["id"] != done.id for o in incidents)  # resolved ones are history, not news
     assert incidents[-1]["breaches"].keys() == {"ack", "first_response"}  # the desk recorded them
     alerts = [o for o in objs if o["type"] == "alert"]
-    assert sorted(a["event"] for a in alerts) == ["ack_timeout", "sla_breach"]
+    # the ack breach, the first response's, and the ladder's first step (one step per ack timeout from
+    # now: a desk that starts late does not page the whole ladder at once)
+    assert sorted(a["event"] for a in alerts) == ["ack_timeout", "ack_timeout", "sla_breach"]
+    assert [a.get("step") for a in alerts if a["event"] == "ack_timeout"].count(1) == 1
     assert all(a["incident"] == overdue.id and a["at"] == "2026-11-21T09:30:00Z" for a in alerts)
     async with await Journal.open(settings, clock=clock) as journal:
         breaches = [e for e in await journal.events(overdue.id) if str(e.kind) == "sla_breached"]
