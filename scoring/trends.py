@@ -10,6 +10,17 @@ A term's expected recent count is its usual rate times the recent time constant,
 
 Only terms with about ``trends.min_support`` recent uses, a surge of at least 3 and 1.5 times their
 usual use are ranked, so one post or a bit of noise never makes a trend.
+
+Two more guards keep ordinary words out of "Surging" during a storm:
+- A storm raises every word with it ("good", "see", "says", "aller", "devoir", "loin" went up with the
+  volume). The expected count is scaled by the topic's own surge (its mentions, counted with the same
+  two decays), so a term surges only when its *share* of the topic's mentions grows.
+- A term needs ``MIN_AUTHORS`` distinct authors among its recent uses: one chatty account is not a trend.
+
+Function words are skipped in French and English (``STOPWORDS``). Maintained lists were weighed and
+left out: ``stop-words`` and ``stopwordsiso`` sweep in words that name what a crisis is about
+("fire", "free", "fix", "problem", "help"), NLTK's list needs a data download at run time and spaCy's
+comes with a heavy install; the share scaling above is what keeps common content words out.
 The vocabulary is bounded (``trends.max_terms``): past it, the least used fifth is pruned.
 """
 
@@ -30,6 +41,11 @@ _WORD = re.compile(r"[^\W\d_]{3,}")
 _MAX_TEXT = 2000
 MIN_SURGE = 3.0
 MIN_RATIO = 1.5
+MIN_AUTHORS = 3
+"""Distinct authors a term needs among its recent uses (within ``AUTHOR_WINDOW`` recent time constants)."""
+AUTHOR_WINDOW = 2.0
+_AUTHORS_KEPT = 2 * MIN_AUTHORS
+"""Authors remembered per term (the latest ones): enough to tell, bounded whatever the volume."""
 
 STOPWORDS = frozenset(
     """
@@ -60,7 +76,8 @@ class Surge:
     recent: float
     """Uses over about the recent time constant."""
     expected: float
-    """Uses expected over the same time from the term's usual rate."""
+    """Uses expected over the same time from the term's usual rate (before the topic's own surge,
+    which the score takes into account)."""
     score: float
     """The surge (Poisson-style z); higher grows faster against its own baseline."""
 
@@ -104,6 +121,8 @@ class SurgingTerms:
         self._ignore = frozenset(words)
         # term → [recent count, usual count, time of last update (epoch s)]
         self._terms: dict[str, list[float]] = {}
+        self._authors: dict[str, dict[str, float]] = {}  # term → its latest authors → last use (epoch s)
+        self._total = [0.0, 0.0, 0.0]  # the topic's mentions, decayed like a term
         self._started: float | None = None
 
     def __len__(self) -> int:
@@ -111,24 +130,43 @@ class SurgingTerms:
 
     def add_mention(self, mention: Mention, at: datetime) -> None:
         """Count a mention's terms at desk time ``at``."""
-        self.add(mention.text, mention.hashtags, at)
+        self.add(mention.text, mention.hashtags, at, f"{mention.source}:{mention.author.handle.casefold()}")
 
-    def add(self, text: str, hashtags: Sequence[str], at: datetime) -> None:
-        """Count one mention's terms at ``at``."""
+    def add(self, text: str, hashtags: Sequence[str], at: datetime, author: str = "") -> None:
+        """Count one mention's terms at ``at`` (``author``: who wrote it, for ``MIN_AUTHORS``)."""
         t = at.timestamp()
         if self._started is None:
             self._started = t
+        self._bump(self._total, t)
         for term in terms_of(text, hashtags, self._ignore):
             state = self._terms.get(term)
             if state is None:
                 self._terms[term] = [1.0, 1.0, t]
+                self._authors[term] = {author: t}
                 continue
-            dt = max(t - state[2], 0.0)  # a late arrival counts as now
-            state[0] = state[0] * math.exp(-dt / self._tau_recent) + 1.0
-            state[1] = state[1] * math.exp(-dt / self._tau_usual) + 1.0
-            state[2] = max(state[2], t)
+            self._bump(state, t)
+            authors = self._authors[term]
+            authors[author] = max(authors.get(author, t), t)
+            if len(authors) > _AUTHORS_KEPT:
+                del authors[min(authors, key=authors.__getitem__)]
         if len(self._terms) > self.settings.max_terms:
             self._prune(t)
+
+    def _bump(self, state: list[float], t: float) -> None:
+        dt = max(t - state[2], 0.0)  # a late arrival counts as now
+        state[0] = state[0] * math.exp(-dt / self._tau_recent) + 1.0
+        state[1] = state[1] * math.exp(-dt / self._tau_usual) + 1.0
+        state[2] = max(state[2], t)
+
+    def _expected(
+        self, recent: float, usual: float, last: float, t: float, fills: tuple[float, float]
+    ) -> tuple[float, float]:
+        """(recent uses now, uses expected over the recent time constant from the usual rate)."""
+        dt = max(t - last, 0.0)
+        r = recent * math.exp(-dt / self._tau_recent)
+        u = usual * math.exp(-dt / self._tau_usual)
+        fill_recent, fill_usual = fills
+        return r, (u / fill_usual) / self._tau_usual * self._tau_recent * fill_recent
 
     def top(self, now: datetime, n: int | None = None) -> list[Surge]:
         """The ``n`` (default ``trends.top``) fastest-growing terms with enough support, strongest first."""
@@ -137,19 +175,22 @@ class SurgingTerms:
         t = now.timestamp()
         age = max(t - self._started, 1.0)
         # A tracker younger than a time constant has not filled it yet: correct the counts for it.
-        fill_recent = 1.0 - math.exp(-age / self._tau_recent)
-        fill_usual = 1.0 - math.exp(-age / self._tau_usual)
+        fills = (1.0 - math.exp(-age / self._tau_recent), 1.0 - math.exp(-age / self._tau_usual))
+        # The topic's own surge: every term is expected to grow with it (never to shrink below usual).
+        total_now, total_expected = self._expected(*self._total, t, fills)
+        storm = max(1.0, (total_now + 1.0) / (total_expected + 1.0))
         support = self.settings.min_support
+        since = t - AUTHOR_WINDOW * self._tau_recent
         found = []
         for term, (recent, usual, last) in self._terms.items():
-            dt = max(t - last, 0.0)
-            r = recent * math.exp(-dt / self._tau_recent)
+            r, expected = self._expected(recent, usual, last, t, fills)
             if r < support:
                 continue
-            u = usual * math.exp(-dt / self._tau_usual)
-            expected = (u / fill_usual) / self._tau_usual * self._tau_recent * fill_recent
-            score = (r - expected) / math.sqrt(expected + 1.0)
-            if score >= MIN_SURGE and (r + 0.5) >= MIN_RATIO * (expected + 0.5):
+            if sum(1 for seen in self._authors[term].values() if seen >= since) < MIN_AUTHORS:
+                continue
+            with_storm = expected * storm
+            score = (r - with_storm) / math.sqrt(with_storm + 1.0)
+            if score >= MIN_SURGE and (r + 0.5) >= MIN_RATIO * (with_storm + 0.5):
                 found.append(Surge(term, r, expected, score))
         # Ties (words that always come with a hashtag) go to the hashtag, then alphabetically.
         found.sort(key=lambda s: (-s.score, not s.is_hashtag, s.term))
@@ -165,3 +206,4 @@ class SurgingTerms:
             return max(recent * math.exp(-dt / self._tau_recent), usual * math.exp(-dt / self._tau_usual))
 
         self._terms = dict(heapq.nlargest(keep, self._terms.items(), key=weight))
+        self._authors = {term: self._authors[term] for term in self._terms}

@@ -27,16 +27,18 @@ def steady_then_jump(trends: SurgingTerms) -> datetime:
     t = T0
     for minute in range(6 * 60):
         t = T0 + timedelta(minutes=minute)
-        trends.add("Breakfast with a croissant #croissant", ["croissant"], t)
-        trends.add("Morning at the shop #croissant", ["croissant"], t + timedelta(seconds=30))
+        trends.add("Breakfast with a croissant #croissant", ["croissant"], t, f"fan{minute % 7}")
+        trends.add(
+            "Morning at the shop #croissant", ["croissant"], t + timedelta(seconds=30), f"fan{minute % 5}"
+        )
     for minute in range(10):
         for k in range(20):
             at = t + timedelta(minutes=minute, seconds=3 * k)
-            trends.add("they lied about the flour #BriocheGate", ["briochegate"], at)
+            trends.add("they lied about the flour #BriocheGate", ["briochegate"], at, f"angry{k}")
             if k == 0:
-                trends.add("Breakfast with a croissant #croissant", ["croissant"], at)
+                trends.add("Breakfast with a croissant #croissant", ["croissant"], at, "fan1")
             if k == 10:
-                trends.add("Morning at the shop #croissant", ["croissant"], at)
+                trends.add("Morning at the shop #croissant", ["croissant"], at, "fan2")
     return t + timedelta(minutes=10)
 
 
@@ -71,3 +73,33 @@ def test_vocabulary_is_bounded() -> None:
         trends.add(f"zz{word} common words", [], T0 + timedelta(seconds=i))
     assert len(trends) <= 500
     assert "common" in trends._terms  # the frequent term survives pruning
+
+
+def test_ordinary_words_that_rise_with_the_storm_do_not_surge() -> None:
+    """Issue 12: "good", "see", "says", "aller", "devoir", "loin" filled Surging as the volume rose."""
+    trends = SurgingTerms(ignore=KEYWORDS)
+    ordinary = ["good to see it says", "faut aller loin devoir", "good morning, see you"]
+    t = T0
+    for minute in range(6 * 60):
+        t = T0 + timedelta(minutes=minute)
+        trends.add(ordinary[minute % 3], [], t, f"regular{minute % 9}")
+    for minute in range(10):  # ten times the volume, the same words in the same share, and the news
+        for k in range(10):
+            at = t + timedelta(minutes=minute, seconds=6 * k)
+            text = ordinary[k % 3] if k % 2 else "margarine in the brioche, says the baker"
+            trends.add(text, [], at, f"user{minute}-{k}")
+    top = {s.term for s in trends.top(t + timedelta(minutes=10))}
+    assert "margarine" in top
+    assert not top & {"good", "see", "aller", "devoir", "loin", "morning"}
+
+
+def test_a_term_from_one_account_is_not_a_trend() -> None:
+    trends = SurgingTerms(ignore=KEYWORDS)
+    now = steady_then_jump(trends)
+    for k in range(30):
+        trends.add("#buymycourse now", ["buymycourse"], now + timedelta(seconds=k), "spammer")
+    later = now + timedelta(seconds=30)
+    assert "#buymycourse" not in {s.term for s in trends.top(later)}
+    for k in range(3):  # two more people pick it up: now it is one
+        trends.add("#buymycourse lol", ["buymycourse"], later + timedelta(seconds=k), f"other{k}")
+    assert "#buymycourse" in {s.term for s in trends.top(later + timedelta(seconds=3))}

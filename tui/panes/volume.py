@@ -13,9 +13,12 @@ from tocsin.scoring.detector import times
 from tocsin.scoring.snapshot import TopicSnapshot
 from tocsin.tui import safe_text
 from tocsin.tui.panes.base import SnapshotPane
-from tocsin.tui.panes.charts import bar, sparkline
+from tocsin.tui.panes.charts import bar, resample, sparkline
 
 SPARK_ROWS = 3
+SPARK_MIN_TOP = 5.0
+"""Mentions per bucket (per minute) that fill the sparkline's height at the least: a single post in a
+quiet hour draws a low bar, not a full-height one."""
 RATIO_BAR = 14
 NAME_WIDTH = 18
 
@@ -92,7 +95,7 @@ class VolumePane(SnapshotPane):
                     gauge = Content.assemble(gauge, (f" ⚡{topic.anomaly:.2f}", anomaly_style(topic.anomaly)))
                 name_width = min(NAME_WIDTH, name_column)
                 spark_w = max(0, width - name_width - gauge.cell_length - 1)
-                spark = sparkline(self._series(topic), spark_w)[0] if spark_w >= 6 else ""
+                spark = _spark(self._series(topic), spark_w)[0] if spark_w >= 6 else ""
                 name = name.truncate(name_width - 1, ellipsis=True)
                 name = name.pad_right(name_width - name.cell_length)
                 line = Content.assemble(name, (spark, "$accent"), " ", gauge)
@@ -105,13 +108,9 @@ class VolumePane(SnapshotPane):
             pad = max(1, width - name.cell_length - gauge.cell_length)
             lines.append(Content.assemble(name, " " * pad, gauge).truncate(width, ellipsis=True))
             lines.append(_anomaly_line(topic, width))
-            for row in sparkline(self._series(topic), width, rows=SPARK_ROWS):
+            for row in _spark(self._series(topic), width, rows=SPARK_ROWS):
                 lines.append(Content.styled(row, "$accent"))
-            if self.unique:
-                totals = f"unique voices · {topic.unique_authors:,} authors in the hour"
-            else:
-                totals = f"{topic.mentions:,} mentions · {topic.unique_authors:,} authors in the hour"
-            lines.append(_axis(width, totals))
+            lines.append(_axis(width, hour_totals(topic, unique=self.unique)))
         return Content("\n").join(lines)
 
     def _series(self, topic: TopicSnapshot) -> tuple[int, ...]:
@@ -119,6 +118,28 @@ class VolumePane(SnapshotPane):
         if self.unique and topic.unique_volume:
             return topic.unique_volume
         return topic.volume
+
+
+def hour_totals(topic: TopicSnapshot, *, unique: bool = False) -> str:
+    """``480 mentions · 37 authors in the last hour``: both counts over the hour the sparkline shows
+    (``TopicSnapshot.mentions`` counts since the start and would not say so)."""
+    authors = _count(topic.unique_authors, "author")
+    if unique:
+        return f"unique voices · {authors} in the last hour"
+    return f"{_count(sum(topic.volume), 'mention')} · {authors} in the last hour"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _spark(series: tuple[int, ...], width: int, rows: int = 1) -> list[str]:
+    """The sparkline scaled to its peak, but to no less than ``SPARK_MIN_TOP`` a bucket (a column that
+    sums several buckets counts them all)."""
+    columns = resample(series, width)
+    per_column = max(1.0, len(series) / width) if width > 0 else 1.0
+    top = max(max(columns, default=0.0), SPARK_MIN_TOP * per_column)
+    return sparkline(series, width, rows=rows, top=top)
 
 
 def _anomaly_line(topic: TopicSnapshot, width: int) -> Content:
@@ -141,9 +162,12 @@ def _anomaly_line(topic: TopicSnapshot, width: int) -> Content:
 
 
 def _axis(width: int, middle: str) -> Content:
-    """The time axis under a sparkline: an hour ago on the left, now on the right."""
+    """The time axis under a sparkline: an hour ago on the left, now on the right, the hour's totals
+    between them (without "in the last hour" when narrow: the axis beside them says the window)."""
     left, right = "-60 min", "now"
     room = width - len(left) - len(right)
+    if room < len(middle) + 2:
+        middle = middle.removesuffix(" in the last hour")
     if room < len(middle) + 2:
         middle = ""
     pad = room - len(middle)
