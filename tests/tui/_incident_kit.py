@@ -97,7 +97,7 @@ def topic_at(level: str, reasons: Sequence[str] = (), since: datetime | None = N
         baseline_per_min=3.1,
         ratio=volume_ratio(42.0, 3.1),
         mentions=1234,
-        unique_authors=512,  # of the 773 mentions in the hour (the volume below)
+        unique_authors=512,  # fewer than the 720 mentions in the hour (the volume below)
         sentiment={"negative": 0.61, "neutral": 0.3, "positive": 0.09},
         volume=tuple([3] * 40 + [30] * 20),
         negative_trend=(0.1,) * 8 + (0.5, 0.6, 0.6, 0.61),
