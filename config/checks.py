@@ -149,14 +149,71 @@ def _check_team(team: S.TeamSettings, report: Report) -> None:
                 )
 
 
+_SECRETS = ("secret", "routing_key", "api_key", "token", "password")
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "webhook": ("url",),
+    "email": ("host", "sender"),
+    "pagerduty": ("routing_key",),
+    "opsgenie": ("api_key",),
+}
+
+
+def _from_env(value: str) -> bool:
+    # the loader hands over text that came from ${VAR} as a str subclass naming the variables
+    return bool(getattr(value, "names", ()))
+
+
 def _check_alert(alert: S.AlertSettings, report: Report) -> None:
-    if alert.type == "webhook":
-        if not alert.url:
-            report("url", "a webhook alert needs a url")
-        elif not re.match(r"https?://[^\s/]+", alert.url):
-            report("url", "expected an http:// or https:// URL")  # never echoed: webhook URLs are secrets
-    if not alert.on:
+    for key in _NEEDS.get(alert.type, ()):
+        if not getattr(alert, key):
+            article = "an" if alert.type[0] in "aeiou" else "a"
+            report(key, f"{article} {alert.type} alert needs {'a url' if key == 'url' else key}")
+    if alert.url and not re.match(r"https?://[^\s/]+", alert.url):
+        report("url", "expected an http:// or https:// URL")  # never echoed: webhook URLs are secrets
+    for key in _SECRETS:
+        value = getattr(alert, key)
+        if value and not _from_env(value):
+            report(key, f"a secret comes from the environment: write ${{{key.upper()}_VAR}}, not the value")
+    if alert.secret and alert.format != "json":
+        report("secret", "only format: json is signed (chat webhooks carry their token in the url)")
+    if alert.quiet_hours is not None:
+        from tocsin.tui.oncall import parse_quiet_hours
+
+        wrong = parse_quiet_hours(alert.quiet_hours)
+        if wrong:
+            report("quiet_hours", wrong)
+    if alert.port is not None and not 0 < alert.port <= 65535:
+        report("port", f"must be a TCP port from 1 to 65535, got {alert.port}")
+    if not alert.on and alert.type in ("bell", "desktop"):
         report("on", "lists no events: this alert would never fire")
+
+
+def _check_settings(settings: S.Settings, report: Report) -> None:
+    """What spans sections: output ids unique, and every roster route naming an output."""
+    from tocsin.tui.outputs import LOCAL_TYPES, output_ids
+
+    ids = output_ids(settings.alerts)
+    seen: set[str] = set()
+    for i, oid in enumerate(ids):
+        if oid in seen:
+            report(f"alerts[{i}].id", f"duplicate output id {quote(oid)}: routes could not tell them apart")
+        seen.add(oid)
+    network = {oid for oid, t in zip(ids, settings.alerts, strict=True) if t.type not in LOCAL_TYPES}
+    kinds = dict(zip(ids, (t.type for t in settings.alerts), strict=True))
+    for i, member in enumerate(settings.team.roster):
+        for output, address in member.routes.items():
+            where = f"team.roster[{i}].routes.{output}"
+            if kinds.get(output) == "email" and "@" not in address:
+                report(where, f"expected an e-mail address, got {quote(address)}")
+            elif kinds.get(output) in ("ntfy", "opsgenie") and not address.strip():
+                report(where, f"a {kinds[output]} route names a topic or user")
+            if output not in network:
+                known = ", ".join(sorted(network)) or "none"
+                report(
+                    f"team.roster[{i}].routes.{output}",
+                    f"no output {quote(output)} in alerts (outputs that can page: {known})"
+                    f"{did_you_mean(output, sorted(network))}",
+                )
 
 
 def _check_ui(ui: S.UiSettings, report: Report) -> None:
@@ -183,4 +240,5 @@ CHECKS: dict[type, Callable[[Any, Report], None]] = {
     S.TeamSettings: _check_team,
     S.AlertSettings: _check_alert,
     S.UiSettings: _check_ui,
+    S.Settings: _check_settings,
 }

@@ -215,6 +215,9 @@ def _load_text(
     return (None if settings is _INVALID or problems else settings), problems
 
 
+_SECRET_KEYS = frozenset({"secret", "routing_key", "api_key", "token", "password"})
+"""Alert keys whose value must come from ``${VAR}`` (``checks._check_alert`` tells by the mark)."""
+
 _TOO_DEEP = "nested too deeply to be a tocsin settings file (its deepest key is a few levels down)"
 
 
@@ -417,6 +420,8 @@ class _Builder:
             )
             return self._fail(node, tp, path, value, hint)
         if tp is str:
+            if isinstance(value, _FromEnv) and path.rsplit(".", 1)[-1] in _SECRET_KEYS:
+                return value  # stays marked: checks tell a secret from the environment from one in the file
             return str(value) if isinstance(value, str) else self._fail(node, tp, path, value)
         converted = _CONVERTERS[tp](value)
         if converted is None:
