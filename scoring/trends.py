@@ -13,8 +13,9 @@ usual use are ranked, so one post or a bit of noise never makes a trend.
 
 Two more guards keep ordinary words out of "Surging" during a storm:
 - A storm raises every word with it ("good", "see", "says", "aller", "devoir", "loin" went up with the
-  volume). The expected count is scaled by the topic's own surge (its mentions, counted with the same
-  two decays), so a term surges only when its *share* of the topic's mentions grows.
+  volume). A word's expected count is scaled by the topic's own surge (its mentions, counted with the
+  same two decays), so a word surges only when its *share* of the topic's mentions grows. Hashtags are
+  not scaled: people pick one to name the thing, so one rising with the storm is the news (#BriocheGate).
 - A term needs ``MIN_AUTHORS`` distinct authors among its recent uses: one chatty account is not a trend.
 
 Function words are skipped in French and English (``STOPWORDS``). Maintained lists were weighed and
@@ -188,7 +189,7 @@ class SurgingTerms:
                 continue
             if sum(1 for seen in self._authors[term].values() if seen >= since) < MIN_AUTHORS:
                 continue
-            with_storm = expected * storm
+            with_storm = expected if term.startswith("#") else expected * storm
             score = (r - with_storm) / math.sqrt(with_storm + 1.0)
             if score >= MIN_SURGE and (r + 0.5) >= MIN_RATIO * (with_storm + 0.5):
                 found.append(Surge(term, r, expected, score))
