@@ -105,11 +105,6 @@ class MinHasher:
         return ((self._a * shingles + self._b) >> _SHIFT).min(axis=1)
 
 
-def similarity(a: Signature, b: Signature) -> float:
-    """Estimated Jaccard similarity of the sets behind two signatures."""
-    return int(np.count_nonzero(a == b)) / len(a)
-
-
 @functools.cache
 def band_shape(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows per band) whose S-curve best separates similarities around ``threshold``: the one
@@ -342,15 +337,18 @@ class CopyPasteIndex:
         return self._hasher.signature(shingle_hashes(norm))
 
     def _best_match(self, signature: Signature) -> _ClusterState | None:
-        best, best_sim = None, self.settings.similarity
-        signatures = self._signatures
-        for key in sorted(self._lsh.query(signature)):  # sorted: ties go to the oldest, run after run
-            sim = similarity(signature, signatures[key])
-            if sim >= best_sim:
-                best, best_sim = key, sim
-        if best is None:
+        candidates = self._lsh.query(signature)
+        if not candidates:
             return None
-        return self._clusters.get(self._key_cluster[best])
+        keys = sorted(candidates)  # sorted: ties go to the oldest, run after run
+        signatures = self._signatures
+        # every candidate compared in one array operation (a numpy call per candidate cost most of the
+        # judge's time when a storm's texts share phrases)
+        agree = np.count_nonzero(np.stack([signatures[k] for k in keys]) == signature, axis=1)
+        best = int(np.argmax(agree))  # the first of the best: the oldest
+        if agree[best] < self.settings.similarity * len(signature):
+            return None
+        return self._clusters.get(self._key_cluster[keys[best]])
 
     def _index(self, signature: Signature, cluster_id: int, at: datetime) -> int:
         key = self._next_key

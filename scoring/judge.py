@@ -84,7 +84,7 @@ class Schedule:
 
 TERMS_EVERY = Schedule(real_s=15.0, desk_s=300.0, min_real_s=0.5)
 VOICES_EVERY = Schedule(real_s=1.0, desk_s=60.0, min_real_s=0.1)
-"""The influencer table (and the pruning of finished copy-paste waves)."""
+"""The influencer table and the copy-paste wave table (and the pruning of finished waves)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +303,7 @@ class Judge:
         self._last_at: datetime | None = None
         self._terms_done: tuple[float, float] | None = None
         self._voices_done: tuple[float, float] | None = None
+        self._wave_rows: list[tuple[ClusterRow, set[str]]] | None = None
         # level changes waiting to be told; a deque (atomic appends and pops) so that taking them from
         # the loop never waits for the judge's lock, which a batch being judged may hold for a while
         self._changes: deque[tuple[str, LevelState, datetime]] = deque()
@@ -411,7 +412,10 @@ class Judge:
                 self._forget_finished_waves()
             if terms_due:
                 self._terms_done = (real, desk)
-            waves = self._live_waves()
+            if voices_due or self._wave_rows is None:
+                # the wave table on the tables' schedule, not at every snapshot (it sorts every wave)
+                self._wave_rows = self._live_waves()
+            waves = self._wave_rows
             out: dict[str, TopicJudgement] = {}
             for tid, fig in figures.items():
                 topic = self.topics[tid]

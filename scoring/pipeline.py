@@ -37,7 +37,7 @@ from tocsin.config.settings import Settings
 from tocsin.scoring.judge import Judge, Judged, TopicFigures, TopicJudgement
 from tocsin.scoring.levels import LevelState
 from tocsin.scoring.recent import RecentKeys
-from tocsin.scoring.snapshot import ScoredMention, SentimentScore, Snapshot, TopicSnapshot
+from tocsin.scoring.snapshot import Behind, ScoredMention, SentimentScore, Snapshot, TopicSnapshot
 from tocsin.scoring.topics import TopicMatcher
 from tocsin.scoring.windows import TopicWindows
 from tocsin.sources.base import SourceStatus
@@ -51,6 +51,9 @@ BATCH_WAIT_S = 0.05
 JUDGE_STOP_S = 5.0
 """On stop, how long (real seconds) the judge may take to finish what it was given."""
 QUEUE_SIZE = 10_000
+BEHIND_MENTIONS = 512
+"""A backlog of this many mentions (two batches) is a desk falling behind: a replay's clock then moves
+only with the data, and the snapshot says how far behind the desk is."""
 FEED_SIZE = 10_000
 
 _NO_SCORES: Mapping[str, object] = MappingProxyType({})
@@ -261,6 +264,9 @@ class Monitor:
         self._batch_size = max(1, scoring.sentiment.batch_size)
         self._put = 0
         self._done = 0
+        self._hold = getattr(clock, "hold", None)
+        self._behind: Behind | None = None
+        self._release = getattr(clock, "release", None)
         self._seq = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._judging: ThreadPoolExecutor | None = None
@@ -273,16 +279,36 @@ class Monitor:
     async def put(self, mention: Mention) -> None:
         """Queue a mention (waits while the queue is full: back-pressure on the source)."""
         self._put += 1  # counted before the wait, so the desk is not idle while a source waits
+        self._pace()
         try:
             await self._queue.put(mention)
         except BaseException:
             self._put -= 1
+            self._pace()
             raise
+
+    def _pace(self) -> None:
+        """On a replay's clock, desk time runs on its own only while the desk keeps up: behind, it moves
+        with the data alone (``SimulatedClock.hold``), so it never runs ahead of what was processed."""
+        if self._hold is None:
+            return
+        backlog = self._put - self._done
+        if backlog >= BEHIND_MENTIONS:
+            self._hold()
+        elif backlog <= BEHIND_MENTIONS // 2:  # caught up: read the next batch while this one is judged
+            self._release()  # type: ignore[misc]
+
+    @property
+    def backlog(self) -> int:
+        """Mentions handed to the desk and not yet counted (queued, being scored or judged)."""
+        return self._put - self._done
 
     def offer(self, mention: Mention) -> bool:
         """Queue a mention if there is room now (no wait); False when the queue is full."""
         if self._queue.offer(mention):
             self._put += 1
+            if self._hold is not None and self._put - self._done == BEHIND_MENTIONS:
+                self._hold()
             return True
         return False
 
@@ -416,6 +442,7 @@ class Monitor:
         c.deleted += deleted
         c.revised += revised
         self._done += unmatched + duplicates
+        self._pace()
 
     async def _collect(self) -> None:
         buffer = self._queue
@@ -546,6 +573,7 @@ class Monitor:
         self._feed.extend(out)
         self.counters.scored += len(out)
         self._done += len(out)
+        self._pace()
         for fn in self._listeners:
             try:
                 fn(out)
@@ -592,6 +620,7 @@ class Monitor:
     def _read(self) -> tuple[datetime, dict[str, _Reading]]:
         """The snapshot time and every topic's figures at it, read on the loop."""
         at: datetime = self.clock.now()
+        clock_at = at
         # While mentions wait to be scored, the figures are complete only up to the arrival of the last
         # one counted: date the snapshot there. On an accelerated clock (a demo at speed 200 runs
         # two hours a second) the few milliseconds a batch takes would otherwise read as minutes of
@@ -602,6 +631,13 @@ class Monitor:
         if self._snapshot_at is not None and at < self._snapshot_at:
             at = self._snapshot_at
         self._snapshot_at = at
+        backlog = self.backlog
+        held = getattr(self.clock, "held", False)  # a replay waiting for the desk to catch up
+        self._behind = (
+            Behind(backlog, max(0.0, (clock_at - at).total_seconds()))
+            if backlog >= BEHIND_MENTIONS or (held and backlog)
+            else None
+        )
         now = at.timestamp()
         return at, {tid: self._reading(topic, now) for tid, topic in self._topics.items()}
 
@@ -680,6 +716,7 @@ class Monitor:
             sources=self._source_status(),
             engine=self.scorer.engine,
             engine_note=self.scorer.note,
+            behind=self._behind,
         )
 
 

@@ -236,6 +236,24 @@ class Blindness:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Behind:
+    """How far the desk is behind its sources: its figures are as of ``seconds`` of desk time ago."""
+
+    mentions: int
+    """Mentions handed to the desk and not yet counted."""
+    seconds: float
+    """Desk time between now and the newest mention counted (what the figures are as of)."""
+
+    def words(self) -> str:
+        """"behind: 3,400 mentions waiting, figures 12 s old" (plain words for the header)."""
+        late = f"{self.seconds:.0f} s" if self.seconds < 120 else f"{self.seconds / 60:.0f} min"
+        return f"behind: {self.mentions:,} mentions waiting, figures {late} old"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"mentions": self.mentions, "seconds": round(self.seconds, 1)}
+
+
 _DONE = (SourceState.FINISHED, SourceState.STOPPED)
 
 
@@ -265,6 +283,8 @@ class Snapshot:
     """The sentiment engine now live (``lexicon`` or ``flair``)."""
     engine_note: str | None = None
     """Why that engine (e.g. "flair loading", "model not found: …, lexicon fallback")."""
+    behind: Behind | None = None
+    """The desk is falling behind what its sources hand it (None: it keeps up)."""
     blind: Blindness | None = field(default=None, init=False)
     """Set from ``sources``: the desk cannot see (``blindness``), above every topic's level."""
 
@@ -281,6 +301,7 @@ class Snapshot:
             "engine": self.engine,
             "engine_note": self.engine_note,
             "blind": None if self.blind is None else self.blind.to_json(),
+            "behind": None if self.behind is None else self.behind.to_json(),
             "topics": {k: t.to_json() for k, t in self.topics.items()},
             "sources": {k: s.to_json() for k, s in self.sources.items()},
         }

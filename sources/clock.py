@@ -56,14 +56,61 @@ class SimulatedClock:
         self._monotonic = monotonic
         self._anchor = start
         self._mono_anchor = monotonic()
+        self._held = False
+        self._late = False
+        self._released: asyncio.Event | None = None
 
     @property
     def speed(self) -> float:
         return self._speed
 
     def now(self) -> datetime:
+        if self._held or self._late:
+            return self._anchor
         elapsed = (self._monotonic() - self._mono_anchor) * self._speed
         return self._anchor + timedelta(seconds=elapsed)
+
+    @property
+    def held(self) -> bool:
+        """True while the desk is behind (``hold``): replays wait for it."""
+        return self._held
+
+    def hold(self) -> None:
+        """Stop the clock while the desk is behind, until ``release``: a replay then waits for the desk
+        (``wait_released``) instead of running on, so desk time never runs ahead of what was processed
+        (a clock running on at 600x dated a backlog minutes late, and the wall read it as silence)."""
+        if not self._held:
+            self._anchor = self.now()
+            self._held = True
+
+    def release(self) -> None:
+        """The desk has caught up: the clock may run again, from where it stands."""
+        if self._held:
+            self._held = False
+            self._mono_anchor = self._monotonic()
+            if self._released is not None:
+                self._released.set()
+                self._released = None
+
+    async def wait_released(self) -> None:
+        """Return once the desk has caught up (at once if it is not behind)."""
+        while self._held:
+            if self._released is None:
+                self._released = asyncio.Event()
+            await self._released.wait()
+
+    def late(self) -> None:
+        """A replay is late on its own data (it could not hand mentions out as fast as the clock runs):
+        stop the clock until it is on time again, so mentions are not stamped later than they are."""
+        if not self._late:
+            self._anchor = self.now()
+            self._late = True
+
+    def on_time(self) -> None:
+        """The replay is waiting for its next mention's time: the clock runs again."""
+        if self._late:
+            self._late = False
+            self._mono_anchor = self._monotonic()
 
     def advance_to(self, t: datetime) -> None:
         """Move the clock to ``t`` if ``t`` is ahead (a mention's timestamp drives it)."""

@@ -12,6 +12,9 @@ from datetime import datetime
 
 from tocsin.sources.clock import Clock
 
+MIN_SLEEP_S = 0.001
+"""Real seconds below which a replayed mention is handed out at once rather than slept for."""
+
 
 class StopWatch:
     """One stop-waiter per stream, raced against each sleep (cheaper than a new waiter per wait)."""
@@ -52,11 +55,24 @@ async def wait_until(clock: Clock, t: datetime, watch: StopWatch) -> bool:
     """Sleep on ``clock`` until desk time reaches ``t``, then pin the clock there when it can be moved.
 
     Returns False if the source was stopped meanwhile. A clock without ``advance_to`` (the wall
-    clock) is simply waited on.
+    clock) is simply waited on. A clock held because the desk is behind (``SimulatedClock.hold``) is
+    waited on until the desk has caught up: a replay never runs ahead of what was processed. A wait
+    shorter than ``MIN_SLEEP_S`` of real time is not slept: at high speeds a sleep per mention would
+    cost more than the mentions.
     """
-    delay = (t - clock.now()).total_seconds()
-    if delay > 0 and not await watch.wait(clock.sleep(delay)):
+    if getattr(clock, "held", False) and not await watch.wait(clock.wait_released()):  # type: ignore[attr-defined]
         return False
+    delay = (t - clock.now()).total_seconds()
+    if delay / clock.speed < MIN_SLEEP_S:
+        late = getattr(clock, "late", None)
+        if late is not None and delay < 0:
+            late()  # behind its own data: the clock waits for the replay, not the other way round
+    else:
+        on_time = getattr(clock, "on_time", None)
+        if on_time is not None:
+            on_time()
+        if not await watch.wait(clock.sleep(delay)):
+            return False
     advance = getattr(clock, "advance_to", None)
     if advance is not None:
         advance(t)

@@ -183,19 +183,20 @@ def test_only_a_bot_like_wave_that_still_posts_counts_as_a_campaign() -> None:
     echo = [post("RT @julie: de la moisissure dans une brioche Maison Brioche achetée ce matin", f"fan{i}",
                  T0 + timedelta(seconds=i)) for i in range(10)]
     judge.judge_batch([(m, ("brioche",)) for m in echo])
-    out = judge.assess(T0 + timedelta(minutes=1), {"brioche": quiet()}, real=0.0)["brioche"]
+    # the wave table is rebuilt on the tables' schedule (a second of real time): each call a second on
+    out = judge.assess(T0 + timedelta(minutes=1), {"brioche": quiet()}, real=1.0)["brioche"]
     assert [c.size for c in out.clusters] == [10] and out.clusters[0].bot_mean < 0.6
     assert out.state.level == "calm"
     bots = [post(WAVE, f"user{9_000_000 + i}", T0 + timedelta(minutes=2, seconds=i), followers=2,
                  following=350, posts=1, age_days=1) for i in range(6)]
     judge.judge_batch([(m, ("brioche",)) for m in bots])
-    out = judge.assess(T0 + timedelta(minutes=3), {"brioche": quiet()}, real=0.0)["brioche"]
+    out = judge.assess(T0 + timedelta(minutes=3), {"brioche": quiet()}, real=2.0)["brioche"]
     assert [c.size for c in out.clusters] == [6, 10]  # the likely campaign first
     assert out.clusters[0].bot_mean >= 0.6 and out.clusters[0].first_seen == T0 + timedelta(minutes=2)
     assert out.state.level == "watch" and out.state.reasons == ("copy-paste wave: 6 accounts",)
     assert out.copy_paste_share > 0.5
     # an hour after its last post the wave no longer weighs on the level (it stays listed)
-    out = judge.assess(T0 + timedelta(hours=1, minutes=3), {"brioche": quiet()}, real=0.0)["brioche"]
+    out = judge.assess(T0 + timedelta(hours=1, minutes=3), {"brioche": quiet()}, real=3.0)["brioche"]
     assert [c.size for c in out.clusters] == [6, 10]
     assert all(not r.startswith("copy-paste wave") for r in out.state.reasons)
 
