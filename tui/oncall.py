@@ -163,6 +163,7 @@ class OnCall:
         self._flushing: asyncio.Task[None] | None = None
         self._down: dict[str, str] = {}
         self._status: OutboxStatus | None = None
+        self._seen: tuple[int, int, int] = (0, 0, 0)
         self.on_problem = on_problem
 
     @property
@@ -478,6 +479,11 @@ class OnCall:
                 await self.enqueue(downs)
             if self._pending:
                 await self.flush()
+            w = self.worker
+            seen = (w.sent, w.retried, w.gave_up)
+            if seen != self._seen:  # the wall's line follows the worker's outcomes, no query otherwise
+                self._seen = seen
+                await self.refresh_status()
         return steps
 
     async def refresh_status(self) -> OutboxStatus | None:

@@ -225,7 +225,7 @@ async def test_failing_alerts_are_counted_on_the_pane_and_said_once(
             await session.open_incident("brioche", "sev2", title)
         assert session.oncall is not None
         assert await session.oncall.worker.run_once() == 2  # both tried, both refused: kept for later
-        await session.oncall.refresh_status()
+        await session.tick()  # the desk's round brings the outbox's state to the wall
         await settle(app, pilot)
         assert session.oncall.worker.retried == 2
         assert app.query_one(IncidentsPane).border_subtitle == (
