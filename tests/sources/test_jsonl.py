@@ -324,3 +324,21 @@ async def test_stop_interrupts_a_replay_gap(tmp_path: Path) -> None:
     await src.stop()
     with pytest.raises(StopAsyncIteration):
         await asyncio.wait_for(waiting, timeout=2)
+
+
+def test_what_orjson_refuses_is_read_or_refused_as_the_standard_decoder_would() -> None:
+    """Lines go through orjson first; what it is stricter about still reads as before, and the
+    errors name the same problem."""
+    now = datetime(2026, 11, 21, tzinfo=UTC)
+    lines = [
+        '{"uid": "a", "text": "plain"}',
+        '{"uid": "b", "text": "lone \\ud800 surrogate"}',  # orjson refuses; the boundary replaces it later
+        '{"uid": "c", "text": "n", "engagement": {"likes": 1e999}}',  # Infinity by overflow: refused
+        '{"uid": "d", "text": NaN}',
+        '{"uid": "e", "text": "x",',
+    ]
+    out = LineParser("s").feed(("\n".join(lines) + "\n").encode(), now, final=True)
+    assert [m.uid for m in out.mentions] == ["a", "b"]
+    assert out.mentions[1].text.startswith("lone ")
+    assert [e.split(":")[0] for e in out.errors] == ["line 3", "line 4", "line 5"]
+    assert "NaN is not valid JSON" in out.errors[1]
