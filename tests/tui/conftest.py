@@ -124,6 +124,7 @@ class FakeDesk:
             sources={s.id: s for s in (sources or [source_status()])},
             engine=kw.get("engine", "lexicon"),
             engine_note=kw.get("engine_note"),
+            behind=kw.get("behind"),
         )
         return self._snapshot
 

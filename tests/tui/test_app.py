@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tocsin.scoring.snapshot import Behind
 from tocsin.tui.app import TocsinApp
 from tocsin.tui.panes.feed import FeedView
 from tocsin.tui.panes.header import DeskHeader
@@ -73,6 +74,20 @@ async def test_flush_reads_desk_once_and_updates_every_pane(kit: Any) -> None:
         assert "CRISIS" in text and "88.0/min" in text and "volume 14x the usual" in text
         # The feed asks only for what it has not seen.
         assert desk.feed_reads[-1] == len(kit.STORY)
+
+
+async def test_a_desk_falling_behind_says_so_first_in_the_header(kit: Any) -> None:
+    desk = kit.FakeDesk(kit.settings(**MANUAL))
+    app = TocsinApp(desk.settings, desk)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(app, pilot)
+        desk.publish(kit.topic(level="alert"), behind=Behind(mentions=11_025, seconds=275.0))
+        await flush(app, pilot)
+        second_line = header_text(app).splitlines()[1]  # under the title, before the levels it qualifies
+        assert "behind: 11,025 mentions waiting, figures 5 min old" in second_line
+        desk.publish(kit.topic(level="alert"))
+        await flush(app, pilot)
+        assert "behind" not in header_text(app)
 
 
 async def test_header_shows_desk_clock_in_desk_time_zone(kit: Any) -> None:

@@ -107,7 +107,9 @@ class DeskHeader(Widget):
             alarms = 1  # the blind line says every source: no separate alarm line
         else:
             alarms = 1 if source_alarms(snap) else 0
-        return 1 + max(1, min(n, MAX_TOPIC_LINES) + (1 if n > MAX_TOPIC_LINES else 0)) + alarms + news
+        behind = 1 if snap is not None and snap.behind is not None else 0
+        topics = max(1, min(n, MAX_TOPIC_LINES) + (1 if n > MAX_TOPIC_LINES else 0))
+        return 1 + topics + alarms + news + behind
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return self._line_count()
@@ -136,6 +138,8 @@ class DeskHeader(Widget):
         if blind is not None and self._now is not None:
             lines.append(blind_line(blind, self._now, self._tz))
             alarms = []
+        if snap is not None and snap.behind is not None:  # the figures below are late: said before them
+            lines.append(Content.styled("⏳ " + snap.behind.words(), "bold $text-warning"))
         if snap is None or not snap.topics:
             lines.append(Content.styled("waiting for the first figures…", "$foreground-muted italic"))
             if alarms:
