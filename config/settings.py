@@ -23,6 +23,9 @@ class DeskSettings:
     """IANA name for times on screen and in reports; None = the machine's local zone."""
     journal: str | None = None
     """Journal file path; None = the platform data dir (platformdirs)."""
+    exports: str | None = None
+    """Folder for post-mortem exports (the review's ``x``, ``tocsin journal export --save``); None = an
+    ``exports`` folder beside the journal. Files there are owner-only (0600), as the journal is."""
     archive_retention: timedelta = timedelta(days=30)
     """How long archived mentions are kept (pinned evidence is kept forever)."""
     language: Literal["en", "fr"] = "en"

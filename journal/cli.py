@@ -110,7 +110,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = jsub.add_parser("export", parents=[common], help="the post-mortem: md, html, json or csv")
     p.add_argument("id")
     p.add_argument("--format", required=True, type=str.lower, choices=FORMATS)
-    p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--out", metavar="FILE", help="write here (owner-only) instead of stdout")
+    where.add_argument(
+        "--save",
+        action="store_true",
+        help="write into the export folder (desk.exports, else beside the journal)",
+    )
     p.set_defaults(handler=_handler(_export))
 
     p = jsub.add_parser("corrections", parents=[common], help="sentiment corrections as text<TAB>label")
@@ -178,9 +184,12 @@ async def _done(journal: Journal, what: str, incident: Any) -> int:
     return EXIT_OK
 
 
-def _write(path: str, text: str) -> None:
+def _write(path: str | Path, text: str, *, make_folder: bool = False) -> Path:
+    """Write a file out of the journal owner-only (0600), as the journal itself is."""
+    from tocsin.journal.exports import write_private
+
     try:
-        Path(path).expanduser().write_text(text, encoding="utf-8")
+        return write_private(Path(path), text, make_folder=make_folder)
     except OSError as exc:
         raise _Failed(f"cannot write {path}: {exc.strerror or exc}") from None
 
@@ -300,12 +309,17 @@ async def _show(j: Journal, a: argparse.Namespace) -> int:
 
 
 async def _export(j: Journal, a: argparse.Namespace) -> int:
+    from tocsin.journal.exports import export_dir, export_name
     from tocsin.journal.reports import build_postmortem, render
 
-    text = render(await build_postmortem(j, a.id), a.format)
-    if a.out:
-        _write(a.out, text)
-        print(f"wrote the {a.format} post-mortem of #{a.id.lstrip('#')} to {a.out}", file=sys.stderr)
+    pm = await build_postmortem(j, a.id)
+    text = render(pm, a.format)
+    target: Path | str | None = a.out
+    if a.save:
+        target = export_dir(j.settings, j.path) / export_name(pm.record.incident.id, a.format)
+    if target is not None:
+        written = _write(target, text, make_folder=a.save)
+        print(f"wrote the {a.format} post-mortem of #{pm.record.incident.id} to {written}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return EXIT_OK

@@ -111,6 +111,7 @@ def test_exports_to_files_and_stdout(env: Path, capsys: pytest.CaptureFixture[st
         code, out, err = run(capsys, "journal", "export", "1", "--format", fmt, "--out", str(out_file))
         assert code == 0 and out == "" and f"to {out_file}" in err
         assert out_file.stat().st_size > 200
+        assert out_file.stat().st_mode & 0o777 == 0o600  # as private as the journal it comes from
     assert "Storm \\<b\\>" in (env / "pm.md").read_text()
     assert "Storm &lt;b&gt;" in (env / "pm.html").read_text()
     assert json.loads((env / "pm.json").read_text())["incident"]["title"] == "Storm <b>"
@@ -118,6 +119,22 @@ def test_exports_to_files_and_stdout(env: Path, capsys: pytest.CaptureFixture[st
     assert [r[5] for r in rows[1:]] == ["opened", "acknowledged", "response_logged", "state_changed"]
     code, out, _ = run(capsys, "journal", "export", "1", "--format", "md")
     assert code == 0 and out.startswith("# Post-mortem: incident #1, SEV3, Storm \\<b\\>")
+
+
+def test_export_save_writes_into_the_export_folder_and_says_where(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cwd = env / "elsewhere"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    run(capsys, "incident", "open", "--topic", "brioche", "--severity", "sev3", "--title", "Storm")
+    code, out, err = run(capsys, "journal", "export", "#1", "--format", "html", "--save")
+    saved = env / "exports" / "tocsin-incident-1-postmortem.html"  # beside $TOCSIN_JOURNAL
+    assert code == 0 and out == "" and err == f"wrote the html post-mortem of #1 to {saved}\n"
+    assert saved.stat().st_mode & 0o777 == 0o600 and list(cwd.iterdir()) == []
+    with pytest.raises(SystemExit) as refused:
+        main(["journal", "export", "1", "--format", "md", "--save", "--out", "x.md"])
+    assert refused.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
 
 
 def test_corrections_export_as_training_data(env: Path, capsys: pytest.CaptureFixture[str]) -> None:

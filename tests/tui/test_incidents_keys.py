@@ -143,7 +143,9 @@ async def test_review_lists_incidents_opens_one_and_exports_html(
 ) -> None:
     from tocsin.tui.screens.review import IncidentReviewScreen, ReviewScreen
 
-    monkeypatch.chdir(tmp_path)
+    cwd = tmp_path / "started-here"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)  # where the desk was started: exports must not land here
     app, _desk, session = build(tmp_path, kit)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
@@ -168,8 +170,9 @@ async def test_review_lists_incidents_opens_one_and_exports_html(
         assert "On it." in text
         await pilot.press("x")
         await settle(app, pilot)
-        exported = tmp_path / f"tocsin-incident-{second.id}-postmortem.html"
+        exported = tmp_path / "exports" / f"tocsin-incident-{second.id}-postmortem.html"  # beside the journal
         assert exported.exists() and "On it." in exported.read_text()
+        assert exported.stat().st_mode & 0o777 == 0o600 and list(cwd.iterdir()) == []
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is review

@@ -150,7 +150,8 @@ async def test_an_export_that_cannot_be_written_says_why(
     journal: Journal, tmp_path: Path, monkeypatch: Any
 ) -> None:
     iid = await story(journal)
-    missing = tmp_path / "no" / "such" / "dir"
+    (tmp_path / "a-file").write_text("")
+    missing = tmp_path / "a-file" / "dir"  # a folder that cannot be created
     detail = IncidentReviewScreen(journal, iid, export_dir=missing)
     app = Host(detail)
     said: list[tuple[str, dict[str, Any]]] = []

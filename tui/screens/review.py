@@ -4,14 +4,14 @@ The list shows severity, state, topic, title, when it opened and how long it las
 its clocks against the SLA, the response checklist, the topic's volume and negative share around it
 (sparklines from the journal's per-minute history), the responses, the pinned evidence (original time
 and text), lessons and notes, and the whole timeline with local times and who acted. ``x`` writes the
-HTML post-mortem (``journal/reports.py``) into the current directory and says where. Esc goes back.
+HTML post-mortem (``journal/reports.py``) owner-only into the desk's export folder (``desk.exports``, else
+``exports/`` beside the journal; ``journal/exports.py``) and says where. Esc goes back.
 
 Every mention text, handle, title and note goes through ``safe_text``; times are in ``desk.timezone``.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -28,9 +28,10 @@ from textual.widgets import DataTable, Footer, Static
 from tocsin.journal.api import Journal
 from tocsin.journal.display import safe_url
 from tocsin.journal.errors import JournalError
+from tocsin.journal.exports import export_postmortem
 from tocsin.journal.model import Incident
 from tocsin.journal.narrate import describe
-from tocsin.journal.reports import PostMortem, bins, build_postmortem, render, revision_notes
+from tocsin.journal.reports import PostMortem, bins, build_postmortem, revision_notes
 from tocsin.tui import safe_text
 from tocsin.tui.panes.charts import sparkline
 from tocsin.tui.panes.incidents import SEVERITY_STYLE, span
@@ -44,19 +45,6 @@ STATUS_WORDS = {
     "stopped": ("stopped at resolution", "$foreground-muted"),
     "counting": ("—", "$foreground-muted"),
 }
-
-
-def export_name(incident_id: int) -> str:
-    return f"tocsin-incident-{incident_id}-postmortem.html"
-
-
-async def export_html(journal: Journal, incident_id: int, directory: Path | None = None) -> Path:
-    """Write the HTML post-mortem of an incident into ``directory`` (default: the current one)."""
-    pm = await build_postmortem(journal, incident_id)
-    text = await asyncio.to_thread(render, pm, "html")  # thousands of pinned posts take a while
-    path = (directory or Path.cwd()) / export_name(incident_id)
-    await asyncio.to_thread(path.write_text, text, encoding="utf-8")
-    return path
 
 
 def _t(pm: PostMortem, dt: object, *, seconds: bool = False) -> str:
@@ -392,7 +380,7 @@ def run_export(screen: Screen[None], journal: Journal, incident_id: int, directo
 
     async def export() -> None:
         try:
-            path = await export_html(journal, incident_id, directory)
+            path = await export_postmortem(journal, incident_id, "html", directory)
         except (JournalError, OSError) as exc:
             failed = safe_text.clean(f"could not export #{incident_id}: {exc}", 500)
             screen.notify(failed, severity="error", markup=False)
