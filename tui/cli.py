@@ -116,7 +116,18 @@ def _dispatch(args: argparse.Namespace) -> int:
         problems = check_config(Path(args.file))
         for problem in problems:
             print(problem, file=sys.stderr)
-        return EXIT_BAD_INPUT if problems else EXIT_OK
+        if problems:
+            return EXIT_BAD_INPUT
+        print(f"{args.file}: ok")  # silence reads as "did it run?": say the file was checked and passed
+        return EXIT_OK
+
+    if not getattr(args, "headless", False) and not sys.stdout.isatty():
+        # the wall draws with escape codes: into a pipe or a file they are garbage, and the app would
+        # still wait for keys nobody can press
+        raise BadInput(
+            "the wall needs a terminal, and standard output is not one (a pipe or a file): "
+            f"use `tocsin {args.command or 'run'} --headless` for JSON Lines"
+        )
 
     settings = _settings(args)
     if args.command == "demo":

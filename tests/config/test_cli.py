@@ -32,7 +32,28 @@ def test_check_config_bad_file(write, capsys: pytest.CaptureFixture[str]) -> Non
 def test_check_config_good_file(write, capsys: pytest.CaptureFixture[str]) -> None:
     path = write("topics: [{id: brioche, keywords: [brioche]}]\nsources: [{type: demo, id: demo}]\n")
     assert main(["check-config", str(path)]) == 0
-    assert capsys.readouterr() == ("", "")
+    assert capsys.readouterr() == (f"{path}: ok\n", "")  # one line: which file passed
+
+
+@pytest.mark.parametrize("argv", [["run"], ["demo"], []])
+def test_the_wall_refuses_an_output_that_is_not_a_terminal(
+    write, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    import tocsin.tui.app
+
+    def never(*_a: object, **_k: object) -> int:
+        raise AssertionError("the wall was started on a pipe")
+
+    monkeypatch.setattr(tocsin.tui.app, "run_tui", never)
+    path = write("topics: [{id: brioche, keywords: [brioche]}]\nsources: [{type: demo, id: demo}]\n")
+    assert main(["--config", str(path), *argv]) == 2  # capsys: stdout is not a terminal
+    out, err = capsys.readouterr()
+    command = argv[0] if argv else "run"
+    assert out == ""  # no screen codes in the pipe
+    assert err == (
+        "tocsin: the wall needs a terminal, and standard output is not one (a pipe or a file): "
+        f"use `tocsin {command} --headless` for JSON Lines\n"
+    )
 
 
 @pytest.mark.parametrize("text", ["desk: [\n", "- just\n- a list\n", "ui: {refresh_hz: !!binary AAAA}\n"])
