@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from tocsin.config import settings as S
+from tocsin.config.responses import template_problems
 
 SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
 
@@ -147,6 +148,23 @@ def _check_team(team: S.TeamSettings, report: Report) -> None:
                     f"escalation[{i}][{j}]",
                     f"role {quote(role)} is not in team.roster ({known}){did_you_mean(role, roles)}",
                 )
+    for severity, approvers in team.approval.items():
+        if severity not in SEVERITIES:
+            report(
+                f"approval.{severity}",
+                f"unknown severity {quote(severity)} (expected one of: {', '.join(SEVERITIES)})",
+            )
+            continue
+        if not approvers:
+            report(f"approval.{severity}", "lists no role: leave the severity out to need no approval")
+        for j, role in enumerate(approvers):
+            if role not in roles:
+                known = f"roles in team.roster: {', '.join(roles)}" if roles else "team.roster is empty"
+                report(
+                    f"approval.{severity}[{j}]",
+                    f"role {quote(role)} is not in team.roster ({known}){did_you_mean(role, roles)}: "
+                    "nobody could approve",
+                )
 
 
 _SECRETS = ("secret", "routing_key", "api_key", "token", "password")
@@ -216,6 +234,13 @@ def _check_settings(settings: S.Settings, report: Report) -> None:
                 )
 
 
+def _check_response(template: S.ResponseTemplate, report: Report) -> None:
+    for message in template_problems(template.text):
+        report("text", message)
+    if template.name is not None and not template.name.strip():
+        report("name", "must not be empty (leave it out to list the template by its kind and id)")
+
+
 def _check_ui(ui: S.UiSettings, report: Report) -> None:
     if not 0 < ui.refresh_hz <= 60:
         report(
@@ -240,5 +265,6 @@ CHECKS: dict[type, Callable[[Any, Report], None]] = {
     S.TeamSettings: _check_team,
     S.AlertSettings: _check_alert,
     S.UiSettings: _check_ui,
+    S.ResponseTemplate: _check_response,
     S.Settings: _check_settings,
 }

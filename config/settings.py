@@ -29,7 +29,11 @@ class DeskSettings:
     archive_retention: timedelta = timedelta(days=30)
     """How long archived mentions are kept (pinned evidence is kept forever)."""
     language: Literal["en", "fr"] = "en"
-    """The language of the messages sent to people away from the wall (chat, e-mail, pagers)."""
+    """The desk's language: the wall, its forms, the post-mortems and the messages sent to people away
+    from the wall (chat, e-mail, pagers)."""
+    brand: str | None = None
+    """Who the desk speaks for, as response templates write it (``{brand}``); None = the incident's
+    topic name."""
 
 
 # --- topics -------------------------------------------------------------------------------------
@@ -363,6 +367,29 @@ class TeamSettings:
     escalation: tuple[tuple[str, ...], ...] = ()
     """The ladder: each step a list of roles."""
     sla: SlaSettings = field(default_factory=SlaSettings)
+    approval: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Severity → roles that must approve a response before it goes out (``{sev1: [head-of-comms]}``):
+    at those severities a response is a draft until someone else of one of these roles approves it."""
+
+
+ResponseKindName = Literal[
+    "holding_statement", "official_statement", "apology", "correction", "private_reply"
+]
+
+
+@dataclass(frozen=True)
+class ResponseTemplate:
+    """A prepared answer (``responses:``): words weighed in calm hours, filled and edited in the storm."""
+
+    id: str
+    kind: ResponseKindName
+    text: str
+    """The words, with ``{brand}``, ``{topic}``, ``{title}``, ``{time}``, ``{agent}`` filled when picked."""
+    language: Literal["en", "fr"] = "en"
+    severities: tuple[Literal["sev1", "sev2", "sev3", "sev4"], ...] = ()
+    """The severities it is meant for; empty = any."""
+    name: str | None = None
+    """How the respond form lists it (default: its kind and id)."""
 
 
 AlertTrigger = Literal[
@@ -447,6 +474,8 @@ class Settings:
     scoring: ScoringSettings = field(default_factory=ScoringSettings)
     team: TeamSettings = field(default_factory=TeamSettings)
     alerts: tuple[AlertSettings, ...] = ()
+    responses: tuple[ResponseTemplate, ...] = ()
+    """The response library: prepared holding statements, statements, apologies, corrections, replies."""
     ui: UiSettings = field(default_factory=UiSettings)
     path: str | None = field(default=None, compare=False)
     """The file these came from (None for the embedded default built in code)."""

@@ -25,6 +25,8 @@ SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
 RESPONSE_KINDS = ("holding_statement", "official_statement", "apology", "correction", "private_reply")
 STATES = ("responding", "monitoring", "resolved", "reopen")
 FORMATS = ("md", "html", "json", "csv")
+CHECKLIST_STEPS = ("hold", "facts", "act", "apologise", "values")
+"""``journal.model.PLAYBOOK_IDS``, spelt out: this module's imports stay light (a test keeps them equal)."""
 
 
 class _Failed(Exception):
@@ -71,9 +73,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     p = isub.add_parser("respond", parents=[common], help="log a response that was published or sent")
     p.add_argument("id")
-    p.add_argument("--kind", required=True, type=str.lower, choices=RESPONSE_KINDS)
+    p.add_argument("--kind", type=str.lower, choices=RESPONSE_KINDS, help="default: the template's kind")
     p.add_argument("--channel", required=True, help="where: x, instagram, press, email…")
-    p.add_argument("--text", required=True, help="what was said")
+    p.add_argument("--text", help="what was said (default: the template's text, filled in)")
+    p.add_argument("--template", metavar="ID", help="start from this response template (responses:)")
+    p.add_argument("--edit", action="store_true", help="edit the text in $VISUAL/$EDITOR before logging")
     p.add_argument("--url", help="where it can be seen")
     p.set_defaults(handler=_handler(_respond))
 
@@ -90,7 +94,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     p = isub.add_parser("check", parents=[common], help="tick a response-checklist step by hand")
     p.add_argument("id")
-    p.add_argument("item", choices=("facts", "act", "apologise", "values"))
+    p.add_argument("item", choices=CHECKLIST_STEPS)
     p.add_argument("--undo", action="store_true", help="untick it")
     p.set_defaults(handler=_handler(_check))
 
@@ -223,8 +227,47 @@ async def _note(j: Journal, a: argparse.Namespace) -> int:
 
 
 async def _respond(j: Journal, a: argparse.Namespace) -> int:
-    inc = await j.log_response(a.id, a.kind, a.channel, a.text, a.url)
-    return await _done(j, f"{a.kind.replace('_', ' ')} logged ({inc.state})", inc)
+    from tocsin.journal.templates import filled, find_template
+
+    kind, text = a.kind, a.text
+    if a.template:
+        template = find_template(j.settings, a.template)
+        kind = kind or template.kind
+        if text is None:
+            text = filled(j.settings, template, await j.incident(a.id), j.clock.now(), j.operator)
+    if kind is None:
+        raise _Failed("a response needs --kind (or --template, whose kind it takes): nothing changed")
+    if text is None and not a.edit:
+        raise _Failed("a response needs --text, --template or --edit: nothing changed")
+    if a.edit:
+        text = _edit(text or "")
+    inc = await j.log_response(a.id, kind, a.channel, text, a.url, template=a.template)
+    return await _done(j, f"{kind.replace('_', ' ')} logged ({inc.state})", inc)
+
+
+def _edit(text: str) -> str:
+    """The text as the operator left it in their editor ($VISUAL, else $EDITOR, else vi): a template
+    is a starting point, never sent unread."""
+    import os
+    import shlex
+    import subprocess
+    import tempfile
+
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    fd, name = tempfile.mkstemp(prefix="tocsin-response-", suffix=".txt")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        try:
+            done = subprocess.run([*shlex.split(editor), name], check=False)
+        except OSError as exc:
+            why = exc.strerror or exc
+            raise _Failed(f"cannot run the editor {editor!r}: {why}; nothing changed") from None
+        if done.returncode != 0:
+            raise _Failed(f"the editor {editor!r} exited with {done.returncode}: nothing changed")
+        return Path(name).read_text(encoding="utf-8").strip()
+    finally:
+        os.unlink(name)
 
 
 async def _state(j: Journal, a: argparse.Namespace) -> int:

@@ -71,6 +71,19 @@ class UnknownMember(JournalError):
         self.member = member
 
 
+class UnknownTemplate(JournalError):
+    def __init__(self, template: str, known: Iterable[str]) -> None:
+        from tocsin.config.checks import did_you_mean
+
+        names = list(known)
+        listed = ", ".join(names) if names else "none: add some under responses: in the settings"
+        super().__init__(
+            f"no response template {template[:40]!r} (templates: {listed}){did_you_mean(template, names)}: "
+            "nothing changed"
+        )
+        self.template = template
+
+
 class NoEscalationStep(JournalError):
     def __init__(self, incident_id: int, why: str) -> None:
         super().__init__(f"incident #{incident_id}: {why}; nothing changed")

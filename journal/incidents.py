@@ -47,6 +47,7 @@ from tocsin.journal.model import (
     parse_incident_id,
 )
 from tocsin.journal.store import Store, Tx, from_ms, to_ms
+from tocsin.journal.templates import find_template
 from tocsin.sources.clock import Clock
 from tocsin.sources.model import format_time
 
@@ -311,10 +312,13 @@ class IncidentCommands:
         text: str,
         url: str | None = None,
         *,
+        template: str | None = None,
         now: datetime | None = None,
     ) -> Incident:
-        """Record what was published or sent (a public one stops the first-response clock)."""
+        """Record what was published or sent (a public one stops the first-response clock);
+        ``template``: the id of the response template it started from (kept for the post-mortem)."""
         rkind = ResponseKind.parse(kind)
+        template_id = find_template(self.settings, template).id if template else None
         if not isinstance(text, str) or not text.strip():
             raise MissingResponseText()
         text = required("text", text)
@@ -327,6 +331,8 @@ class IncidentCommands:
             self._not_closed(inc)
             inc = await self._ensure_ack(tx, inc, at)
             payload = {"kind": str(rkind), "channel": channel, "text": text, "url": link}
+            if template_id:
+                payload["template"] = template_id
             inc = await self._emit(tx, inc, EventKind.RESPONSE_LOGGED, payload, at)
             if inc.state is State.ACKNOWLEDGED:
                 inc = await self._emit(

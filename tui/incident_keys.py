@@ -29,6 +29,7 @@ from tocsin.journal.errors import JournalError
 from tocsin.journal.incidents import AUTOMATIC
 from tocsin.journal.model import Incident, Severity
 from tocsin.journal.narrate import describe
+from tocsin.journal.templates import filled, templates_for
 from tocsin.scoring.snapshot import ScoredMention
 from tocsin.tui import safe_text
 from tocsin.tui.actions import draft_incident, escalation_choices, hottest_topic, incident_for_topic
@@ -49,7 +50,7 @@ from tocsin.tui.screens.review import ReviewScreen
 from tocsin.tui.session import DeskSession
 
 if TYPE_CHECKING:
-    from tocsin.config.settings import Settings
+    from tocsin.config.settings import ResponseTemplate, Settings
     from tocsin.journal.api import Journal
 
 INCIDENT_BINDINGS: list[Binding] = [
@@ -398,12 +399,21 @@ class IncidentKeys:
 
         async def commit(values: dict[str, Any]) -> Incident:
             done = await journal.log_response(
-                inc.id, str(values["kind"]), values["channel"], values["text"], values["url"] or None
+                inc.id,
+                str(values["kind"]),
+                values["channel"],
+                values["text"],
+                values["url"] or None,
+                template=values.get("template"),
             )
             await self._after_action()
             return done
 
-        self._form(RespondForm(commit, inc), lambda done: f"#{done.id} response logged (now {done.state})")
+        def fill(template: ResponseTemplate) -> str:
+            return filled(self.settings, template, inc, self.desk.clock.now(), journal.operator)
+
+        form = RespondForm(commit, inc, templates_for(self.settings, inc), fill)
+        self._form(form, lambda done: f"#{done.id} response logged (now {done.state})")
 
     def action_note(self) -> None:
         journal = self._journal()

@@ -25,7 +25,7 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Checkbox, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
-from tocsin.config.settings import Settings
+from tocsin.config.settings import ResponseTemplate, Settings
 from tocsin.journal.errors import JournalError
 from tocsin.journal.model import Incident
 from tocsin.scoring.snapshot import ScoredMention
@@ -308,16 +308,37 @@ class OpenIncidentForm(IncidentForm[T]):
 
 
 class RespondForm(IncidentForm[T]):
-    """Log a response that was published or sent: kind, channel, text, link."""
+    """Log a response that was published or sent: kind, channel, text, link — starting, if the
+    operator picks one, from a prepared template (``responses:``) whose filled text is then edited."""
 
     HINT = "Ctrl+S saves · Enter in a one-line field saves · Esc cancels"
 
-    def __init__(self, commit: Commit[T], incident: Incident) -> None:
+    def __init__(
+        self,
+        commit: Commit[T],
+        incident: Incident,
+        templates: Sequence[ResponseTemplate] = (),
+        fill: Callable[[ResponseTemplate], str] | None = None,
+        *,
+        template: str | None = None,
+    ) -> None:
         super().__init__(commit, incident_heading(incident, "Log a response"))
         self._incident = incident
+        self._templates = {t.id: t for t in templates}
+        self._fill = fill
+        self._start = template if template in self._templates else None
 
     def fields(self) -> ComposeResult:
         kind = "holding_statement" if self._incident.first_response_at is None else "official_statement"
+        if self._templates:
+            yield Label("Start from a template (then edit the text)")
+            yield Select(
+                [(Text(template_label(t)), t.id) for t in self._templates.values()],
+                value=self._start if self._start is not None else Select.NULL,
+                prompt="No template: write it",
+                id="template",
+                compact=True,
+            )
         yield Label("Kind")
         yield Select(
             [(Text(label), key) for key, label in RESPONSE_CHOICES],
@@ -336,7 +357,29 @@ class RespondForm(IncidentForm[T]):
         yield Input(id="url", placeholder="https://…")
 
     def on_mount(self) -> None:
+        if self._start is not None:
+            self._use_template(self._start)
         self.query_one("#channel", Input).focus()
+
+    @on(Select.Changed, "#template")
+    def _template_chosen(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str):
+            self._use_template(event.value)
+
+    def _use_template(self, template_id: str) -> None:
+        """Fill the kind and the text from the template (the operator edits the text before saving)."""
+        t = self._templates[template_id]
+        self.query_one("#kind", Select).value = t.kind
+        text = self._fill(t) if self._fill is not None else t.text
+        self.query_one("#text", TextArea).load_text(text)
+
+    @property
+    def template(self) -> str | None:
+        """The chosen template's id, if any."""
+        if not self._templates:
+            return None
+        value = self.query_one("#template", Select).value
+        return value if isinstance(value, str) else None
 
     def values(self) -> dict[str, Any]:
         return {
@@ -344,7 +387,16 @@ class RespondForm(IncidentForm[T]):
             "channel": self.query_one("#channel", Input).value,
             "text": self.query_one("#text", TextArea).text,
             "url": self.query_one("#url", Input).value,
+            "template": self.template,
         }
+
+
+def template_label(t: ResponseTemplate) -> str:
+    """``[fr] Message d'attente (holding statement, SEV1/SEV2)`` for the template list (config text,
+    not mention data, but cut to one line)."""
+    sev = "/".join(s.upper() for s in t.severities)
+    what = t.kind.replace("_", " ") + (f", {sev}" if sev else "")
+    return safe_text.clean(f"[{t.language}] {t.name or t.id} ({what})", 90)
 
 
 class NoteForm(IncidentForm[T]):
