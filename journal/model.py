@@ -194,6 +194,18 @@ class ChecklistStep:
 
 
 PLAYBOOK: tuple[ChecklistStep, ...] = (
+    # the holding statement's step: the first public word ("we know, we are looking into it") is the
+    # playbook's first move, and any public response says it too (the first-response clock agrees)
+    ChecklistStep(
+        "hold",
+        "Say publicly you are on it",
+        (
+            ResponseKind.HOLDING_STATEMENT,
+            ResponseKind.OFFICIAL_STATEMENT,
+            ResponseKind.APOLOGY,
+            ResponseKind.CORRECTION,
+        ),
+    ),
     ChecklistStep("facts", "Confirm the facts", ()),
     ChecklistStep(
         "act", "Act, and say so publicly", (ResponseKind.OFFICIAL_STATEMENT, ResponseKind.CORRECTION)
@@ -281,9 +293,13 @@ class Incident:
         over nothing, but a logged response always counts)."""
         items = []
         for step in PLAYBOOK:
-            logged = [(self.response_kinds[k], k) for k in step.satisfied_by if k in self.response_kinds]
-            if logged:
-                at, kind = min(logged)
+            logged = [
+                (self.response_kinds[k], i, k)
+                for i, k in enumerate(step.satisfied_by)
+                if k in self.response_kinds
+            ]
+            if logged:  # the first logged; at the same instant, the kind the step names first
+                at, _, kind = min(logged)
                 items.append(ChecklistItem(step.id, step.label, True, str(kind), at))
                 continue
             done, at = self.checks.get(step.id, (False, None))

@@ -50,9 +50,15 @@ async def test_a_night_on_call_from_alert_to_resolution(journal: Journal, clock:
     await journal.check(inc.id, "facts")
     inc = await journal.set_state(inc.id, "monitoring")
     assert inc.state is State.MONITORING
-    assert [c.id for c in inc.checklist if c.done] == ["facts", "act", "apologise"]
+    assert [c.id for c in inc.checklist if c.done] == ["hold", "facts", "act", "apologise"]
     by = {c.id: c.by for c in inc.checklist}
-    assert by == {"facts": "check", "act": "official_statement", "apologise": "apology", "values": None}
+    assert by == {
+        "hold": "holding_statement",  # the holding statement ticks its step
+        "facts": "check",
+        "act": "official_statement",
+        "apologise": "apology",
+        "values": None,
+    }
 
     clock.advance(3600)
     inc = await journal.resolve(inc.id, summary="Photo was a hoax; retraction published")
@@ -325,3 +331,17 @@ async def test_other_journals_see_actions_through_changes_since(settings, clock:
     finally:
         await a.close()
         await b.close()
+
+
+async def test_a_holding_statement_ticks_its_step(journal: Journal) -> None:
+    """Issue 12: post-mortems showed 0 of 4 done after a holding statement."""
+    from tocsin.journal.cli import CHECKLIST_STEPS
+    from tocsin.journal.model import PLAYBOOK_IDS
+
+    assert CHECKLIST_STEPS == PLAYBOOK_IDS  # the CLI offers every step, and only those
+    inc = await journal.open_incident("brioche", "sev2", "Storm")
+    assert not any(c.done for c in inc.checklist)
+    inc = await journal.log_response(inc.id, "private_reply", "dm", "Sorry, we are on it.")
+    assert not any(c.done for c in inc.checklist)  # a private reply says nothing publicly
+    inc = await journal.log_response(inc.id, "holding_statement", "x", "We are looking into it.")
+    assert [(c.id, c.by) for c in inc.checklist if c.done] == [("hold", "holding_statement")]
