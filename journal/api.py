@@ -13,9 +13,10 @@
     await archiver.close()
     await journal.close()
 
-Actions: open_incident, acknowledge, assign, escalate, log_response, add_note, pin_evidence, check,
-set_state / resolve / reopen, correct_sentiment. Reads: incident, incidents, incident_record, events,
-changes_since, last_event_id, corrections, archived_*, volume, get_cursor.
+Actions: open_incident, acknowledge, assign, escalate, log_response (or respond: a draft when
+team.approval says so), approve, reject, add_note, pin_evidence, check, set_state / resolve / reopen,
+correct_sentiment. Reads: incident, incidents, incident_record, events,
+changes_since, pending_drafts, last_event_id, corrections, archived_*, volume, get_cursor.
 
 Every action method returns after its commit. Errors are ``JournalError``s whose message can be shown
 as is; nothing was written when one is raised.

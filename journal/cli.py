@@ -81,6 +81,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--url", help="where it can be seen")
     p.set_defaults(handler=_handler(_respond))
 
+    p = isub.add_parser("approve", parents=[common], help="approve a response draft: it goes out")
+    p.add_argument("id")
+    p.add_argument("draft", help="the draft's number (tocsin incident drafts lists them)")
+    p.add_argument("--text", help="the final words, when they differ from the draft's")
+    p.set_defaults(handler=_handler(_approve))
+
+    p = isub.add_parser("reject", parents=[common], help="turn a response draft down, saying why")
+    p.add_argument("id")
+    p.add_argument("draft")
+    p.add_argument("--reason", required=True, help="why (the author reads it)")
+    p.set_defaults(handler=_handler(_reject))
+
+    p = isub.add_parser("drafts", parents=[common], help="responses awaiting approval")
+    p.add_argument("id", nargs="?", help="only this incident's")
+    p.set_defaults(handler=_handler(_drafts))
+
     p = isub.add_parser("state", parents=[common], help="move it: responding, monitoring, resolved, reopen")
     p.add_argument("id")
     p.add_argument("state", type=str.lower, choices=STATES)
@@ -241,8 +257,41 @@ async def _respond(j: Journal, a: argparse.Namespace) -> int:
         raise _Failed("a response needs --text, --template or --edit: nothing changed")
     if a.edit:
         text = _edit(text or "")
-    inc = await j.log_response(a.id, kind, a.channel, text, a.url, template=a.template)
+    inc, draft = await j.respond(a.id, kind, a.channel, text, a.url, template=a.template)
+    if draft is not None:
+        roles = ", ".join(j.approval_roles(inc.severity))
+        return await _done(
+            j, f"{kind.replace('_', ' ')} drafted as draft {draft}, awaiting approval by {roles}", inc
+        )
     return await _done(j, f"{kind.replace('_', ' ')} logged ({inc.state})", inc)
+
+
+async def _approve(j: Journal, a: argparse.Namespace) -> int:
+    inc = await j.approve(a.id, a.draft, text=a.text)
+    return await _done(j, f"draft {a.draft} approved and logged as sent", inc)
+
+
+async def _reject(j: Journal, a: argparse.Namespace) -> int:
+    inc = await j.reject(a.id, a.draft, a.reason)
+    return await _done(j, f"draft {a.draft} rejected", inc)
+
+
+async def _drafts(j: Journal, a: argparse.Namespace) -> int:
+    from tocsin.journal.display import local_time, one_line
+
+    drafts = await j.pending_drafts(a.id)
+    if not drafts:
+        print("No response awaits approval.")
+        return EXIT_OK
+    tz = _tz(j)
+    for ev in drafts:
+        p = ev.payload
+        print(
+            f"#{ev.incident_id} draft {ev.id} by {one_line(ev.operator, 20)} since {local_time(ev.at, tz)} "
+            f"({one_line(p.get('kind'), 20)} on {one_line(p.get('channel'), 20)}, for "
+            f"{one_line(', '.join(p.get('roles') or ()), 40)}): {one_line(p.get('text'), 200)}"
+        )
+    return EXIT_OK
 
 
 def _edit(text: str) -> str:

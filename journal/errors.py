@@ -84,6 +84,22 @@ class UnknownTemplate(JournalError):
         self.template = template
 
 
+class NotAllowed(JournalError):
+    """The operator may not take this decision (not an approver, or their own draft)."""
+
+    def __init__(self, who: str, why: str) -> None:
+        super().__init__(f"{who[:40]} {why}: nothing changed")
+
+
+class UnknownDraft(JournalError):
+    def __init__(self, incident_id: int, draft: object, why: str | None = None) -> None:
+        super().__init__(
+            f"incident #{incident_id} has no draft {str(draft)[:20]} awaiting approval"
+            + (f" ({why})" if why else "")
+            + ": nothing changed"
+        )
+
+
 class NoEscalationStep(JournalError):
     def __init__(self, incident_id: int, why: str) -> None:
         super().__init__(f"incident #{incident_id}: {why}; nothing changed")

@@ -14,6 +14,7 @@ from typing import Any
 
 from tocsin.journal.model import (
     Correction,
+    Draft,
     Event,
     EventKind,
     Evidence,
@@ -98,6 +99,10 @@ def apply(incident: Incident | None, event: Event) -> Incident | None:
         if p.get("level"):
             changes["level"] = p["level"]
             changes["level_reasons"] = tuple(p.get("reasons") or ())
+    elif kind is EventKind.RESPONSE_DRAFTED:
+        changes["drafts"] = {**incident.drafts, str(event.id): event.at}
+    elif kind in (EventKind.RESPONSE_APPROVED, EventKind.RESPONSE_REJECTED):
+        changes["drafts"] = {k: v for k, v in incident.drafts.items() if k != str(p["draft"])}
     elif kind is EventKind.CHECKED:
         changes["checks"] = {**incident.checks, str(p["item"]): (bool(p["done"]), event.at)}
     # sentiment_corrected and unknown future kinds only touch updated_at/last_event_id
@@ -122,8 +127,31 @@ def record(incident: Incident, events: Iterable[Event]) -> IncidentRecord:
     responses: list[Response] = []
     evidence: list[Evidence] = []
     notes: list[Note] = []
+    drafts: dict[int, Draft] = {}
     for e in evs:
         p = e.payload
+        if e.kind is EventKind.RESPONSE_DRAFTED:
+            drafts[e.id] = Draft(
+                e.id,
+                e.at,
+                e.operator,
+                ResponseKind(p["kind"]),
+                p["channel"],
+                p["text"],
+                tuple(p.get("roles") or ()),
+            )
+        elif (
+            e.kind in (EventKind.RESPONSE_APPROVED, EventKind.RESPONSE_REJECTED) and int(p["draft"]) in drafts
+        ):
+            approved = e.kind is EventKind.RESPONSE_APPROVED
+            drafts[int(p["draft"])] = dataclasses.replace(
+                drafts[int(p["draft"])],
+                status="approved" if approved else "rejected",
+                decided_at=e.at,
+                decided_by=e.operator,
+                reason=None if approved else p.get("reason"),
+                final_text=p.get("text") if approved else None,
+            )
         if e.kind is EventKind.RESPONSE_LOGGED:
             responses.append(
                 Response(
@@ -134,7 +162,9 @@ def record(incident: Incident, events: Iterable[Event]) -> IncidentRecord:
             evidence.append(evidence_of(e))
         elif e.kind is EventKind.NOTE:
             notes.append(Note(e.id, e.at, e.operator, NoteKind(p.get("kind", "note")), p["text"]))
-    return IncidentRecord(incident, evs, tuple(responses), tuple(evidence), tuple(notes))
+    return IncidentRecord(
+        incident, evs, tuple(responses), tuple(evidence), tuple(notes), tuple(drafts.values())
+    )
 
 
 def evidence_of(e: Event) -> Evidence:

@@ -29,9 +29,11 @@ from tocsin.journal.errors import (
     InvalidValue,
     MissingResponseText,
     NoEscalationStep,
+    NotAllowed,
+    UnknownDraft,
     UnknownMember,
 )
-from tocsin.journal.events import append, incident_of, load_incident
+from tocsin.journal.events import EVENT_COLUMNS, append, event_of, incident_of, load_incident
 from tocsin.journal.model import (
     LEVELS,
     PLAYBOOK_IDS,
@@ -315,8 +317,31 @@ class IncidentCommands:
         template: str | None = None,
         now: datetime | None = None,
     ) -> Incident:
-        """Record what was published or sent (a public one stops the first-response clock);
-        ``template``: the id of the response template it started from (kept for the post-mortem)."""
+        """Record a response (a public one stops the first-response clock); at a severity that
+        ``team.approval`` names, it is held as a draft instead (see ``respond``)."""
+        inc, _ = await self.respond(incident_id, kind, channel, text, url, template=template, now=now)
+        return inc
+
+    def approval_roles(self, severity: Severity) -> tuple[str, ...]:
+        """The roles that must approve a response at this severity (empty: it goes out as written)."""
+        return tuple(self.settings.team.approval.get(str(severity), ()))
+
+    async def respond(
+        self,
+        incident_id: int | str,
+        kind: ResponseKind | str,
+        channel: str,
+        text: str,
+        url: str | None = None,
+        *,
+        template: str | None = None,
+        now: datetime | None = None,
+    ) -> tuple[Incident, int | None]:
+        """Record what was published or sent, or — when the incident's severity needs a second
+        person's approval — hold it as a draft: returns the incident and the draft's id (None when it
+        was logged as sent). A draft moves the work on (acknowledged, responding) but not the
+        first-response clock: nothing has gone out yet. ``template``: the response template it
+        started from (kept for the post-mortem)."""
         rkind = ResponseKind.parse(kind)
         template_id = find_template(self.settings, template).id if template else None
         if not isinstance(text, str) or not text.strip():
@@ -326,14 +351,33 @@ class IncidentCommands:
         link = _optional(url)
         if link is not None and not link.lower().startswith(("https://", "http://")):
             raise InvalidValue("url", link, ["an http:// or https:// address"])
+        draft_id: int | None = None
 
         async def fn(tx: Tx, inc: Incident, at: datetime) -> Incident:
+            nonlocal draft_id
             self._not_closed(inc)
             inc = await self._ensure_ack(tx, inc, at)
-            payload = {"kind": str(rkind), "channel": channel, "text": text, "url": link}
+            payload: dict[str, Any] = {"kind": str(rkind), "channel": channel, "text": text, "url": link}
             if template_id:
                 payload["template"] = template_id
-            inc = await self._emit(tx, inc, EventKind.RESPONSE_LOGGED, payload, at)
+            roles = self.approval_roles(inc.severity)
+            if roles:
+                ev, after = await append(
+                    tx,
+                    inc,
+                    EventKind.RESPONSE_DRAFTED,
+                    {**payload, "roles": list(roles)},
+                    at=at,
+                    operator=self.operator,
+                )
+                assert after is not None
+                inc, draft_id = after, ev.id
+                await tx.execute(
+                    "INSERT INTO drafts (event_id, incident_id, author, created_at) VALUES (?, ?, ?, ?)",
+                    (ev.id, inc.id, self.operator, to_ms(at)),
+                )
+            else:
+                inc = await self._emit(tx, inc, EventKind.RESPONSE_LOGGED, payload, at)
             if inc.state is State.ACKNOWLEDGED:
                 inc = await self._emit(
                     tx,
@@ -344,7 +388,115 @@ class IncidentCommands:
                 )
             return inc
 
+        inc = await self._act(incident_id, now, fn)
+        return inc, draft_id
+
+    async def _draft(self, tx: Tx, inc: Incident, draft: int | str) -> Event:
+        """The pending draft ``draft`` of ``inc``, checked under the write lock; the operator must hold
+        one of its approving roles and must not be its author."""
+        try:
+            did = int(str(draft).strip().lstrip("#").removeprefix("d").removeprefix("D"))
+        except ValueError:
+            raise UnknownDraft(inc.id, draft) from None
+        row = await tx.fetchone(
+            "SELECT state FROM drafts WHERE event_id = ? AND incident_id = ?", (did, inc.id)
+        )
+        if row is None:
+            raise UnknownDraft(inc.id, draft)
+        if row[0] != "pending":
+            raise UnknownDraft(inc.id, draft, f"it was already {row[0]}")
+        found = await tx.fetchone(f"SELECT {EVENT_COLUMNS} FROM events WHERE id = ?", (did,))
+        assert found is not None
+        ev = event_of(found)
+        roles = tuple(ev.payload.get("roles") or ())
+        member = next((m for m in self.settings.team.roster if m.id == self.operator), None)
+        if ev.operator == self.operator:
+            raise NotAllowed(self.operator, "wrote this draft: a second person must approve it")
+        if member is None:
+            raise NotAllowed(self.operator, f"is not on the roster: only {', '.join(roles)} can decide")
+        if member.role not in roles:
+            raise NotAllowed(
+                self.operator, f"is {member.role}: only {', '.join(roles)} can approve this draft"
+            )
+        return ev
+
+    async def approve(
+        self,
+        incident_id: int | str,
+        draft: int | str,
+        *,
+        text: str | None = None,
+        now: datetime | None = None,
+    ) -> Incident:
+        """Approve a draft (a second person of an allowed role): it is logged as sent, with ``text``
+        when the approver changed the words; the first-response clock stops now, not at the draft."""
+        final = required("text", text) if text is not None else None
+
+        async def fn(tx: Tx, inc: Incident, at: datetime) -> Incident:
+            self._not_closed(inc)
+            ev = await self._draft(tx, inc, draft)
+            p = ev.payload
+            sent = final if final is not None else str(p["text"])
+            waited = (at - ev.at).total_seconds()
+            approval = {"draft": ev.id, "author": ev.operator, "text": sent, "waited_s": waited}
+            if sent != p["text"]:
+                approval["edited"] = True
+            ev_ok, inc2 = await append(
+                tx, inc, EventKind.RESPONSE_APPROVED, approval, at=at, operator=self.operator
+            )
+            assert inc2 is not None
+            logged = {
+                "kind": p["kind"],
+                "channel": p["channel"],
+                "text": sent,
+                "url": p.get("url"),
+                "draft": ev.id,
+                "author": ev.operator,
+            }
+            if p.get("template"):
+                logged["template"] = p["template"]
+            inc2 = await self._emit(tx, inc2, EventKind.RESPONSE_LOGGED, logged, at)
+            await tx.execute(
+                "UPDATE drafts SET state = 'approved', decided_event_id = ? WHERE event_id = ?",
+                (ev_ok.id, ev.id),
+            )
+            return inc2
+
         return await self._act(incident_id, now, fn)
+
+    async def reject(
+        self, incident_id: int | str, draft: int | str, reason: str, *, now: datetime | None = None
+    ) -> Incident:
+        """Turn a draft down, saying why (nothing goes out; the author can write another)."""
+        why = required("reason", reason)
+
+        async def fn(tx: Tx, inc: Incident, at: datetime) -> Incident:
+            self._not_closed(inc)
+            ev = await self._draft(tx, inc, draft)
+            payload = {"draft": ev.id, "author": ev.operator, "reason": why}
+            ev_no, inc2 = await append(
+                tx, inc, EventKind.RESPONSE_REJECTED, payload, at=at, operator=self.operator
+            )
+            assert inc2 is not None
+            await tx.execute(
+                "UPDATE drafts SET state = 'rejected', decided_event_id = ? WHERE event_id = ?",
+                (ev_no.id, ev.id),
+            )
+            return inc2
+
+        return await self._act(incident_id, now, fn)
+
+    async def pending_drafts(self, incident_id: int | str | None = None) -> list[Event]:
+        """The drafts awaiting approval (of one incident, or all), oldest first."""
+        where, params = "d.state = 'pending'", ()
+        if incident_id is not None:
+            where, params = where + " AND d.incident_id = ?", (parse_incident_id(incident_id),)
+        cols = ", ".join(f"e.{c.strip()}" for c in EVENT_COLUMNS.split(","))
+        rows = await self.store.fetchall(
+            f"SELECT {cols} FROM drafts d JOIN events e ON e.id = d.event_id WHERE {where} ORDER BY e.id",
+            params,
+        )
+        return [event_of(r) for r in rows]
 
     async def add_note(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
@@ -138,6 +138,13 @@ class EventKind(StrEnum):
     """A message about the incident reached an output (chat, e-mail, pager…): who, where, why."""
     NOTIFY_FAILED = "notify_failed"
     """A message about the incident could not be delivered, and delivery gave up."""
+    RESPONSE_DRAFTED = "response_drafted"
+    """A response written but held until a second person approves it (``team.approval``)."""
+    RESPONSE_APPROVED = "response_approved"
+    """A draft approved by someone else of an allowed role; the ``response_logged`` that follows in
+    the same transaction carries the final text that went out."""
+    RESPONSE_REJECTED = "response_rejected"
+    """A draft turned down, with the reason: nothing went out."""
 
 
 LEVELS: tuple[str, ...] = ("calm", "watch", "alert", "crisis")
@@ -268,6 +275,8 @@ class Incident:
     """Response kind → when that kind was first logged."""
     checks: Mapping[str, tuple[bool, datetime]] = field(default_factory=dict)
     """Checklist step → (ticked?, when) from the last hand check."""
+    drafts: Mapping[str, datetime] = field(default_factory=dict)
+    """Responses awaiting approval: the draft's event id (as text) → when it was written."""
     responses: int = 0
     evidence: int = 0
     notes: int = 0
@@ -277,10 +286,16 @@ class Incident:
         object.__setattr__(self, "breaches", _frozen(self.breaches))
         object.__setattr__(self, "response_kinds", _frozen(self.response_kinds))
         object.__setattr__(self, "checks", _frozen(self.checks))
+        object.__setattr__(self, "drafts", _frozen(self.drafts))
 
     @property
     def closed(self) -> bool:
         return self.state.closed
+
+    @property
+    def awaiting_approval_since(self) -> datetime | None:
+        """When the oldest response still awaiting approval was written (None: none waits)."""
+        return min(self.drafts.values(), default=None)
 
     @property
     def ref(self) -> str:
@@ -337,6 +352,7 @@ class Incident:
             "breaches": {k: t(v) for k, v in self.breaches.items()},
             "response_kinds": {k: t(v) for k, v in self.response_kinds.items()},
             "checks": {k: [done, t(at)] for k, (done, at) in self.checks.items()},
+            "drafts": {k: t(v) for k, v in self.drafts.items()},
             "checklist": [
                 {"id": c.id, "label": c.label, "done": c.done, "by": c.by, "at": t(c.at)}
                 for c in self.checklist
@@ -380,6 +396,7 @@ class Incident:
             breaches={k: parse_time(v) for k, v in obj.get("breaches", {}).items()},
             response_kinds={k: parse_time(v) for k, v in obj.get("response_kinds", {}).items()},
             checks={k: (bool(d), parse_time(a)) for k, (d, a) in obj.get("checks", {}).items()},
+            drafts={k: parse_time(v) for k, v in obj.get("drafts", {}).items()},
             responses=int(counts.get("responses", 0)),
             evidence=int(counts.get("evidence", 0)),
             notes=int(counts.get("notes", 0)),
@@ -399,6 +416,33 @@ class Response:
     channel: str
     text: str
     url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A response held for approval, and what became of it."""
+
+    event_id: int
+    at: datetime
+    author: str
+    kind: ResponseKind
+    channel: str
+    text: str
+    roles: tuple[str, ...]
+    """Who could approve it (roles of ``team.approval`` for the incident's severity then)."""
+    status: str = "pending"
+    """``pending``, ``approved`` or ``rejected``."""
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    reason: str | None = None
+    """Why it was rejected."""
+    final_text: str | None = None
+    """The text that went out on approval (the approver may have edited it)."""
+
+    @property
+    def waited(self) -> timedelta | None:
+        """How long the draft waited for its decision."""
+        return self.decided_at - self.at if self.decided_at is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,6 +498,7 @@ class IncidentRecord:
     responses: tuple[Response, ...]
     evidence: tuple[Evidence, ...]
     notes: tuple[Note, ...]
+    drafts: tuple[Draft, ...] = ()
 
     @property
     def lessons(self) -> tuple[Note, ...]:

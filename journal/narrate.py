@@ -95,6 +95,22 @@ def describe(event: Event, tz: tzinfo, *, limit: int = 280) -> str:
     if k is EventKind.NOTIFY_FAILED:
         who = p.get("name") or p.get("recipient") or "the channel"
         return f"could not notify {who} via {p.get('output')}: {one_line(p.get('error'), 120)}"
+    if k is EventKind.RESPONSE_DRAFTED:
+        try:
+            kind = ResponseKind(p.get("kind")).label
+        except ValueError:
+            kind = str(p.get("kind"))
+        roles = ", ".join(p.get("roles") or ()) or "a second person"
+        return (
+            f"drafted {kind} on {one_line(p.get('channel'), 40)} (draft {event.id}, awaiting approval by "
+            f"{roles}): {one_line(p.get('text'), limit)}"
+        )
+    if k is EventKind.RESPONSE_APPROVED:
+        waited = int(float(p.get("waited_s") or 0) // 60)
+        edited = ", edited" if p.get("edited") else ""
+        return f"approved draft {p.get('draft')} by {p.get('author')} after {waited} min{edited}"
+    if k is EventKind.RESPONSE_REJECTED:
+        return f"rejected draft {p.get('draft')} by {p.get('author')}: {one_line(p.get('reason'), limit)}"
     if k is EventKind.CHECKED:
         label = _STEP_LABELS.get(str(p.get("item")), str(p.get("item")))
         return f"{'ticked' if p.get('done') else 'unticked'} “{label}”"

@@ -190,6 +190,44 @@ def _counts(n: int | None) -> str:
     return str(n)
 
 
+def approval_lines(pm: PostMortem) -> list[str]:
+    """One plain sentence per draft (raw operator text inside: escape for the format): who wrote it
+    when, who approved or rejected it, after how long, and why; or since when it waits."""
+    out = []
+    for dr in pm.record.drafts:
+        head = (
+            f"draft {dr.event_id}: {dr.kind.label} on {d.one_line(dr.channel, 40)} by {dr.author}, "
+            f"{d.local_time(dr.at, pm.tz)}"
+        )
+        if dr.status == "pending":
+            out.append(
+                f"{head}; awaiting approval ({', '.join(dr.roles)}) since {d.local_time(dr.at, pm.tz)}"
+            )
+            continue
+        waited = d.duration(dr.waited) if dr.waited is not None else "?"
+        when = d.local_time(dr.decided_at, pm.tz)
+        if dr.status == "approved":
+            edited = " (edited before it went out)" if dr.final_text not in (None, dr.text) else ""
+            out.append(f"{head}; approved by {dr.decided_by} at {when}, {waited} later{edited}")
+        else:
+            out.append(f"{head}; rejected by {dr.decided_by} at {when}, {waited} later: {dr.reason}")
+    return out
+
+
+def _drafts(n: int) -> str:
+    return f"{n} draft" + ("" if n == 1 else "s")
+
+
+def _approvals_md(pm: PostMortem) -> list[str]:
+    if not pm.record.drafts:
+        return []
+    out = ["", f"## Approvals ({_drafts(len(pm.record.drafts))})", ""]
+    for dr, line in zip(pm.record.drafts, approval_lines(pm), strict=True):
+        out.append(f"- {d.md(line, 600)}")
+        out.append("  > " + d.md_block(dr.text).replace("  \n", "  \n  > "))
+    return out
+
+
 # --- Markdown -----------------------------------------------------------------------------------
 
 
@@ -262,6 +300,7 @@ def to_markdown(pm: PostMortem) -> str:
         if d.safe_url(r.url):
             out += ["", d.md_link("published here", r.url)]
         out.append("")
+    out += _approvals_md(pm)
     out += ["", f"## Key mentions ({len(rec.evidence)} pinned)", ""]
     if not rec.evidence:
         out.append("No evidence was pinned.")
@@ -456,6 +495,13 @@ def to_html(pm: PostMortem) -> str:
             f"by {h(r.operator)}{link(r.url, 'published here')}</div>"
             f"<blockquote>{d.html_block(r.text)}</blockquote></div>"
         )
+    if rec.drafts:
+        out.append(f"<h2>Approvals ({_drafts(len(rec.drafts))})</h2>")
+        for dr, line in zip(rec.drafts, approval_lines(pm), strict=True):
+            out.append(
+                f'<div class="ev"><div class="who">{h(line, 600)}</div>'
+                f"<blockquote>{d.html_block(dr.text)}</blockquote></div>"
+            )
     out.append(f"<h2>Key mentions ({len(rec.evidence)} pinned)</h2>")
     if not rec.evidence:
         out.append("<p>No evidence was pinned.</p>")
@@ -562,6 +608,24 @@ def to_json(pm: PostMortem) -> str:
                 "url": d.safe_url(r.url),
             }
             for r in rec.responses
+        ],
+        "drafts": [
+            {
+                "event": dr.event_id,
+                "at": t(dr.at),
+                "author": dr.author,
+                "kind": str(dr.kind),
+                "channel": dr.channel,
+                "text": dr.text,
+                "roles": list(dr.roles),
+                "status": dr.status,
+                "decided_at": t(dr.decided_at),
+                "decided_by": dr.decided_by,
+                "waited_s": dr.waited.total_seconds() if dr.waited is not None else None,
+                "reason": dr.reason,
+                "final_text": dr.final_text,
+            }
+            for dr in rec.drafts
         ],
         "evidence": [
             {
@@ -691,6 +755,9 @@ def to_text(pm: PostMortem, *, evidence_shown: int = 20) -> str:
             )
             if url:
                 out.append(f"    {url}")
+    if rec.drafts:
+        out += ["", f"Approvals ({_drafts(len(rec.drafts))})"]
+        out += [f"  {o(line, 400)}" for line in approval_lines(pm)]
     if rec.evidence:
         out += ["", f"Evidence ({len(rec.evidence)} pinned)"]
         for e in rec.evidence[:evidence_shown]:

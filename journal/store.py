@@ -156,6 +156,23 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             ) WITHOUT ROWID""",
         ),
     ),
+    (
+        5,
+        (
+            # responses held for a second person's approval (team.approval): one row per draft, its
+            # decision written in the same transaction as the event that makes it, so two desks can
+            # never both approve one draft, and "what awaits approval" is one indexed query
+            """CREATE TABLE drafts (
+                event_id INTEGER PRIMARY KEY,
+                incident_id INTEGER NOT NULL,
+                author TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                state TEXT NOT NULL DEFAULT 'pending',
+                decided_event_id INTEGER
+            )""",
+            "CREATE INDEX drafts_pending ON drafts(state, incident_id)",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
