@@ -1,4 +1,4 @@
-"""The incident keys of the wall, mixed into ``TocsinApp``: e a o r n p s c v.
+"""The incident keys of the wall, mixed into ``TocsinApp``: e a o r n t p s c v.
 
 - ``e`` escalate: with no incident on the topic in view, open one (prefilled from the topic's level:
   severity, title from the reasons, first signal = when the level left calm; the feed's chosen mention
@@ -6,6 +6,7 @@
   When the topic's incident was resolved lately (``session.RESURGENCE_WINDOW``), ``e`` offers to reopen
   it first: a storm coming back is the same crisis, with its clocks and its post-mortem.
 - ``a`` acknowledge, ``o`` assign (from the roster), ``r`` log a response, ``n`` note or lesson,
+  ``t`` tick the response checklist (``screens/checklist.py``),
   ``s`` set the state (resolving asks for a ``y`` first; with no open incident, ``s`` offers the
   recently resolved ones to reopen), ``p`` pin the feed's selected mention as evidence, ``c`` correct
   its sentiment, ``v`` the review (where ``R`` reopens a resolved incident too).
@@ -35,6 +36,7 @@ from tocsin.tui import safe_text
 from tocsin.tui.actions import draft_incident, escalation_choices, hottest_topic, incident_for_topic
 from tocsin.tui.panes.feed import FeedView
 from tocsin.tui.panes.incidents import IncidentsPane
+from tocsin.tui.screens.checklist import ChecklistScreen
 from tocsin.tui.screens.incident_forms import (
     ChoiceForm,
     NoteForm,
@@ -62,6 +64,8 @@ INCIDENT_BINDINGS: list[Binding] = [
     Binding("p", "pin", "Pin", id="pin"),
     Binding("s", "set_state", "State", id="set-state"),
     Binding("c", "correct", "Correct", id="correct"),
+    # shown by the incidents pane when it has focus (the wall's key bar is full at 120 columns)
+    Binding("t", "checklist", "Checklist", show=False, id="checklist"),
     Binding("v", "review", "Review", id="review"),
 ]
 TROUBLE_REPEAT_S = 60.0
@@ -517,6 +521,18 @@ class IncidentKeys:
                 f"recorded as {label} (training data)"
             ),
         )
+
+    def action_checklist(self) -> None:
+        """Tick the response checklist of the selected incident (each tick committed as it is made)."""
+        journal = self._journal()
+        inc = self._selected_incident() if journal is not None else None
+        if journal is None or inc is None:
+            return
+
+        def closed(_: Incident | None) -> None:
+            self.run_worker(self._after_action(), group="journal", exit_on_error=False)
+
+        self.push_screen(ChecklistScreen(journal, inc, self._tz), closed)
 
     def action_review(self) -> None:
         journal = self._journal()

@@ -140,6 +140,8 @@ class IncidentsPane(DataTable[Text]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "cursor_up", "Previous incident", show=False, id="incidents-up"),
         Binding("down,j", "cursor_down", "Next incident", show=False, id="incidents-down"),
+        # the wall's t works from anywhere; with the incidents in focus the key bar has room to say so
+        Binding("t", "app.checklist", "Checklist", id="incidents-checklist"),
     ]
 
     DEFAULT_CSS = """
@@ -282,7 +284,7 @@ class IncidentsPane(DataTable[Text]):
                 STATE_LABEL.get(state, state),
                 style="bold yellow" if inc.state.needs_ack else ("dim" if state == "monitoring" else ""),
             ),
-            "title": safe_text.text(inc.title, max_len=max(MIN_TITLE, self._title_width or 40)),
+            "title": self._title(inc),
             "owner": safe_text.text(owner, max_len=10, style="" if inc.assignee else "dim"),
             "signal": Text(span(signal.elapsed)),
             "ack": ack_cell(ack),
@@ -290,6 +292,16 @@ class IncidentsPane(DataTable[Text]):
             "checklist": checklist_cell(inc),
         }
         return {k: f"{t.style}\x00{t.plain}" for k, t in cells.items()}
+
+    def _title(self, inc: Incident) -> Text:
+        """The title; while a response waits for its second person, that comes first (the clock is
+        running and the approver may be the one reading the wall)."""
+        width = max(MIN_TITLE, self._title_width or 40)
+        since = inc.awaiting_approval_since
+        if since is None:
+            return safe_text.text(inc.title, max_len=width)
+        waiting = f"⧗ awaiting approval since {since.astimezone(self._tz).strftime('%H:%M')} · "
+        return safe_text.text(waiting + inc.title, max_len=width + len(waiting), style="bold magenta")
 
     @staticmethod
     def _text(cell: str) -> Text:

@@ -31,6 +31,7 @@ from tocsin.journal.model import Incident
 from tocsin.scoring.snapshot import ScoredMention
 from tocsin.tui import safe_text
 from tocsin.tui.actions import CHANNELS, RESPONSE_CHOICES, STATE_CHOICES, EscalationChoice, IncidentDraft
+from tocsin.tui.screens.checklist import TickBox
 
 T = TypeVar("T")
 Commit = Callable[[dict[str, Any]], Awaitable[T]]
@@ -285,7 +286,7 @@ class OpenIncidentForm(IncidentForm[T]):
         yield Input(draft.title, id="title", placeholder="what is going on, in a few words")
         yield Static(self._signal_line(draft.first_signal_at), classes="form-context", id="first-signal")
         if self._evidence is not None:
-            yield Checkbox("Pin this mention as the first evidence", value=True, id="pin")
+            yield TickBox("Pin this mention as the first evidence", value=True, id="pin")
             yield Static(mention_line(self._evidence, self._tz), classes="form-context")
 
     def _signal_line(self, at: datetime | None) -> Content:
@@ -409,7 +410,7 @@ class NoteForm(IncidentForm[T]):
 
     def fields(self) -> ComposeResult:
         yield TextArea(id="text", soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
-        yield Checkbox("A lesson for the post-mortem (what we would do differently)", id="lesson")
+        yield TickBox("A lesson for the post-mortem (what we would do differently)", id="lesson")
 
     def on_mount(self) -> None:
         self.query_one("#text", TextArea).focus()

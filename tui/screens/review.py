@@ -5,7 +5,8 @@ its clocks against the SLA, the response checklist, the topic's volume and negat
 (sparklines from the journal's per-minute history), the responses, the pinned evidence (original time
 and text), lessons and notes, and the whole timeline with local times and who acted. ``x`` writes the
 HTML post-mortem (``journal/reports.py``) owner-only into the desk's export folder (``desk.exports``, else
-``exports/`` beside the journal; ``journal/exports.py``) and says where. Esc goes back.
+``exports/`` beside the journal; ``journal/exports.py``) and says where; ``t`` ticks the checklist,
+``s`` reopens. Esc goes back.
 
 Every mention text, handle, title and note goes through ``safe_text``; times are in ``desk.timezone``.
 """
@@ -35,6 +36,7 @@ from tocsin.journal.reports import PostMortem, bins, build_postmortem, revision_
 from tocsin.tui import safe_text
 from tocsin.tui.panes.charts import sparkline
 from tocsin.tui.panes.incidents import SEVERITY_STYLE, span
+from tocsin.tui.screens.checklist import tick_mark
 
 CHART_WIDTH = 72
 STATUS_WORDS = {
@@ -105,9 +107,10 @@ def review_content(pm: PostMortem) -> Content:
         )
     lines.append(_section("Checklist"))
     for item in inc.checklist:
-        mark, style = ("✓", "$text-success") if item.done else ("○", "$foreground-muted")
         how = f"  ({item.by.replace('_', ' ')}, {_t(pm, item.at)})" if item.done and item.by else ""
-        lines.append(Content.assemble("  ", (mark, style), f" {item.label}", (how, "$foreground-muted")))
+        lines.append(
+            Content.assemble("  ", tick_mark(item.done), f" {item.label}", (how, "$foreground-muted"))
+        )
     lines += _charts(pm)
     if rec.responses:
         lines.append(_section(f"Responses ({len(rec.responses)})"))
@@ -296,6 +299,7 @@ class IncidentReviewScreen(ModalScreen[None]):
         Binding("escape", "back", "Back to the list", id="review-incident-back"),
         Binding("x", "export", "Export HTML", id="review-incident-export"),
         Binding("s", "reopen", "Reopen", id="review-incident-reopen"),
+        Binding("t", "checklist", "Checklist", id="review-incident-checklist"),
     ]
 
     DEFAULT_CSS = """
@@ -341,6 +345,14 @@ class IncidentReviewScreen(ModalScreen[None]):
         """Reopen this incident, once confirmed (``s``, as on the wall)."""
         if self.postmortem is not None:
             confirm_reopen(self, self.journal, self.postmortem.record.incident, self.load)
+
+    def action_checklist(self) -> None:
+        """Tick the checklist (``t``, as on the wall); the review is read again once it closes."""
+        if self.postmortem is not None:
+            from tocsin.tui.screens.checklist import ChecklistScreen
+
+            screen = ChecklistScreen(self.journal, self.postmortem.record.incident, self.postmortem.tz)
+            self.app.push_screen(screen, lambda _: self.load())
 
 
 def confirm_reopen(
