@@ -245,6 +245,12 @@ class CopyPasteIndex:
         self._hasher = MinHasher(_NUM_PERM)
         self._lsh = BandIndex(s.similarity, _NUM_PERM)
         self._signatures: dict[int, Signature] = {}  # LSH key → signature of an indexed representative
+        # the same signatures as rows of one array, so that all of a mention's candidates are compared in
+        # one operation; rows are reused (a free list), the array grows by doubling and never shrinks
+        # (bounded by the representatives ever indexed at once)
+        self._pool = np.zeros((0, _NUM_PERM), dtype=np.uint64)
+        self._free_rows: list[int] = []
+        self._row_of: dict[int, int] = {}
         self._key_cluster: dict[int, int] = {}
         self._rep_time: dict[int, datetime] = {}
         self._exact: dict[int, tuple[int, int]] = {}  # normalised-text digest → (cluster id, live members)
@@ -341,10 +347,10 @@ class CopyPasteIndex:
         if not candidates:
             return None
         keys = sorted(candidates)  # sorted: ties go to the oldest, run after run
-        signatures = self._signatures
-        # every candidate compared in one array operation (a numpy call per candidate cost most of the
-        # judge's time when a storm's texts share phrases)
-        agree = np.count_nonzero(np.stack([signatures[k] for k in keys]) == signature, axis=1)
+        # every candidate compared in one array operation on the pool of indexed signatures (a numpy call
+        # per candidate, or stacking them, cost most of the judge's time when a storm's texts share phrases)
+        rows = np.fromiter(map(self._row_of.__getitem__, keys), dtype=np.intp, count=len(keys))
+        agree = np.count_nonzero(self._pool[rows] == signature, axis=1)
         best = int(np.argmax(agree))  # the first of the best: the oldest
         if agree[best] < self.settings.similarity * len(signature):
             return None
@@ -355,6 +361,14 @@ class CopyPasteIndex:
         self._next_key += 1
         self._lsh.insert(key, signature)
         self._signatures[key] = signature
+        if not self._free_rows:
+            grown = np.zeros((max(64, 2 * len(self._pool)), _NUM_PERM), dtype=np.uint64)
+            grown[: len(self._pool)] = self._pool
+            self._free_rows.extend(range(len(grown) - 1, len(self._pool) - 1, -1))
+            self._pool = grown
+        row = self._free_rows.pop()
+        self._pool[row] = signature
+        self._row_of[key] = row
         self._key_cluster[key] = cluster_id
         self._rep_time[key] = at
         return key
@@ -375,6 +389,7 @@ class CopyPasteIndex:
         signature = self._signatures.pop(key, None)
         if signature is not None:
             self._lsh.remove(key, signature)
+            self._free_rows.append(self._row_of.pop(key))
         self._key_cluster.pop(key, None)
         self._rep_time.pop(key, None)
 

@@ -61,3 +61,28 @@ def test_e2e_headless_replay(tmp_path: Path, bench_record: Callable[[str, float]
     bench_record("e2e_headless_mentions_per_s", N / elapsed)
     bench_record("e2e_headless_cpu_s_per_100k", cpu / N * 100_000)
     bench_record("e2e_rss_mb_at_200k", after.ru_maxrss / 1024)
+
+
+def test_judge_us_per_mention_varied(tmp_path: Path, bench_record: Callable[[str, float], None]) -> None:
+    """``judge_us_per_mention_varied``: ``Judge.judge_batch`` and ``settle`` on the replay's varied texts
+    (campaigns, echoes, a Zipf spread of authors), in batches of 256, per mention."""
+    import orjson
+    from tocsin.config.settings import Settings, TopicSettings
+    from tocsin.scoring.judge import Judge
+    from tocsin.sources.model import Mention, parse_time
+
+    data = _replay_writer()(tmp_path / "replay.jsonl", 60_000)
+    objs = [orjson.loads(line) for line in data.open("rb")]
+    mentions = [Mention.from_json(o, source="replay", received_at=parse_time(o["created_at"])) for o in objs]
+    topic = TopicSettings(id="brioche", name="Maison Brioche", keywords=("maison brioche", "#briochegate"))
+    judge = Judge(Settings(topics=(topic,)), start=mentions[0].created_at)
+    items = [(m, ("brioche",)) for m in mentions]
+    warm, timed = items[:10_000], items[10_000:]
+    for k in range(0, len(warm), 256):
+        judge.judge_batch(warm[k : k + 256])
+    t0 = time.perf_counter()
+    for k in range(0, len(timed), 256):
+        batch = timed[k : k + 256]
+        judged = judge.judge_batch(batch)
+        judge.settle([(m, t, j, "negative") for (m, t), j in zip(batch, judged, strict=True)])
+    bench_record("judge_us_per_mention_varied", (time.perf_counter() - t0) / len(timed) * 1e6)

@@ -93,6 +93,9 @@ def test_entries_expire_with_the_window_and_the_bound() -> None:
         index.add(str(i), f"u{i}", text, T0 + timedelta(hours=2, seconds=i))
     assert len(index) <= 200
     assert len(index._signatures) <= 200 and len(index._clusters) <= 200
+    # the pool the candidates are compared in reuses the rows of forgotten representatives
+    assert len(index._pool) <= 512 and len(index._row_of) == len(index._signatures)
+    assert len(index._pool) - len(index._free_rows) == len(index._signatures)
 
 
 def test_a_huge_wave_keeps_a_bounded_index() -> None:
