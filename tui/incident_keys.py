@@ -5,7 +5,8 @@
   as first evidence); on an existing incident, raise the severity or call the next ladder step.
   When the topic's incident was resolved lately (``session.RESURGENCE_WINDOW``), ``e`` offers to reopen
   it first: a storm coming back is the same crisis, with its clocks and its post-mortem.
-- ``a`` acknowledge, ``o`` assign (from the roster), ``r`` log a response, ``n`` note or lesson,
+- ``a`` acknowledge, ``o`` assign (from the roster), ``r`` log a response (a draft when
+  ``team.approval`` names the severity), ``A`` approve or reject a draft, ``n`` note or lesson,
   ``t`` tick the response checklist (``screens/checklist.py``),
   ``s`` set the state (resolving asks for a ``y`` first; with no open incident, ``s`` offers the
   recently resolved ones to reopen), ``p`` pin the feed's selected mention as evidence, ``c`` correct
@@ -33,9 +34,16 @@ from tocsin.journal.narrate import describe
 from tocsin.journal.templates import filled, templates_for
 from tocsin.scoring.snapshot import ScoredMention
 from tocsin.tui import safe_text
-from tocsin.tui.actions import draft_incident, escalation_choices, hottest_topic, incident_for_topic
+from tocsin.tui.actions import (
+    draft_incident,
+    escalation_choices,
+    hottest_topic,
+    incident_for_topic,
+    incident_trigger,
+)
 from tocsin.tui.panes.feed import FeedView
 from tocsin.tui.panes.incidents import IncidentsPane
+from tocsin.tui.screens.approval import ApprovalForm
 from tocsin.tui.screens.checklist import ChecklistScreen
 from tocsin.tui.screens.incident_forms import (
     ChoiceForm,
@@ -67,6 +75,7 @@ INCIDENT_BINDINGS: list[Binding] = [
     # shown by the incidents pane when it has focus (the wall's key bar is full at 120 columns)
     Binding("t", "checklist", "Checklist", show=False, id="checklist"),
     Binding("v", "review", "Review", id="review"),
+    Binding("A", "approve", "Approve", show=False, id="approve"),
 ]
 TROUBLE_REPEAT_S = 60.0
 """The same problem (a webhook failing, the journal busy) is shown again at most this often."""
@@ -328,7 +337,9 @@ class IncidentKeys:
     ) -> None:
         """The open-incident form, prefilled from the topic's level."""
         mention = self._selected_mention(chosen_only=True)
-        draft = draft_incident(self.settings, topic, level, reasons, session.first_signal(topic))
+        seen = self.desk.snapshot().topics.get(topic)
+        trigger = incident_trigger(self.settings, topic, seen, mention)  # "mould video by @julie"
+        draft = draft_incident(self.settings, topic, level, reasons, session.first_signal(topic), trigger)
 
         async def commit(values: dict[str, Any]) -> Incident:
             chosen = str(values["topic"])
@@ -401,8 +412,8 @@ class IncidentKeys:
         if journal is None or inc is None:
             return
 
-        async def commit(values: dict[str, Any]) -> Incident:
-            done = await journal.log_response(
+        async def commit(values: dict[str, Any]) -> tuple[Incident, int | None]:
+            done = await journal.respond(
                 inc.id,
                 str(values["kind"]),
                 values["channel"],
@@ -416,8 +427,41 @@ class IncidentKeys:
         def fill(template: ResponseTemplate) -> str:
             return filled(self.settings, template, inc, self.desk.clock.now(), journal.operator)
 
+        def said(result: tuple[Incident, int | None]) -> str:
+            done, draft = result
+            if draft is None:
+                return f"#{done.id} response logged (now {done.state})"
+            roles = ", ".join(journal.approval_roles(done.severity))
+            return f"#{done.id} draft {draft} saved: awaiting approval by {roles} (nothing sent yet)"
+
         form = RespondForm(commit, inc, templates_for(self.settings, inc), fill)
-        self._form(form, lambda done: f"#{done.id} response logged (now {done.state})")
+        self._form(form, said)
+
+    def action_approve(self) -> None:
+        """The second person: approve or reject the selected incident's response drafts."""
+        journal = self._journal()
+        inc = self._selected_incident() if journal is not None else None
+        if journal is None or inc is None:
+            return
+
+        async def commit(values: dict[str, Any]) -> tuple[Incident, str]:
+            draft, decision = str(values.get("draft")), values.get("decision")
+            if decision == "reject":
+                done = await journal.reject(inc.id, draft, str(values.get("reason") or ""))
+            else:
+                done = await journal.approve(inc.id, draft)
+            await self._after_action()
+            what = "rejected" if decision == "reject" else "approved: sent"
+            return done, f"#{done.id} draft {draft} {what}"
+
+        async def show() -> None:
+            drafts = await journal.pending_drafts(inc.id)
+            if not drafts:
+                self.notify(f"#{inc.id}: no response awaits approval", severity="warning", markup=False)
+                return
+            self._form(ApprovalForm(commit, inc, drafts, self._tz), lambda result: result[1])
+
+        self.run_worker(show(), group="journal", exit_on_error=False)
 
     def action_note(self) -> None:
         journal = self._journal()
