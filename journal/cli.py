@@ -97,6 +97,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("id", nargs="?", help="only this incident's")
     p.set_defaults(handler=_handler(_drafts))
 
+    p = isub.add_parser("claim", parents=[common], help="record a claim going around: rumour until shown")
+    p.add_argument("id")
+    p.add_argument("text", help="what is being said")
+    p.add_argument("--status", type=str.lower, choices=("rumour", "verified", "false"), default="rumour")
+    p.add_argument("--evidence", help="what supports the status (a link, a call, a document)")
+    p.set_defaults(handler=_handler(_claim))
+
+    p = isub.add_parser("claim-status", parents=[common], help="a claim verified, or shown false")
+    p.add_argument("id")
+    p.add_argument("claim", help="the claim's number")
+    p.add_argument("status", type=str.lower, choices=("rumour", "verified", "false"))
+    p.add_argument("--evidence", help="what shows it (needed for verified and false)")
+    p.set_defaults(handler=_handler(_claim_status))
+
     p = isub.add_parser("state", parents=[common], help="move it: responding, monitoring, resolved, reopen")
     p.add_argument("id")
     p.add_argument("state", type=str.lower, choices=STATES)
@@ -264,6 +278,16 @@ async def _respond(j: Journal, a: argparse.Namespace) -> int:
             j, f"{kind.replace('_', ' ')} drafted as draft {draft}, awaiting approval by {roles}", inc
         )
     return await _done(j, f"{kind.replace('_', ' ')} logged ({inc.state})", inc)
+
+
+async def _claim(j: Journal, a: argparse.Namespace) -> int:
+    inc, claim = await j.add_claim(a.id, a.text, status=a.status, evidence=a.evidence)
+    return await _done(j, f"claim {claim} recorded as {a.status}", inc)
+
+
+async def _claim_status(j: Journal, a: argparse.Namespace) -> int:
+    inc = await j.set_claim(a.id, a.claim, a.status, evidence=a.evidence)
+    return await _done(j, f"claim {a.claim} now {a.status}", inc)
 
 
 async def _approve(j: Journal, a: argparse.Namespace) -> int:

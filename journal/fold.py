@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from tocsin.journal.model import (
+    Claim,
     Correction,
     Draft,
     Event,
@@ -103,6 +104,10 @@ def apply(incident: Incident | None, event: Event) -> Incident | None:
         changes["drafts"] = {**incident.drafts, str(event.id): event.at}
     elif kind in (EventKind.RESPONSE_APPROVED, EventKind.RESPONSE_REJECTED):
         changes["drafts"] = {k: v for k, v in incident.drafts.items() if k != str(p["draft"])}
+    elif kind is EventKind.CLAIM_ADDED:
+        changes["claims"] = {**incident.claims, str(event.id): str(p["status"])}
+    elif kind is EventKind.CLAIM_CHANGED:
+        changes["claims"] = {**incident.claims, str(p["claim"]): str(p["status"])}
     elif kind is EventKind.CHECKED:
         changes["checks"] = {**incident.checks, str(p["item"]): (bool(p["done"]), event.at)}
     # sentiment_corrected and unknown future kinds only touch updated_at/last_event_id
@@ -128,8 +133,16 @@ def record(incident: Incident, events: Iterable[Event]) -> IncidentRecord:
     evidence: list[Evidence] = []
     notes: list[Note] = []
     drafts: dict[int, Draft] = {}
+    claims: dict[int, Claim] = {}
     for e in evs:
         p = e.payload
+        if e.kind is EventKind.CLAIM_ADDED:
+            step = (e.at, e.operator, str(p["status"]), p.get("evidence"))
+            claims[e.id] = Claim(e.id, e.at, e.operator, str(p["text"]), str(p["status"]), (step,))
+        elif e.kind is EventKind.CLAIM_CHANGED and int(p["claim"]) in claims:
+            c = claims[int(p["claim"])]
+            step = (e.at, e.operator, str(p["status"]), p.get("evidence"))
+            claims[c.event_id] = dataclasses.replace(c, status=str(p["status"]), history=(*c.history, step))
         if e.kind is EventKind.RESPONSE_DRAFTED:
             drafts[e.id] = Draft(
                 e.id,
@@ -163,7 +176,13 @@ def record(incident: Incident, events: Iterable[Event]) -> IncidentRecord:
         elif e.kind is EventKind.NOTE:
             notes.append(Note(e.id, e.at, e.operator, NoteKind(p.get("kind", "note")), p["text"]))
     return IncidentRecord(
-        incident, evs, tuple(responses), tuple(evidence), tuple(notes), tuple(drafts.values())
+        incident,
+        evs,
+        tuple(responses),
+        tuple(evidence),
+        tuple(notes),
+        tuple(drafts.values()),
+        tuple(claims.values()),
     )
 
 

@@ -35,6 +35,7 @@ from tocsin.journal.errors import (
 )
 from tocsin.journal.events import EVENT_COLUMNS, append, event_of, incident_of, load_incident
 from tocsin.journal.model import (
+    CLAIM_STATUSES,
     LEVELS,
     PLAYBOOK_IDS,
     SENTIMENT_LABELS,
@@ -64,6 +65,13 @@ def required(field: str, value: object) -> str:
     s = value.strip() if isinstance(value, str) else ""
     if not any(c.isprintable() and not c.isspace() for c in s):  # zero-width and controls are not printable
         raise EmptyField(field)
+    return s
+
+
+def _claim_status(value: object) -> str:
+    s = str(value).strip().lower()
+    if s not in CLAIM_STATUSES:
+        raise InvalidValue("claim status", value, CLAIM_STATUSES)
     return s
 
 
@@ -497,6 +505,61 @@ class IncidentCommands:
             params,
         )
         return [event_of(r) for r in rows]
+
+    async def add_claim(
+        self,
+        incident_id: int | str,
+        text: str,
+        *,
+        status: str = "rumour",
+        evidence: str | None = None,
+        now: datetime | None = None,
+    ) -> tuple[Incident, int]:
+        """Record a claim going around (a rumour until shown otherwise); returns the incident and the
+        claim's id."""
+        text = required("text", text)
+        status = _claim_status(status)
+        proof = _optional(evidence)
+        claim_id = 0
+
+        async def fn(tx: Tx, inc: Incident, at: datetime) -> Incident:
+            nonlocal claim_id
+            self._not_closed(inc)
+            payload = {"text": text, "status": status, "evidence": proof}
+            ev, after = await append(tx, inc, EventKind.CLAIM_ADDED, payload, at=at, operator=self.operator)
+            assert after is not None
+            claim_id = ev.id
+            return after
+
+        inc = await self._act(incident_id, now, fn)
+        return inc, claim_id
+
+    async def set_claim(
+        self,
+        incident_id: int | str,
+        claim: int | str,
+        status: str,
+        *,
+        evidence: str | None = None,
+        now: datetime | None = None,
+    ) -> Incident:
+        """Change what the desk knows of a claim; verifying it or calling it false needs the evidence."""
+        wanted = _claim_status(status)
+        proof = _optional(evidence)
+        if wanted != "rumour" and proof is None:
+            raise EmptyField("evidence", f"calling a claim {wanted} needs the evidence: nothing changed")
+
+        async def fn(tx: Tx, inc: Incident, at: datetime) -> Incident:
+            self._not_closed(inc)
+            key = str(claim).strip().lstrip("#")
+            if key not in inc.claims:
+                raise InvalidValue("claim", claim, list(inc.claims) or ["(no claim recorded yet)"])
+            if inc.claims[key] == wanted:
+                raise AlreadyDone(inc.id, f"already has claim {key} as {wanted}")
+            payload = {"claim": int(key), "status": wanted, "previous": inc.claims[key], "evidence": proof}
+            return await self._emit(tx, inc, EventKind.CLAIM_CHANGED, payload, at)
+
+        return await self._act(incident_id, now, fn)
 
     async def add_note(
         self,

@@ -145,6 +145,14 @@ class EventKind(StrEnum):
     the same transaction carries the final text that went out."""
     RESPONSE_REJECTED = "response_rejected"
     """A draft turned down, with the reason: nothing went out."""
+    CLAIM_ADDED = "claim_added"
+    """A claim going around about the incident, marked rumour, verified or false, with its evidence."""
+    CLAIM_CHANGED = "claim_changed"
+    """A claim's status changed (a rumour verified, or shown false), with the evidence that did it."""
+
+
+CLAIM_STATUSES: tuple[str, ...] = ("rumour", "verified", "false")
+"""What the desk knows of a claim: never answer a rumour as if it were a fact."""
 
 
 LEVELS: tuple[str, ...] = ("calm", "watch", "alert", "crisis")
@@ -277,6 +285,8 @@ class Incident:
     """Checklist step → (ticked?, when) from the last hand check."""
     drafts: Mapping[str, datetime] = field(default_factory=dict)
     """Responses awaiting approval: the draft's event id (as text) → when it was written."""
+    claims: Mapping[str, str] = field(default_factory=dict)
+    """Claims about the incident: the claim's event id (as text) → rumour, verified or false."""
     responses: int = 0
     evidence: int = 0
     notes: int = 0
@@ -287,6 +297,7 @@ class Incident:
         object.__setattr__(self, "response_kinds", _frozen(self.response_kinds))
         object.__setattr__(self, "checks", _frozen(self.checks))
         object.__setattr__(self, "drafts", _frozen(self.drafts))
+        object.__setattr__(self, "claims", _frozen(self.claims))
 
     @property
     def closed(self) -> bool:
@@ -353,6 +364,7 @@ class Incident:
             "response_kinds": {k: t(v) for k, v in self.response_kinds.items()},
             "checks": {k: [done, t(at)] for k, (done, at) in self.checks.items()},
             "drafts": {k: t(v) for k, v in self.drafts.items()},
+            "claims": dict(self.claims),
             "checklist": [
                 {"id": c.id, "label": c.label, "done": c.done, "by": c.by, "at": t(c.at)}
                 for c in self.checklist
@@ -397,6 +409,7 @@ class Incident:
             response_kinds={k: parse_time(v) for k, v in obj.get("response_kinds", {}).items()},
             checks={k: (bool(d), parse_time(a)) for k, (d, a) in obj.get("checks", {}).items()},
             drafts={k: parse_time(v) for k, v in obj.get("drafts", {}).items()},
+            claims=dict(obj.get("claims", {})),
             responses=int(counts.get("responses", 0)),
             evidence=int(counts.get("evidence", 0)),
             notes=int(counts.get("notes", 0)),
@@ -443,6 +456,20 @@ class Draft:
     def waited(self) -> timedelta | None:
         """How long the draft waited for its decision."""
         return self.decided_at - self.at if self.decided_at is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Something said about the incident, and what the desk knows of it."""
+
+    event_id: int
+    at: datetime
+    by: str
+    text: str
+    status: str
+    """``rumour``, ``verified`` or ``false`` (the latest)."""
+    history: tuple[tuple[datetime, str, str, str | None], ...]
+    """Every status it had: (when, who, status, the evidence given)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -499,6 +526,7 @@ class IncidentRecord:
     evidence: tuple[Evidence, ...]
     notes: tuple[Note, ...]
     drafts: tuple[Draft, ...] = ()
+    claims: tuple[Claim, ...] = ()
 
     @property
     def lessons(self) -> tuple[Note, ...]:

@@ -111,6 +111,12 @@ def describe(event: Event, tz: tzinfo, *, limit: int = 280) -> str:
         return f"approved draft {p.get('draft')} by {p.get('author')} after {waited} min{edited}"
     if k is EventKind.RESPONSE_REJECTED:
         return f"rejected draft {p.get('draft')} by {p.get('author')}: {one_line(p.get('reason'), limit)}"
+    if k is EventKind.CLAIM_ADDED:
+        proof = f" (evidence: {one_line(p['evidence'], 120)})" if p.get("evidence") else ""
+        return f"claim {event.id} recorded as {p.get('status')}: {one_line(p.get('text'), limit)}{proof}"
+    if k is EventKind.CLAIM_CHANGED:
+        proof = f": {one_line(p['evidence'], limit)}" if p.get("evidence") else ""
+        return f"claim {p.get('claim')} {p.get('previous')} → {p.get('status')}{proof}"
     if k is EventKind.CHECKED:
         label = _STEP_LABELS.get(str(p.get("item")), str(p.get("item")))
         return f"{'ticked' if p.get('done') else 'unticked'} “{label}”"

@@ -214,6 +214,18 @@ def approval_lines(pm: PostMortem) -> list[str]:
     return out
 
 
+def claim_lines(pm: PostMortem) -> list[str]:
+    """One plain sentence per claim: its status now, and how it got there (raw text: escape it)."""
+    out = []
+    for c in pm.record.claims:
+        steps = "; ".join(
+            f"{status} {d.local_time(at, pm.tz)} by {who}" + (f" ({proof})" if proof else "")
+            for at, who, status, proof in c.history
+        )
+        out.append(f"{c.status.upper()}: {c.text} — {steps}")
+    return out
+
+
 def _drafts(n: int) -> str:
     return f"{n} draft" + ("" if n == 1 else "s")
 
@@ -301,6 +313,9 @@ def to_markdown(pm: PostMortem) -> str:
             out += ["", d.md_link("published here", r.url)]
         out.append("")
     out += _approvals_md(pm)
+    if rec.claims:
+        out += ["", f"## Claims ({len(rec.claims)})", ""]
+        out += [f"- {d.md(line, 800)}" for line in claim_lines(pm)]
     out += ["", f"## Key mentions ({len(rec.evidence)} pinned)", ""]
     if not rec.evidence:
         out.append("No evidence was pinned.")
@@ -502,6 +517,10 @@ def to_html(pm: PostMortem) -> str:
                 f'<div class="ev"><div class="who">{h(line, 600)}</div>'
                 f"<blockquote>{d.html_block(dr.text)}</blockquote></div>"
             )
+    if rec.claims:
+        out.append(f"<h2>Claims ({len(rec.claims)})</h2><ul>")
+        out += [f"<li>{h(line, 800)}</li>" for line in claim_lines(pm)]
+        out.append("</ul>")
     out.append(f"<h2>Key mentions ({len(rec.evidence)} pinned)</h2>")
     if not rec.evidence:
         out.append("<p>No evidence was pinned.</p>")
@@ -626,6 +645,18 @@ def to_json(pm: PostMortem) -> str:
                 "final_text": dr.final_text,
             }
             for dr in rec.drafts
+        ],
+        "claims": [
+            {
+                "event": c.event_id,
+                "text": c.text,
+                "status": c.status,
+                "history": [
+                    {"at": t(at), "operator": who, "status": status, "evidence": proof}
+                    for at, who, status, proof in c.history
+                ],
+            }
+            for c in rec.claims
         ],
         "evidence": [
             {
@@ -755,6 +786,9 @@ def to_text(pm: PostMortem, *, evidence_shown: int = 20) -> str:
             )
             if url:
                 out.append(f"    {url}")
+    if rec.claims:
+        out += ["", f"Claims ({len(rec.claims)})"]
+        out += [f"  {o(line, 400)}" for line in claim_lines(pm)]
     if rec.drafts:
         out += ["", f"Approvals ({_drafts(len(rec.drafts))})"]
         out += [f"  {o(line, 400)}" for line in approval_lines(pm)]
