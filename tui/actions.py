@@ -14,6 +14,8 @@ from datetime import datetime
 from tocsin.config.settings import Settings
 from tocsin.journal.display import one_line
 from tocsin.journal.model import Incident, ResponseKind, Severity
+from tocsin.scoring.snapshot import ScoredMention, TermRow, TopicSnapshot
+from tocsin.scoring.topics import normalise
 
 LEVEL_SEVERITY: dict[str, Severity] = {
     "crisis": Severity.SEV1,
@@ -57,17 +59,69 @@ class IncidentDraft:
     reasons: tuple[str, ...]
 
 
+TRIGGER_TERMS = 2
+"""Surging terms in a drafted title: "mould video" says what it is about, five would be a tag cloud."""
+GIST_WORDS = 6
+"""Without a surging term in the chosen post, its first words say what it is about."""
+
+
+def incident_trigger(
+    settings: Settings,
+    topic: str,
+    seen: TopicSnapshot | None,
+    mention: ScoredMention | None = None,
+) -> str | None:
+    """What set the storm off, as a person would name it: ``mould video by @julie_goute_tout``.
+
+    What: the topic's most surging terms (its own keywords left out: they name the topic, not the
+    story), those in the chosen post first; else the chosen post's first words. Who: the chosen post's
+    author, else the loudest voice of the storm (the first influencer who posted something negative).
+    None when the desk has seen nothing to name (the caller falls back to the level's reasons)."""
+    keywords = next((t.keywords for t in settings.topics if t.id == topic), ())
+    own = {normalise(k.lstrip("#@")) for k in keywords}
+    terms = sorted(seen.terms, key=lambda r: -r.surge) if seen is not None else []
+    words = [r for r in terms if normalise(r.term) not in own]
+    author: str | None = None
+    what: list[str] = []
+    if mention is not None:
+        text = normalise(mention.mention.text)
+        what = [_term(r) for r in words if normalise(r.term) in text][:TRIGGER_TERMS]
+        if not what:
+            gist = one_line(mention.mention.text).split()[:GIST_WORDS]
+            what = [" ".join(gist)] if gist else []
+        author = mention.mention.author.handle
+    else:
+        what = [_term(r) for r in words[:TRIGGER_TERMS]]
+        loud = [i for i in seen.influencers if i.negative > 0] if seen is not None else []
+        author = loud[0].handle if loud else None
+    handle = one_line(author or "", 40).lstrip("@")
+    said = one_line(" ".join(what), 80)
+    if said and handle:
+        return f"{said} by @{handle}"
+    if said:
+        return said
+    return f"posts by @{handle}" if handle and mention is not None else None
+
+
+def _term(row: TermRow) -> str:
+    return f"#{row.term}" if row.kind == "hashtag" else row.term
+
+
 def draft_incident(
     settings: Settings,
     topic: str,
     level: str | None,
     reasons: Sequence[str],
     first_signal_at: datetime | None,
+    trigger: str | None = None,
 ) -> IncidentDraft:
-    """The draft for ``topic`` at ``level``: severity from the level, title from the reasons."""
+    """The draft for ``topic`` at ``level``: severity from the level; the title names the topic and
+    its ``trigger`` (``incident_trigger``) as a person would, else the level's reasons."""
     name = next((t.label for t in settings.topics if t.id == topic), topic)
     why = ", ".join(one_line(r, 80) for r in reasons[:3])
-    if level and level != "calm":
+    if trigger:
+        title = f"{name}: {trigger}"
+    elif level and level != "calm":
         title = f"{name}: {level}" + (f" ({why})" if why else "")
     else:
         title = f"{name}: " + (why or "worth a look")

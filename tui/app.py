@@ -176,7 +176,10 @@ class TocsinApp(IncidentKeys, App[int]):
         with Vertical(id="feed-pane"):
             yield FeedView(self._tz, source_width=min(12, max(4, source_width)), id="feed")
             yield Input(
-                placeholder="filter: words, @handle or #hashtag · Enter keeps it · Esc clears",
+                placeholder=(
+                    "filter: words, @handle, from:@handle (their posts) or #hashtag"
+                    " · Enter keeps it · Esc clears"
+                ),
                 id="filter",
                 compact=True,
             )

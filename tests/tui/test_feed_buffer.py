@@ -79,3 +79,26 @@ def test_long_filtered_run_stays_bounded(kit: Any) -> None:
 def test_capacity_must_be_positive() -> None:
     with pytest.raises(ValueError):
         FeedBuffer(capacity=0)
+
+
+def test_from_handle_filters_by_author_not_by_mention(kit: Any) -> None:
+    """Issue 12: ``@handle`` also matches the posts that mention the handle; ``from:`` is the author."""
+    desk = kit.FakeDesk()
+    buffer = FeedBuffer(capacity=100)
+    buffer.extend(
+        [
+            desk.push("Look what @julie_goute_tout found", handle="lea"),
+            desk.push("Mould in my brioche", handle="Julie_Goute_Tout"),
+            desk.push("me too", handle="julie_goute_tout_fan"),
+        ]
+    )
+    buffer.set_filter("@julie_goute_tout")
+    assert len(buffer) == 3  # text, author and a longer handle: what a substring finds
+    assert buffer.set_filter("from:@julie_goute_tout")
+    assert texts(buffer) == ["Mould in my brioche"]
+    assert buffer.query == "from:@julie_goute_tout"  # the feed's title says what was typed
+    assert not buffer.set_filter("FROM:@Julie_Goute_Tout")  # folded: the same query
+    buffer.set_filter("from:lea")  # the @ is optional
+    assert texts(buffer) == ["Look what @julie_goute_tout found"]
+    buffer.extend([desk.push("again", handle="@lea"), desk.push("lea said", handle="paulo")])
+    assert texts(buffer) == ["Look what @julie_goute_tout found", "again"]  # arrivals filtered too

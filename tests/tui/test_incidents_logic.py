@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from tocsin.config.settings import SlaSettings
 from tocsin.journal.clocks import clocks_for
 from tocsin.journal.model import Incident, Severity, State
+from tocsin.scoring.snapshot import InfluencerRow, TermRow, TopicSnapshot
 from tocsin.tui.actions import (
     draft_incident,
     escalation_choices,
     hottest_topic,
     incident_for_topic,
+    incident_trigger,
     severity_for_level,
 )
 from tocsin.tui.panes.incidents import ack_cell, ago, countdown, response_cell, short_name, span
@@ -54,6 +58,41 @@ def test_draft_takes_title_from_the_reasons_and_cleans_them(tmp_path: Path) -> N
     assert draft.title == "Maison Brioche: crisis (volume 9.1x the usual, 72 % negative[2J, 2 journalists)"
     calm = draft_incident(settings, "brioche", "calm", [], None)
     assert calm.title == "Maison Brioche: worth a look" and calm.severity is Severity.SEV4
+
+
+def storm(kit: Any) -> TopicSnapshot:
+    """The brioche storm as the judge sees it: surging terms (its own keyword among them) and voices."""
+
+    def term(word: str, surge: float, kind: str = "word") -> TermRow:
+        return TermRow(term=word, kind=kind, count=40, usual=1, surge=surge)  # type: ignore[arg-type]
+
+    def voice(handle: str, negative: int) -> InfluencerRow:
+        return InfluencerRow(
+            handle=handle, name=None, source="x", tier="macro", followers=90_000, influence=80, bot=0.0,
+            negative=negative, mentions=3, last_text="…", last_at=T0, watch_role=None,
+        )
+
+    return replace(
+        kit.topic(level="crisis"),
+        terms=(term("video", 9.0), term("Maison Brioche", 30.0), term("mould", 12.0), term("gone", 2.0)),
+        influencers=(voice("fan_de_brioche", 0), voice("@julie_goute_tout", 5)),
+    )
+
+
+def test_a_drafted_title_names_the_topic_and_its_trigger(tmp_path: Path, kit: Any) -> None:
+    """Issue 12: titles defaulted to metric strings ("Maison Brioche: crisis (volume 9.1x …)")."""
+    settings = team_settings(tmp_path / "j.sqlite")
+    seen = storm(kit)
+    trigger = incident_trigger(settings, "brioche", seen)
+    assert trigger == "mould video by @julie_goute_tout"  # not the topic's own keyword, not a fan
+    draft = draft_incident(settings, "brioche", "crisis", ["volume 9.1x the usual"], T0, trigger)
+    assert draft.title == "Maison Brioche: mould video by @julie_goute_tout"
+    desk = kit.FakeDesk(settings)
+    chosen = desk.push("There is MOULD in my brioche, look \x1b[2J", handle="lea_mtl")
+    assert incident_trigger(settings, "brioche", seen, chosen) == "mould by @lea_mtl"  # the chosen post's
+    quiet = desk.push("Worst   brioche of my\nlife, never again at this place", handle="@paulo")
+    assert incident_trigger(settings, "brioche", seen, quiet) == "Worst brioche of my life, never by @paulo"
+    assert incident_trigger(settings, "brioche", None) is None  # nothing seen: the reasons say it
 
 
 def test_hottest_topic_and_the_incident_on_a_topic() -> None:

@@ -48,6 +48,19 @@ class FeedEntry:
         return self._key
 
 
+FROM = "from:"
+
+
+def author_needle(folded: str) -> str | None:
+    """``from:@lea_mtl`` → the author field of a key as a whole (``\0@lea_mtl\0``): the handle field
+    sits between two NULs, so the substring test used for every query matches that author exactly,
+    and neither a post that mentions them nor a longer handle. None for any other query."""
+    if not folded.startswith(FROM):
+        return None
+    handle = folded[len(FROM) :].strip().lstrip("@")
+    return f"\0@{handle}\0" if handle else None
+
+
 class Extended(NamedTuple):
     """What one ``FeedBuffer.extend`` changed, for the view to redraw just that."""
 
@@ -129,6 +142,7 @@ class FeedBuffer:
         self._end = 0  # absolute index one past the newest
         self._index: dict[tuple[str, str], int] = {}  # (source, uid) of each kept entry → absolute index
         self._query = ""
+        self._needle = ""  # what is looked for in each entry's key (the query, or an author's field)
         self._matches: list[int] = []  # absolute indices of kept entries that match, ascending
         self._head = 0  # position in _matches of the first still-kept match
         self.dropped = 0
@@ -184,6 +198,7 @@ class FeedBuffer:
         added = evicted = reshaped = 0
         replaced: list[int] = []
         ring, cap, query, index = self._ring, self.capacity, self._query, self._index
+        needle = self._needle
         for item in items:
             m = item.mention
             key = (m.source, m.uid)
@@ -211,7 +226,7 @@ class FeedBuffer:
             index[key] = self._end
             if not query:
                 added += 1
-            elif query in entry.key:
+            elif needle in entry.key:
                 self._matches.append(self._end)
                 added += 1
             self._end += 1
@@ -230,7 +245,8 @@ class FeedBuffer:
         query = self._query
         if not query:
             return 0
-        was, now = query in old.key, query in entry.key
+        needle = self._needle
+        was, now = needle in old.key, needle in entry.key
         if was == now:
             return 0
         matches = self._matches
@@ -241,12 +257,14 @@ class FeedBuffer:
         return 1
 
     def set_filter(self, query: str) -> bool:
-        """Show only mentions whose text, handle or hashtags contain ``query`` (case/accent-insensitive).
-        An empty query shows everything. Returns whether the view changed."""
+        """Show only mentions whose text, handle or hashtags contain ``query`` (case/accent-insensitive);
+        ``from:@handle`` (or ``from:handle``) only the posts by that author, not the posts mentioning
+        them. An empty query shows everything. Returns whether the view changed."""
         folded = safe_text.fold(query, 200).strip()
         if folded == self._query:
             return False
         self._query = folded
+        self._needle = author_needle(folded) or folded
         self._head = 0
         if not folded:
             self._matches = []
@@ -255,7 +273,7 @@ class FeedBuffer:
         matches: list[int] = []
         for i in range(self._start, self._end):
             entry = ring[i % cap]
-            if entry is not None and folded in entry.key:
+            if entry is not None and self._needle in entry.key:
                 matches.append(i)
         self._matches = matches
         return True
