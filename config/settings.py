@@ -261,6 +261,8 @@ class BotSettings:
     """Window over which each author's posting rate is counted."""
     max_authors: int = 50_000
     """Authors tracked for posting rate (the least recently seen are dropped)."""
+    block_list: tuple[str, ...] = ()
+    """Handles the team does not answer publicly (known trolls): the mention detail says so."""
 
 
 @dataclass(frozen=True)

@@ -383,6 +383,7 @@ class TocsinApp(IncidentKeys, App[int]):
                 snapshot=snapshot,
                 bot_flag=self.settings.scoring.bots.flag_at,
                 explainer=influence_explainer(self.settings),
+                block_list=self.settings.scoring.bots.block_list,
             )
         )
 

@@ -23,6 +23,7 @@ from textual.widgets import Static
 from tocsin.config.settings import Settings
 from tocsin.scoring.influence import Influence, InfluenceScorer
 from tocsin.scoring.snapshot import ClusterRow, ScoredMention, Snapshot
+from tocsin.scoring.troll import troll_reasons
 from tocsin.sources.base import format_span
 from tocsin.sources.model import Mention
 from tocsin.tui import safe_text
@@ -134,12 +135,23 @@ def detail_content(
     snapshot: Snapshot | None = None,
     bot_flag: float = 0.6,
     explainer: Explainer | None = None,
+    block_list: Sequence[str] = (),
 ) -> Content:
     """The whole detail as one Content (built without markup parsing). ``explainer`` gives the
-    influence formula's terms when the score itself does not carry them."""
+    influence formula's terms when the score itself does not carry them; ``block_list``: handles the
+    team does not answer publicly (the troll guard's warning comes first)."""
     m, a, e = scored.mention, scored.mention.author, scored.mention.engagement
     out = _Lines()
     clean = safe_text.clean
+    guard = troll_reasons(scored.scores, a.handle, bot_flag=bot_flag, block_list=block_list)
+    if guard:
+        out.lines.append(
+            Content.assemble(
+                ("⚠ Do not answer publicly: ", "bold $text-error"),
+                safe_text.content("; ".join(guard), max_len=300),
+                (" (a private reply, or none; answering anyway is your call)", "$foreground-muted"),
+            )
+        )
 
     # --- the mention
     title: list[Content | tuple[str, str] | str] = [safe_text.handle(a.handle, "bold $primary-lighten-2", 60)]
@@ -323,13 +335,20 @@ class MentionScreen(ModalScreen[None]):
         snapshot: Snapshot | None = None,
         bot_flag: float = 0.6,
         explainer: Explainer | None = None,
+        block_list: Sequence[str] = (),
     ) -> None:
         """``now``: desk time (ages); ``snapshot``: the latest one (topic names, the live wave);
-        ``explainer``: see ``influence_explainer``."""
+        ``explainer``: see ``influence_explainer``; ``block_list``: ``scoring.bots.block_list``."""
         super().__init__()
         self.scored = scored
         self._content = detail_content(
-            scored, tz=tz, now=now, snapshot=snapshot, bot_flag=bot_flag, explainer=explainer
+            scored,
+            tz=tz,
+            now=now,
+            snapshot=snapshot,
+            bot_flag=bot_flag,
+            explainer=explainer,
+            block_list=block_list,
         )
 
     def compose(self) -> ComposeResult:

@@ -1,0 +1,38 @@
+"""Troll guard: why the desk advises against answering a mention publicly.
+
+The crisis guides say: move a complaint to a private channel, and do not feed trolls. An answer to a
+bot or a copy-paste campaign lends it reach and starts a thread the brand cannot win. This module
+reads what scoring already knows of a mention — the bot-likelihood and its reasons, membership of a
+copy-paste wave — plus the team's own block list (``scoring.bots.block_list``), and says why in plain
+words. Advice only: the operator may answer anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+def _folded(handle: str) -> str:
+    return handle.strip().lstrip("@").casefold()
+
+
+def troll_reasons(
+    scores: Mapping[str, Any], handle: str, *, bot_flag: float, block_list: Sequence[str] = ()
+) -> list[str]:
+    """The reasons not to answer this author publicly (empty: nothing against it). Raw author text
+    inside: the caller makes it safe for display."""
+    out: list[str] = []
+    if _folded(handle) in {_folded(h) for h in block_list}:
+        out.append("the account is on the team's block list")
+    bot = scores.get("bot")
+    if isinstance(bot, Mapping):
+        score = bot.get("score")
+        if isinstance(score, int | float) and not isinstance(score, bool) and score >= bot_flag:
+            why = [str(r) for r in bot.get("reasons") or () if isinstance(r, str)][:3]
+            out.append(f"looks like a bot ({score:.2f}" + (f": {'; '.join(why)})" if why else ")"))
+    cluster = scores.get("cluster")
+    if isinstance(cluster, Mapping):
+        size, authors = cluster.get("size"), cluster.get("authors")
+        out.append(f"part of a copy-paste wave ({size} posts from {authors} accounts)")
+    return out
