@@ -127,11 +127,12 @@ class Anomaly:
     expected_rate: float
     """The usual rate in mentions per minute (``baseline`` per bucket minute)."""
     ratio: float
-    """Mentions over the window that carries the evidence against the usual for it (``window``)."""
+    """Mentions over the window that carries the evidence against the usual for it (``window``); for
+    judging, not shown (the wall shows one ratio: the rate now against ``expected_rate``)."""
     z: float
     """The evidence, in robust standard deviations after the scale's cost and the calibration."""
     surprise: str
-    """The judgement in words, e.g. "6.2x the usual for a Saturday 14:00 (last 15 min)"."""
+    """The judgement in words, e.g. "above the usual for a Saturday 14:00 (last 15 min)"."""
     learning: bool = False
     """True while the detector is still warming up (no judgement yet)."""
     window: timedelta = timedelta(0)
@@ -428,8 +429,10 @@ class SpikeDetector:
         if baseline < 0.5 and count < 1 and self._storm_since is None:
             return f"quiet, as usual for a {when}"
         over = f" ({_span_words(self.bucket * k)})" if k > 1 else ""
+        # No number here: the wall's one "how many times the usual" is the gauge's (the rate now against
+        # this same baseline); a second ratio over another window beside it would read as a contradiction.
         if ratio >= 1.5:
-            return f"{times(ratio)} the usual for a {when}{over}"
+            return f"above the usual for a {when}{over}"
         if ratio <= 0.67:
             return f"below the usual for a {when}"
         return f"usual for a {when}"

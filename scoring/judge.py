@@ -122,7 +122,7 @@ class VolumeJudgement:
     anomaly: float
     """0–1: the highest score since the storm under way was called, else over ``ANOMALY_SPAN``."""
     surprise: str | None
-    """The detector's words for it ("storm since 09:41: 16x the usual … (last 15 min)")."""
+    """The detector's words for it ("storm since 09:41: above the usual … (last 15 min)")."""
     storm_since: datetime | None
     """When the detector called the storm under way (None: no storm)."""
 

@@ -76,7 +76,7 @@ class TopicSignals:
     anomaly: float = 0.0
     """The volume detector's score, 0–1 (the storm's highest, else the highest of the last 15 minutes)."""
     anomaly_note: str | None = None
-    """The detector's words for it ("storm since 09:41: 16x the usual for a Saturday 09:41 …")."""
+    """The detector's words for it ("storm since 09:41: above the usual for a Saturday 09:41 …")."""
     storm: bool = False
     """The volume detector has called a storm that is still under way."""
     unique_authors: int = 0

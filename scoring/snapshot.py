@@ -167,7 +167,8 @@ class TopicSnapshot:
     """The volume detector's score (0–1): the highest since the storm under way was called, else the
     highest of the last 15 minutes."""
     surprise: str | None = None
-    """The detector's words for it ("storm since 09:41: 16x the usual for a Saturday 09:41 (last 15 min)")."""
+    """The detector's words for it ("storm since 09:41: above the usual for a Saturday 09:41 (last 15
+    min)")."""
     ratio: float | None = None
     """The rate against ``baseline_per_min`` (``levels.volume_ratio``): the gauge and the reasons share it."""
     storm_since: datetime | None = None

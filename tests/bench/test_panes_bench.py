@@ -73,7 +73,8 @@ def judged_topic(k: int, now: datetime) -> TopicSnapshot:
         mentions=k * PER_FLUSH, unique_authors=k * 100, sentiment={"negative": 0.6, "neutral": 0.3,
                                                                    "positive": 0.1},
         volume=tuple((k + i) % 97 for i in range(60)), negative_trend=(0.3,) * 12, level="crisis",
-        reasons=("volume 31x the usual",), anomaly=0.95, surprise="31x the usual for a Saturday 10:00",
+        reasons=("volume 31x the usual",), anomaly=0.95,
+        surprise="above the usual for a Saturday 10:00 (last 15 min)",
         unique_volume=tuple((k + i) % 61 for i in range(60)), influencers=influencers, terms=terms,
         clusters=clusters, copy_paste_share=0.2,
     )

@@ -41,7 +41,7 @@ def test_a_storm_is_called_once_held_while_it_lasts_and_ends_when_it_calms() -> 
     rise = out[quiet : quiet + 3]
     assert max(a.score for a in rise) > 0.7, [a.score for a in rise]  # called within three minutes
     called = next(a for a in rise if a.score >= 0.5)
-    assert called.storm_since == called.at and "x the usual for a Wednesday" in called.surprise
+    assert called.storm_since == called.at and "above the usual for a Wednesday" in called.surprise
     # one storm: the score holds at the watch line while it lasts; it goes above again only when the
     # evidence grows half as big again (a few times while the longer windows fill), never every minute
     during = out[quiet + 1 : quiet + storm_len]

@@ -125,7 +125,7 @@ def test_closed_buckets_go_through_the_detector_once_in_order() -> None:
     volume = out.volume
     assert volume.anomaly > 0.9 and volume.storm_since == T0 + timedelta(hours=4)
     assert (volume.surprise or "").startswith("storm since 14:00: ")
-    assert "x the usual for a Saturday 14:00" in (volume.surprise or "")
+    assert "above the usual for a Saturday 14:00" in (volume.surprise or "")
     assert volume.baseline_per_min is not None  # one baseline: the ratio is the rate against it
     assert volume.ratio == pytest.approx(40.0 / volume.baseline_per_min) and volume.ratio > 4
     # the storm is held while it lasts, then ends once the volume has been back to usual an hour

@@ -161,13 +161,13 @@ async def test_unique_voices_switch_and_anomaly_words(kit: Any) -> None:
         topic = kit.topic()
         unique = tuple(max(1, v // 4) for v in topic.volume)
         desk.publish(replace(topic, unique_volume=unique, anomaly=0.93,
-                             surprise="6.2x the usual for a Saturday 10:00"))
+                             surprise="above the usual for a Saturday 10:00 (last 15 min)"))
         app.flush()
         await pilot.pause()
         pane = app.query_one(VolumePane)
         assert pane._series(pane.snapshot.topics["brioche"]) == topic.volume
         text = pane.render().plain
-        assert "anomaly 0.93" in text and "6.2x the usual for a Saturday 10:00" in text
+        assert "anomaly 0.93" in text and "above the usual for a Saturday 10:00" in text
         assert "773 mentions · 512 authors" in text  # the hour's, not the 1,234 since the start
         await pilot.press("u")
         assert pane.unique and pane.border_title == "Unique voices · last hour"

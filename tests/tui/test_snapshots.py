@@ -35,7 +35,7 @@ def judged(kit: Any, topic: TopicSnapshot) -> TopicSnapshot:
     return replace(
         topic,
         anomaly=0.93,
-        surprise="14x the usual for a Saturday 10:00",
+        surprise="storm since 09:41: above the usual for a Saturday 10:00 (last 15 min)",
         unique_volume=tuple(max(1, v * 2 // 3) for v in topic.volume),
         influencers=(
             who(

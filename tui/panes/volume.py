@@ -143,7 +143,7 @@ def _spark(series: tuple[int, ...], width: int, rows: int = 1) -> list[str]:
 
 
 def _anomaly_line(topic: TopicSnapshot, width: int) -> Content:
-    """``anomaly 0.93 ▮▮▮▮▮▮▮▮▮  6.2x the usual for a Saturday 14:00`` (the detector's own words)."""
+    """``anomaly 0.93 ▮▮▮▮▮▮▮▮▮  above the usual for a Saturday 14:00`` (the detector's own words)."""
     style = anomaly_style(topic.anomaly)
     parts: list[Content | tuple[str, str] | str] = [
         ("anomaly ", "$foreground-muted"),
