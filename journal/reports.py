@@ -365,27 +365,63 @@ th{background:#f5f7f9;font-weight:600}.bad{color:#b3261e;font-weight:600}.good{c
 blockquote{margin:.3rem 0;padding:.3rem .8rem;border-left:3px solid #8aa0b8;background:#f5f7f9}
 .ev{border:1px solid #e6e9ed;border-radius:.4rem;padding:.4rem .7rem;margin:.4rem 0}
 .ev .who{color:#5b6673;font-size:.9em}.ev .rev{color:#b3261e;font-size:.9em}
-ul.check{list-style:none;padding-left:0}
+ul.check{list-style:none;padding-left:0}td.t{white-space:nowrap}
 svg{width:100%;height:auto;background:#fbfcfd;border:1px solid #e6e9ed}
 @media print{body{margin:0}}
 """
 
 
+MARK_ROW_PX = 12
+"""One row of event labels above the chart; labels that would overlap go one row down."""
+_CHAR_PX = 6.0
+"""Width of a 10px label character, near enough to keep labels apart."""
+
+
 def _svg(pm: PostMortem) -> str:
     bs, size = bins(pm, 240)
-    w, h, pad = 800, 220, 30
+    start, end = pm.window
+    inc = pm.record.incident
+    marks = [  # the first signal first: the SLA clocks start there, not at the opening
+        ("first signal", inc.first_signal_at, "#b8600b"),
+        ("opened", inc.opened_at, "#1d232a"),
+        ("acknowledged", inc.acknowledged_at, "#6a4fb3"),
+        ("first response", inc.first_response_at, "#1e7b34"),
+        ("resolved", inc.resolved_at, "#5b6673"),
+    ]
+    w, pad, plot_h = 800, 30, 160
     top = max((b.count for b in bs), default=0)
     if top == 0:
         return "<p>No volume history was recorded around this incident.</p>"
-    start, end = pm.window
     span = max(1.0, (end - start).total_seconds())
     bw = (w - 2 * pad) / len(bs)
 
     def x(dt: datetime) -> float:
         return pad + (w - 2 * pad) * (dt - start).total_seconds() / span
 
+    # labels in time order, each on the first row where it clears the one before it (events minutes
+    # apart on a day-long chart would otherwise print over each other)
+    placed: list[tuple[float, float, str, int, str, str]] = []
+    row_ends: list[float] = []
+    for label, at, colour in sorted(
+        (m for m in marks if m[1] is not None and start <= m[1] <= end), key=lambda m: m[1]
+    ):
+        xm = x(at)  # type: ignore[arg-type]
+        width = _CHAR_PX * len(label) + 4
+        right_side = xm + 3 + width <= w
+        left = xm + 3 if right_side else xm - 3 - width
+        row = next((r for r, e in enumerate(row_ends) if left >= e), len(row_ends))
+        if row == len(row_ends):
+            row_ends.append(0.0)
+        row_ends[row] = left + width
+        placed.append(
+            (xm, xm + 3 if right_side else xm - 3, "start" if right_side else "end", row, label, colour)
+        )
+    plot_top = 8 + MARK_ROW_PX * max(1, len(row_ends))
+    h = plot_top + plot_h + pad
+    base = plot_top + plot_h
+
     def y(v: int) -> float:
-        return h - pad - (h - 2 * pad) * v / top
+        return base - plot_h * v / top
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" '
@@ -397,40 +433,31 @@ def _svg(pm: PostMortem) -> str:
         x0 = pad + i * bw
         parts.append(
             f'<rect x="{x0:.1f}" y="{y(b.count):.1f}" width="{max(bw - 0.5, 0.5):.1f}" '
-            f'height="{h - pad - y(b.count):.1f}" fill="#8aa0b8"/>'
+            f'height="{base - y(b.count):.1f}" fill="#8aa0b8"/>'
         )
         if b.negative:
             parts.append(
                 f'<rect x="{x0:.1f}" y="{y(b.negative):.1f}" width="{max(bw - 0.5, 0.5):.1f}" '
-                f'height="{h - pad - y(b.negative):.1f}" fill="#d9534f"/>'
+                f'height="{base - y(b.negative):.1f}" fill="#d9534f"/>'
             )
-    inc = pm.record.incident
-    marks = [
-        ("opened", inc.opened_at, "#1d232a"),
-        ("acknowledged", inc.acknowledged_at, "#6a4fb3"),
-        ("first response", inc.first_response_at, "#1e7b34"),
-        ("resolved", inc.resolved_at, "#5b6673"),
-    ]
-    for n, (label, at, colour) in enumerate(marks):
-        if at is None or not start <= at <= end:
-            continue
-        xm = x(at)
+    for xm, tx, anchor, row, label, colour in placed:
+        text_y = 8 + MARK_ROW_PX * row + 9
+        dash = ' stroke-width="2"' if label == "first signal" else ' stroke-dasharray="4 3"'
         parts.append(
-            f'<line x1="{xm:.1f}" y1="{pad - 12}" x2="{xm:.1f}" y2="{h - pad}" stroke="{colour}" '
-            f'stroke-dasharray="4 3"/>'
+            f'<line x1="{xm:.1f}" y1="{text_y + 2}" x2="{xm:.1f}" y2="{base}" stroke="{colour}"{dash}/>'
         )
         parts.append(
-            f'<text x="{xm + 3:.1f}" y="{pad - 14 + 10 * (n % 2)}" font-size="10" fill="{colour}">'
+            f'<text x="{tx:.1f}" y="{text_y}" text-anchor="{anchor}" font-size="10" fill="{colour}">'
             f"{d.html_text(label)}</text>"
         )
     axis = 'font-size="11" fill="#5b6673"'
     parts += [
-        f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" stroke="#5b6673"/>',
+        f'<line x1="{pad}" y1="{base}" x2="{w - pad}" y2="{base}" stroke="#5b6673"/>',
         f'<text x="{pad}" y="{h - 10}" {axis}>{d.html_text(d.local_time(start, pm.tz))}</text>',
         f'<text x="{w - pad}" y="{h - 10}" text-anchor="end" {axis}>'
         f"{d.html_text(d.local_time(end, pm.tz))}</text>",
-        f'<text x="{pad - 4}" y="{pad + 4}" text-anchor="end" {axis}>{top}</text>',
-        f'<text x="{pad - 4}" y="{h - pad}" text-anchor="end" {axis}>0</text>',
+        f'<text x="{pad - 4}" y="{plot_top + 4}" text-anchor="end" {axis}>{top}</text>',
+        f'<text x="{pad - 4}" y="{base}" text-anchor="end" {axis}>0</text>',
         "</svg>",
     ]
     peak = _peak(pm)
@@ -556,7 +583,7 @@ def to_html(pm: PostMortem) -> str:
     out.append("<h2>Timeline</h2><table><tr><th>Time</th><th>Who</th><th>What</th></tr>")
     for ev in rec.events:
         out.append(
-            f"<tr><td>{h(d.local_time(ev.at, tz, seconds=True))}</td><td>{h(ev.operator)}</td>"
+            f'<tr><td class="t">{h(d.local_time(ev.at, tz, seconds=True))}</td><td>{h(ev.operator)}</td>'
             f"<td>{h(describe(ev, tz))}</td></tr>"
         )
     out += ["</table>", "</body></html>", ""]

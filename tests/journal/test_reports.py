@@ -242,3 +242,26 @@ async def test_handover_tells_the_next_shift_what_matters(journal: Journal, cloc
 async def test_handover_of_a_quiet_shift(journal: Journal) -> None:
     text = await build_handover(journal, timedelta(hours=8))
     assert "Nothing open." in text and "Nothing was recorded." in text and "## SLA breaches (0)" in text
+
+
+async def test_html_chart_marks_the_first_signal_and_keeps_labels_apart(journal: Journal, storm: int) -> None:
+    """Issue 12: the first signal (where the SLA clock starts) was not marked, and labels of events
+    minutes apart printed over each other on an hours-long chart."""
+    html = render(await build_postmortem(journal, storm), "html")
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    labels = {"first signal", "opened", "acknowledged", "first response", "resolved"}
+    found = []
+    label_re = r'<text x="([\d.]+)" y="(\d+)" text-anchor="(start|end)" font-size="10"[^>]*>([^<]+)<'
+    for m in re.finditer(label_re, svg):
+        x, y, anchor, label = float(m[1]), int(m[2]), m[3], m[4]
+        width = 6.0 * len(label)
+        found.append((y, x if anchor == "start" else x - width, x + width if anchor == "start" else x, label))
+    assert {f[3] for f in found} == labels  # every moment of the incident, the first signal included
+    for a in found:
+        for b in found:
+            if a is not b and a[0] == b[0]:  # same row: no overlap
+                assert a[2] <= b[1] or b[2] <= a[1], (a, b)
+    lines = {m[2]: float(m[1]) for m in re.finditer(r'<line x1="([\d.]+)"[^>]*stroke="(#[0-9a-f]+)"', svg)}
+    first, opened = lines["#b8600b"], lines["#1d232a"]
+    assert first < opened  # ten minutes before the opening
+    assert '<td class="t">' in html and "td.t{white-space:nowrap}" in html  # times on one line
