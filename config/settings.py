@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal
+from typing import Literal, get_args
 
 # --- desk ---------------------------------------------------------------------------------------
 
@@ -397,6 +397,8 @@ class ResponseTemplate:
 AlertTrigger = Literal[
     "level_change", "sla_breach", "ack_timeout", "new_incident", "source_down", "resurgence"
 ]
+ALERT_TRIGGERS: tuple[AlertTrigger, ...] = get_args(AlertTrigger)
+"""The triggers an output's ``on`` can list, in this order (every one by default)."""
 
 
 @dataclass(frozen=True)
@@ -413,14 +415,7 @@ class AlertSettings:
     """webhook: where to POST; ntfy: the server (https://ntfy.sh); pagerduty: the Events API v2 enqueue
     URL; opsgenie: the API base (https://api.opsgenie.com, or api.eu.opsgenie.com)."""
     format: Literal["slack", "mattermost", "teams", "json"] = "json"
-    on: tuple[AlertTrigger, ...] = (
-        "level_change",
-        "sla_breach",
-        "ack_timeout",
-        "new_incident",
-        "source_down",
-        "resurgence",
-    )
+    on: tuple[AlertTrigger, ...] = ALERT_TRIGGERS
     min_level: Literal["calm", "watch", "alert", "crisis"] | None = None
     """Level changes below this level are not sent (a fall back to calm included)."""
     min_severity: Literal["sev1", "sev2", "sev3", "sev4"] | None = None

@@ -21,33 +21,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from tocsin.config.settings import AlertSettings
+from tocsin.config.settings import AlertSettings, AlertTrigger
 from tocsin.journal.display import one_line
 from tocsin.sources.model import format_time
 
 log = logging.getLogger(__name__)
 
-AlertEvent = Literal[
-    "level_change",
-    "sla_breach",
-    "ack_timeout",
-    "new_incident",
-    "source_down",
-    "resurgence",
-    "escalated",
-    "acknowledged",
-    "resolved",
-]
-ALERT_EVENTS: tuple[AlertEvent, ...] = (
-    "level_change",
-    "sla_breach",
-    "ack_timeout",
-    "new_incident",
-    "source_down",
-    "resurgence",
-)
-"""The triggers an output's ``on`` can list (``escalated`` pages the ladder's people only;
-``acknowledged`` and ``resolved`` close what a pager opened)."""
+AlertEvent = AlertTrigger | Literal["escalated", "acknowledged", "resolved"]
+"""What an alert is about: a trigger an output's ``on`` can list (``ALERT_TRIGGERS``, owned by the
+config), or ``escalated`` (pages the ladder's people only), ``acknowledged`` and ``resolved`` (close what a
+pager opened)."""
 
 WEBHOOK_TIMEOUT_S = 5.0
 """A chat server that does not answer within this is counted as a failure (the desk never waits)."""
