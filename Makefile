@@ -2,6 +2,8 @@
 #   make run    the desk on the embedded default (the bundled demo storm)
 #   make test   ruff + the whole test suite (installs CPU-only torch and flair)
 #   make bench  the benchmarks, written to bench.json
+#   make i18n   after marking or changing words shown to people: extract them, update the French
+#               catalog (config/locale), and once it is translated, compile it (the .mo is committed)
 #   make fuzz   the fuzz suites (test_fuzz_*) with random seeds and ten times the examples; make test runs
 #               them too, bounded and derandomized (tests/conftest.py)
 
@@ -15,7 +17,7 @@ TORCH_INDEX ?=
 TORCH_OPTS  := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX),)
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: run test bench fuzz lint clean
+.PHONY: run test bench fuzz lint clean i18n
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +46,13 @@ bench: $(VENV)/.test-installed
 
 fuzz: $(VENV)/.test-installed
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -k fuzz -o timeout=1800
+
+LOCALE := config/locale
+i18n: $(VENV)/.test-installed
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k N_plural:1,2 --no-location --sort-output --project tocsin \
+		-o $(LOCALE)/tocsin.pot config sources scoring journal tui
+	$(BIN)/pybabel update -i $(LOCALE)/tocsin.pot -d $(LOCALE) -D tocsin --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d $(LOCALE) -D tocsin --statistics
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .

@@ -184,6 +184,9 @@ def _handler(action: Action) -> Callable[[argparse.Namespace], int]:
 
         try:
             settings = _settings(args)
+            from tocsin.config.i18n import use as use_language  # Babel loads only past --help
+
+            use_language(settings.desk.language)  # the post-mortems and handovers in the desk's language
             return asyncio.run(_with_journal(settings, args, action))
         except (JournalError, _Failed) as exc:
             print(f"tocsin: {exc}", file=sys.stderr)

@@ -37,6 +37,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from tocsin.config.settings import LevelSettings
+from tocsin.scoring import reasons as r
 from tocsin.scoring.detector import times
 from tocsin.scoring.snapshot import LEVELS, Level
 
@@ -48,6 +49,8 @@ BASELINE_FLOOR_PER_MIN = 0.1
 def volume_ratio(rate_per_min: float, baseline_per_min: float) -> float:
     """The rate against the usual, the one way every figure on the desk computes it."""
     return rate_per_min / max(baseline_per_min, BASELINE_FLOOR_PER_MIN)
+
+
 INFLUENCER_NEGATIVE = "influencer_negative"
 """``Involvement`` kind for a macro or mega account with a negative mention."""
 CRISIS_PEAK_SHARE = 1 / 3
@@ -57,13 +60,6 @@ ALERT_PEAK_SHARE = 1 / 10
 """An alert needs the rate at this share of its recent peak at least: a storm that has fallen to a tenth
 of its height (the point where a crisis wave is taken to have ended) is watched, not alerted on, so that
 a second wave is an alert again."""
-_ROLE_WORDS = {
-    "journalist": ("journalist", "journalists"),
-    "activist": ("activist", "activists"),
-    "official": ("official", "officials"),
-    "media": ("media outlet", "media outlets"),
-    "watchlist": ("watchlist account", "watchlist accounts"),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,10 +164,10 @@ class LevelTracker:
         left = self.settings.hold - (now - held_since)
         if left.total_seconds() > 0:
             minutes = max(1, round(left.total_seconds() / 60))
-            note = f"holding {previous} for {minutes} more min"
+            note = r.say(r.HOLDING, level=previous, minutes=minutes)
             return LevelState(previous, (*kept_reasons, note), False, previous, since)
         self._set(kept, now)
-        calmer = f"down from {previous}: below its thresholds for {_minutes(now - held_since)}"
+        calmer = r.say(r.DOWN_FROM, level=previous, minutes=_minutes(now - held_since))
         return LevelState(self.level, (*kept_reasons, calmer), True, previous, now)
 
     def _set(self, index: int, now: datetime) -> None:
@@ -205,7 +201,7 @@ def assess(signals: TopicSignals, cfg: LevelSettings, *, relax: float = 1.0) -> 
     def rise(level_ratio: float, level_anomaly: float | None) -> str | None:
         """The volume rise at a level, in words: the detector calls it, the ratio grades it."""
         if ratio is not None and ratio >= level_ratio * relax:
-            return f"volume {times(ratio)} the usual"
+            return r.say(r.VOLUME_RATIO, ratio=times(ratio))
         unusual = ratio is None or ratio >= cfg.watch_ratio * relax
         if level_anomaly is not None and unusual and s.anomaly >= level_anomaly * relax:
             return _spike(s)
@@ -219,18 +215,19 @@ def assess(signals: TopicSignals, cfg: LevelSettings, *, relax: float = 1.0) -> 
     mood = []
     if neg is not None and hostile:
         usual = s.usual_negative_share
-        was = f" (usually {round(usual * 100)} %)" if souring and usual is not None else ""
-        mood.append(f"{round(neg * 100)} % negative{was}")
+        if souring and usual is not None:
+            mood.append(r.say(r.NEGATIVE_SOURING, share=round(neg * 100), usual=round(usual * 100)))
+        else:
+            mood.append(r.say(r.NEGATIVE, share=round(neg * 100)))
     people = [_people(n, role) for role, n in sorted(s.watchlist.items()) if n > 0]
     if s.influencers_negative:
-        n = s.influencers_negative
-        people.append(f"{n} influential account{'s' if n > 1 else ''} negative")
-    campaign = f"copy-paste wave: {s.campaign_accounts} accounts" if s.campaign_accounts else None
-    crowd = f"{s.unique_authors} authors in the last hour"
+        people.append(r.counted("influential", s.influencers_negative))
+    campaign = r.say(r.WAVE, n=s.campaign_accounts) if s.campaign_accounts else None
+    crowd = r.say(r.AUTHORS, n=s.unique_authors)
     peak = s.peak_rate_per_min
     cooled = None
     if peak and s.rate_per_min < peak * CRISIS_PEAK_SHARE * relax:
-        cooled = f"past its peak: {s.rate_per_min:.1f}/min, down from {peak:.1f}/min"
+        cooled = r.say(r.PAST_PEAK, rate=f"{s.rate_per_min:.1f}", peak=f"{peak:.1f}")
 
     # crisis
     crisis_rise = None
@@ -250,10 +247,10 @@ def assess(signals: TopicSignals, cfg: LevelSettings, *, relax: float = 1.0) -> 
         if hostile and (rise_alert or (rise_watch and names) or wave):
             alert = (rise_alert or rise_watch, *mood, crowd, *people, campaign if wave else None, cooled)
         elif rise_crisis and not hostile:
-            share = f"only {round(neg * 100)} % negative" if neg is not None else "sentiment not scored yet"
+            share = r.say(r.ONLY_NEGATIVE, share=round(neg * 100)) if neg is not None else r.NOT_SCORED
             alert = (rise_crisis, share, crowd, *people)
         if alert is not None and peak and s.rate_per_min < peak * ALERT_PEAK_SHARE * relax:
-            faded = f"past its peak: {s.rate_per_min:.1f}/min, down from {peak:.1f}/min"
+            faded = r.say(r.PAST_PEAK, rate=f"{s.rate_per_min:.1f}", peak=f"{peak:.1f}")
         elif alert is not None:
             return 2, _facts(*alert)
     # watch
@@ -266,7 +263,9 @@ def assess(signals: TopicSignals, cfg: LevelSettings, *, relax: float = 1.0) -> 
 
 def _spike(s: TopicSignals) -> str:
     """The detector's own words for a rise it called that the ratio does not show (a slow ramp)."""
-    return f"spike: {s.anomaly_note}" if s.anomaly_note else f"volume spike (score {s.anomaly:.2f})"
+    if s.anomaly_note:
+        return r.say(r.SPIKE_NOTE, note=s.anomaly_note)
+    return r.say(r.SPIKE_SCORE, score=f"{s.anomaly:.2f}")
 
 
 def _facts(*items: str | None) -> tuple[str, ...]:
@@ -274,9 +273,10 @@ def _facts(*items: str | None) -> tuple[str, ...]:
 
 
 def _people(n: int, role: str) -> str:
-    one, many = _ROLE_WORDS.get(role, (role, f"{role} accounts"))
-    return f"{n} {one if n == 1 else many}"
+    if role in r.PLURALS:
+        return r.counted(role, n)
+    return f"{n} {role} {'account' if n == 1 else 'accounts'}"  # a role named in the settings, as named
 
 
 def _minutes(delta: timedelta) -> str:
-    return f"{max(1, round(delta.total_seconds() / 60))} min"
+    return str(max(1, round(delta.total_seconds() / 60)))

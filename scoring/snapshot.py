@@ -12,6 +12,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Literal
 
+from tocsin.config.i18n import _, number
 from tocsin.sources.base import SourceState, SourceStatus
 from tocsin.sources.model import Mention, format_time
 
@@ -249,7 +250,9 @@ class Behind:
     def words(self) -> str:
         """"behind: 3,400 mentions waiting, figures 12 s old" (plain words for the header)."""
         late = f"{self.seconds:.0f} s" if self.seconds < 120 else f"{self.seconds / 60:.0f} min"
-        return f"behind: {self.mentions:,} mentions waiting, figures {late} old"
+        return _("behind: {mentions} mentions waiting, figures {late} old").format(
+            mentions=number(self.mentions, 0, grouped=True), late=late
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {"mentions": self.mentions, "seconds": round(self.seconds, 1)}

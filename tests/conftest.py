@@ -8,8 +8,11 @@ runs the ``fuzz`` profile: random seeds and ten times the examples, for hunting 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, settings
+from tocsin.config.i18n import use
 
 settings.register_profile(
     "ci",
@@ -23,3 +26,10 @@ settings.register_profile(
     "fuzz", max_examples=3000, deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(autouse=True)
+def _desk_speaks_english() -> Iterator[None]:
+    """A test that switches the desk to French (``desk.language: fr``) leaves the next one in English."""
+    yield
+    use("en")

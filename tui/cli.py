@@ -130,6 +130,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
 
     settings = _settings(args)
+    from tocsin.config.i18n import use as use_language  # Babel loads only past --help
+
+    use_language(settings.desk.language)  # before any word is shown: the wall, its help, its forms
     if args.command == "demo":
         from tocsin.config.loader import with_demo_speed
 

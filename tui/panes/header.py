@@ -13,6 +13,8 @@ from datetime import datetime, tzinfo
 from textual.content import Content
 from textual.geometry import Size
 from textual.widget import Widget
+from tocsin.config.i18n import _, datetime_text, ngettext, number
+from tocsin.scoring.reasons import level_name, shown
 from tocsin.scoring.snapshot import LEVELS, Blindness, Snapshot, TopicSnapshot
 from tocsin.sources.base import format_span
 from tocsin.tui import safe_text
@@ -28,7 +30,7 @@ MAX_TOPIC_LINES = 4
 def local_clock(now: datetime, tz: tzinfo | None) -> str:
     """The desk clock as the operator reads it: weekday, date, time and zone, in local time."""
     local = now.astimezone(tz)
-    return local.strftime("%a %d %b %H:%M:%S %Z").strip()
+    return datetime_text(local, "%a %d %b %H:%M:%S %Z", "EEE d MMM HH:mm:ss zzz").strip()
 
 
 def source_alarms(snapshot: Snapshot | None) -> list[Content]:
@@ -36,7 +38,11 @@ def source_alarms(snapshot: Snapshot | None) -> list[Content]:
     if snapshot is None:
         return []
     return [
-        safe_text.content(f"⚠ source {safe_text.clean(s.id, 30)} {s.gap_warning}", ALARM_STYLE, max_len=120)
+        safe_text.content(
+            _("⚠ source {source} {warning}").format(source=safe_text.clean(s.id, 30), warning=s.gap_warning),
+            ALARM_STYLE,
+            max_len=120,
+        )
         for s in snapshot.sources.values()
         if s.gap_warning
     ]
@@ -49,11 +55,16 @@ def blind_line(blind: Blindness, now: datetime, tz: tzinfo | None) -> Content:
     since = blind.since.astimezone(tz).strftime("%H:%M")
     span = format_span((now - blind.since).total_seconds())
     if blind.last_mention_at is None:
-        last = "nothing received since the start"
+        last = _("nothing received since the start")
     else:
-        last = f"last mention {blind.last_mention_at.astimezone(tz).strftime('%H:%M')}"
+        last = _("last mention {time}").format(time=blind.last_mention_at.astimezone(tz).strftime("%H:%M"))
     return Content.assemble(
-        (f" {BLIND_MARK} BLIND since {since} ({span}) ", ALARM_STYLE),
+        (
+            " "
+            + _("{mark} BLIND since {since} ({span})").format(mark=BLIND_MARK, since=since, span=span)
+            + " ",
+            ALARM_STYLE,
+        ),
         "  ",
         safe_text.content(blind.why(), "bold $text-error", max_len=300),
         (f" · {last}", "$text-error"),
@@ -118,11 +129,11 @@ class DeskHeader(Widget):
         snap = self._snapshot
         engine: list[Content | tuple[str, str] | str] = []
         if snap is not None:
-            engine = [("sentiment ", "$foreground-muted"), (snap.engine, "bold")]
+            engine = [(_("sentiment") + " ", "$foreground-muted"), (snap.engine, "bold")]
             if snap.engine_note:
                 engine += [" ", safe_text.content(f"({snap.engine_note})", "$text-warning", max_len=60)]
         if self._finished:
-            engine.append(("   all sources finished", "$foreground-muted"))
+            engine.append(("   " + _("all sources finished"), "$foreground-muted"))
         title = Content.assemble(
             ("tocsin", "bold $accent"),
             " ▸ ",
@@ -141,7 +152,7 @@ class DeskHeader(Widget):
         if snap is not None and snap.behind is not None:  # the figures below are late: said before them
             lines.append(Content.styled("⏳ " + snap.behind.words(), "bold $text-warning"))
         if snap is None or not snap.topics:
-            lines.append(Content.styled("waiting for the first figures…", "$foreground-muted italic"))
+            lines.append(Content.styled(_("waiting for the first figures…"), "$foreground-muted italic"))
             if alarms:
                 lines.append(Content("  ").join(alarms))
             return self._lines(lines)
@@ -155,7 +166,8 @@ class DeskHeader(Widget):
             lines.append(_topic_line(topic, blind is not None))
         if len(topics) > MAX_TOPIC_LINES:
             more = len(topics) - MAX_TOPIC_LINES
-            lines.append(Content.styled(f"+{more} more topic{'s' if more > 1 else ''}", "$foreground-muted"))
+            words = ngettext("+{n} more topic", "+{n} more topics", more).format(n=more)
+            lines.append(Content.styled(words, "$foreground-muted"))
         if alarms:  # one line for them all, the loudest on the wall after the levels
             lines.append(Content("  ").join(alarms))
         if self._news is not None:
@@ -172,22 +184,28 @@ def _topic_line(topic: TopicSnapshot, blind: bool) -> Content:
     """`` ◆ ALERT  Maison Brioche  42.0/min  volume 14x the usual``; blind, the badge says so and the
     level is only what was last seen (a calm one muted, never green)."""
     mark = LEVEL_MARK.get(topic.level, "?")
-    reasons = " · ".join(topic.reasons) if topic.reasons else "normal activity"
+    reasons = " · ".join(shown(r) for r in topic.reasons) if topic.reasons else _("normal activity")
     name = safe_text.content(topic.name, "bold", max_len=30)
-    rate = (f"{topic.rate_per_min:.1f}/min", "bold")
+    rate = (f"{number(topic.rate_per_min)}/min", "bold")
     why = safe_text.content(reasons, "$foreground-muted", max_len=160)
     if not blind:
         return Content.assemble(
-            (f" {mark} {topic.level.upper()} ", level_style(topic.level)), " ", name, "  ", rate, "  ", why
+            (f" {mark} {level_name(topic.level).upper()} ", level_style(topic.level)),
+            " ",
+            name,
+            "  ",
+            rate,
+            "  ",
+            why,
         )
     calm = _level_rank(topic) == 0
     seen_style = "$foreground-muted" if calm else level_style(topic.level)
     pieces: list[Content | tuple[str, str] | str] = [
-        (f" {BLIND_MARK} BLIND ", ALARM_STYLE),
+        (f" {BLIND_MARK} {_('BLIND')} ", ALARM_STYLE),
         " ",
         name,
-        "  last seen ",
-        (f"{mark} {topic.level}", seen_style),
+        "  " + _("last seen") + " ",
+        (f"{mark} {level_name(topic.level)}", seen_style),
         "  ",
         rate,
     ]
