@@ -19,7 +19,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingsMap, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.notifications import Notify, SeverityLevel
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 from tocsin.config.settings import Settings
 from tocsin.scoring.snapshot import LEVELS, ScoredMention, Snapshot
 from tocsin.sources.clock import Clock
@@ -32,6 +32,7 @@ from tocsin.tui.panes.header import DeskHeader
 from tocsin.tui.panes.health import SourceHealthPane
 from tocsin.tui.panes.incidents import IncidentsPane
 from tocsin.tui.panes.influencers import InfluencersPane
+from tocsin.tui.panes.keybar import KeyBar
 from tocsin.tui.panes.sentiment import SentimentPane
 from tocsin.tui.panes.terms import TermsPane
 from tocsin.tui.panes.volume import VolumePane
@@ -184,7 +185,7 @@ class TocsinApp(IncidentKeys, App[int]):
                 compact=True,
             )
         yield SourceHealthPane(self.desk.clock, id="health")
-        yield Footer(compact=True, show_command_palette=False)  # every incident key fits 120 columns
+        yield KeyBar()  # every incident key fits 120 columns; at 80, those that fit and ? for the rest
 
     def on_mount(self) -> None:
         problems: list[str] = []  # one toast for them all: toasts never stack

@@ -35,27 +35,32 @@ async def settle(pilot: Any) -> None:
     await pilot.pause()
 
 
+async def two_incidents(pilot: Any, desk: Any, session: DeskSession) -> None:
+    """A SEV2 whose first response is 7 minutes overdue and a SEV1 acked, owned and answered."""
+    await settle(pilot)
+    journal = session.journal
+    assert journal is not None
+    first = await session.open_incident(
+        "brioche", "sev2", "Maison Brioche: alert (volume 14x the usual, 61 % negative)",
+        first_signal_at=T0 - minutes(12),
+    )
+    second = await session.open_incident("brioche", "sev1", "Mould photo shared by @lemonde_conso")
+    await journal.acknowledge(second.id)
+    await journal.assign(second.id, "hugo")
+    await journal.log_response(second.id, "apology", "x", "We are so sorry: we are checking every shop.")
+    await session.poll()
+    desk.clock.advance(25 * 60)  # the first incident's response is now 7 minutes overdue
+    await session.check_clocks()
+    assert first.id == 1
+    pilot.app.flush()
+    await pilot.pause()
+
+
 def test_wall_with_incidents_120x40(tmp_path: Path, kit: Any, snap_compare: Any) -> None:
     app, desk, session = storm_wall(tmp_path, kit)
 
     async def run_before(pilot: Any) -> None:
-        await settle(pilot)
-        journal = session.journal
-        assert journal is not None
-        first = await session.open_incident(
-            "brioche", "sev2", "Maison Brioche: alert (volume 14x the usual, 61 % negative)",
-            first_signal_at=T0 - minutes(12),
-        )
-        second = await session.open_incident("brioche", "sev1", "Mould photo shared by @lemonde_conso")
-        await journal.acknowledge(second.id)
-        await journal.assign(second.id, "hugo")
-        await journal.log_response(second.id, "apology", "x", "We are so sorry: we are checking every shop.")
-        await session.poll()
-        desk.clock.advance(25 * 60)  # the first incident's response is now 7 minutes overdue
-        await session.check_clocks()
-        assert first.id == 1
-        pilot.app.flush()
-        await pilot.pause()
+        await two_incidents(pilot, desk, session)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
 

@@ -45,8 +45,21 @@ COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("checklist", "CHECK", 5),
 )
 """Key, header, width (None: the title takes what the others leave)."""
-_FIXED = sum(w or 0 for _, _, w in COLUMNS)
+NARROW_COLUMNS: tuple[tuple[str, str, int | None], ...] = tuple(
+    c for c in COLUMNS if c[0] not in ("owner", "signal", "checklist")
+)
+"""Below ``FULL_WIDTH``: the clocks that run out stay, owner, age and boxes go (``v`` and ``t`` show
+them); at 80 columns the first-response countdown was the column cut off."""
 MIN_TITLE = 12
+
+
+def _needed(columns: tuple[tuple[str, str, int | None], ...]) -> int:
+    """The pane width the columns need with a ``MIN_TITLE`` title (cell padding, border, scrollbar)."""
+    return sum(w or 0 for _, _, w in columns) + 2 * len(columns) + 3 + MIN_TITLE
+
+
+FULL_WIDTH = _needed(COLUMNS)
+"""The narrowest pane that shows every column."""
 
 
 def countdown(td: timedelta) -> str:
@@ -176,12 +189,32 @@ class IncidentsPane(DataTable[Text]):
         """What each cell shows now (plain text and style), to update only what changed."""
         self._title_width = 0
         self._subtitle = ""
+        self._columns: tuple[tuple[str, str, int | None], ...] = ()
+        self.always_shown = False
+        """Shown with no incident open (a layout that gives the pane a terminal of its own)."""
 
     def on_mount(self) -> None:
-        for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=width)
+        self._set_columns(COLUMNS)
         self.border_title = "Incidents"
-        self.display = False
+        self.display = self.always_shown
+
+    def _set_columns(self, columns: tuple[tuple[str, str, int | None], ...]) -> None:
+        """Rebuild the table with ``columns`` (on a resize across ``FULL_WIDTH``, rarely)."""
+        selected = self.selected_incident if self._columns else None
+        self.clear(columns=True)
+        self._columns = columns
+        for key, label, width in columns:
+            self.add_column(label, key=key, width=width)
+        for key in self._order:
+            cells = self._cells[key]
+            self.add_row(*(self._text(cells[k]) for k, _, _ in columns), key=key)
+        if selected is not None:
+            self.select_incident(selected.id)
+
+    @property
+    def column_keys(self) -> list[str]:
+        """The columns shown now, left to right."""
+        return [key for key, _, _ in self._columns]
 
     # --- data -----------------------------------------------------------------------------------
 
@@ -216,7 +249,7 @@ class IncidentsPane(DataTable[Text]):
         for key, inc in wanted.items():
             if key not in self._incidents:
                 cells = self._render(inc, now)
-                self.add_row(*(self._text(cells[k]) for k, _, _ in COLUMNS), key=key)
+                self.add_row(*(self._text(cells[k]) for k, _, _ in self._columns), key=key)
                 self._cells[key] = cells
             self._incidents[key] = inc
         order = [str(i.id) for i in sorted(wanted.values(), key=severity_rank)]
@@ -230,7 +263,9 @@ class IncidentsPane(DataTable[Text]):
         ):
             self.select_incident(selected.id)  # the cursor stays on the incident, not on the row
         self._subtitle = status or ""
-        self.display = bool(wanted)
+        self.display = bool(wanted) or self.always_shown
+        if not wanted and self.border_title != "Incidents · none open":
+            self.border_title = "Incidents · none open"
         self.tick(now, force=True)
 
     def set_status(self, status: str | None) -> None:
@@ -246,7 +281,11 @@ class IncidentsPane(DataTable[Text]):
             return 0
         # before its first layout the pane has no size yet: the screen's width is the best guess
         outer = self.size.width or self.screen.size.width
-        width = max(MIN_TITLE, outer - 3 - _FIXED - 2 * len(COLUMNS))
+        columns = COLUMNS if outer >= FULL_WIDTH else NARROW_COLUMNS
+        if columns != self._columns:
+            self._set_columns(columns)
+            force = True
+        width = max(MIN_TITLE, outer - _needed(columns) + MIN_TITLE)
         if width != self._title_width:
             self._title_width = width
             force = True
@@ -254,7 +293,8 @@ class IncidentsPane(DataTable[Text]):
         for key, inc in self._incidents.items():
             cells = self._render(inc, now)
             old = self._cells.get(key, {})
-            for column, value in cells.items():
+            for column in self.column_keys:
+                value = cells[column]
                 if force or old.get(column) != value:
                     if old.get(column) != value:
                         changed += 1

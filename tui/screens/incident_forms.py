@@ -102,9 +102,18 @@ class IncidentForm(ModalScreen[T | None], Generic[T]):
         & #form-error.-busy { color: $foreground-muted; text-style: italic; }
         & #form-hint { color: $foreground-muted; margin-top: 1; }
     }
+    IncidentForm.-short {
+        & > Vertical { max-height: 100%; }
+        & .form-heading, & .form-context { margin-bottom: 0; }
+        & Label, & #form-error, & #form-hint { margin-top: 0; }
+        & TextArea { height: 4; }
+    }
     """
 
     HINT = "Enter saves · Esc cancels"
+    SHORT = 32
+    """Below this many lines the form drops its blank lines and field borders: at 80x24 the respond
+    form's link field and its save hint fell below the screen."""
 
     def __init__(self, commit: Commit[T], heading: Content) -> None:
         super().__init__()
@@ -125,6 +134,15 @@ class IncidentForm(ModalScreen[T | None], Generic[T]):
     def fields(self) -> ComposeResult:
         """The form's widgets (subclasses)."""
         yield from ()
+
+    def on_resize(self) -> None:
+        """Tight on a short terminal, airy on a tall one (the class and the boxes' borders)."""
+        short = self.app.size.height < self.SHORT
+        self.set_class(short, "-short")
+        for box in self.query(Input):
+            box.compact = short
+        for area in self.query(TextArea):
+            area.compact = short
 
     def values(self) -> dict[str, Any]:
         """What the operator entered (subclasses)."""

@@ -1,0 +1,145 @@
+"""Layouts for every size: what stays on screen at 80x24 (the level, the incident clocks, the feed, the
+keys that fit and ``?``, the whole respond form), snapshots of calm and crisis from 80x24 to 200x60."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+from tocsin.tui.app import TocsinApp
+from tocsin.tui.panes.feed import FeedView
+from tocsin.tui.panes.header import DeskHeader
+from tocsin.tui.panes.incidents import IncidentsPane
+from tocsin.tui.panes.keybar import KeyBar
+from tocsin.tui.screens.incident_forms import RespondForm
+
+from .test_incidents_snapshot import storm_wall, two_incidents
+
+SMALL = (80, 24)
+
+
+def on_screen(app: TocsinApp, widget: Any) -> bool:
+    """Wholly inside the terminal (not cut by its edge, not scrolled away)."""
+    region = widget.region
+    width, height = app.size
+    return region.height > 0 and region.x >= 0 and region.right <= width and region.bottom <= height
+
+
+async def test_80x24_keeps_the_level_the_incident_clocks_and_the_feed(tmp_path: Path, kit: Any) -> None:
+    app, desk, session = storm_wall(tmp_path, kit)
+    async with app.run_test(size=SMALL) as pilot:
+        await two_incidents(pilot, desk, session)
+        pane = app.query_one(IncidentsPane)
+        assert on_screen(app, app.query_one(DeskHeader))
+        assert on_screen(app, pane)
+        assert "response" in pane.column_keys and "ack" in pane.column_keys
+        assert "breached 7 min ago" in [c.plain for c in pane.get_row("1")]
+        ordered = pane.ordered_columns
+        assert sum(c.get_render_width(pane) for c in ordered) <= pane.size.width  # nothing cut off
+        feed = app.query_one(FeedView)
+        assert on_screen(app, feed) and len(feed.rendered_lines()) >= 6
+        await pilot.resize_terminal(160, 48)  # a bigger terminal gets owner, age and boxes back
+        await pilot.pause()
+        app.flush()
+        await pilot.pause()
+        assert "owner" in pane.column_keys and "checklist" in pane.column_keys
+
+
+async def test_the_key_bar_shows_whole_keys_that_fit_and_help_says_how_many_more(kit: Any) -> None:
+    desk = kit.FakeDesk(kit.settings(refresh_hz=0.001))
+    app = TocsinApp(desk.settings, desk)
+    async with app.run_test(size=SMALL) as pilot:
+        for _ in range(20):
+            await pilot.pause()
+        bar = app.query_one(KeyBar)
+        keys = list(app.query_one(Footer).query(FooterKey))
+        assert all(k.region.right <= SMALL[0] for k in keys), [(k.description, k.region) for k in keys]
+        assert bar.left_out > 0
+        [help_key] = [k for k in keys if k.key == "question_mark"]
+        assert help_key.description == f"Help · {bar.left_out} more"
+        await pilot.resize_terminal(200, 40)  # room for every key: nothing left out, help says nothing more
+        for _ in range(5):
+            await pilot.pause()
+        assert bar.left_out == 0
+        assert [k.description for k in bar.query(FooterKey) if k.key == "question_mark"] == ["Help"]
+
+
+async def test_the_respond_form_fits_80x24_with_its_save_hint(tmp_path: Path, kit: Any) -> None:
+    app, desk, session = storm_wall(tmp_path, kit)
+    async with app.run_test(size=SMALL) as pilot:
+        await two_incidents(pilot, desk, session)
+        await pilot.press("r")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, RespondForm)
+        for selector in ("#kind", "#channel", "#text", "#url", "#form-hint"):
+            assert on_screen(app, form.query_one(selector)), selector
+        assert "Ctrl+S saves" in str(form.query_one("#form-hint").render())
+
+
+def calm_desk(kit: Any) -> Any:
+    """An ordinary morning: a few mentions, the level calm, the source live."""
+    desk = kit.FakeDesk(kit.settings(refresh_hz=0.001))
+    kit.tell_story(desk, times=2)
+    desk.publish(
+        kit.topic(level="calm", rate=3.0, negative=0.12, neutral=0.70, positive=0.18, reasons=()),
+        sources=[kit.source_status(rate=3.0)],
+        engine="lexicon",
+    )
+    return desk
+
+
+async def settle(pilot: Any) -> None:
+    app = pilot.app
+    for _ in range(50):
+        await pilot.pause()
+        if app._desk_running:
+            break
+    app.flush()
+    await pilot.pause()
+
+
+def test_calm_80x24(kit: Any, snap_compare: Any) -> None:
+    desk = calm_desk(kit)
+    assert snap_compare(TocsinApp(desk.settings, desk), terminal_size=(80, 24), run_before=settle)
+
+
+def test_calm_120x40(kit: Any, snap_compare: Any) -> None:
+    desk = calm_desk(kit)
+    assert snap_compare(TocsinApp(desk.settings, desk), terminal_size=(120, 40), run_before=settle)
+
+
+def test_calm_200x60(kit: Any, snap_compare: Any) -> None:
+    desk = calm_desk(kit)
+    assert snap_compare(TocsinApp(desk.settings, desk), terminal_size=(200, 60), run_before=settle)
+
+
+def test_crisis_with_incidents_80x24(tmp_path: Path, kit: Any, snap_compare: Any) -> None:
+    app, desk, session = storm_wall(tmp_path, kit)
+
+    async def run_before(pilot: Any) -> None:
+        await two_incidents(pilot, desk, session)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_crisis_with_incidents_200x60(tmp_path: Path, kit: Any, snap_compare: Any) -> None:
+    app, desk, session = storm_wall(tmp_path, kit)
+
+    async def run_before(pilot: Any) -> None:
+        await two_incidents(pilot, desk, session)
+
+    assert snap_compare(app, terminal_size=(200, 60), run_before=run_before)
+
+
+def test_respond_form_80x24(tmp_path: Path, kit: Any, snap_compare: Any) -> None:
+    app, desk, session = storm_wall(tmp_path, kit)
+
+    async def run_before(pilot: Any) -> None:
+        await two_incidents(pilot, desk, session)
+        await pilot.press("r")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
