@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from tocsin.config import settings as S
+from tocsin.config.layouts import THEMES, parse_layout
 from tocsin.config.responses import template_problems
 
 SEVERITIES = ("sev1", "sev2", "sev3", "sev4")
@@ -250,6 +251,16 @@ def _check_ui(ui: S.UiSettings, report: Report) -> None:
     for binding, key in ui.keymap.items():
         if not key.strip():
             report(f"keymap.{binding}", "expected a key like ctrl+f, got an empty string")
+    try:
+        parse_layout(ui.layout)
+    except ValueError as exc:
+        report("layout", str(exc))
+    if ui.theme not in THEMES:
+        report(
+            "theme",
+            f"unknown theme {quote(ui.theme)} (themes: {', '.join(THEMES)})"
+            f"{did_you_mean(ui.theme, list(THEMES))}",
+        )
 
 
 CHECKS: dict[type, Callable[[Any, Report], None]] = {

@@ -457,7 +457,10 @@ class UiSettings:
     keymap: dict[str, str] = field(default_factory=dict)
     """Binding id → key, e.g. ``{filter: ctrl+f}``."""
     theme: str = "textual-dark"
-    layout: Literal["wall", "compact"] = "wall"
+    """A Textual theme, or ``tocsin-high-contrast`` (black and white, for glare and weak eyes)."""
+    layout: str = "wall"
+    """``wall``, ``compact``, ``triage``, ``signals``, ``people``, a pane's name (full screen) or panes
+    joined by commas (``tocsin.config.layouts``); ``--layout`` and ``--pane`` override it."""
 
 
 # --- the whole ----------------------------------------------------------------------------------

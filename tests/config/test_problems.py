@@ -416,3 +416,32 @@ def test_timezone_without_a_time_zone_database(problems, monkeypatch: pytest.Mon
         "site.yaml:2: desk.timezone: this machine has no time zone database: pip install tzdata, "
         "or leave timezone out"
     ]
+
+
+def test_an_unknown_layout_names_the_choices_and_the_closest(problems) -> None:
+    from tocsin.config.layouts import PANES
+
+    assert problems("ui:\n  refresh_hz: 10\n  layout: incident\n") == [
+        "site.yaml:3: ui.layout: unknown layout or pane 'incident' (layouts: wall, compact, triage, signals, "
+        f"people; panes, alone or joined by commas: {', '.join(PANES)}); did you mean 'incidents'?"
+    ]
+
+
+@pytest.mark.parametrize("layout", ["wall", "compact", "triage", "feed", "incidents,feed"])
+def test_layouts_a_wall_of_terminals_uses_are_accepted(problems, layout: str) -> None:
+    # a file of ui alone lacks topics and sources (the run's preflight says so): only ui matters here
+    assert [p for p in problems(f"ui:\n  layout: '{layout}'\n") if ": ui." in p] == []
+
+
+def test_a_layout_cannot_name_a_pane_twice(problems) -> None:
+    assert problems("ui:\n  layout: feed,feed\n") == [
+        "site.yaml:2: ui.layout: 'feed,feed' names a pane twice"
+    ]
+
+
+def test_an_unknown_theme_names_the_closest(problems) -> None:
+    [problem] = problems("ui:\n  theme: high-contrast\n")
+    assert problem.startswith(
+        "site.yaml:2: ui.theme: unknown theme 'high-contrast' (themes: tocsin-high-contrast,"
+    )
+    assert problem.endswith("; did you mean 'tocsin-high-contrast'?")
