@@ -19,7 +19,7 @@ the lowest layer because every layer above shows words: the level reasons (scori
 from __future__ import annotations
 
 import gettext
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +36,7 @@ _LOCALES = {"en": "en_GB", "fr": "fr_FR"}
 
 _language = "en"
 _catalog: gettext.NullTranslations = gettext.NullTranslations()
+_listeners: list[Callable[[], None]] = []
 
 
 def _load(language: str) -> gettext.NullTranslations:
@@ -53,6 +54,14 @@ def use(language: str) -> None:
     global _language, _catalog
     _catalog = _load(language)
     _language = language
+    for listener in _listeners:
+        listener()
+
+
+def on_change(listener: Callable[[], None]) -> None:
+    """Call ``listener`` after each ``use``: for words a layer above keeps ready-made (the wall's key
+    bindings are built per class, before any desk starts)."""
+    _listeners.append(listener)
 
 
 def language() -> str:

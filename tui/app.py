@@ -14,16 +14,21 @@ from pathlib import Path
 from typing import ClassVar, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import tocsin.tui.i18n  # noqa: F401 - the wall's key bindings follow the desk's language
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingsMap, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.notifications import Notify, SeverityLevel
 from textual.widgets import Input
+from tocsin.config.i18n import N_, _
+from tocsin.config.i18n import use as use_language
+from tocsin.config.layouts import Layout, parse_layout
 from tocsin.config.settings import Settings
 from tocsin.scoring.snapshot import LEVELS, ScoredMention, Snapshot
 from tocsin.sources.clock import Clock
 from tocsin.tui import safe_text
+from tocsin.tui.arrange import HIGH_CONTRAST_THEME, arrange
 from tocsin.tui.incident_keys import INCIDENT_BINDINGS, IncidentKeys
 from tocsin.tui.panes.base import SnapshotPane
 from tocsin.tui.panes.clusters import ClustersPane
@@ -105,20 +110,26 @@ class TocsinApp(IncidentKeys, App[int]):
     TITLE = "tocsin"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("question_mark", "help", "Help", id="help"),
-        Binding("q", "quit", "Quit", id="quit"),
-        Binding("slash", "filter", "Filter", id="filter"),
-        Binding("escape", "clear_filter", "Clear filter", id="clear-filter"),
+        Binding("question_mark", "help", N_("Help"), id="help"),
+        Binding("q", "quit", N_("Quit"), id="quit"),
+        Binding("slash", "filter", N_("Filter"), id="filter"),
+        Binding("escape", "clear_filter", N_("Clear filter"), id="clear-filter"),
         # Pane toggles live on digits: letters are for actions on the desk (incidents, review…).
-        Binding("1", "toggle_pane('volume')", "Show/hide volume", show=False, id="toggle-volume"),
-        Binding("2", "toggle_pane('sentiment')", "Show/hide sentiment", show=False, id="toggle-sentiment"),
+        Binding("1", "toggle_pane('volume')", N_("Show/hide volume"), show=False, id="toggle-volume"),
         Binding(
-            "3", "toggle_pane('influencers')", "Show/hide influencers", show=False, id="toggle-influencers"
+            "2", "toggle_pane('sentiment')", N_("Show/hide sentiment"), show=False, id="toggle-sentiment"
         ),
-        Binding("4", "toggle_pane('terms')", "Show/hide terms and waves", show=False, id="toggle-terms"),
-        Binding("5", "toggle_pane('health')", "Show/hide source health", show=False, id="toggle-health"),
-        Binding("u", "toggle_voices", "Mentions/unique voices", show=False, id="toggle-voices"),
-        Binding("L", "level_history", "Level changes", show=False, id="level-history"),
+        Binding(
+            "3",
+            "toggle_pane('influencers')",
+            N_("Show/hide influencers"),
+            show=False,
+            id="toggle-influencers",
+        ),
+        Binding("4", "toggle_pane('terms')", N_("Show/hide terms and waves"), show=False, id="toggle-terms"),
+        Binding("5", "toggle_pane('health')", N_("Show/hide source health"), show=False, id="toggle-health"),
+        Binding("u", "toggle_voices", N_("Mentions/unique voices"), show=False, id="toggle-voices"),
+        Binding("L", "level_history", N_("Level changes"), show=False, id="level-history"),
         *INCIDENT_BINDINGS,
     ]
 
@@ -136,6 +147,8 @@ class TocsinApp(IncidentKeys, App[int]):
         with ``clock`` if given). The app starts it after the first frame and stops it on exit.
         ``duration``: quit after that many seconds of real time. ``session``: the desk's link to the
         incident journal; ``journal=True`` builds one on the settings' journal (``run_tui`` does)."""
+        # before Textual copies the app's bindings: the wall's words, its keys' included (tui/i18n.py)
+        use_language(settings.desk.language)
         super().__init__()
         self.settings = settings
         if desk is None:
@@ -155,6 +168,13 @@ class TocsinApp(IncidentKeys, App[int]):
         self.level_log = LevelLog()
         """The level changes seen on this wall (the header's news line, ``L``'s history)."""
         self._layout_key: tuple[object, int] | None = None
+        try:
+            self.wall_layout = parse_layout(settings.ui.layout)
+            """The panes this wall shows (check-config vets ``ui.layout``; ``--pane``/``--layout`` too)."""
+            self._layout_problem: str | None = None
+        except ValueError as exc:  # settings built in code skip check-config: say so, show everything
+            self.wall_layout = Layout("wall", None)
+            self._layout_problem = f"ui.layout: {exc}; showing the whole wall"
         self._keymap_ids = dict(settings.ui.keymap)
         self.set_keymap(settings.ui.keymap)
 
@@ -177,7 +197,7 @@ class TocsinApp(IncidentKeys, App[int]):
         with Vertical(id="feed-pane"):
             yield FeedView(self._tz, source_width=min(12, max(4, source_width)), id="feed")
             yield Input(
-                placeholder=(
+                placeholder=_(
                     "filter: words, @handle, from:@handle (their posts) or #hashtag"
                     " · Enter keeps it · Esc clears"
                 ),
@@ -189,6 +209,9 @@ class TocsinApp(IncidentKeys, App[int]):
 
     def on_mount(self) -> None:
         problems: list[str] = []  # one toast for them all: toasts never stack
+        self.register_theme(HIGH_CONTRAST_THEME)
+        if self._layout_problem:
+            problems.append(self._layout_problem)
         if self.settings.ui.theme in self.available_themes:
             self.theme = self.settings.ui.theme
         else:
@@ -210,8 +233,11 @@ class TocsinApp(IncidentKeys, App[int]):
         self.query_one("#sentiment").border_title = "Sentiment"
         self.query_one("#terms").border_title = "Surging"
         self.query_one("#health").border_title = "Sources"
-        self.query_one(FeedView).focus()
         self._apply_layout(0)
+        if self._feed.display or self.wall_layout.panes is None:
+            self._feed.focus()
+        else:  # a layout without the feed: the first pane shown takes the keys
+            next((w for w in self.query("#incidents, DataTable") if w.display), self.screen).focus()
         # The desk starts after the first frame is on screen: the wall shows at once, even while the
         # sources connect and the sentiment engine warms up.
         self.call_after_refresh(self._begin_desk_start)
@@ -259,6 +285,10 @@ class TocsinApp(IncidentKeys, App[int]):
         if key == self._layout_key:
             return
         self._layout_key = key
+        roomy_lines = 2 + n_topics * max(VolumePane.ROOMY_LINES, SentimentPane.ROOMY_LINES)
+        if self.wall_layout.panes is not None:
+            arrange(self.screen, self.wall_layout, self.size.height, roomy_lines)
+            return
         roomy_lines = 2 + n_topics * max(VolumePane.ROOMY_LINES, SentimentPane.ROOMY_LINES)
         compact = self.settings.ui.layout == "compact" or roomy_lines > self.size.height * WALL_PANE_BUDGET
         for pane in self.query(SnapshotPane):
@@ -415,13 +445,13 @@ class TocsinApp(IncidentKeys, App[int]):
         """The bindings of the wall and of the feed, with the user's keymap applied."""
         feed = self.query_one(FeedView)
         return [
-            HelpSection("Desk", self._key_help(self._bindings, skip_system=True)),
-            HelpSection("Feed (when focused)", self._key_help(feed._bindings)),
+            HelpSection(_("Desk"), self._key_help(self._bindings, skip_system=True)),
+            HelpSection(_("Feed (when focused)"), self._key_help(feed._bindings)),
             HelpSection(
-                "Filter box",
+                _("Filter box"),
                 [
-                    KeyHelp("enter", "keep the filter and go back to the feed", None),
-                    KeyHelp(self._keys_for("clear-filter", "escape"), "clear the filter", "clear-filter"),
+                    KeyHelp("enter", _("keep the filter and go back to the feed"), None),
+                    KeyHelp(self._keys_for("clear-filter", "escape"), _("clear the filter"), "clear-filter"),
                 ],
             ),
         ]

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
 from textual.content import Content
+from tocsin.config.i18n import N_
 from tocsin.journal.errors import JournalError
 from tocsin.journal.incidents import AUTOMATIC
 from tocsin.journal.model import Incident, Severity
@@ -64,18 +65,18 @@ if TYPE_CHECKING:
     from tocsin.journal.api import Journal
 
 INCIDENT_BINDINGS: list[Binding] = [
-    Binding("e", "escalate", "Escalate", id="escalate"),
-    Binding("a", "acknowledge", "Ack", id="acknowledge"),
-    Binding("o", "assign", "Assign", id="assign"),
-    Binding("r", "respond", "Response", id="respond"),
-    Binding("n", "note", "Note", id="note"),
-    Binding("p", "pin", "Pin", id="pin"),
-    Binding("s", "set_state", "State", id="set-state"),
-    Binding("c", "correct", "Correct", id="correct"),
+    Binding("e", "escalate", N_("Escalate"), id="escalate"),
+    Binding("a", "acknowledge", N_("Ack"), id="acknowledge"),
+    Binding("o", "assign", N_("Assign"), id="assign"),
+    Binding("r", "respond", N_("Response"), id="respond"),
+    Binding("n", "note", N_("Note"), id="note"),
+    Binding("p", "pin", N_("Pin"), id="pin"),
+    Binding("s", "set_state", N_("State"), id="set-state"),
+    Binding("c", "correct", N_("Correct"), id="correct"),
     # shown by the incidents pane when it has focus (the wall's key bar is full at 120 columns)
-    Binding("t", "checklist", "Checklist", show=False, id="checklist"),
-    Binding("v", "review", "Review", id="review"),
-    Binding("A", "approve", "Approve", show=False, id="approve"),
+    Binding("t", "checklist", N_("Checklist"), show=False, id="checklist"),
+    Binding("v", "review", N_("Review"), id="review"),
+    Binding("A", "approve", N_("Approve"), show=False, id="approve"),
 ]
 TROUBLE_REPEAT_S = 60.0
 """The same problem (a webhook failing, the journal busy) is shown again at most this often."""

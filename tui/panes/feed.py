@@ -29,6 +29,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from tocsin.config.i18n import N_
 from tocsin.scoring.snapshot import ScoredMention
 from tocsin.tui import safe_text
 from tocsin.tui.panes.feed_buffer import DEFAULT_CAPACITY, FeedBuffer, FeedEntry, edited
@@ -44,13 +45,13 @@ class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
     """Mentions as one line each: local time, source, sentiment sign, handle, followers, text."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open", "Details", id="feed-open"),
-        Binding("end,G", "follow", "Follow", id="feed-follow"),
-        Binding("home,g", "oldest", "Oldest", show=False, id="feed-oldest"),
-        Binding("up,k", "line_up", "Previous mention", show=False, id="feed-up"),
-        Binding("down,j", "line_down", "Next mention", show=False, id="feed-down"),
-        Binding("pageup", "page_up", "Page up", show=False, id="feed-page-up"),
-        Binding("pagedown", "page_down", "Page down", show=False, id="feed-page-down"),
+        Binding("enter", "open", N_("Details"), id="feed-open"),
+        Binding("end,G", "follow", N_("Follow"), id="feed-follow"),
+        Binding("home,g", "oldest", N_("Oldest"), show=False, id="feed-oldest"),
+        Binding("up,k", "line_up", N_("Previous mention"), show=False, id="feed-up"),
+        Binding("down,j", "line_down", N_("Next mention"), show=False, id="feed-down"),
+        Binding("pageup", "page_up", N_("Page up"), show=False, id="feed-page-up"),
+        Binding("pagedown", "page_down", N_("Page down"), show=False, id="feed-page-down"),
     ]
 
     class OpenMention(Message):

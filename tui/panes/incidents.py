@@ -17,6 +17,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
+from tocsin.config.i18n import N_
 from tocsin.config.settings import SlaSettings
 from tocsin.journal.clocks import SlaClock, clocks_for
 from tocsin.journal.model import Incident, State
@@ -151,10 +152,10 @@ class IncidentsPane(DataTable[Text]):
     """The unresolved incidents. ``set_incidents`` when the list changes, ``tick`` every flush."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "cursor_up", "Previous incident", show=False, id="incidents-up"),
-        Binding("down,j", "cursor_down", "Next incident", show=False, id="incidents-down"),
+        Binding("up,k", "cursor_up", N_("Previous incident"), show=False, id="incidents-up"),
+        Binding("down,j", "cursor_down", N_("Next incident"), show=False, id="incidents-down"),
         # the wall's t works from anywhere; with the incidents in focus the key bar has room to say so
-        Binding("t", "app.checklist", "Checklist", id="incidents-checklist"),
+        Binding("t", "app.checklist", N_("Checklist"), id="incidents-checklist"),
     ]
 
     DEFAULT_CSS = """
@@ -190,13 +191,14 @@ class IncidentsPane(DataTable[Text]):
         self._title_width = 0
         self._subtitle = ""
         self._columns: tuple[tuple[str, str, int | None], ...] = ()
-        self.always_shown = False
-        """Shown with no incident open (a layout that gives the pane a terminal of its own)."""
+        self.layout_shows: bool | None = None
+        """None: shown while an incident is open; True: always (a layout gives the pane a terminal of
+        its own); False: never (a layout without it)."""
 
     def on_mount(self) -> None:
         self._set_columns(COLUMNS)
         self.border_title = "Incidents"
-        self.display = self.always_shown
+        self.display = bool(self.layout_shows)
 
     def _set_columns(self, columns: tuple[tuple[str, str, int | None], ...]) -> None:
         """Rebuild the table with ``columns`` (on a resize across ``FULL_WIDTH``, rarely)."""
@@ -263,7 +265,7 @@ class IncidentsPane(DataTable[Text]):
         ):
             self.select_incident(selected.id)  # the cursor stays on the incident, not on the row
         self._subtitle = status or ""
-        self.display = bool(wanted) or self.always_shown
+        self.display = bool(wanted) if self.layout_shows is None else self.layout_shows
         if not wanted and self.border_title != "Incidents · none open":
             self.border_title = "Incidents · none open"
         self.tick(now, force=True)

@@ -20,6 +20,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Footer, OptionList, Static
 from textual.widgets.option_list import Option
+from tocsin.config.i18n import N_
 from tocsin.journal.api import Journal
 from tocsin.journal.errors import JournalError
 from tocsin.journal.model import ChecklistItem, Incident
@@ -60,8 +61,8 @@ class ChecklistScreen(ModalScreen[Incident]):
     """One incident's checklist; ticks go straight to the journal."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Back", id="checklist-close"),
-        Binding("space", "toggle", "Tick/untick", id="checklist-toggle"),
+        Binding("escape", "close", N_("Back"), id="checklist-close"),
+        Binding("space", "toggle", N_("Tick/untick"), id="checklist-toggle"),
     ]
 
     DEFAULT_CSS = """

@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
+from tocsin.config.i18n import N_, _
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,7 @@ def help_content(sections: Sequence[HelpSection]) -> Content:
     lines += [
         Content(""),
         Content.styled(
-            "Remap a key in the settings file: ui: {keymap: {binding-id: key}}, e.g. {filter: ctrl+f}.",
+            _("Remap a key in the settings file: ui: {keymap: {binding-id: key}}, e.g. {filter: ctrl+f}."),
             "$foreground-muted",
         ),
     ]
@@ -59,7 +60,7 @@ class HelpScreen(ModalScreen[None]):
     """Lists the keys; Esc, q or ? closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,question_mark", "app.pop_screen", "Close help", id="help-close"),
+        Binding("escape,q,question_mark", "app.pop_screen", N_("Close help"), id="help-close"),
     ]
 
     DEFAULT_CSS = """
@@ -85,6 +86,6 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
-            box.border_title = "Keys"
-            box.border_subtitle = "Esc to close"
+            box.border_title = _("Keys")
+            box.border_subtitle = _("Esc to close")
             yield Static(help_content(self._sections), id="help-keys")

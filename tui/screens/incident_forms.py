@@ -25,6 +25,7 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Checkbox, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
+from tocsin.config.i18n import N_
 from tocsin.config.settings import ResponseTemplate, Settings
 from tocsin.journal.errors import JournalError
 from tocsin.journal.model import Incident
@@ -77,8 +78,8 @@ class IncidentForm(ModalScreen[T | None], Generic[T]):
     """A small modal form whose save runs ``commit`` and closes only after it returned."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="form-cancel"),
-        Binding("ctrl+s", "submit", "Save", id="form-save"),
+        Binding("escape", "cancel", N_("Cancel"), id="form-cancel"),
+        Binding("ctrl+s", "submit", N_("Save"), id="form-save"),
     ]
 
     DEFAULT_CSS = """
@@ -445,9 +446,9 @@ class ConfirmScreen(ModalScreen[bool]):
     Enter is not an answer, so a second Enter pressed by habit cannot confirm."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes", id="confirm-yes"),
-        Binding("n", "answer(False)", "No", id="confirm-no"),
-        Binding("escape", "answer(False)", "No", show=False, id="confirm-cancel"),
+        Binding("y", "answer(True)", N_("Yes"), id="confirm-yes"),
+        Binding("n", "answer(False)", N_("No"), id="confirm-no"),
+        Binding("escape", "answer(False)", N_("No"), show=False, id="confirm-cancel"),
     ]
 
     DEFAULT_CSS = """

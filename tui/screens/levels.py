@@ -20,6 +20,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
+from tocsin.config.i18n import N_
 from tocsin.scoring.snapshot import LEVELS
 from tocsin.tui import safe_text
 from tocsin.tui.panes.palette import LEVEL_MARK, level_style
@@ -89,8 +90,8 @@ class LevelHistoryScreen(ModalScreen[None]):
     """Every level change of the session, newest first. Esc or L closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss", "Back to the wall", id="levels-back"),
-        Binding("L", "dismiss", "Back to the wall", show=False, id="levels-close"),
+        Binding("escape", "dismiss", N_("Back to the wall"), id="levels-back"),
+        Binding("L", "dismiss", N_("Back to the wall"), show=False, id="levels-close"),
     ]
 
     DEFAULT_CSS = """

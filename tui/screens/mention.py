@@ -20,6 +20,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
+from tocsin.config.i18n import N_
 from tocsin.config.settings import Settings
 from tocsin.scoring.influence import Influence, InfluenceScorer
 from tocsin.scoring.snapshot import ClusterRow, ScoredMention, Snapshot
@@ -306,7 +307,7 @@ class MentionScreen(ModalScreen[None]):
     """The detail of one mention; Esc, q or Enter closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,enter", "app.pop_screen", "Close", id="mention-close"),
+        Binding("escape,q,enter", "app.pop_screen", N_("Close"), id="mention-close"),
     ]
 
     DEFAULT_CSS = """

@@ -26,6 +26,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Static
+from tocsin.config.i18n import N_
 from tocsin.journal.api import Journal
 from tocsin.journal.display import safe_url
 from tocsin.journal.errors import JournalError
@@ -215,9 +216,9 @@ class ReviewScreen(ModalScreen[None]):
     """Every incident, newest first. Modal: the wall's keys (ack, quit…) do not act from here."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back to the wall", id="review-back"),
-        Binding("x", "export", "Export HTML", id="review-export"),
-        Binding("s", "reopen", "Reopen", id="review-reopen"),
+        Binding("escape", "back", N_("Back to the wall"), id="review-back"),
+        Binding("x", "export", N_("Export HTML"), id="review-export"),
+        Binding("s", "reopen", N_("Reopen"), id="review-reopen"),
     ]
 
     DEFAULT_CSS = """
@@ -296,10 +297,10 @@ class IncidentReviewScreen(ModalScreen[None]):
     """One incident: clocks, checklist, charts, responses, evidence, lessons, notes, timeline."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back to the list", id="review-incident-back"),
-        Binding("x", "export", "Export HTML", id="review-incident-export"),
-        Binding("s", "reopen", "Reopen", id="review-incident-reopen"),
-        Binding("t", "checklist", "Checklist", id="review-incident-checklist"),
+        Binding("escape", "back", N_("Back to the list"), id="review-incident-back"),
+        Binding("x", "export", N_("Export HTML"), id="review-incident-export"),
+        Binding("s", "reopen", N_("Reopen"), id="review-incident-reopen"),
+        Binding("t", "checklist", N_("Checklist"), id="review-incident-checklist"),
     ]
 
     DEFAULT_CSS = """

@@ -1,0 +1,61 @@
+"""A desk with ``desk.language: fr``: the wall speaks French — the header (levels, reasons, rate, clock,
+behind), the key bar, the help — from the catalogs, and the next English desk is English again."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from tocsin.config.i18n import language
+from tocsin.scoring.snapshot import Behind
+from tocsin.tui.app import TocsinApp
+from tocsin.tui.screens.help import HelpScreen
+
+from .test_app import MANUAL, flush, header_text, ready
+
+SIZE = (120, 40)
+
+
+def french(kit: Any) -> Any:
+    settings = kit.settings(**MANUAL)
+    return replace(settings, desk=replace(settings.desk, language="fr"))
+
+
+async def test_a_french_desk_shows_the_wall_in_french(kit: Any) -> None:
+    desk = kit.FakeDesk(french(kit))  # Europe/Paris; T0 is Saturday 21 November, 10:30 in Paris
+    app = TocsinApp(desk.settings, desk)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        reasons = ("volume 14x the usual", "61 % negative (usually 12 %)", "2 journalists")
+        desk.publish(kit.topic(level="crisis", rate=1234.5, reasons=reasons), behind=Behind(11_025, 275.0))
+        await flush(app, pilot)
+        header = header_text(app)
+        assert "sam. 21 nov. 10:30:00" in header
+        assert "en retard : 11\u202f025 mentions en attente, chiffres vieux de 5 min" in header
+        assert "CRISE" in header and "CRISIS" not in header
+        assert "1\u202f234,5/min" in header
+        assert "volume à 14x la normale · 61 % négatif (d'habitude 12 %) · 2 journalistes" in header
+        wall = kit.screen_text(app)
+        for word in ("Quitter", "Filtrer", "Aide", "Escalader", "Réponse"):  # the key bar
+            assert word in wall, word
+        assert "Quit " not in wall
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        help_text = kit.screen_text(app)
+        for needle in ("Touches", "Cellule", "Flux (quand il a le focus)", "Afficher/masquer le volume",
+                       "[filter]", "Échap pour fermer"):
+            assert needle in help_text, needle
+
+
+async def test_an_english_desk_after_a_french_one_speaks_english(kit: Any) -> None:
+    french_app = TocsinApp(french(kit), kit.FakeDesk(french(kit)))
+    assert language() == "fr" and french_app is not None
+    desk = kit.FakeDesk(kit.settings(**MANUAL))
+    app = TocsinApp(desk.settings, desk)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        desk.publish(kit.topic(level="crisis"))
+        await flush(app, pilot)
+        assert " CRISIS " in header_text(app)
+        wall = kit.screen_text(app)
+        assert "Quit" in wall and "Quitter" not in wall
