@@ -234,10 +234,15 @@ class TocsinApp(IncidentKeys, App[int]):
         self.query_one("#terms").border_title = "Surging"
         self.query_one("#health").border_title = "Sources"
         self._apply_layout(0)
-        if self._feed.display or self.wall_layout.panes is None:
+        chosen = self.wall_layout.panes
+        if chosen is None or "feed" in chosen:
             self._feed.focus()
-        else:  # a layout without the feed: the first pane shown takes the keys
-            next((w for w in self.query("#incidents, DataTable") if w.display), self.screen).focus()
+        else:  # a layout without the feed: its first pane that takes keys does (incidents, tables)
+            shown = [self.query_one(f"#{pane_id}") for pane_id in chosen]
+            takers = (w for pane in shown for w in (pane, *pane.query("*")) if w.can_focus)
+            first = next(takers, None)
+            if first is not None:
+                first.focus()
         # The desk starts after the first frame is on screen: the wall shows at once, even while the
         # sources connect and the sentiment engine warms up.
         self.call_after_refresh(self._begin_desk_start)

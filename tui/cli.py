@@ -63,6 +63,20 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         metavar="KINDS",
         help="what to write headless: snapshots,mentions,alerts,incidents (default: snapshots)",
     )
+    from tocsin.config.layouts import LAYOUTS, PANES
+
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--pane",
+        choices=PANES,
+        metavar="NAME",
+        help=f"one pane full screen, under the level line: {', '.join(PANES)}",
+    )
+    shown.add_argument(
+        "--layout",
+        metavar="NAME",
+        help=f"wall, compact, {', '.join(LAYOUTS)}, or panes joined by commas (default: ui.layout)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -137,6 +151,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from tocsin.config.loader import with_demo_speed
 
         settings = with_demo_speed(settings, args.speed)
+    settings = _with_layout(settings, getattr(args, "pane", None) or getattr(args, "layout", None))
     if getattr(args, "headless", False):
         import asyncio
 
@@ -147,6 +162,22 @@ def _dispatch(args: argparse.Namespace) -> int:
     from tocsin.tui.app import run_tui
 
     return run_tui(settings, duration=getattr(args, "duration", None))
+
+
+def _with_layout(settings, layout: str | None):  # (Settings, str | None) -> Settings
+    """The settings with ``--pane``/``--layout`` in place of ``ui.layout`` (a wall of terminals runs
+    one config with a different pane in each)."""
+    if layout is None:
+        return settings
+    import dataclasses
+
+    from tocsin.config.layouts import parse_layout
+
+    try:
+        parse_layout(layout)
+    except ValueError as exc:
+        raise BadInput(f"--layout: {exc}") from None
+    return dataclasses.replace(settings, ui=dataclasses.replace(settings.ui, layout=layout))
 
 
 def _settings(args: argparse.Namespace):  # -> Settings

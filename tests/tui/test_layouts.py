@@ -143,3 +143,109 @@ def test_respond_form_80x24(tmp_path: Path, kit: Any, snap_compare: Any) -> None
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+# --- --pane and --layout: a wall of terminals, each showing part of the same desk -----------------
+
+
+def chosen(kit: Any, flag: str, value: str) -> TocsinApp:
+    """A wall started as ``tocsin run --pane/--layout VALUE`` would start it."""
+    from tocsin.tui.cli import _with_layout, build_parser
+
+    args = build_parser().parse_args(["run", flag, value])
+    desk = storm_desk_for(kit)
+    settings = _with_layout(desk.settings, args.pane or args.layout)
+    return TocsinApp(settings, desk)
+
+
+def storm_desk_for(kit: Any) -> Any:
+    from .test_snapshots import storm_desk
+
+    return storm_desk(kit)
+
+
+def visible(app: TocsinApp, selector: str) -> bool:
+    widget = app.query_one(selector)
+    return widget.display and all(a.display for a in widget.ancestors if hasattr(a, "display"))
+
+
+async def test_pane_shows_one_pane_full_screen_under_the_level_line(kit: Any) -> None:
+    app = chosen(kit, "--pane", "volume")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert visible(app, "#volume") and visible(app, "#header")
+        for other in ("#sentiment", "#terms", "#influencers", "#clusters", "#incidents", "#feed", "#health"):
+            assert not visible(app, other), other
+        volume = app.query_one("#volume")
+        assert volume.size.height >= 30  # the pane fills the screen, roomy (bars and the hour's sparkline)
+        assert not volume.compact
+        assert "Maison Brioche" in str(app.query_one(DeskHeader).render())
+
+
+async def test_pane_influencers_takes_the_keys_and_the_height(kit: Any) -> None:
+    app = chosen(kit, "--pane", "influencers")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        pane = app.query_one("#influencers")
+        assert app.focused is not None and pane in app.focused.ancestors_with_self
+        assert pane.size.height >= 22
+        assert not visible(app, "#clusters") and not visible(app, "#feed")
+
+
+async def test_layout_triage_shows_incidents_and_feed_even_with_no_incident_open(
+    tmp_path: Path, kit: Any
+) -> None:
+    from tocsin.config.layouts import parse_layout
+
+    app, desk, session = storm_wall(tmp_path, kit)
+    app.wall_layout = parse_layout("triage")  # as ui.layout: triage would set it
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        pane = app.query_one(IncidentsPane)
+        assert visible(app, "#incidents") and visible(app, "#feed")
+        assert pane.border_title == "Incidents · none open"
+        assert not any(visible(app, p) for p in ("#volume", "#influencers", "#health"))
+        await two_incidents(pilot, desk, session)
+        assert pane.row_count == 2 and visible(app, "#incidents")
+
+
+async def test_a_layout_without_the_incidents_never_shows_them(tmp_path: Path, kit: Any) -> None:
+    from tocsin.config.layouts import parse_layout
+
+    app, desk, session = storm_wall(tmp_path, kit)
+    app.wall_layout = parse_layout("feed")
+    async with app.run_test(size=SMALL) as pilot:
+        await two_incidents(pilot, desk, session)
+        assert not visible(app, "#incidents")
+        assert app.focused is app.query_one(FeedView)
+        feed = app.query_one(FeedView)
+        assert feed.size.height >= 16  # the feed has the screen under the level line
+
+
+def test_the_command_line_refuses_an_unknown_pane_or_layout(capsys: Any) -> None:
+    import pytest
+    from tocsin.tui.cli import BadInput, _with_layout, build_parser, main
+
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["run", "--pane", "incident"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'incident'" in capsys.readouterr().err
+    with pytest.raises(BadInput, match="did you mean 'triage'"):
+        _with_layout(kit_settings(), "triag")
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", "--pane", "feed", "--layout", "triage"])  # one or the other
+    assert exit_.value.code == 2
+    assert "not allowed with argument --pane" in capsys.readouterr().err
+
+
+def kit_settings() -> Any:
+    from .conftest import wall_settings
+
+    return wall_settings()
+
+
+def test_textual_themes_listed_for_check_config_are_the_installed_ones() -> None:
+    from textual.theme import BUILTIN_THEMES
+    from tocsin.config.layouts import TEXTUAL_THEMES
+
+    assert sorted(TEXTUAL_THEMES) == sorted(BUILTIN_THEMES)
