@@ -249,3 +249,28 @@ def test_textual_themes_listed_for_check_config_are_the_installed_ones() -> None
     from tocsin.config.layouts import TEXTUAL_THEMES
 
     assert sorted(TEXTUAL_THEMES) == sorted(BUILTIN_THEMES)
+
+
+async def test_the_high_contrast_theme_is_worn_without_a_warning(kit: Any) -> None:
+    desk = kit.FakeDesk(kit.settings(refresh_hz=0.001, theme="tocsin-high-contrast"))
+    app = TocsinApp(desk.settings, desk)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        assert app.theme == "tocsin-high-contrast"
+        assert not app._notifications  # an unknown theme would have said so in a toast
+        assert app.screen.styles.background.hex == "#000000"
+
+
+def test_crisis_high_contrast_80x24(tmp_path: Path, kit: Any, snap_compare: Any) -> None:
+    """Every colour that means something also reads as a symbol or a word (badge, clocks, boxes)."""
+    import dataclasses
+
+    app, desk, session = storm_wall(tmp_path, kit)
+    app.settings = dataclasses.replace(
+        app.settings, ui=dataclasses.replace(app.settings.ui, theme="tocsin-high-contrast")
+    )
+
+    async def run_before(pilot: Any) -> None:
+        await two_incidents(pilot, desk, session)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
