@@ -1,5 +1,8 @@
 """A level's reasons: built in English from marked templates, shown in the desk's language.
 
+Here in config, the lowest layer, because two siblings need the same words: scoring builds the
+reasons, the journal shows them in post-mortems and timelines (and never imports scoring).
+
 Why English inside and translation at display: reasons are stored in the journal (level events,
 incidents' opening words, headless JSON Lines) and compared between rounds; a journal written by a
 French desk must read the same to an English one, and an incident opened last month must show in

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from tocsin.config.i18n import N_
 from tocsin.config.settings import SlaSettings
 from tocsin.journal.model import ClockName, Incident
 
@@ -73,17 +74,23 @@ def first_response_target(sla: SlaSettings, severity: str) -> timedelta | None:
 def clocks_for(incident: Incident, sla: SlaSettings, now: datetime) -> tuple[SlaClock, ...]:
     """The incident's three clocks at desk time ``now``: signal, ack, first response."""
     resolved = incident.resolved_at
-    signal = SlaClock("signal", "since first signal", incident.first_signal_at, None, None, resolved, now)
+    signal = SlaClock("signal", N_("since first signal"), incident.first_signal_at, None, None, resolved, now)
     ack_due = incident.opened_at + sla.ack_timeout if sla.ack_timeout > timedelta(0) else None
     ack_done = incident.acknowledged_at
     ack = SlaClock(
-        str(ClockName.ACK), "to acknowledge", incident.opened_at, ack_due, ack_done, ack_done or resolved, now
+        str(ClockName.ACK),
+        N_("to acknowledge"),
+        incident.opened_at,
+        ack_due,
+        ack_done,
+        ack_done or resolved,
+        now,
     )
     target = first_response_target(sla, incident.severity)
     resp_done = incident.first_response_at
     response = SlaClock(
         str(ClockName.FIRST_RESPONSE),
-        "to first public response",
+        N_("to first public response"),
         incident.first_signal_at,
         incident.first_signal_at + target if target else None,
         resp_done,

@@ -14,6 +14,8 @@ import zoneinfo
 from datetime import datetime, timedelta, tzinfo
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+from tocsin.config.i18n import N_, _, datetime_text
+
 # C0 (but \t \n), DEL, C1; bidi embeddings/overrides/isolates and marks; zero-width and BOM.
 _INVISIBLE = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
@@ -151,8 +153,38 @@ def local_time(dt: datetime | None, tz: tzinfo, *, date: bool = True, seconds: b
         return "—"
     d = dt.astimezone(tz)
     fmt = ("%Y-%m-%d " if date else "") + ("%H:%M:%S" if seconds else "%H:%M")
+    cldr = ("d MMM y " if date else "") + ("HH:mm:ss" if seconds else "HH:mm")  # "21 nov. 2026 10:02"
     name = d.tzname() or ""
-    return d.strftime(fmt) + (f" {name}" if name else "")
+    return datetime_text(d, fmt, cldr) + (f" {name}" if name else "")
+
+
+STATE_NAMES = {
+    "open": N_("open"),
+    "acknowledged": N_("acknowledged"),
+    "responding": N_("responding"),
+    "monitoring": N_("monitoring"),
+    "resolved": N_("resolved"),
+    "reopened": N_("reopened"),
+}
+KIND_NAMES = {
+    "holding_statement": N_("holding statement"),
+    "official_statement": N_("official statement"),
+    "apology": N_("apology"),
+    "correction": N_("correction"),
+    "private_reply": N_("private reply"),
+}
+
+
+def state_name(state: object) -> str:
+    """An incident state in the desk's language (the journal stores the English value)."""
+    value = str(state) if state is not None else "—"
+    return _(STATE_NAMES[value]) if value in STATE_NAMES else value
+
+
+def kind_name(kind: object) -> str:
+    """A response kind in the desk's language ("holding statement", "déclaration d'attente")."""
+    value = str(kind)
+    return _(KIND_NAMES[value]) if value in KIND_NAMES else value.replace("_", " ")
 
 
 def duration(td: timedelta | None) -> str:

@@ -14,6 +14,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from tocsin.config.i18n import N_
 from tocsin.journal.errors import InvalidValue, UnknownIncident
 from tocsin.sources.model import format_time, parse_time
 
@@ -213,7 +214,7 @@ PLAYBOOK: tuple[ChecklistStep, ...] = (
     # playbook's first move, and any public response says it too (the first-response clock agrees)
     ChecklistStep(
         "hold",
-        "Say publicly you are on it",
+        N_("Say publicly you are on it"),
         (
             ResponseKind.HOLDING_STATEMENT,
             ResponseKind.OFFICIAL_STATEMENT,
@@ -221,12 +222,12 @@ PLAYBOOK: tuple[ChecklistStep, ...] = (
             ResponseKind.CORRECTION,
         ),
     ),
-    ChecklistStep("facts", "Confirm the facts", ()),
+    ChecklistStep("facts", N_("Confirm the facts"), ()),
     ChecklistStep(
-        "act", "Act, and say so publicly", (ResponseKind.OFFICIAL_STATEMENT, ResponseKind.CORRECTION)
+        "act", N_("Act, and say so publicly"), (ResponseKind.OFFICIAL_STATEMENT, ResponseKind.CORRECTION)
     ),
-    ChecklistStep("apologise", "Apologise where due", (ResponseKind.APOLOGY,)),
-    ChecklistStep("values", "Restate the values", ()),
+    ChecklistStep("apologise", N_("Apologise where due"), (ResponseKind.APOLOGY,)),
+    ChecklistStep("values", N_("Restate the values"), ()),
 )
 PLAYBOOK_IDS: tuple[str, ...] = tuple(s.id for s in PLAYBOOK)
 

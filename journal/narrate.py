@@ -10,12 +10,14 @@ from collections.abc import Mapping
 from datetime import tzinfo
 from typing import Any
 
-from tocsin.journal.display import local_time, one_line
-from tocsin.journal.model import PLAYBOOK, Event, EventKind, ResponseKind, Severity
+from tocsin.config.i18n import N_, _
+from tocsin.config.reasons import level_name, shown
+from tocsin.journal.display import kind_name, local_time, one_line, state_name
+from tocsin.journal.model import PLAYBOOK, Event, EventKind, Severity
 from tocsin.sources.model import parse_time
 
 _STEP_LABELS = {s.id: s.label for s in PLAYBOOK}
-_CLOCK_LABELS = {"ack": "acknowledgement", "first_response": "first public response"}
+_CLOCK_LABELS = {"ack": N_("acknowledgement"), "first_response": N_("first public response")}
 
 
 def _sev(value: object) -> str:
@@ -39,85 +41,139 @@ def describe(event: Event, tz: tzinfo, *, limit: int = 280) -> str:
     p: Mapping[str, Any] = event.payload
     k = event.kind
     if k is EventKind.OPENED:
-        s = f'opened {_sev(p.get("severity"))} "{one_line(p.get("title"), limit)}" on {p.get("topic")}'
+        s = _('opened {severity} "{title}" on {topic}').format(
+            severity=_sev(p.get("severity")), title=one_line(p.get("title"), limit), topic=p.get("topic")
+        )
         if p.get("assignee"):
-            s += f", assigned to {p['assignee']}"
+            s += _(", assigned to {member}").format(member=p["assignee"])
         return s
     if k is EventKind.ACKNOWLEDGED:
-        return "acknowledged" + (" (by starting work on it)" if p.get("implicit") else "")
+        return _("acknowledged (by starting work on it)") if p.get("implicit") else _("acknowledged")
     if k is EventKind.ESCALATED:
         if "to_severity" in p:
-            return f"severity {_sev(p.get('from_severity'))} → {_sev(p['to_severity'])}"
-        members = ", ".join(p.get("members") or ()) or "nobody on the roster"
+            return _("severity {before} → {after}").format(
+                before=_sev(p.get("from_severity")), after=_sev(p["to_severity"])
+            )
+        members = ", ".join(p.get("members") or ()) or _("nobody on the roster")
         roles = ", ".join(p.get("roles") or ())
-        return f"escalated to step {p.get('step')} of {p.get('of')}: {roles} ({members})"
+        return _("escalated to step {step} of {of}: {roles} ({members})").format(
+            step=p.get("step"), of=p.get("of"), roles=roles, members=members
+        )
     if k is EventKind.ASSIGNED:
         name, member = p.get("name"), p.get("member")
-        return f"assigned to {name} ({member})" if name and name != member else f"assigned to {member}"
+        if name and name != member:
+            return _("assigned to {name} ({member})").format(name=name, member=member)
+        return _("assigned to {member}").format(member=member)
     if k is EventKind.RESPONSE_LOGGED:
-        try:
-            kind = ResponseKind(p.get("kind")).label
-        except ValueError:
-            kind = str(p.get("kind"))
-        return f"{kind} on {one_line(p.get('channel'), 40)}: {one_line(p.get('text'), limit)}"
+        return _("{kind} on {channel}: {text}").format(
+            kind=kind_name(p.get("kind")),
+            channel=one_line(p.get("channel"), 40),
+            text=one_line(p.get("text"), limit),
+        )
     if k is EventKind.NOTE:
-        return f"{p.get('kind', 'note')}: {one_line(p.get('text'), limit)}"
+        kind = p.get("kind", "note")
+        return f"{_(_NOTE_KINDS.get(kind, kind))}: {one_line(p.get('text'), limit)}"
     if k is EventKind.EVIDENCE_PINNED:
         m = p.get("mention") or {}
-        handle = one_line((m.get("author") or {}).get("handle") or "unknown", 60)
+        handle = one_line((m.get("author") or {}).get("handle") or _("unknown"), 60)
         when = _time(m.get("created_at"), tz)
-        return f"pinned @{handle}'s post of {when}: {one_line(m.get('text'), limit)}"
+        return _("pinned @{handle}'s post of {when}: {text}").format(
+            handle=handle, when=when, text=one_line(m.get("text"), limit)
+        )
     if k is EventKind.SLA_BREACHED:
-        clock = _CLOCK_LABELS.get(str(p.get("clock")), str(p.get("clock")))
-        s = f"SLA breached: {clock} was due {_time(p.get('due'), tz)} ({_sev(p.get('severity'))})"
+        clock = _CLOCK_LABELS.get(str(p.get("clock")))
+        s = _("SLA breached: {clock} was due {due} ({severity})").format(
+            clock=_(clock) if clock else str(p.get("clock")),
+            due=_time(p.get("due"), tz),
+            severity=_sev(p.get("severity")),
+        )
         if p.get("met_at"):
-            s += f", done {_time(p['met_at'], tz)}"
+            s += _(", done {time}").format(time=_time(p["met_at"], tz))
         return s
     if k is EventKind.LEVEL_CHANGED:
-        reasons = "; ".join(one_line(r, 80) for r in p.get("reasons") or ())
-        return f"level {p.get('previous') or '—'} → {p.get('level')}" + (f" ({reasons})" if reasons else "")
+        reasons = "; ".join(one_line(shown(r), 80) for r in p.get("reasons") or ())
+        s = _("level {before} → {after}").format(
+            before=level_name(p.get("previous") or "—"), after=level_name(str(p.get("level")))
+        )
+        return s + (f" ({reasons})" if reasons else "")
     if k is EventKind.STATE_CHANGED:
-        s = f"state {p.get('from')} → {p.get('to')}"
+        s = _("state {before} → {after}").format(
+            before=state_name(p.get("from")), after=state_name(p.get("to"))
+        )
         return s + (f": {one_line(p['reason'], limit)}" if p.get("reason") else "")
     if k is EventKind.RESOLVED:
-        return "resolved" + (f": {one_line(p['summary'], limit)}" if p.get("summary") else "")
+        return _("resolved") + (f": {one_line(p['summary'], limit)}" if p.get("summary") else "")
     if k is EventKind.REOPENED:
-        return f"reopened from {p.get('from')}: {one_line(p.get('reason'), limit)}"
+        return _("reopened from {state}: {reason}").format(
+            state=state_name(p.get("from")), reason=one_line(p.get("reason"), limit)
+        )
     if k is EventKind.SENTIMENT_CORRECTED:
-        change = f"{p.get('old') or 'unscored'} → {p.get('new')}"
-        return f"sentiment corrected {change}: {one_line(p.get('text'), limit)}"
+        change = f"{p.get('old') or _('unscored')} → {p.get('new')}"
+        return _("sentiment corrected {change}: {text}").format(
+            change=change, text=one_line(p.get("text"), limit)
+        )
     if k is EventKind.NOTIFIED:
-        who = p.get("name") or p.get("recipient") or "the channel"
-        what = p.get("trigger") or "alert"
+        who = p.get("name") or p.get("recipient") or _("the channel")
+        what = p.get("trigger") or _("alert")
         tries = int(p.get("attempts") or 1)
-        said = f"notified {who} via {p.get('output')} ({what})"
-        return said + (f" after {tries} tries" if tries > 1 else "")
+        said = _("notified {who} via {output} ({what})").format(who=who, output=p.get("output"), what=what)
+        return said + (_(" after {n} tries").format(n=tries) if tries > 1 else "")
     if k is EventKind.NOTIFY_FAILED:
-        who = p.get("name") or p.get("recipient") or "the channel"
-        return f"could not notify {who} via {p.get('output')}: {one_line(p.get('error'), 120)}"
+        who = p.get("name") or p.get("recipient") or _("the channel")
+        return _("could not notify {who} via {output}: {error}").format(
+            who=who, output=p.get("output"), error=one_line(p.get("error"), 120)
+        )
     if k is EventKind.RESPONSE_DRAFTED:
-        try:
-            kind = ResponseKind(p.get("kind")).label
-        except ValueError:
-            kind = str(p.get("kind"))
-        roles = ", ".join(p.get("roles") or ()) or "a second person"
-        return (
-            f"drafted {kind} on {one_line(p.get('channel'), 40)} (draft {event.id}, awaiting approval by "
-            f"{roles}): {one_line(p.get('text'), limit)}"
+        roles = ", ".join(p.get("roles") or ()) or _("a second person")
+        return _("drafted {kind} on {channel} (draft {draft}, awaiting approval by {roles}): {text}").format(
+            kind=kind_name(p.get("kind")),
+            channel=one_line(p.get("channel"), 40),
+            draft=event.id,
+            roles=roles,
+            text=one_line(p.get("text"), limit),
         )
     if k is EventKind.RESPONSE_APPROVED:
         waited = int(float(p.get("waited_s") or 0) // 60)
-        edited = ", edited" if p.get("edited") else ""
-        return f"approved draft {p.get('draft')} by {p.get('author')} after {waited} min{edited}"
+        said = _("approved draft {draft} by {author} after {minutes} min").format(
+            draft=p.get("draft"), author=p.get("author"), minutes=waited
+        )
+        return said + (_(", edited") if p.get("edited") else "")
     if k is EventKind.RESPONSE_REJECTED:
-        return f"rejected draft {p.get('draft')} by {p.get('author')}: {one_line(p.get('reason'), limit)}"
+        return _("rejected draft {draft} by {author}: {reason}").format(
+            draft=p.get("draft"), author=p.get("author"), reason=one_line(p.get("reason"), limit)
+        )
     if k is EventKind.CLAIM_ADDED:
-        proof = f" (evidence: {one_line(p['evidence'], 120)})" if p.get("evidence") else ""
-        return f"claim {event.id} recorded as {p.get('status')}: {one_line(p.get('text'), limit)}{proof}"
+        proof = (
+            _(" (evidence: {evidence})").format(evidence=one_line(p["evidence"], 120))
+            if p.get("evidence")
+            else ""
+        )
+        said = _("claim {claim} recorded as {status}: {text}").format(
+            claim=event.id, status=claim_status(p.get("status")), text=one_line(p.get("text"), limit)
+        )
+        return said + proof
     if k is EventKind.CLAIM_CHANGED:
         proof = f": {one_line(p['evidence'], limit)}" if p.get("evidence") else ""
-        return f"claim {p.get('claim')} {p.get('previous')} → {p.get('status')}{proof}"
+        return (
+            _("claim {claim} {before} → {after}").format(
+                claim=p.get("claim"),
+                before=claim_status(p.get("previous")),
+                after=claim_status(p.get("status")),
+            )
+            + proof
+        )
     if k is EventKind.CHECKED:
-        label = _STEP_LABELS.get(str(p.get("item")), str(p.get("item")))
-        return f"{'ticked' if p.get('done') else 'unticked'} “{label}”"
+        step = _STEP_LABELS.get(str(p.get("item")))
+        label = _(step) if step else str(p.get("item"))
+        return (_("ticked “{step}”") if p.get("done") else _("unticked “{step}”")).format(step=label)
     return str(k)
+
+
+_NOTE_KINDS = {"note": N_("note"), "lesson": N_("lesson")}
+_CLAIM_STATUSES = {"rumour": N_("rumour"), "verified": N_("verified"), "false": N_("false")}
+
+
+def claim_status(status: object) -> str:
+    """A claim's status in the desk's language (stored in English: rumour, verified, false)."""
+    value = str(status)
+    return _(_CLAIM_STATUSES[value]) if value in _CLAIM_STATUSES else value

@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from tocsin.config.i18n import _, language, ngettext
+from tocsin.config.reasons import level_name
 from tocsin.journal import display as d
 from tocsin.journal.archive import MentionRevisions
 from tocsin.journal.clocks import SlaClock, first_response_target
 from tocsin.journal.history import VolumePoint
 from tocsin.journal.model import Event, Evidence, IncidentRecord
-from tocsin.journal.narrate import describe
+from tocsin.journal.narrate import claim_status, describe
 from tocsin.sources.model import format_time
 
 if TYPE_CHECKING:
@@ -167,17 +169,17 @@ def _clock_row(pm: PostMortem, c: SlaClock) -> tuple[str, str, str, str]:
     """(label, target, took, status) in plain text."""
     target = "—" if c.due_at is None else d.duration(c.due_at - c.started_at)
     status = {
-        "running": f"running, {d.duration(c.remaining)} left",
-        "overdue": f"OVERDUE by {d.duration(-(c.remaining or timedelta()))}",
-        "met": "met",
-        "late": "BREACHED",
-        "stopped": "stopped at resolution",
+        "running": _("running, {left} left").format(left=d.duration(c.remaining)),
+        "overdue": _("OVERDUE by {late}").format(late=d.duration(-(c.remaining or timedelta()))),
+        "met": _("met"),
+        "late": _("BREACHED"),
+        "stopped": _("stopped at resolution"),
         "counting": "—",
     }[c.status]
     took = d.duration(c.elapsed)
     if c.status in ("running", "overdue", "counting") and c.stopped_at is None:
-        took += " so far"
-    return c.label.capitalize(), target, took, status
+        took = _("{took} so far").format(took=took)
+    return _(c.label).capitalize(), target, took, status
 
 
 def _counts(n: int | None) -> str:
@@ -195,22 +197,31 @@ def approval_lines(pm: PostMortem) -> list[str]:
     when, who approved or rejected it, after how long, and why; or since when it waits."""
     out = []
     for dr in pm.record.drafts:
-        head = (
-            f"draft {dr.event_id}: {dr.kind.label} on {d.one_line(dr.channel, 40)} by {dr.author}, "
-            f"{d.local_time(dr.at, pm.tz)}"
+        at = d.local_time(dr.at, pm.tz)
+        head = _("draft {draft}: {kind} on {channel} by {author}, {time}").format(
+            draft=dr.event_id,
+            kind=d.kind_name(dr.kind),
+            channel=d.one_line(dr.channel, 40),
+            author=dr.author,
+            time=at,
         )
         if dr.status == "pending":
-            out.append(
-                f"{head}; awaiting approval ({', '.join(dr.roles)}) since {d.local_time(dr.at, pm.tz)}"
-            )
+            waiting = _("awaiting approval ({roles}) since {time}").format(roles=", ".join(dr.roles), time=at)
+            out.append(f"{head}; {waiting}")
             continue
         waited = d.duration(dr.waited) if dr.waited is not None else "?"
         when = d.local_time(dr.decided_at, pm.tz)
         if dr.status == "approved":
-            edited = " (edited before it went out)" if dr.final_text not in (None, dr.text) else ""
-            out.append(f"{head}; approved by {dr.decided_by} at {when}, {waited} later{edited}")
+            edited = _(" (edited before it went out)") if dr.final_text not in (None, dr.text) else ""
+            said = _("approved by {who} at {time}, {waited} later").format(
+                who=dr.decided_by, time=when, waited=waited
+            )
+            out.append(f"{head}; {said}{edited}")
         else:
-            out.append(f"{head}; rejected by {dr.decided_by} at {when}, {waited} later: {dr.reason}")
+            said = _("rejected by {who} at {time}, {waited} later: {reason}").format(
+                who=dr.decided_by, time=when, waited=waited, reason=dr.reason
+            )
+            out.append(f"{head}; {said}")
     return out
 
 
@@ -219,25 +230,71 @@ def claim_lines(pm: PostMortem) -> list[str]:
     out = []
     for c in pm.record.claims:
         steps = "; ".join(
-            f"{status} {d.local_time(at, pm.tz)} by {who}" + (f" ({proof})" if proof else "")
+            _("{status} {time} by {who}").format(
+                status=claim_status(status), time=d.local_time(at, pm.tz), who=who
+            )
+            + (f" ({proof})" if proof else "")
             for at, who, status, proof in c.history
         )
-        out.append(f"{c.status.upper()}: {c.text} — {steps}")
+        out.append(f"{claim_status(c.status).upper()}: {c.text} — {steps}")
     return out
 
 
 def _drafts(n: int) -> str:
-    return f"{n} draft" + ("" if n == 1 else "s")
+    return ngettext("{n} draft", "{n} drafts", n).format(n=n)
 
 
 def _approvals_md(pm: PostMortem) -> list[str]:
     if not pm.record.drafts:
         return []
-    out = ["", f"## Approvals ({_drafts(len(pm.record.drafts))})", ""]
+    out = ["", "## " + _("Approvals ({drafts})").format(drafts=_drafts(len(pm.record.drafts))), ""]
     for dr, line in zip(pm.record.drafts, approval_lines(pm), strict=True):
         out.append(f"- {d.md(line, 600)}")
         out.append("  > " + d.md_block(dr.text).replace("  \n", "  \n  > "))
     return out
+
+
+def _summary(pm: PostMortem) -> list[tuple[str, str]]:
+    """The summary table's rows (label, raw text), the same in every format: escape the text for it."""
+    inc, tz = pm.record.incident, pm.tz
+
+    def by(time: datetime | None, who: str | None) -> str:
+        when = d.local_time(time, tz)
+        return _("{time} by {who}").format(time=when, who=who) if who else when
+
+    step = _("step {n}").format(n=inc.escalation_step) if inc.escalation_step else _("none")
+    return [
+        (_("Severity"), inc.severity.label),
+        (_("State"), d.state_name(inc.state)),
+        (_("Assignee"), _who(pm, inc.assignee)),
+        (_("First signal"), d.local_time(inc.first_signal_at, tz)),
+        (_("Opened"), by(inc.opened_at, inc.opened_by)),
+        (_("Acknowledged"), by(inc.acknowledged_at, inc.acknowledged_by)),
+        (_("First public response"), d.local_time(inc.first_response_at, tz)),
+        (_("Resolved"), d.local_time(inc.resolved_at, tz)),
+        (_("Escalation"), step),
+        (_("Reopened"), _("{n} time(s)").format(n=inc.reopened)),
+        (_("Last level"), level_name(inc.level) if inc.level else "—"),
+    ]
+
+
+def _ticked(item: Any) -> str:
+    """How a checklist step got ticked: by hand, or by the response that ticks it."""
+    if item.by == "check":
+        return _("ticked by hand")
+    return _("{kind} logged").format(kind=d.kind_name(item.by or ""))
+
+
+def _headings() -> dict[str, str]:
+    return {
+        "summary": _("Summary"),
+        "clocks": _("Clocks against the SLA"),
+        "volume": _("Volume"),
+        "checklist": _("Response checklist"),
+        "lessons": _("Lessons"),
+        "notes": _("Notes"),
+        "timeline": _("Timeline"),
+    }
 
 
 # --- Markdown -----------------------------------------------------------------------------------
@@ -249,101 +306,94 @@ def to_markdown(pm: PostMortem) -> str:
     def t(dt: datetime | None) -> str:
         return d.local_time(dt, tz)
 
-    out: list[str] = [
-        f"# Post-mortem: incident #{inc.id}, {inc.severity.label}, {d.md(inc.title, 200)}",
-        "",
-        f"Desk: {d.md(pm.desk)} · topic: {d.md(pm.topic_name)} · state: **{inc.state}** · "
-        f"generated {t(pm.generated_at)}",
-        "",
-        "## Summary",
-        "",
-        "| | |",
-        "|---|---|",
-        f"| Severity | {inc.severity.label} |",
-        f"| State | {inc.state} |",
-        f"| Assignee | {d.md(_who(pm, inc.assignee))} |",
-        f"| First signal | {t(inc.first_signal_at)} |",
-        f"| Opened | {t(inc.opened_at)} by {d.md(inc.opened_by)} |",
-        f"| Acknowledged | {t(inc.acknowledged_at)}"
-        + (f" by {d.md(inc.acknowledged_by)}" if inc.acknowledged_by else "")
-        + " |",
-        f"| First public response | {t(inc.first_response_at)} |",
-        f"| Resolved | {t(inc.resolved_at)} |",
-        f"| Escalation | {f'step {inc.escalation_step}' if inc.escalation_step else 'none'} |",
-        f"| Reopened | {inc.reopened} time(s) |",
-        f"| Last level | {d.md(inc.level or '—')} |",
-        "",
-        "## Clocks against the SLA",
-        "",
-        "| Clock | Target | Took | Status |",
-        "|---|---|---|---|",
-    ]
+    head = _headings()
+    title = _("Post-mortem: incident #{id}, {severity}, {title}").format(
+        id=inc.id, severity=inc.severity.label, title=d.md(inc.title, 200)
+    )
+    meta = _("Desk: {desk} · topic: {topic} · state: **{state}** · generated {time}").format(
+        desk=d.md(pm.desk), topic=d.md(pm.topic_name), state=d.state_name(inc.state), time=t(pm.generated_at)
+    )
+    out: list[str] = [f"# {title}", "", meta, "", f"## {head['summary']}", "", "| | |", "|---|---|"]
+    out += [f"| {label} | {d.md(value)} |" for label, value in _summary(pm)]
+    columns = " | ".join((_("Clock"), _("Target"), _("Took"), _("Status")))
+    out += ["", f"## {head['clocks']}", "", f"| {columns} |", "|---|---|---|---|"]
     for c in pm.clocks:
         label, target, took, status = _clock_row(pm, c)
         out.append(f"| {label} | {target} | {took} | {status} |")
-    out += ["", "## Volume", ""]
+    out += ["", f"## {head['volume']}", ""]
     bs, size = bins(pm, 96)
     peak = _peak(pm)
     if peak is None:
-        out.append("No volume history was recorded around this incident.")
+        out.append(_("No volume history was recorded around this incident."))
     else:
         top = max(b.count for b in bs) or 1
         spark = "".join(_SPARK[min(7, b.count * 8 // (top + 1))] if b.count else " " for b in bs)
         out += [
             f"`{spark}`",
             "",
-            f"{t(pm.window[0])} to {t(pm.window[1])}, {size} min per step; "
-            f"peak {peak.count} mentions/min at {t(peak.minute)} ({peak.negative} negative).",
+            _(
+                "{start} to {end}, {size} min per step; "
+                "peak {count} mentions/min at {time} ({negative} negative)."
+            ).format(
+                start=t(pm.window[0]),
+                end=t(pm.window[1]),
+                size=size,
+                count=peak.count,
+                time=t(peak.minute),
+                negative=peak.negative,
+            ),
         ]
-    out += ["", "## Response checklist", ""]
+    out += ["", f"## {head['checklist']}", ""]
     for item in inc.checklist:
-        how = ""
-        if item.done:
-            by = "ticked by hand" if item.by == "check" else f"{(item.by or '').replace('_', ' ')} logged"
-            how = f" ({by}, {t(item.at)})"
-        out.append(f"- [{'x' if item.done else ' '}] {item.label}{how}")
-    out += ["", f"## Responses ({len(rec.responses)})", ""]
+        how = f" ({_ticked(item)}, {t(item.at)})" if item.done else ""
+        out.append(f"- [{'x' if item.done else ' '}] {_(item.label)}{how}")
+    out += ["", "## " + _("Responses ({n})").format(n=len(rec.responses)), ""]
     if not rec.responses:
-        out.append("No response was logged.")
+        out.append(_("No response was logged."))
     for r in rec.responses:
-        out.append(f"### {t(r.at)}: {r.kind.label} on {d.md(r.channel, 60)} (by {d.md(r.operator)})")
+        said = _("{time}: {kind} on {channel} (by {who})").format(
+            time=t(r.at), kind=d.kind_name(r.kind), channel=d.md(r.channel, 60), who=d.md(r.operator)
+        )
+        out.append(f"### {said}")
         out.append("")
         out.append("> " + d.md_block(r.text).replace("  \n", "  \n> "))
         if d.safe_url(r.url):
-            out += ["", d.md_link("published here", r.url)]
+            out += ["", d.md_link(_("published here"), r.url)]
         out.append("")
     out += _approvals_md(pm)
     if rec.claims:
-        out += ["", f"## Claims ({len(rec.claims)})", ""]
+        out += ["", "## " + _("Claims ({n})").format(n=len(rec.claims)), ""]
         out += [f"- {d.md(line, 800)}" for line in claim_lines(pm)]
-    out += ["", f"## Key mentions ({len(rec.evidence)} pinned)", ""]
+    out += ["", "## " + _("Key mentions ({n} pinned)").format(n=len(rec.evidence)), ""]
     if not rec.evidence:
-        out.append("No evidence was pinned.")
+        out.append(_("No evidence was pinned."))
     for e in rec.evidence:
-        who = f"@{d.md(e.author_handle, 60)}" if e.author_handle else "unknown author"
+        who = f"@{d.md(e.author_handle, 60)}" if e.author_handle else _("unknown author")
         if e.author_name:
             who += f" ({d.md(e.author_name, 60)})"
-        meta = [t(e.created_at), who, f"{_counts(e.followers)} followers", d.md(e.source, 30)]
+        followers = _("{n} followers").format(n=_counts(e.followers))
+        meta = [t(e.created_at), who, followers, d.md(e.source, 30)]
         if e.sentiment:
             meta.append(d.md(e.sentiment))
         line = f"- {' · '.join(meta)}: “{d.md(e.text, 500)}”"
         if d.safe_url(e.url):
-            line += " " + d.md_link("link", e.url)
+            line += " " + d.md_link(_("link"), e.url)
         for note in revision_notes(pm, e):
             line += f" — *{d.md(note)}*"  # escaped, so the note cannot close the emphasis early
         out.append(line)
-    out += ["", "## Lessons", ""]
+    out += ["", f"## {head['lessons']}", ""]
     lessons = rec.lessons
     if not lessons:
-        out.append("None written yet (add one: `tocsin incident note ID --lesson TEXT`).")
+        out.append(_("None written yet (add one: `tocsin incident note ID --lesson TEXT`)."))
     for n in lessons:
         out.append(f"- {d.md_block(n.text)} ({d.md(n.operator)}, {t(n.at)})")
     notes = [n for n in rec.notes if n not in lessons]
     if notes:
-        out += ["", "## Notes", ""]
+        out += ["", f"## {head['notes']}", ""]
         for n in notes:
             out.append(f"- {t(n.at)}, {d.md(n.operator)}: {d.md_block(n.text)}")
-    out += ["", "## Timeline", "", "| Time | Who | What |", "|---|---|---|"]
+    columns = " | ".join((_("Time"), _("Who"), _("What")))
+    out += ["", f"## {head['timeline']}", "", f"| {columns} |", "|---|---|---|"]
     for ev in rec.events:
         out.append(
             f"| {d.local_time(ev.at, tz, seconds=True)} | {d.md(ev.operator)} | {d.md(describe(ev, tz))} |"
@@ -381,17 +431,18 @@ def _svg(pm: PostMortem) -> str:
     bs, size = bins(pm, 240)
     start, end = pm.window
     inc = pm.record.incident
+    first_signal = _("first signal")
     marks = [  # the first signal first: the SLA clocks start there, not at the opening
-        ("first signal", inc.first_signal_at, "#b8600b"),
-        ("opened", inc.opened_at, "#1d232a"),
-        ("acknowledged", inc.acknowledged_at, "#6a4fb3"),
-        ("first response", inc.first_response_at, "#1e7b34"),
-        ("resolved", inc.resolved_at, "#5b6673"),
+        (first_signal, inc.first_signal_at, "#b8600b"),
+        (_("opened"), inc.opened_at, "#1d232a"),
+        (_("acknowledged"), inc.acknowledged_at, "#6a4fb3"),
+        (_("first response"), inc.first_response_at, "#1e7b34"),
+        (_("resolved"), inc.resolved_at, "#5b6673"),
     ]
     w, pad, plot_h = 800, 30, 160
     top = max((b.count for b in bs), default=0)
     if top == 0:
-        return "<p>No volume history was recorded around this incident.</p>"
+        return "<p>" + d.html_text(_("No volume history was recorded around this incident.")) + "</p>"
     span = max(1.0, (end - start).total_seconds())
     bw = (w - 2 * pad) / len(bs)
 
@@ -423,9 +474,9 @@ def _svg(pm: PostMortem) -> str:
     def y(v: int) -> float:
         return base - plot_h * v / top
 
+    aria = d.html_text(_("Mentions per {size} min around the incident").format(size=size))
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" '
-        f'aria-label="Mentions per {size} min around the incident">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="{aria}">'
     ]
     for i, b in enumerate(bs):
         if not b.count:
@@ -442,7 +493,7 @@ def _svg(pm: PostMortem) -> str:
             )
     for xm, tx, anchor, row, label, colour in placed:
         text_y = 8 + MARK_ROW_PX * row + 9
-        dash = ' stroke-width="2"' if label == "first signal" else ' stroke-dasharray="4 3"'
+        dash = ' stroke-width="2"' if label == first_signal else ' stroke-dasharray="4 3"'
         parts.append(
             f'<line x1="{xm:.1f}" y1="{text_y + 2}" x2="{xm:.1f}" y2="{base}" stroke="{colour}"{dash}/>'
         )
@@ -462,8 +513,13 @@ def _svg(pm: PostMortem) -> str:
     ]
     peak = _peak(pm)
     legend = (
-        f'<p class="meta">Mentions per {size} min (red: negative). Peak {peak.count}/min at '
-        f"{d.html_text(d.local_time(peak.minute, pm.tz))}.</p>"
+        '<p class="meta">'
+        + d.html_text(
+            _("Mentions per {size} min (red: negative). Peak {count}/min at {time}.").format(
+                size=size, count=peak.count, time=d.local_time(peak.minute, pm.tz)
+            )
+        )
+        + "</p>"
         if peak
         else ""
     )
@@ -473,6 +529,7 @@ def _svg(pm: PostMortem) -> str:
 def to_html(pm: PostMortem) -> str:
     rec, inc, tz = pm.record, pm.record.incident, pm.tz
     h = d.html_text
+    head = _headings()
 
     def t(dt: datetime | None) -> str:
         return h(d.local_time(dt, tz))
@@ -483,37 +540,29 @@ def to_html(pm: PostMortem) -> str:
 
     out = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        f'<html lang="{language()}"><head><meta charset="utf-8">',
         '<meta http-equiv="Content-Security-Policy" '
         "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>Post-mortem #{inc.id}: {h(inc.title, 120)}</title>",
+        "<title>" + _("Post-mortem #{id}: {title}").format(id=inc.id, title=h(inc.title, 120)) + "</title>",
         f"<style>{_CSS}</style></head><body>",
-        f'<h1>Incident #{inc.id} <span class="sev">{inc.severity.label}</span> {h(inc.title, 300)}</h1>',
-        f'<p class="meta">{h(pm.desk)} · topic {h(pm.topic_name)} · state <b>{h(str(inc.state))}</b> · '
-        f"generated {t(pm.generated_at)}</p>",
-        "<h2>Summary</h2><table>",
+        "<h1>"
+        + _("Incident #{id}").format(id=inc.id)
+        + f' <span class="sev">{inc.severity.label}</span> {h(inc.title, 300)}</h1>',
+        '<p class="meta">'
+        + _("{desk} · topic {topic} · state <b>{state}</b> · generated {time}").format(
+            desk=h(pm.desk), topic=h(pm.topic_name), state=h(d.state_name(inc.state)), time=t(pm.generated_at)
+        )
+        + "</p>",
+        f"<h2>{h(head['summary'])}</h2><table>",
     ]
-    rows = [
-        ("Severity", inc.severity.label),
-        ("State", str(inc.state)),
-        ("Assignee", _who(pm, inc.assignee)),
-        ("First signal", d.local_time(inc.first_signal_at, tz)),
-        ("Opened", f"{d.local_time(inc.opened_at, tz)} by {inc.opened_by}"),
-        (
-            "Acknowledged",
-            d.local_time(inc.acknowledged_at, tz)
-            + (f" by {inc.acknowledged_by}" if inc.acknowledged_by else ""),
-        ),
-        ("First public response", d.local_time(inc.first_response_at, tz)),
-        ("Resolved", d.local_time(inc.resolved_at, tz)),
-        ("Escalation", f"step {inc.escalation_step}" if inc.escalation_step else "none"),
-        ("Reopened", f"{inc.reopened} time(s)"),
-        ("Last level", inc.level or "—"),
-    ]
-    out += [f"<tr><th>{h(k)}</th><td>{h(v)}</td></tr>" for k, v in rows]
-    out += ["</table>", "<h2>Clocks against the SLA</h2><table>"]
-    out.append("<tr><th>Clock</th><th>Target</th><th>Took</th><th>Status</th></tr>")
+    out += [f"<tr><th>{h(k)}</th><td>{h(v)}</td></tr>" for k, v in _summary(pm)]
+    out += ["</table>", f"<h2>{h(head['clocks'])}</h2><table>"]
+    out.append(
+        "<tr>"
+        + "".join(f"<th>{h(c)}</th>" for c in (_("Clock"), _("Target"), _("Took"), _("Status")))
+        + "</tr>"
+    )
     for c in pm.clocks:
         label, target, took, status = _clock_row(pm, c)
         cls = "bad" if c.breached else ("good" if c.status == "met" else "")
@@ -521,49 +570,50 @@ def to_html(pm: PostMortem) -> str:
             f"<tr><td>{h(label)}</td><td>{h(target)}</td><td>{h(took)}</td>"
             f'<td class="{cls}">{h(status)}</td></tr>'
         )
-    out += ["</table>", "<h2>Volume</h2>", _svg(pm), "<h2>Response checklist</h2>", '<ul class="check">']
+    out += ["</table>", f"<h2>{h(head['volume'])}</h2>", _svg(pm), f"<h2>{h(head['checklist'])}</h2>"]
+    out.append('<ul class="check">')
     for item in inc.checklist:
-        how = ""
-        if item.done:
-            by = "ticked by hand" if item.by == "check" else f"{(item.by or '').replace('_', ' ')} logged"
-            how = f' <span class="meta">({h(by)}, {t(item.at)})</span>'
-        out.append(f"<li>{'☑' if item.done else '☐'} {h(item.label)}{how}</li>")
-    out += ["</ul>", f"<h2>Responses ({len(rec.responses)})</h2>"]
+        how = f' <span class="meta">({h(_ticked(item))}, {t(item.at)})</span>' if item.done else ""
+        out.append(f"<li>{'☑' if item.done else '☐'} {h(_(item.label))}{how}</li>")
+    out += ["</ul>", "<h2>" + _("Responses ({n})").format(n=len(rec.responses)) + "</h2>"]
     if not rec.responses:
-        out.append("<p>No response was logged.</p>")
+        out.append("<p>" + h(_("No response was logged.")) + "</p>")
     for r in rec.responses:
+        said = _("{time} · {kind} on {channel} · by {who}").format(
+            time=t(r.at), kind=h(d.kind_name(r.kind)), channel=h(r.channel, 60), who=h(r.operator)
+        )
         out.append(
-            f'<div class="ev"><div class="who">{t(r.at)} · {h(r.kind.label)} on {h(r.channel, 60)} · '
-            f"by {h(r.operator)}{link(r.url, 'published here')}</div>"
+            f'<div class="ev"><div class="who">{said}{link(r.url, _("published here"))}</div>'
             f"<blockquote>{d.html_block(r.text)}</blockquote></div>"
         )
     if rec.drafts:
-        out.append(f"<h2>Approvals ({_drafts(len(rec.drafts))})</h2>")
+        out.append("<h2>" + h(_("Approvals ({drafts})").format(drafts=_drafts(len(rec.drafts)))) + "</h2>")
         for dr, line in zip(rec.drafts, approval_lines(pm), strict=True):
             out.append(
                 f'<div class="ev"><div class="who">{h(line, 600)}</div>'
                 f"<blockquote>{d.html_block(dr.text)}</blockquote></div>"
             )
     if rec.claims:
-        out.append(f"<h2>Claims ({len(rec.claims)})</h2><ul>")
+        out.append("<h2>" + _("Claims ({n})").format(n=len(rec.claims)) + "</h2><ul>")
         out += [f"<li>{h(line, 800)}</li>" for line in claim_lines(pm)]
         out.append("</ul>")
-    out.append(f"<h2>Key mentions ({len(rec.evidence)} pinned)</h2>")
+    out.append("<h2>" + _("Key mentions ({n} pinned)").format(n=len(rec.evidence)) + "</h2>")
     if not rec.evidence:
-        out.append("<p>No evidence was pinned.</p>")
+        out.append("<p>" + h(_("No evidence was pinned.")) + "</p>")
     for e in rec.evidence:
-        who = f"@{h(e.author_handle, 60)}" if e.author_handle else "unknown author"
+        who = f"@{h(e.author_handle, 60)}" if e.author_handle else h(_("unknown author"))
         if e.author_name:
             who += f" ({h(e.author_name, 60)})"
-        meta = [t(e.created_at), who, f"{_counts(e.followers)} followers", h(e.source, 30)]
+        followers = h(_("{n} followers").format(n=_counts(e.followers)))
+        meta = [t(e.created_at), who, followers, h(e.source, 30)]
         if e.sentiment:
             meta.append(h(e.sentiment))
         notes = "".join(f'<div class="rev">{h(note)}</div>' for note in revision_notes(pm, e))
         out.append(
-            f'<div class="ev"><div class="who">{" · ".join(meta)}{link(e.url, "link")}</div>'
+            f'<div class="ev"><div class="who">{" · ".join(meta)}{link(e.url, _("link"))}</div>'
             f"<blockquote>{d.html_block(e.text)}</blockquote>{notes}</div>"
         )
-    out.append("<h2>Lessons</h2>")
+    out.append(f"<h2>{h(head['lessons'])}</h2>")
     lessons = rec.lessons
     out.append(
         "<ul>"
@@ -573,14 +623,15 @@ def to_html(pm: PostMortem) -> str:
         )
         + "</ul>"
         if lessons
-        else "<p>None written yet.</p>"
+        else "<p>" + h(_("None written yet.")) + "</p>"
     )
     notes = [n for n in rec.notes if n not in lessons]
     if notes:
-        out.append("<h2>Notes</h2><ul>")
+        out.append(f"<h2>{h(head['notes'])}</h2><ul>")
         out += [f"<li>{t(n.at)}, {h(n.operator)}: {d.html_block(n.text)}</li>" for n in notes]
         out.append("</ul>")
-    out.append("<h2>Timeline</h2><table><tr><th>Time</th><th>Who</th><th>What</th></tr>")
+    columns = "".join(f"<th>{h(c)}</th>" for c in (_("Time"), _("Who"), _("What")))
+    out.append(f"<h2>{h(head['timeline'])}</h2><table><tr>{columns}</tr>")
     for ev in rec.events:
         out.append(
             f'<tr><td class="t">{h(d.local_time(ev.at, tz, seconds=True))}</td><td>{h(ev.operator)}</td>'

@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
+from tocsin.config import reasons as r
 from tocsin.config.settings import LevelSettings
-from tocsin.scoring import reasons as r
 from tocsin.scoring.detector import times
 from tocsin.scoring.snapshot import LEVELS, Level
 

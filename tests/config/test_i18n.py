@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
-from tocsin.config import i18n
+from tocsin.config import i18n, reasons
 from tocsin.config.settings import LevelSettings
-from tocsin.scoring import reasons
 from tocsin.scoring.levels import TopicSignals, assess
 
 ROOT = Path(i18n.__file__).resolve().parent.parent

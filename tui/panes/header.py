@@ -14,7 +14,7 @@ from textual.content import Content
 from textual.geometry import Size
 from textual.widget import Widget
 from tocsin.config.i18n import _, datetime_text, ngettext, number
-from tocsin.scoring.reasons import level_name, shown
+from tocsin.config.reasons import level_name, shown
 from tocsin.scoring.snapshot import LEVELS, Blindness, Snapshot, TopicSnapshot
 from tocsin.sources.base import format_span
 from tocsin.tui import safe_text

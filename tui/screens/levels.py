@@ -20,7 +20,8 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
-from tocsin.config.i18n import N_
+from tocsin.config.i18n import N_, _, ngettext
+from tocsin.config.reasons import level_name, shown
 from tocsin.scoring.snapshot import LEVELS
 from tocsin.tui import safe_text
 from tocsin.tui.panes.palette import LEVEL_MARK, level_style
@@ -55,15 +56,16 @@ def _rank(level: str) -> int:
 def change_line(change: LevelChange, tz: tzinfo | None) -> Content:
     """``↑ 10:42 Maison Brioche  watch → ◆ ALERT  volume 6.2x the usual · 61 % negative``."""
     arrow = "↑" if change.rising else "↓"
-    after = f"{LEVEL_MARK.get(change.after, '?')} {change.after.upper()}"
+    after = f"{LEVEL_MARK.get(change.after, '?')} {level_name(change.after).upper()}"
     pieces: list[Content | tuple[str, str] | str] = [
         (f"{arrow} {change.at.astimezone(tz).strftime('%H:%M')} ", "bold"),
         safe_text.content(change.topic, "bold", max_len=30),
-        (f"  {change.before} → ", "$foreground-muted"),
+        (f"  {level_name(change.before)} → ", "$foreground-muted"),
         (after, level_style(change.after) if change.rising else "bold"),
     ]
     if change.reasons:
-        pieces += ["  ", safe_text.content(" · ".join(change.reasons), "$foreground-muted", max_len=160)]
+        why = " · ".join(shown(r) for r in change.reasons)
+        pieces += ["  ", safe_text.content(why, "$foreground-muted", max_len=160)]
     return Content.assemble(*pieces)
 
 
@@ -82,7 +84,10 @@ class LevelLog:
             return None
         line = change_line(self.changes[-1], tz)
         more = len(self.changes) - 1
-        hint = f"   L: {more} earlier change{'s' if more > 1 else ''}" if more else "   L: history"
+        if more:
+            hint = "   " + ngettext("L: {n} earlier change", "L: {n} earlier changes", more).format(n=more)
+        else:
+            hint = "   " + _("L: history")
         return Content.assemble(line, (hint, "$foreground-muted"))
 
 
@@ -107,9 +112,9 @@ class LevelHistoryScreen(ModalScreen[None]):
         self._tz = tz
 
     def compose(self) -> ComposeResult:
-        lines = [Content.styled("Level changes, newest first (Esc: back to the wall)", "bold $accent")]
+        lines = [Content.styled(_("Level changes, newest first (Esc: back to the wall)"), "bold $accent")]
         lines += [change_line(c, self._tz) for c in reversed(self._changes)]
         if not self._changes:
-            lines.append(Content.styled("no level change since the wall opened", "$foreground-muted"))
+            lines.append(Content.styled(_("no level change since the wall opened"), "$foreground-muted"))
         with VerticalScroll():
             yield Static(Content("\n").join(lines), id="levels-list")
