@@ -59,3 +59,36 @@ async def test_an_english_desk_after_a_french_one_speaks_english(kit: Any) -> No
         assert " CRISIS " in header_text(app)
         wall = kit.screen_text(app)
         assert "Quit" in wall and "Quitter" not in wall
+
+
+async def test_a_french_desk_shows_its_incidents_in_french(tmp_path: Any, kit: Any) -> None:
+    from tocsin.journal.model import State
+    from tocsin.tui.panes.incidents import IncidentsPane
+    from tocsin.tui.session import DeskSession
+
+    from ._incident_kit import T0, team_settings
+    from ._incident_wall import pane_text, settle
+    from ._incident_wall import ready as wall_ready
+
+    settings = team_settings(tmp_path / "journal.sqlite")
+    settings = replace(settings, desk=replace(settings.desk, language="fr"))
+    desk = kit.FakeDesk(settings)
+    session = DeskSession(settings, desk, background=False)
+    app = TocsinApp(settings, desk, session=session)
+    async with app.run_test(size=SIZE) as pilot:
+        await wall_ready(app, pilot)
+        inc = await session.open_incident("brioche", "sev1", "photo de moisissure", first_signal_at=T0)
+        await session.journal.acknowledge(inc.id)  # type: ignore[union-attr]
+        await session.poll()
+        await settle(app, pilot)
+        pane = app.query_one(IncidentsPane)
+        headers = [str(c.label) for c in pane.columns.values()]
+        assert headers[:4] == ["#", "GRAV", "ÉTAT", "INCIDENT"] and "1RE RÉPONSE" in headers
+        row = pane_text(app)
+        assert "acquitté" in row and "attendue dans 30:00" in row and "✓ acquit en 0s" in row
+        assert pane.border_title == "Incidents · 1 ouvert"
+        await session.journal.set_state(inc.id, State.MONITORING)  # type: ignore[union-attr]
+        desk.clock.advance(33 * 60)
+        await session.poll()
+        await settle(app, pilot)
+        assert "surveillé" in pane_text(app) and "dépassé depuis 3 min" in pane_text(app)

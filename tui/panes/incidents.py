@@ -17,7 +17,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
-from tocsin.config.i18n import N_
+from tocsin.config.i18n import N_, _, ngettext
 from tocsin.config.settings import SlaSettings
 from tocsin.journal.clocks import SlaClock, clocks_for
 from tocsin.journal.model import Incident, State
@@ -29,23 +29,31 @@ SEVERITY_STYLE: dict[str, str] = {
     "sev3": "bold yellow",
     "sev4": "dim",
 }
-STATE_LABEL: dict[str, str] = {"acknowledged": "acked"}
-"""Short words for the narrow state column."""
+STATE_LABEL: dict[str, str] = {
+    "open": N_("open"),
+    "acknowledged": N_("acked"),
+    "responding": N_("responding"),
+    "monitoring": N_("monitoring"),
+    "resolved": N_("resolved"),
+    "reopened": N_("reopened"),
+}
+"""Short words for the narrow state column (translated when shown)."""
 SOON = timedelta(minutes=5)
 """A countdown under this turns from calm to yellow."""
 
 COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("id", "#", 4),
-    ("sev", "SEV", 4),
-    ("state", "STATE", 10),
-    ("title", "INCIDENT", None),
-    ("owner", "OWNER", 10),
-    ("signal", "SIGNAL", 6),
-    ("ack", "ACK", 16),
-    ("response", "1ST RESPONSE", 18),
-    ("checklist", "CHECK", 5),
+    ("sev", N_("SEV"), 4),
+    ("state", N_("STATE"), 10),
+    ("title", N_("INCIDENT"), None),
+    ("owner", N_("OWNER"), 10),
+    ("signal", N_("SIGNAL"), 6),
+    ("ack", N_("ACK"), 16),
+    ("response", N_("1ST RESPONSE"), 18),
+    ("checklist", N_("CHECK"), 5),
 )
-"""Key, header, width (None: the title takes what the others leave)."""
+"""Key, header (English, translated when the table is built), width (None: the title takes what the
+others leave)."""
 NARROW_COLUMNS: tuple[tuple[str, str, int | None], ...] = tuple(
     c for c in COLUMNS if c[0] not in ("owner", "signal", "checklist")
 )
@@ -102,13 +110,14 @@ def ack_cell(clock: SlaClock) -> Text:
     status = clock.status
     if status == "running":
         left = clock.remaining or timedelta(0)
-        return Text(f"ACK DUE in {countdown(left)}", style="yellow" if left <= SOON else "")
+        words = _("ACK DUE in {countdown}").format(countdown=countdown(left))
+        return Text(words, style="yellow" if left <= SOON else "")
     if status == "overdue":
-        return Text(f"ACK late {ago(-(clock.remaining or timedelta(0)))}", style="bold red")
+        return Text(_("ACK late {ago}").format(ago=ago(-(clock.remaining or timedelta(0)))), style="bold red")
     if status == "met":
-        return Text(f"✓ acked in {span(clock.elapsed)}", style="green")
+        return Text(_("✓ acked in {span}").format(span=span(clock.elapsed)), style="green")
     if status == "late":
-        return Text(f"acked late ({span(clock.elapsed)})", style="red")
+        return Text(_("acked late ({span})").format(span=span(clock.elapsed)), style="red")
     return Text("—", style="dim")
 
 
@@ -117,14 +126,16 @@ def response_cell(clock: SlaClock, tz: tzinfo | None) -> Text:
     status = clock.status
     if status == "running":
         left = clock.remaining or timedelta(0)
-        return Text(f"due in {countdown(left)}", style="bold yellow" if left <= SOON else "")
+        words = _("due in {countdown}").format(countdown=countdown(left))
+        return Text(words, style="bold yellow" if left <= SOON else "")
     if status == "overdue":
-        return Text(f"breached {ago(-(clock.remaining or timedelta(0)))} ago", style="bold white on red")
+        words = _("breached {ago} ago").format(ago=ago(-(clock.remaining or timedelta(0))))
+        return Text(words, style="bold white on red")
     if status in ("met", "late") and clock.done_at is not None:
         at = clock.done_at.astimezone(tz).strftime("%H:%M")
         return Text(f"✓ {at} ({span(clock.elapsed)})", style="green" if status == "met" else "red")
     if status == "counting":
-        return Text("no SLA", style="dim")
+        return Text(_("no SLA"), style="dim")
     return Text("—", style="dim")
 
 
@@ -206,7 +217,7 @@ class IncidentsPane(DataTable[Text]):
         self.clear(columns=True)
         self._columns = columns
         for key, label, width in columns:
-            self.add_column(label, key=key, width=width)
+            self.add_column(_(label) if label != "#" else label, key=key, width=width)
         for key in self._order:
             cells = self._cells[key]
             self.add_row(*(self._text(cells[k]) for k, _, _ in columns), key=key)
@@ -304,7 +315,7 @@ class IncidentsPane(DataTable[Text]):
                     self.update_cell(key, column, self._text(value), update_width=column == "title")
             self._cells[key] = cells
         n = len(self._incidents)
-        title = f"Incidents · {n} open"
+        title = ngettext("Incidents · {n} open", "Incidents · {n} open", n).format(n=n)
         if self.border_title != title:
             self.border_title = title
         subtitle = self._subtitle
@@ -323,7 +334,7 @@ class IncidentsPane(DataTable[Text]):
             "id": Text(f"#{inc.id}", style="bold"),
             "sev": Text(inc.severity.label, style=SEVERITY_STYLE.get(str(inc.severity), "")),
             "state": Text(
-                STATE_LABEL.get(state, state),
+                _(STATE_LABEL[state]) if state in STATE_LABEL else state,
                 style="bold yellow" if inc.state.needs_ack else ("dim" if state == "monitoring" else ""),
             ),
             "title": self._title(inc),
@@ -342,7 +353,8 @@ class IncidentsPane(DataTable[Text]):
         since = inc.awaiting_approval_since
         if since is None:
             return safe_text.text(inc.title, max_len=width)
-        waiting = f"⧗ awaiting approval since {since.astimezone(self._tz).strftime('%H:%M')} · "
+        at = since.astimezone(self._tz).strftime("%H:%M")
+        waiting = _("⧗ awaiting approval since {time}").format(time=at) + " · "
         return safe_text.text(waiting + inc.title, max_len=width + len(waiting), style="bold magenta")
 
     @staticmethod
