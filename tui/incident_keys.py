@@ -458,7 +458,8 @@ class IncidentKeys:
         async def show() -> None:
             drafts = await journal.pending_drafts(inc.id)
             if not drafts:
-                self.notify(f"#{inc.id}: no response awaits approval", severity="warning", markup=False)
+                nothing = f"#{inc.id}: no response awaits approval"
+                self.notify(nothing, severity="warning", markup=False)
                 return
             self._form(ApprovalForm(commit, inc, drafts, self._tz), lambda result: result[1])
 

@@ -133,7 +133,8 @@ class ChecklistScreen(ModalScreen[Incident]):
         steps.set_options(self._options())
         steps.highlighted = highlighted
         word = "ticked" if not item.done else "unticked"
-        self.notify(f"#{done.id}: {word} '{item.label}'", markup=False, timeout=4)
+        ticked = f"#{done.id}: {word} '{item.label}'"  # the playbook's words, never mention text
+        self.notify(ticked, markup=False, timeout=4)
 
     def action_close(self) -> None:
         self.dismiss(self.incident)

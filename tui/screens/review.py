@@ -375,7 +375,8 @@ def confirm_reopen(
         except JournalError as exc:
             screen.notify(safe_text.clean(str(exc), 300), severity="error", markup=False)
             return
-        screen.notify(f"#{done.id} reopened: it is back on the wall", markup=False, timeout=6)
+        reopened = f"#{done.id} reopened: it is back on the wall"
+        screen.notify(reopened, markup=False, timeout=6)
         reload()
 
     def answered(yes: bool | None) -> None:
