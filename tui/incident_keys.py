@@ -275,13 +275,17 @@ class IncidentKeys:
 
     def action_escalate(self) -> None:
         """Open an incident from the topic in view, or escalate the one it already has."""
+        self.escalate_about(self._selected_mention(chosen_only=True))
+
+    def escalate_about(self, mention: ScoredMention | None) -> None:
+        """``e``: about ``mention`` (the feed's chosen line, or the one a detail shows) when there is one,
+        else the topic in view: open its incident, or escalate the one it already has."""
         journal = self._journal()
         session = self.session
         if journal is None or session is None:
             return
         pane = self.query_one(IncidentsPane)
         existing = pane.selected_incident if self.focused is pane else None
-        mention = self._selected_mention(chosen_only=True)
         topic, level, reasons = self._context_topic(mention)
         if existing is None and topic is not None:
             existing = incident_for_topic(session.incidents, topic)

@@ -236,3 +236,30 @@ async def test_failing_alerts_are_counted_on_the_pane_and_said_once(
         )
     failures = [t for t in toasts if "failed" in t]
     assert len(failures) == 1 and "cannot reach" in failures[0] and "t0ken" not in failures[0]
+
+
+async def test_e_in_a_mention_detail_opens_the_incident_about_it(tmp_path: Path, kit: Any) -> None:
+    from tocsin.tui.panes.feed import FeedView
+    from tocsin.tui.screens.mention import MentionScreen
+
+    app, desk, session = build(tmp_path, kit)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        desk.publish(kit.topic(level="alert"))
+        desk.push("Mould in my brioche from @maisonbrioche, disgusting", handle="julie_goute_tout",
+                  label="negative")
+        desk.push("a later, unrelated mention")
+        await session.tick()
+        app.flush()
+        await pilot.pause()
+        await pilot.press("up")
+        assert app.query_one(FeedView).selected_mention.mention.author.handle == "julie_goute_tout"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, MentionScreen)
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, OpenIncidentForm)  # the detail closed, the form about it opened
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, (MentionScreen, IncidentForm))

@@ -308,6 +308,8 @@ class MentionScreen(ModalScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,enter", "app.pop_screen", N_("Close"), id="mention-close"),
+        # the wall's binding id: a remapped escalate key works here too
+        Binding("e", "escalate", N_("Incident"), id="escalate"),
     ]
 
     DEFAULT_CSS = """
@@ -351,6 +353,15 @@ class MentionScreen(ModalScreen[None]):
             explainer=explainer,
             block_list=block_list,
         )
+
+    def action_escalate(self) -> None:
+        """``e`` in the detail: close it and open (or escalate) the incident about this mention, as ``e``
+        on the wall does with the feed's chosen line."""
+        app = self.app
+        self.dismiss()
+        escalate = getattr(app, "escalate_about", None)
+        if escalate is not None:
+            escalate(self.scored)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
