@@ -394,6 +394,13 @@ class ResponseTemplate:
     """How the respond form lists it (default: its kind and id)."""
 
 
+Level = Literal["calm", "watch", "alert", "crisis"]
+"""A topic's crisis level. One home for the word: scoring publishes it, the journal records it, the wall
+shows it."""
+LEVELS: tuple[Level, ...] = get_args(Level)
+"""The levels, mildest first."""
+
+
 AlertTrigger = Literal[
     "level_change", "sla_breach", "ack_timeout", "new_incident", "source_down", "resurgence"
 ]
@@ -416,7 +423,7 @@ class AlertSettings:
     URL; opsgenie: the API base (https://api.opsgenie.com, or api.eu.opsgenie.com)."""
     format: Literal["slack", "mattermost", "teams", "json"] = "json"
     on: tuple[AlertTrigger, ...] = ALERT_TRIGGERS
-    min_level: Literal["calm", "watch", "alert", "crisis"] | None = None
+    min_level: Level | None = None
     """Level changes below this level are not sent (a fall back to calm included)."""
     min_severity: Literal["sev1", "sev2", "sev3", "sev4"] | None = None
     """Incident alerts less severe than this are not sent."""

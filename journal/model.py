@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from tocsin.config.i18n import N_
+from tocsin.config.settings import LEVELS
 from tocsin.journal.errors import InvalidValue, UnknownIncident
 from tocsin.sources.model import format_time, parse_time
 
@@ -156,8 +157,6 @@ CLAIM_STATUSES: tuple[str, ...] = ("rumour", "verified", "false")
 """What the desk knows of a claim: never answer a rumour as if it were a fact."""
 
 
-LEVELS: tuple[str, ...] = ("calm", "watch", "alert", "crisis")
-"""The desk's crisis levels, mildest first (the same names the scoring layer publishes)."""
 
 SENTIMENT_LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
 

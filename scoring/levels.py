@@ -37,9 +37,8 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from tocsin.config import reasons as r
-from tocsin.config.settings import LevelSettings
+from tocsin.config.settings import LEVELS, Level, LevelSettings
 from tocsin.scoring.detector import times
-from tocsin.scoring.snapshot import LEVELS, Level
 
 MIN_AUTHORS_FOR_VOLUME = 3
 BASELINE_FLOOR_PER_MIN = 0.1

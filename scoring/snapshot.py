@@ -13,12 +13,11 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from tocsin.config.i18n import _, number
+from tocsin.config.settings import Level
 from tocsin.sources.base import SourceState, SourceStatus
 from tocsin.sources.model import Mention, format_time
 
 SentimentLabel = Literal["negative", "neutral", "positive", "unscored"]
-Level = Literal["calm", "watch", "alert", "crisis"]
-LEVELS: tuple[Level, ...] = ("calm", "watch", "alert", "crisis")
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from tocsin.config.settings import Settings
+from tocsin.config.settings import LEVELS, Settings
 from tocsin.journal.display import one_line
 from tocsin.journal.model import Incident, ResponseKind, Severity
 from tocsin.scoring.snapshot import ScoredMention, TermRow, TopicSnapshot
@@ -25,7 +25,6 @@ LEVEL_SEVERITY: dict[str, Severity] = {
 }
 """The severity a topic's level suggests for a new incident (the operator may change it)."""
 
-LEVEL_ORDER = ("calm", "watch", "alert", "crisis")
 
 STATE_CHOICES: tuple[tuple[str, str], ...] = (
     ("responding", "Responding: we are working on the answer"),
@@ -130,7 +129,7 @@ def draft_incident(
         severity=severity_for_level(level),
         title=one_line(title, 160),
         first_signal_at=first_signal_at,
-        level=level if level in LEVEL_ORDER else None,
+        level=level if level in LEVELS else None,
         reasons=tuple(reasons),
     )
 
@@ -140,7 +139,7 @@ def hottest_topic(levels: Iterable[tuple[str, str]]) -> str | None:
     ``(topic id, level)`` in configured order."""
     best: tuple[int, str] | None = None
     for topic, level in levels:
-        rank = LEVEL_ORDER.index(level) if level in LEVEL_ORDER else 0
+        rank = LEVELS.index(level) if level in LEVELS else 0
         if best is None or rank > best[0]:
             best = (rank, topic)
     return best[1] if best else None

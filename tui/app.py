@@ -24,8 +24,8 @@ from textual.widgets import Input
 from tocsin.config.i18n import N_, _
 from tocsin.config.i18n import use as use_language
 from tocsin.config.layouts import Layout, parse_layout
-from tocsin.config.settings import Settings
-from tocsin.scoring.snapshot import LEVELS, ScoredMention, Snapshot
+from tocsin.config.settings import LEVELS, Settings
+from tocsin.scoring.snapshot import ScoredMention, Snapshot
 from tocsin.sources.clock import Clock
 from tocsin.tui import safe_text
 from tocsin.tui.arrange import HIGH_CONTRAST_THEME, arrange

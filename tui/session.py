@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tocsin.config.settings import Settings
+from tocsin.config.settings import LEVELS, Settings
 from tocsin.journal.api import Journal
 from tocsin.journal.archive import Archiver
 from tocsin.journal.errors import JournalBusy, JournalError, JournalUnavailable
 from tocsin.journal.history import VolumePoint
-from tocsin.journal.model import LEVELS, Event, EventKind, Incident, level_rank
+from tocsin.journal.model import Event, EventKind, Incident, level_rank
 from tocsin.tui.alerts import Alert, AlertDispatcher
 from tocsin.tui.oncall import OnCall
 from tocsin.tui.outputs import LOCAL_TYPES

@@ -16,11 +16,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from tocsin.config.loader import load_default
+from tocsin.config.settings import LEVELS
 from tocsin.scoring.detector import times
 from tocsin.scoring.levels import LevelState, volume_ratio
 from tocsin.scoring.lexicon import LexiconScorer
 from tocsin.scoring.pipeline import Monitor, live_items
-from tocsin.scoring.snapshot import LEVELS, ScoredMention, SentimentScore, Snapshot
+from tocsin.scoring.snapshot import ScoredMention, SentimentScore, Snapshot
 from tocsin.sources.clock import ManualClock
 from tocsin.sources.demo import DemoSource
 from tocsin.sources.model import Mention

@@ -15,7 +15,8 @@ from textual.geometry import Size
 from textual.widget import Widget
 from tocsin.config.i18n import _, datetime_text, ngettext, number
 from tocsin.config.reasons import level_name, shown
-from tocsin.scoring.snapshot import LEVELS, Blindness, Snapshot, TopicSnapshot
+from tocsin.config.settings import LEVELS
+from tocsin.scoring.snapshot import Blindness, Snapshot, TopicSnapshot
 from tocsin.sources.base import format_span
 from tocsin.tui import safe_text
 from tocsin.tui.panes.palette import LEVEL_MARK, level_style

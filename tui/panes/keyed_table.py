@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual.widgets import DataTable
-from tocsin.scoring.snapshot import LEVELS, Snapshot, TopicSnapshot
+from tocsin.config.settings import LEVELS
+from tocsin.scoring.snapshot import Snapshot, TopicSnapshot
 
 Cells = Sequence[Text]
 Row = tuple[str, Cells | None]

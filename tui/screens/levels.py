@@ -22,7 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 from tocsin.config.i18n import N_, _, ngettext
 from tocsin.config.reasons import level_name, shown
-from tocsin.scoring.snapshot import LEVELS
+from tocsin.config.settings import LEVELS
 from tocsin.tui import safe_text
 from tocsin.tui.panes.palette import LEVEL_MARK, level_style
 
