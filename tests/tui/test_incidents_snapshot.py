@@ -14,6 +14,7 @@ from tocsin.tui.app import TocsinApp
 from tocsin.tui.session import DeskSession
 
 from ._incident_kit import T0, minutes, team_settings
+from ._snapshot import settle
 
 
 def storm_wall(tmp_path: Path, kit: Any) -> tuple[TocsinApp, Any, DeskSession]:
@@ -23,16 +24,6 @@ def storm_wall(tmp_path: Path, kit: Any) -> tuple[TocsinApp, Any, DeskSession]:
     desk.publish(kit.topic(), sources=[kit.source_status(rate=42.0)], engine="lexicon")
     session = DeskSession(settings, desk, background=False)
     return TocsinApp(settings, desk, session=session), desk, session
-
-
-async def settle(pilot: Any) -> None:
-    app = pilot.app
-    for _ in range(50):
-        await pilot.pause()
-        if app._desk_running:
-            break
-    app.flush()
-    await pilot.pause()
 
 
 async def two_incidents(pilot: Any, desk: Any, session: DeskSession) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 from tocsin.tui.app import TocsinApp
@@ -15,6 +16,7 @@ from tocsin.tui.panes.incidents import IncidentsPane
 from tocsin.tui.panes.keybar import KeyBar
 from tocsin.tui.screens.incident_forms import RespondForm
 
+from ._snapshot import settle
 from .test_incidents_snapshot import storm_wall, two_incidents
 
 SMALL = (80, 24)
@@ -91,47 +93,20 @@ def calm_desk(kit: Any) -> Any:
     return desk
 
 
-async def settle(pilot: Any) -> None:
-    app = pilot.app
-    for _ in range(50):
-        await pilot.pause()
-        if app._desk_running:
-            break
-    app.flush()
-    await pilot.pause()
-
-
-def test_calm_80x24(kit: Any, snap_compare: Any) -> None:
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)], ids=["80x24", "120x40", "200x60"])
+def test_calm(kit: Any, snap_compare: Any, size: tuple[int, int]) -> None:
     desk = calm_desk(kit)
-    assert snap_compare(TocsinApp(desk.settings, desk), terminal_size=(80, 24), run_before=settle)
+    assert snap_compare(TocsinApp(desk.settings, desk), terminal_size=size, run_before=settle)
 
 
-def test_calm_120x40(kit: Any, snap_compare: Any) -> None:
-    desk = calm_desk(kit)
-    assert snap_compare(TocsinApp(desk.settings, desk), terminal_size=(120, 40), run_before=settle)
-
-
-def test_calm_200x60(kit: Any, snap_compare: Any) -> None:
-    desk = calm_desk(kit)
-    assert snap_compare(TocsinApp(desk.settings, desk), terminal_size=(200, 60), run_before=settle)
-
-
-def test_crisis_with_incidents_80x24(tmp_path: Path, kit: Any, snap_compare: Any) -> None:
+@pytest.mark.parametrize("size", [(80, 24), (200, 60)], ids=["80x24", "200x60"])
+def test_crisis_with_incidents(tmp_path: Path, kit: Any, snap_compare: Any, size: tuple[int, int]) -> None:
     app, desk, session = storm_wall(tmp_path, kit)
 
     async def run_before(pilot: Any) -> None:
         await two_incidents(pilot, desk, session)
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
-
-
-def test_crisis_with_incidents_200x60(tmp_path: Path, kit: Any, snap_compare: Any) -> None:
-    app, desk, session = storm_wall(tmp_path, kit)
-
-    async def run_before(pilot: Any) -> None:
-        await two_incidents(pilot, desk, session)
-
-    assert snap_compare(app, terminal_size=(200, 60), run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 def test_respond_form_80x24(tmp_path: Path, kit: Any, snap_compare: Any) -> None:

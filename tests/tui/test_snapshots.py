@@ -14,6 +14,8 @@ from tocsin.scoring.snapshot import ClusterRow, InfluencerRow, TermRow, TopicSna
 from tocsin.sources.base import SourceState
 from tocsin.tui.app import TocsinApp
 
+from ._snapshot import settle
+
 
 def judged(kit: Any, topic: TopicSnapshot) -> TopicSnapshot:
     """The topic with what the judgement adds: who is talking, what surges, the waves, the anomaly."""
@@ -94,16 +96,6 @@ def storm_desk(kit: Any) -> Any:
         engine="lexicon",
     )
     return desk
-
-
-async def settle(pilot: Any) -> None:
-    app = pilot.app
-    for _ in range(50):
-        await pilot.pause()
-        if app._desk_running:
-            break
-    app.flush()
-    await pilot.pause()
 
 
 def test_wall_120x40(kit: Any, snap_compare: Any) -> None:
