@@ -244,10 +244,9 @@ class CopyPasteIndex:
             raise ValueError("clusters.similarity must be in (0, 1]")
         self._hasher = MinHasher(_NUM_PERM)
         self._lsh = BandIndex(s.similarity, _NUM_PERM)
-        self._signatures: dict[int, Signature] = {}  # LSH key → signature of an indexed representative
-        # the same signatures as rows of one array, so that all of a mention's candidates are compared in
-        # one operation; rows are reused (a free list), the array grows by doubling and never shrinks
-        # (bounded by the representatives ever indexed at once)
+        # the indexed representatives' signatures as rows of one array (LSH key → row), so that all of a
+        # mention's candidates are compared in one operation; rows are reused (a free list), the array
+        # grows by doubling and never shrinks (bounded by the representatives ever indexed at once)
         self._pool = np.zeros((0, _NUM_PERM), dtype=np.uint64)
         self._free_rows: list[int] = []
         self._row_of: dict[int, int] = {}
@@ -360,7 +359,6 @@ class CopyPasteIndex:
         key = self._next_key
         self._next_key += 1
         self._lsh.insert(key, signature)
-        self._signatures[key] = signature
         if not self._free_rows:
             grown = np.zeros((max(64, 2 * len(self._pool)), _NUM_PERM), dtype=np.uint64)
             grown[: len(self._pool)] = self._pool
@@ -386,10 +384,10 @@ class CopyPasteIndex:
             self._unindex(cluster.reps.popleft())
 
     def _unindex(self, key: int) -> None:
-        signature = self._signatures.pop(key, None)
-        if signature is not None:
-            self._lsh.remove(key, signature)
-            self._free_rows.append(self._row_of.pop(key))
+        row = self._row_of.pop(key, None)
+        if row is not None:
+            self._lsh.remove(key, self._pool[row])
+            self._free_rows.append(row)
         self._key_cluster.pop(key, None)
         self._rep_time.pop(key, None)
 

@@ -92,10 +92,10 @@ def test_entries_expire_with_the_window_and_the_bound() -> None:
         text = " ".join(rng.choice(words) for _ in range(8))
         index.add(str(i), f"u{i}", text, T0 + timedelta(hours=2, seconds=i))
     assert len(index) <= 200
-    assert len(index._signatures) <= 200 and len(index._clusters) <= 200
+    assert len(index._row_of) <= 200 and len(index._clusters) <= 200
     # the pool the candidates are compared in reuses the rows of forgotten representatives
-    assert len(index._pool) <= 512 and len(index._row_of) == len(index._signatures)
-    assert len(index._pool) - len(index._free_rows) == len(index._signatures)
+    assert len(index._pool) <= 512
+    assert len(index._pool) - len(index._free_rows) == len(index._row_of)
 
 
 def test_a_huge_wave_keeps_a_bounded_index() -> None:
@@ -105,4 +105,4 @@ def test_a_huge_wave_keeps_a_bounded_index() -> None:
         index.add(str(i), f"a{i % 700}", text, T0 + timedelta(seconds=i * 5))  # 4 h: reps refresh
     (wave,) = index.clusters()
     assert wave.size == 3000 and wave.authors == 700
-    assert len(index._signatures) <= 8  # a few representatives, not 3000 LSH entries
+    assert len(index._row_of) <= 8  # a few representatives, not 3000 LSH entries
