@@ -56,9 +56,10 @@ async def wait_until(clock: Clock, t: datetime, watch: StopWatch) -> bool:
 
     Returns False if the source was stopped meanwhile. A clock without ``advance_to`` (the wall
     clock) is simply waited on. A clock held because the desk is behind (``SimulatedClock.hold``) is
-    waited on until the desk has caught up: a replay never runs ahead of what was processed. A wait
-    shorter than ``MIN_SLEEP_S`` of real time is not slept: at high speeds a sleep per mention would
-    cost more than the mentions.
+    waited on until the desk has caught up: a replay never runs ahead of what was processed. A replay
+    late on its own data stops the clock (``late``) until it has to wait again (``on_time``), so no mention
+    is stamped later than it is. A wait shorter than ``MIN_SLEEP_S`` of real time is not slept: at high
+    speeds a sleep per mention would cost more than the mentions.
     """
     if getattr(clock, "held", False) and not await watch.wait(clock.wait_released()):  # type: ignore[attr-defined]
         return False
