@@ -50,7 +50,7 @@ fuzz: $(VENV)/.test-installed
 LOCALE := config/locale
 i18n: $(VENV)/.test-installed
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k N_plural:1,2 --no-location --sort-output --project tocsin \
-		-o $(LOCALE)/tocsin.pot config sources scoring journal tui
+		-o $(LOCALE)/tocsin.pot config sources scoring journal desk tui
 	$(BIN)/pybabel update -i $(LOCALE)/tocsin.pot -d $(LOCALE) -D tocsin --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d $(LOCALE) -D tocsin --statistics
 

@@ -1,7 +1,7 @@
 """The outbox: messages to people away from the wall, kept in the journal until they are delivered.
 
 A message is written here *before* anyone tries to send it, in one durable transaction, so neither a
-receiver that is down nor a desk killed mid-storm loses it. Delivery (``tui/delivery.py``) claims due
+receiver that is down nor a desk killed mid-storm loses it. Delivery (``desk/delivery.py``) claims due
 rows atomically (``BEGIN IMMEDIATE``: two desks on one journal never claim the same row), sends them,
 and records the outcome; a claim is a lease, so the rows of a desk that died are taken up again — at
 once when the dead desk ran on this machine (its pid is gone), else when the lease runs out.

@@ -3,7 +3,7 @@
 
 One ``Judge`` per desk holds that state: desk-wide a ``CopyPasteIndex``, an ``InfluenceScorer`` and a
 ``BotScorer``; per topic a ``SpikeDetector``, ``SurgingTerms``, a ``LevelTracker``, an ``Involvement``
-(who of note took part) and an ``AuthorTable`` (who matters now). The Monitor drives it in three steps:
+(who of note took part) and an ``AuthorTable`` (who matters now). The Pipeline drives it in three steps:
 
 - ``judge_batch(items)``, while the batch's sentiment is being scored: per mention O(1) apart from the
   clustering's flat cost (~100 µs); returns the ``scores`` each ScoredMention carries;
@@ -19,7 +19,7 @@ from what it now says of its author, in the wave its first version joined, but i
 what counts posts (clusters, posting rates, surging terms, the copy-paste share): the author table takes
 the new profile and the post's new standing in place of the old.
 
-The Monitor calls all three from one worker thread, in order, so none of this runs on the event loop;
+The Pipeline calls all three from one worker thread, in order, so none of this runs on the event loop;
 every public method also takes the judge's lock, so a call from another thread (the final snapshot at
 stop) never meets a half-updated state.
 """

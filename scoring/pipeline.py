@@ -1,4 +1,4 @@
-"""The Monitor: match → dedupe → score and judge in batches → aggregate → publish.
+"""The Pipeline: match → dedupe → score and judge in batches → aggregate → publish.
 
 Sources put mentions on a bounded queue (back-pressure: a fast source waits rather than filling memory).
 A collector drains it, drops mentions about no topic and ones already seen, and forms batches of up to
@@ -106,7 +106,7 @@ _new_scored_mention = _scored_mention_maker()
 
 
 class SentimentScorer(Protocol):
-    """What the Monitor needs of ``tocsin.scoring.sentiment.SentimentService``."""
+    """What the Pipeline needs of ``tocsin.scoring.sentiment.SentimentService``."""
 
     engine: str
     note: str | None
@@ -220,7 +220,7 @@ class _Reading:
     negative_trend: tuple[float, ...]
 
 
-class Monitor:
+class Pipeline:
     """Runs the pipeline as three tasks on the running loop (``start``/``stop``)."""
 
     def __init__(

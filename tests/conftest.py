@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, settings
 from tocsin.config.i18n import use
+from tocsin.sources.clock import ManualClock
+
+from tests.fakes import T0
 
 settings.register_profile(
     "ci",
@@ -33,3 +37,9 @@ def _desk_speaks_english() -> Iterator[None]:
     """A test that switches the desk to French (``desk.language: fr``) leaves the next one in English."""
     yield
     use("en")
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A manual desk clock five minutes after the fakes' ``T0``."""
+    return ManualClock(T0 + timedelta(minutes=5))

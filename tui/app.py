@@ -25,6 +25,7 @@ from tocsin.config.i18n import N_, _
 from tocsin.config.i18n import use as use_language
 from tocsin.config.layouts import Layout, parse_layout
 from tocsin.config.settings import LEVELS, Settings
+from tocsin.desk.session import JournalSession
 from tocsin.scoring.snapshot import ScoredMention, Snapshot
 from tocsin.sources.clock import Clock
 from tocsin.tui import safe_text
@@ -46,7 +47,6 @@ from tocsin.tui.screens.incident_forms import IncidentForm
 from tocsin.tui.screens.levels import LevelChange, LevelHistoryScreen, LevelLog
 from tocsin.tui.screens.mention import MentionScreen, influence_explainer
 from tocsin.tui.screens.review import IncidentReviewScreen, ReviewScreen
-from tocsin.tui.session import DeskSession
 
 FEED_BATCH = 2000
 """Most mentions taken into the feed per flush (the newest, when more arrived)."""
@@ -64,7 +64,7 @@ blind state, the latest level change, the incidents pane's status)."""
 
 
 class DeskLike(Protocol):
-    """What the wall needs from ``tocsin.scoring.runtime.Desk`` (tests pass a fake)."""
+    """What the wall needs from ``tocsin.desk.desk.Desk`` (tests pass a fake)."""
 
     clock: Clock
 
@@ -103,7 +103,7 @@ def desk_zone(name: str | None) -> tuple[tzinfo | None, str | None]:
         return UTC, f"unknown time zone {name!r} in desk.timezone: times are shown in UTC"
 
 
-class TocsinApp(IncidentKeys, App[int]):
+class WallApp(IncidentKeys, App[int]):
     """The crisis desk wall."""
 
     CSS_PATH = Path(__file__).with_name("tocsin.tcss")  # absolute: subclasses elsewhere find it too
@@ -140,10 +140,10 @@ class TocsinApp(IncidentKeys, App[int]):
         *,
         clock: Clock | None = None,
         duration: float | None = None,
-        session: DeskSession | None = None,
+        session: JournalSession | None = None,
         journal: bool = False,
     ) -> None:
-        """``desk``: the Desk to drive (default: a ``tocsin.scoring.runtime.Desk`` on ``settings``,
+        """``desk``: the Desk to drive (default: a ``tocsin.desk.desk.Desk`` on ``settings``,
         with ``clock`` if given). The app starts it after the first frame and stops it on exit.
         ``duration``: quit after that many seconds of real time. ``session``: the desk's link to the
         incident journal; ``journal=True`` builds one on the settings' journal (``run_tui`` does)."""
@@ -152,12 +152,14 @@ class TocsinApp(IncidentKeys, App[int]):
         super().__init__()
         self.settings = settings
         if desk is None:
-            from tocsin.scoring.runtime import Desk  # the pipeline is only needed once a wall opens
+            from tocsin.desk.desk import Desk  # the pipeline is only needed once a wall opens
 
             desk = Desk(settings, clock=clock)
         _start_resource_tracker()
         self.desk: DeskLike = desk
-        self.session = session if session is not None else (DeskSession(settings, desk) if journal else None)
+        self.session = (
+            session if session is not None else (JournalSession(settings, desk) if journal else None)
+        )
         self._duration = duration
         self._tz, self._tz_problem = desk_zone(settings.desk.timezone)
         self._last_seq = 0
@@ -494,7 +496,7 @@ def binding_ids() -> set[str]:
         IncidentReviewScreen,
         LevelHistoryScreen,
     )
-    for owner in (TocsinApp, FeedView, IncidentsPane, *screens):
+    for owner in (WallApp, FeedView, IncidentsPane, *screens):
         for binding in owner.BINDINGS:
             if isinstance(binding, Binding) and binding.id:
                 ids.add(binding.id)
@@ -503,7 +505,7 @@ def binding_ids() -> set[str]:
 
 def run_tui(settings: Settings, *, duration: float | None = None) -> int:
     """Open the wall on ``settings`` until the user quits (or ``duration`` seconds pass); exit code."""
-    app = TocsinApp(settings, duration=duration, journal=True)
+    app = WallApp(settings, duration=duration, journal=True)
     app.run()
     code = app.return_code
     return 0 if code is None else code

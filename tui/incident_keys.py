@@ -1,4 +1,4 @@
-"""The incident keys of the wall, mixed into ``TocsinApp``: e a o r n t p s c v.
+"""The incident keys of the wall, mixed into ``WallApp``: e a o r n t p s c v.
 
 - ``e`` escalate: with no incident on the topic in view, open one (prefilled from the topic's level:
   severity, title from the reasons, first signal = when the level left calm; the feed's chosen mention
@@ -14,7 +14,7 @@
 
 Which incident: the one selected in the incidents pane (the only one, when one is open). Which
 mention: the feed's selected line. Every journal call runs as a worker; the wall says an action is done
-only after the journal returned (committed). The session (``tui/session.py``) opens the journal; when
+only after the journal returned (committed). The session (``desk/session.py``) opens the journal; when
 it could not, the keys say why instead of acting.
 """
 
@@ -28,6 +28,14 @@ from typing import TYPE_CHECKING, Any
 from textual.binding import Binding
 from textual.content import Content
 from tocsin.config.i18n import N_
+from tocsin.desk.actions import (
+    draft_incident,
+    escalation_choices,
+    hottest_topic,
+    incident_for_topic,
+    incident_trigger,
+)
+from tocsin.desk.session import JournalSession
 from tocsin.journal.errors import JournalError
 from tocsin.journal.incidents import AUTOMATIC
 from tocsin.journal.model import Incident, Severity
@@ -35,13 +43,6 @@ from tocsin.journal.narrate import describe
 from tocsin.journal.templates import filled, templates_for
 from tocsin.scoring.snapshot import ScoredMention
 from tocsin.tui import safe_text
-from tocsin.tui.actions import (
-    draft_incident,
-    escalation_choices,
-    hottest_topic,
-    incident_for_topic,
-    incident_trigger,
-)
 from tocsin.tui.panes.feed import FeedView
 from tocsin.tui.panes.incidents import IncidentsPane
 from tocsin.tui.screens.approval import ApprovalForm
@@ -58,7 +59,6 @@ from tocsin.tui.screens.incident_forms import (
     escalation_form,
 )
 from tocsin.tui.screens.review import ReviewScreen
-from tocsin.tui.session import DeskSession
 
 if TYPE_CHECKING:
     from tocsin.config.settings import ResponseTemplate, Settings
@@ -89,7 +89,7 @@ class IncidentKeys:
 
     settings: Settings
     desk: Any
-    session: DeskSession | None
+    session: JournalSession | None
     _tz: tzinfo | None
     _session_problem: str | None = None
     _incidents_version = -1
@@ -178,7 +178,7 @@ class IncidentKeys:
             pane.tick(now)
 
     @staticmethod
-    def _pane_status(session: DeskSession) -> str | None:
+    def _pane_status(session: JournalSession) -> str | None:
         parts = [p for p in (session.problem, session.describe_alert_state()) if p]
         return " · ".join(parts) if parts else None
 
@@ -338,7 +338,7 @@ class IncidentKeys:
         self.push_screen(ChoiceForm(commit, heading, choices), closed)
 
     def _open_new(
-        self, session: DeskSession, topic: str, level: str | None, reasons: tuple[str, ...]
+        self, session: JournalSession, topic: str, level: str | None, reasons: tuple[str, ...]
     ) -> None:
         """The open-incident form, prefilled from the topic's level."""
         mention = self._selected_mention(chosen_only=True)
@@ -503,7 +503,7 @@ class IncidentKeys:
 
         self._form(StateForm(commit, inc), lambda done: f"#{done.id} is now {done.state}")
 
-    def _offer_reopen(self, journal: Journal, session: DeskSession) -> None:
+    def _offer_reopen(self, journal: Journal, session: JournalSession) -> None:
         """``s`` with no open incident: the recently resolved ones, to reopen (the way back from an
         accidental resolve, or a storm that came back)."""
         recent = session.recently_resolved()

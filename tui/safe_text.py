@@ -12,99 +12,25 @@ from a mention. No other module of the TUI builds display text from mention data
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 from rich.style import Style as RichStyle
 from rich.text import Text
 from textual.content import Content
 from textual.style import Style
+from tocsin.config.text import DEFAULT_MAX_LEN, clean, fold, handle_str, number_str, url_str
 
-ELLIPSIS = "…"
-DEFAULT_MAX_LEN = 1000
-URL_CHARS = 4096
-"""A URL is cleaned whole up to this length, so that its end (the post id) can still be shown."""
-"""Characters kept of one field by default; a 100 kB post is cut here before any other work."""
-
-# Escape sequences are removed whole, so no fragment (``0;pwned``, ``[2J``) is left on screen:
-# OSC/DCS/SOS/PM/APC strings up to their terminator (BEL or ST) or the end of the string, CSI with
-# its parameters and final byte (7-bit ``ESC [`` and C1 ``\x9b``), then any other two-byte ESC form.
-_ESCAPE_SEQUENCES = re.compile(
-    r"(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
-    r"|(?:\x1b\[|\x9b)[\x20-\x3f]*[\x40-\x7e]?"
-    r"|\x1b[\x20-\x2f]*[\x30-\x7e]?"
-)
-
-# Characters that must not reach the terminal. Controls and line separators become a space (they
-# separate words); format characters (Unicode category Cf: bidi overrides and isolates, zero-width
-# space/joiners, word joiner, BOM, invisible operators, tag characters…) and lone surrogates are
-# dropped. The Cf list is that of Unicode 15.1; a test checks it against the running Python.
-_SPACE_LIKE = "\x00-\x1f\x7f-\x9f\u2028\u2029"
-_FORMAT = (
-    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
-    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
-    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
-    "\U000e0001\U000e0020-\U000e007f"
-)
-_SURROGATES = "\ud800-\udfff"
-_DROP = re.compile(f"[{_FORMAT}{_SURROGATES}]+")
-_TO_SPACE = re.compile(f"[{_SPACE_LIKE}]")
-_SPACES = re.compile(r"\s+")
-_MULTILINE_SPACES = re.compile(r"[^\S\n]+")
-_BLANK_LINES = re.compile(r"\n{3,}")
-_LINE_BREAKS = re.compile(r"\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
-_NON_ASCII = re.compile(r"[^\x20-\x7e]")
-# "Zalgo" text stacks hundreds of combining marks that paint over the lines above and below.
-_COMBINING_RUN = re.compile(
-    r"[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]{4,}"
-)
-_MAX_COMBINING = 3
-
-
-def clean(s: str | None, max_len: int = DEFAULT_MAX_LEN, *, multiline: bool = False) -> str:
-    """Make hostile text safe to display: no controls, escapes, bidi or invisible characters.
-
-    One line unless ``multiline`` (then line breaks are kept as ``\\n``, at most one blank line in a
-    row). Runs of whitespace collapse to one space. At most ``max_len`` characters, ending with an
-    ellipsis when cut; work is O(max_len) whatever the input size, since the input is sliced first.
-    """
-    if not s:
-        return ""
-    if not isinstance(s, str):
-        s = str(s)
-    max_len = max(1, max_len)
-    # Slice before any other work; the slack covers what cleaning removes in normal text.
-    bounded = s[: max_len * 4 + 64]
-    truncated = len(bounded) < len(s)
-    if _NON_ASCII.search(bounded) is None:
-        out = bounded  # the common case: printable ASCII only, nothing to strip
-    else:
-        out = _ESCAPE_SEQUENCES.sub("", bounded)
-        out = _DROP.sub("", out)
-        if multiline:
-            out = _LINE_BREAKS.sub("\n", out)
-            out = re.sub(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", " ", out)
-        else:
-            out = _TO_SPACE.sub(" ", out)
-        if _COMBINING_RUN.search(out):
-            out = _COMBINING_RUN.sub(lambda m: m.group(0)[:_MAX_COMBINING], out)
-    if multiline:
-        out = _MULTILINE_SPACES.sub(" ", out)
-        out = "\n".join(line.strip() for line in out.split("\n"))
-        out = _BLANK_LINES.sub("\n\n", out).strip("\n")
-    else:
-        out = _SPACES.sub(" ", out).strip()
-    if len(out) > max_len or truncated:
-        if len(out) >= max_len:
-            out = out[: max_len - 1].rstrip()
-        return out + ELLIPSIS
-    return out
-
-
-def fold(s: str | None, max_len: int = DEFAULT_MAX_LEN) -> str:
-    """A search key: cleaned, case- and accent-insensitive (``Crème`` → ``creme``)."""
-    decomposed = unicodedata.normalize("NFKD", clean(s, max_len))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+__all__ = [
+    "clean",
+    "content",
+    "fill",
+    "fold",
+    "handle",
+    "handle_str",
+    "number",
+    "number_str",
+    "text",
+    "url",
+    "url_str",
+]
 
 
 def text(
@@ -130,47 +56,14 @@ def fill(markup: str, **values: str | None) -> Content:
     return Content.from_markup(markup, **{k: clean(v) for k, v in values.items()})
 
 
-def handle_str(handle: str | None, max_len: int = 40) -> str:
-    """``@handle`` (one ``@`` whatever the source sent), or ``(anonymous)`` when there is none."""
-    h = clean(handle, max_len).lstrip("@")
-    return f"@{h}" if h else "(anonymous)"
-
-
 def handle(handle: str | None, style: str | Style = "", max_len: int = 40) -> Content:
     """A handle as Content (see ``handle_str``)."""
     return Content.styled(handle_str(handle, max_len), style)
 
 
-def url_str(url: str | None, max_len: int = 120) -> str:
-    """A URL for display: cleaned, never a link, cut in the middle when long (the host and the end
-    are what identify a post)."""
-    u = clean(url, URL_CHARS)
-    if len(u) <= max_len:
-        return u
-    head = max_len * 2 // 3
-    return u[:head] + ELLIPSIS + u[-(max_len - head - 1) :]
-
-
 def url(u: str | None, style: str | Style = "", max_len: int = 120) -> Content:
     """A URL as Content (see ``url_str``)."""
     return Content.styled(url_str(u, max_len), style)
-
-
-def number_str(n: float | None) -> str:
-    """A count for a narrow column: ``950``, ``12.3k``, ``4.5M``; ``–`` when unknown."""
-    if n is None:
-        return "–"
-    sign = "-" if n < 0 else ""
-    n = abs(n)
-    if n < 1000:
-        return f"{sign}{n:.0f}" if float(n).is_integer() else f"{sign}{n:.1f}"
-    units = (("k", 1e3), ("M", 1e6), ("B", 1e9))
-    for i, (unit, size) in enumerate(units):
-        value = n / size
-        shown = f"{value:.1f}" if value < 99.95 else f"{value:.0f}"
-        if float(shown) < 1000 or i == len(units) - 1:  # 999,999 reads 1M, not 1000k
-            return f"{sign}{shown.removesuffix('.0')}{unit}"
-    raise AssertionError("unreachable")
 
 
 def number(n: float | None, style: str | Style = "") -> Content:

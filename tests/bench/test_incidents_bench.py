@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from tocsin.config.settings import DeskSettings, Settings, TeamMember, TeamSettings, TopicSettings, UiSettings
+from tocsin.desk.session import JournalSession
 from tocsin.journal.model import State
 from tocsin.scoring.snapshot import ScoredMention, SentimentScore, Snapshot
 from tocsin.sources.clock import ManualClock
 from tocsin.sources.model import Author, Mention
-from tocsin.tui.app import TocsinApp
+from tocsin.tui.app import WallApp
 from tocsin.tui.panes.incidents import IncidentsPane
-from tocsin.tui.session import DeskSession
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 LABELS = ("negative", "neutral", "positive", "negative")
@@ -89,7 +89,7 @@ def batches(n: int, size: int) -> list[list[ScoredMention]]:
 async def test_session_listener_cost(tmp_path: Path, bench_record: Callable[[str, float], None]) -> None:
     settings = settings_in(tmp_path)
     desk = BenchDesk(settings)
-    session = DeskSession(settings, desk, background=False)
+    session = JournalSession(settings, desk, background=False)
     await session.start()
     work = batches(200, 500)
     listener = desk.listeners[0]
@@ -111,8 +111,8 @@ async def test_session_listener_cost(tmp_path: Path, bench_record: Callable[[str
 async def test_incident_ack_latency(tmp_path: Path, bench_record: Callable[[str, float], None]) -> None:
     settings = settings_in(tmp_path)
     desk = BenchDesk(settings)
-    session = DeskSession(settings, desk, background=False)
-    app = TocsinApp(settings, desk, session=session)
+    session = JournalSession(settings, desk, background=False)
+    app = WallApp(settings, desk, session=session)
     timings: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(100):

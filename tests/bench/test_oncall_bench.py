@@ -21,11 +21,11 @@ from tocsin.config.settings import (
     TeamSettings,
     TopicSettings,
 )
+from tocsin.desk.desk import Desk
+from tocsin.desk.oncall import OnCall
+from tocsin.desk.session import JournalSession
 from tocsin.journal.api import Journal
-from tocsin.scoring.runtime import Desk
 from tocsin.sources.clock import ManualClock
-from tocsin.tui.oncall import OnCall
-from tocsin.tui.session import DeskSession
 
 
 def _receivers() -> Any:
@@ -84,7 +84,7 @@ async def test_alerts_per_demo_storm(tmp_path: Path, monkeypatch: Any, bench_rec
         base = with_demo_speed(load_default(), 40)
         settings = replace(base, alerts=(chat,))
         desk = Desk(settings, inline_scoring=True)
-        session = DeskSession(settings, desk)
+        session = JournalSession(settings, desk)
         await session.start()
         await desk.start()
         levels: list[str] = []

@@ -31,7 +31,7 @@ from tocsin.scoring.snapshot import (
 from tocsin.sources.base import SourceState, SourceStatus
 from tocsin.sources.clock import ManualClock
 from tocsin.sources.model import Author, Mention
-from tocsin.tui.app import TocsinApp
+from tocsin.tui.app import WallApp
 from tocsin.tui.panes.influencers import InfluencersPane
 
 HZ = 10
@@ -134,7 +134,7 @@ class JudgedDesk:
 
 async def test_flush_with_judged_snapshots(bench_record: Callable[[str, float], None]) -> None:
     desk = JudgedDesk()
-    app = TocsinApp(desk.settings, desk)  # type: ignore[arg-type]
+    app = WallApp(desk.settings, desk)  # type: ignore[arg-type]
     flush_ms: list[float] = []
     frame_ms: list[float] = []
     sync_us: list[float] = []

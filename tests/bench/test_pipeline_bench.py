@@ -32,9 +32,9 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 from tocsin.config.settings import Settings, TopicSettings
+from tocsin.desk.desk import Desk
 from tocsin.scoring.judge import Judge
 from tocsin.scoring.lexicon import LexiconScorer
-from tocsin.scoring.runtime import Desk
 from tocsin.scoring.topics import TopicMatcher
 from tocsin.sources.base import Source, SourceState
 from tocsin.sources.clock import ManualClock
@@ -213,8 +213,8 @@ def test_pipeline_throughput_and_memory(bench_record):
     inline_s, inline_cpu, growth, lags, desk = asyncio.run(run_desk(mentions, inline=True))
     snap = desk.snapshot()
     assert sum(t.mentions for t in snap.topics.values()) >= N  # every mention matched at least one topic
-    assert desk.monitor.counters.unmatched == 0
-    assert desk.monitor.counters.judgement_failures == 0
+    assert desk.pipeline.counters.unmatched == 0
+    assert desk.pipeline.counters.judgement_failures == 0
     assert all("influence" in sm.scores and "bot" in sm.scores for sm in desk.feed_since(N - 100))
     worker_n = 50_000
     worker_s, _, _, _, _ = asyncio.run(run_desk(mentions[:worker_n], inline=False))

@@ -31,7 +31,7 @@ from tocsin.scoring.snapshot import ScoredMention, SentimentScore, Snapshot, Top
 from tocsin.sources.base import SourceState, SourceStatus
 from tocsin.sources.clock import ManualClock
 from tocsin.sources.model import Author, Mention
-from tocsin.tui.app import TocsinApp
+from tocsin.tui.app import WallApp
 from tocsin.tui.panes.feed import FeedView
 
 RATE_PER_S = 5000
@@ -136,7 +136,7 @@ async def test_flush_and_frame_under_5000_mentions_per_second(
     bench_record: Callable[[str, float], None],
 ) -> None:
     desk = StreamDesk(refresh_hz=0.001)  # the timer stays quiet: the test calls each flush and times it
-    app = TocsinApp(desk.settings, desk)  # type: ignore[arg-type]
+    app = WallApp(desk.settings, desk)  # type: ignore[arg-type]
     flush_ms: list[float] = []
     frame_ms: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
@@ -161,7 +161,7 @@ async def test_key_latency_while_the_stream_flows(bench_record: Callable[[str, f
     flush timer brings in the stream (Pilot's own press waits for the process to go idle, which a
     flowing stream never lets it do, so it cannot measure this)."""
     desk = StreamDesk()
-    app = TocsinApp(desk.settings, desk)  # type: ignore[arg-type]
+    app = WallApp(desk.settings, desk)  # type: ignore[arg-type]
     latencies: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(20):
@@ -193,9 +193,9 @@ def test_startup_first_frame(bench_record: Callable[[str, float], None]) -> None
         """
         import json, time
         from tocsin.config.loader import load_default
-        from tocsin.tui.app import TocsinApp
+        from tocsin.tui.app import WallApp
 
-        class Probe(TocsinApp):
+        class Probe(WallApp):
             def on_mount(self) -> None:
                 super().on_mount()
                 self.call_after_refresh(self.first_frame)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tocsin.tui.cli import main
+from tocsin.desk.cli import main
 
 BAD = """
 desk:

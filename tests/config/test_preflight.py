@@ -16,8 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tocsin.config.loader import ConfigProblem, _load_text, check_config
 from tocsin.config.settings import JsonlSourceSettings, Settings, TopicSettings
-from tocsin.tui.cli import main
-from tocsin.tui.headless import run_headless
+from tocsin.desk.cli import main
+from tocsin.desk.headless import run_headless
 
 TOPICS = "topics: [{id: brioche, keywords: [maison brioche]}]\n"
 

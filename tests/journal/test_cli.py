@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from tocsin.config.loader import load_settings
+from tocsin.desk.cli import main
 from tocsin.journal.api import Journal
-from tocsin.tui.cli import main
 
 from .conftest import mention
 

@@ -11,7 +11,7 @@ import pytest
 from servers.base import Collector
 from servers.jetstream import FakeJetstream, post_event, profile
 from tocsin.config.settings import Settings, TopicSettings
-from tocsin.scoring.runtime import Desk
+from tocsin.desk.desk import Desk
 from tocsin.scoring.snapshot import SentimentScore
 from tocsin.sources.bluesky import BlueskySource
 from tocsin.sources.clock import ManualClock
@@ -71,7 +71,7 @@ async def test_the_wall_gets_the_followers_when_the_profile_arrives(server: Fake
         assert (author.handle, author.followers) == ("alice.bsky.social", 240_000)
         assert filled.scores["influence"]["score"] > bare.scores["influence"]["score"]
         await wait.until(lambda: desk.snapshot().topics["brioche"].influencers != ())
-        desk.monitor.publish_now()
+        desk.pipeline.publish_now()
         topic = desk.snapshot().topics["brioche"]
         assert topic.mentions == 1 and topic.unique_authors == 1
         (row,) = topic.influencers
@@ -81,6 +81,6 @@ async def test_the_wall_gets_the_followers_when_the_profile_arrives(server: Fake
         await wait.until(lambda: len(desk.feed_since(0)) >= 3)
         gone = desk.feed_since(0)[-1]
         assert gone.mention.revision == "deleted" and gone.mention.uid == bare.mention.uid
-        assert desk.monitor.publish_now().topics["brioche"].mentions == 1
+        assert desk.pipeline.publish_now().topics["brioche"].mentions == 1
     finally:
         await desk.stop()

@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from tocsin.config.settings import Settings, TopicSettings
-from tocsin.scoring.pipeline import BEHIND_MENTIONS, Monitor
+from tocsin.scoring.pipeline import BEHIND_MENTIONS, Pipeline
 from tocsin.scoring.snapshot import SentimentScore
 from tocsin.sources.clock import SimulatedClock
 from tocsin.sources.model import Author, Mention
@@ -88,7 +88,7 @@ async def test_the_desk_says_it_is_behind_and_its_replay_clock_waits() -> None:
     clock = SimulatedClock(T0, speed=100)
     settings = Settings(topics=(TopicSettings(id="brioche", name="Maison Brioche", keywords=("brioche",)),))
     engine = Slow()
-    monitor = Monitor(settings, clock, engine)
+    monitor = Pipeline(settings, clock, engine)
     monitor.start()
     try:
         for i in range(BEHIND_MENTIONS + 100):

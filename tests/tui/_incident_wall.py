@@ -7,23 +7,23 @@ from pathlib import Path
 from typing import Any
 
 from textual.widgets import OptionList
-from tocsin.tui.app import TocsinApp
+from tocsin.desk.session import JournalSession
+from tocsin.tui.app import WallApp
 from tocsin.tui.panes.incidents import IncidentsPane
-from tocsin.tui.session import DeskSession
 
-from ._incident_kit import team_settings
+from tests.desk._incident_kit import team_settings
 
 SIZE = (120, 40)
 
 
-def build(tmp_path: Path, kit: Any, **settings_kw: Any) -> tuple[TocsinApp, Any, DeskSession]:
+def build(tmp_path: Path, kit: Any, **settings_kw: Any) -> tuple[WallApp, Any, JournalSession]:
     settings = team_settings(tmp_path / "journal.sqlite", **settings_kw)
     desk = kit.FakeDesk(settings)
-    session = DeskSession(settings, desk, background=False)
-    return TocsinApp(settings, desk, session=session), desk, session
+    session = JournalSession(settings, desk, background=False)
+    return WallApp(settings, desk, session=session), desk, session
 
 
-async def ready(app: TocsinApp, pilot: Any) -> None:
+async def ready(app: WallApp, pilot: Any) -> None:
     for _ in range(100):
         await pilot.pause()
         if app._desk_running:
@@ -31,7 +31,7 @@ async def ready(app: TocsinApp, pilot: Any) -> None:
     raise AssertionError("the desk never started")
 
 
-async def settle(app: TocsinApp, pilot: Any) -> None:
+async def settle(app: WallApp, pilot: Any) -> None:
     """Let workers (journal calls) finish, then flush the wall once."""
     await app.workers.wait_for_complete()
     await pilot.pause()
@@ -39,7 +39,7 @@ async def settle(app: TocsinApp, pilot: Any) -> None:
     await pilot.pause()
 
 
-async def choose(app: TocsinApp, pilot: Any, option_id: str) -> None:
+async def choose(app: WallApp, pilot: Any, option_id: str) -> None:
     """Pick an option of the open form's list by its id, then Enter."""
     options = app.screen.query_one(OptionList)
     ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
@@ -49,7 +49,7 @@ async def choose(app: TocsinApp, pilot: Any, option_id: str) -> None:
     await settle(app, pilot)
 
 
-def pane_text(app: TocsinApp) -> str:
+def pane_text(app: WallApp) -> str:
     pane = app.query_one(IncidentsPane)
     rows = []
     for row in pane.ordered_rows:

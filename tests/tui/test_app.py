@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tocsin.scoring.snapshot import Behind
-from tocsin.tui.app import TocsinApp
+from tocsin.tui.app import WallApp
 from tocsin.tui.panes.feed import FeedView
 from tocsin.tui.panes.header import DeskHeader
 from tocsin.tui.panes.sentiment import SentimentPane
@@ -20,7 +20,7 @@ SIZE = (120, 40)
 MANUAL = {"refresh_hz": 0.001}  # the flush timer never fires within a test; the test flushes
 
 
-async def ready(app: TocsinApp, pilot: Any) -> None:
+async def ready(app: WallApp, pilot: Any) -> None:
     """Wait (by pauses, not by time) until the desk is started and the first flush is done."""
     for _ in range(50):
         await pilot.pause()
@@ -29,18 +29,18 @@ async def ready(app: TocsinApp, pilot: Any) -> None:
     raise AssertionError("the desk never started")
 
 
-async def flush(app: TocsinApp, pilot: Any) -> None:
+async def flush(app: WallApp, pilot: Any) -> None:
     app.flush()
     await pilot.pause()
 
 
-def header_text(app: TocsinApp) -> str:
+def header_text(app: WallApp) -> str:
     return app.query_one(DeskHeader).render().plain
 
 
 async def test_desk_starts_after_first_frame_and_stops_on_quit(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         assert desk.stopped == 0
@@ -53,7 +53,7 @@ async def test_desk_starts_after_first_frame_and_stops_on_quit(kit: Any) -> None
 
 async def test_flush_reads_desk_once_and_updates_every_pane(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         first = desk.publish(kit.topic(level="calm", rate=2.0, baseline=2.5, reasons=()))
@@ -78,7 +78,7 @@ async def test_flush_reads_desk_once_and_updates_every_pane(kit: Any) -> None:
 
 async def test_a_desk_falling_behind_says_so_first_in_the_header(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=(100, 30)) as pilot:
         await ready(app, pilot)
         desk.publish(kit.topic(level="alert"), behind=Behind(mentions=11_025, seconds=275.0))
@@ -92,7 +92,7 @@ async def test_a_desk_falling_behind_says_so_first_in_the_header(kit: Any) -> No
 
 async def test_header_shows_desk_clock_in_desk_time_zone(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))  # Europe/Paris; T0 is 09:30 UTC
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         assert "Sat 21 Nov 10:30:00 CET" in header_text(app)
@@ -107,7 +107,7 @@ async def test_unknown_time_zone_falls_back_to_utc_and_says_so(kit: Any, monkeyp
     settings = kit.settings(**MANUAL)
     settings = replace(settings, desk=replace(settings.desk, timezone="Mars/Olympus_Mons"))
     desk = kit.FakeDesk(settings)
-    app = TocsinApp(settings, desk)
+    app = WallApp(settings, desk)
     said: list[str] = []
     monkeypatch.setattr(app, "notify", lambda message, **kw: said.append(message))
     async with app.run_test(size=SIZE) as pilot:
@@ -118,7 +118,7 @@ async def test_unknown_time_zone_falls_back_to_utc_and_says_so(kit: Any, monkeyp
 
 async def test_flush_timer_drives_the_panes(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(refresh_hz=50))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         snap = desk.publish(kit.topic())
@@ -133,7 +133,7 @@ async def test_flush_timer_drives_the_panes(kit: Any) -> None:
 
 async def test_help_lists_bindings_and_closes_with_escape(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         await pilot.press("question_mark")
@@ -147,7 +147,7 @@ async def test_help_lists_bindings_and_closes_with_escape(kit: Any) -> None:
 
 async def test_panes_wait_while_help_is_open(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         first = desk.publish(kit.topic(level="calm"))
@@ -166,7 +166,7 @@ async def test_panes_wait_while_help_is_open(kit: Any) -> None:
 
 async def test_hidden_pane_is_skipped_and_catches_up_when_shown(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         first = desk.publish(kit.topic(level="calm"))
@@ -187,7 +187,7 @@ async def test_hidden_pane_is_skipped_and_catches_up_when_shown(kit: Any) -> Non
 
 async def test_tail_pauses_on_scroll_up_counts_waiting_and_resumes_with_end(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         for i in range(100):
@@ -227,7 +227,7 @@ async def test_tail_pauses_on_scroll_up_counts_waiting_and_resumes_with_end(kit:
 
 async def test_scrolling_back_to_the_bottom_resumes_the_tail(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         for i in range(60):
@@ -242,7 +242,7 @@ async def test_scrolling_back_to_the_bottom_resumes_the_tail(kit: Any) -> None:
 
 async def test_paused_view_holds_while_old_mentions_fall_off(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         feed = app.query_one(FeedView)
@@ -262,7 +262,7 @@ async def test_paused_view_holds_while_old_mentions_fall_off(kit: Any) -> None:
 
 async def test_filter_is_case_and_accent_insensitive_over_text_handle_and_hashtags(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         kit.tell_story(desk, times=3)
@@ -302,7 +302,7 @@ async def test_filter_is_case_and_accent_insensitive_over_text_handle_and_hashta
 
 async def test_q_types_into_the_filter_instead_of_quitting(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         await pilot.press("slash", "q")
@@ -312,7 +312,7 @@ async def test_q_types_into_the_filter_instead_of_quitting(kit: Any) -> None:
 
 async def test_keymap_remaps_by_binding_id(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(keymap={"help": "f1", "filter": "f"}, **MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         await pilot.press("question_mark")
@@ -330,7 +330,7 @@ async def test_level_changes_go_to_one_header_line_with_a_history_not_to_toasts(
     kit: Any, monkeypatch: Any
 ) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     toasts: list[tuple[str, dict[str, Any]]] = []
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
@@ -361,7 +361,7 @@ async def test_level_changes_go_to_one_header_line_with_a_history_not_to_toasts(
 
 async def test_toasts_never_stack_and_are_short(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         app.notify("first", timeout=60)
@@ -379,7 +379,7 @@ async def test_desk_that_cannot_start_leaves_the_wall_up(kit: Any, monkeypatch: 
         raise OSError("[/boom] no route to host")
 
     desk.start = broken
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     said: list[tuple[str, dict[str, Any]]] = []
     monkeypatch.setattr(app, "notify", lambda message, **kw: said.append((message, kw)))
     async with app.run_test(size=SIZE) as pilot:
@@ -393,7 +393,7 @@ async def test_desk_that_cannot_start_leaves_the_wall_up(kit: Any, monkeypatch: 
 
 async def test_layout_goes_compact_on_a_small_terminal(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(app, pilot)
         desk.publish(kit.topic())
@@ -411,7 +411,7 @@ async def test_layout_goes_compact_on_a_small_terminal(kit: Any) -> None:
 
 async def test_duration_quits_on_its_own(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk, duration=1.5)
+    app = WallApp(desk.settings, desk, duration=1.5)
     async with app.run_test(size=SIZE) as pilot:
         # no `ready` here: on a loaded machine the duration may run out before a pause sees the desk
         for _ in range(500):
@@ -425,7 +425,7 @@ async def test_duration_quits_on_its_own(kit: Any) -> None:
 async def test_quitting_before_the_first_frame_leaves_the_desk_alone(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
 
-    class QuitAtOnce(TocsinApp):
+    class QuitAtOnce(WallApp):
         def on_mount(self) -> None:
             super().on_mount()
             self.exit(0)
@@ -439,7 +439,7 @@ async def test_quitting_before_the_first_frame_leaves_the_desk_alone(kit: Any) -
 
 async def test_unknown_keymap_id_is_reported(kit: Any, monkeypatch: Any) -> None:
     desk = kit.FakeDesk(kit.settings(keymap={"filtr": "f", "help": "f1"}, **MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     said: list[str] = []
     monkeypatch.setattr(app, "notify", lambda message, **kw: said.append(message))
     async with app.run_test(size=SIZE) as pilot:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tocsin.tui.app import TocsinApp
+from tocsin.tui.app import WallApp
 from tocsin.tui.panes.feed import FeedView
 
 from .test_app import MANUAL, SIZE, flush, ready
@@ -13,7 +13,7 @@ from .test_app import MANUAL, SIZE, flush, ready
 
 async def test_from_handle_shows_only_the_authors_posts(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         kit.tell_story(desk)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from tocsin.desk.feed import FeedBuffer, author_updated, edited, merge
 from tocsin.scoring.snapshot import ScoredMention, SentimentScore
 from tocsin.sources.model import Author
-from tocsin.tui.app import TocsinApp
+from tocsin.tui.app import WallApp
 from tocsin.tui.panes.feed import FeedView
-from tocsin.tui.panes.feed_buffer import FeedBuffer, author_updated, edited, merge
 
 from .test_app import MANUAL, SIZE, flush, ready
 
@@ -188,7 +188,7 @@ def test_a_full_ring_of_revisions_adds_nothing(kit: Any) -> None:
 
 async def test_revisions_change_their_line_on_the_wall_without_adding_one(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         feed = app.query_one(FeedView)
@@ -226,7 +226,7 @@ async def test_revisions_change_their_line_on_the_wall_without_adding_one(kit: A
 
 async def test_an_edit_is_marked_and_the_detail_says_so(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         feed = app.query_one(FeedView)
@@ -244,7 +244,7 @@ async def test_an_edit_is_marked_and_the_detail_says_so(kit: Any) -> None:
 
 async def test_a_paused_reader_keeps_their_mention_when_a_filter_match_changes_above(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         feed = app.query_one(FeedView)

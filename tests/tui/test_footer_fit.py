@@ -8,7 +8,7 @@ from typing import Any
 
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
-from tocsin.tui.app import TocsinApp
+from tocsin.tui.app import WallApp
 from tocsin.tui.panes.incidents import IncidentsPane
 
 from .test_app import MANUAL, SIZE, ready
@@ -16,7 +16,7 @@ from .test_app import MANUAL, SIZE, ready
 
 async def test_every_shown_key_fits_a_120_column_footer(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         footer = app.query_one(Footer)

@@ -8,7 +8,7 @@ from typing import Any
 
 from tocsin.config.i18n import language
 from tocsin.scoring.snapshot import Behind
-from tocsin.tui.app import TocsinApp
+from tocsin.tui.app import WallApp
 from tocsin.tui.screens.help import HelpScreen
 
 from .test_app import MANUAL, flush, header_text, ready
@@ -23,7 +23,7 @@ def french(kit: Any) -> Any:
 
 async def test_a_french_desk_shows_the_wall_in_french(kit: Any) -> None:
     desk = kit.FakeDesk(french(kit))  # Europe/Paris; T0 is Saturday 21 November, 10:30 in Paris
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         reasons = ("volume 14x the usual", "61 % negative (usually 12 %)", "2 journalists")
@@ -48,10 +48,10 @@ async def test_a_french_desk_shows_the_wall_in_french(kit: Any) -> None:
 
 
 async def test_an_english_desk_after_a_french_one_speaks_english(kit: Any) -> None:
-    french_app = TocsinApp(french(kit), kit.FakeDesk(french(kit)))
+    french_app = WallApp(french(kit), kit.FakeDesk(french(kit)))
     assert language() == "fr" and french_app is not None
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         desk.publish(kit.topic(level="crisis"))
@@ -62,19 +62,20 @@ async def test_an_english_desk_after_a_french_one_speaks_english(kit: Any) -> No
 
 
 async def test_a_french_desk_shows_its_incidents_in_french(tmp_path: Any, kit: Any) -> None:
+    from tocsin.desk.session import JournalSession
     from tocsin.journal.model import State
     from tocsin.tui.panes.incidents import IncidentsPane
-    from tocsin.tui.session import DeskSession
 
-    from ._incident_kit import T0, team_settings
+    from tests.desk._incident_kit import T0, team_settings
+
     from ._incident_wall import pane_text, settle
     from ._incident_wall import ready as wall_ready
 
     settings = team_settings(tmp_path / "journal.sqlite")
     settings = replace(settings, desk=replace(settings.desk, language="fr"))
     desk = kit.FakeDesk(settings)
-    session = DeskSession(settings, desk, background=False)
-    app = TocsinApp(settings, desk, session=session)
+    session = JournalSession(settings, desk, background=False)
+    app = WallApp(settings, desk, session=session)
     async with app.run_test(size=SIZE) as pilot:
         await wall_ready(app, pilot)
         inc = await session.open_incident("brioche", "sev1", "photo de moisissure", first_signal_at=T0)

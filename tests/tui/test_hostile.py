@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from tocsin.config.settings import DeskSettings, JsonlSourceSettings, Settings, TopicSettings, UiSettings
-from tocsin.scoring.runtime import Desk
+from tocsin.desk.desk import Desk
 from tocsin.sources.base import SourceState
-from tocsin.tui.app import TocsinApp
+from tocsin.tui.app import WallApp
 from tocsin.tui.panes.feed import FeedView
 
 QUIT = "[@click=app.quit]x[/]"
@@ -30,7 +30,7 @@ HOSTILE = [
 FORBIDDEN = ["\x1b", "\x9b", "\x07", "\u202e", "\u200b"]
 
 
-def record_actions(app: TocsinApp, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def record_actions(app: WallApp, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Make quit and bell leave a trace instead of acting."""
     calls: list[str] = []
 
@@ -43,7 +43,7 @@ def record_actions(app: TocsinApp, monkeypatch: pytest.MonkeyPatch) -> list[str]
     return calls
 
 
-async def click_the_markup(app: TocsinApp, pilot: Any) -> int:
+async def click_the_markup(app: WallApp, pilot: Any) -> int:
     """Click right on every would-be ``@click`` text in the feed (inside its border); returns how many."""
     feed = app.query_one(FeedView)
     clicks = 0
@@ -79,7 +79,7 @@ async def test_hostile_fields_show_literally_and_run_nothing(
         ],
         engine_note="[/broken] note",
     )
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     calls = record_actions(app, monkeypatch)
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(20):
@@ -153,7 +153,7 @@ async def test_hostile_jsonl_file_through_the_real_desk(
         ui=UiSettings(refresh_hz=20),
     )
     desk = Desk(settings, inline_scoring=True)
-    app = TocsinApp(settings, desk)
+    app = WallApp(settings, desk)
     calls = record_actions(app, monkeypatch)
     async with app.run_test(size=(120, 40)) as pilot:
         feed = app.query_one(FeedView)

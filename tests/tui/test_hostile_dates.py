@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from tocsin.config.settings import DeskSettings, JsonlSourceSettings, Settings, TopicSettings, UiSettings
-from tocsin.scoring.runtime import Desk
-from tocsin.tui.app import TocsinApp
+from tocsin.desk.desk import Desk
+from tocsin.tui.app import WallApp
 from tocsin.tui.panes.feed import FeedView
 from tocsin.tui.screens.mention import MentionScreen
 
@@ -60,7 +60,7 @@ async def test_absurd_dates_and_surrogates_neither_crash_the_wall_nor_cost_the_b
         ui=UiSettings(refresh_hz=20),
     )
     desk = Desk(settings, inline_scoring=True)
-    app = TocsinApp(settings, desk)
+    app = WallApp(settings, desk)
     async with app.run_test(size=(120, 40)) as pilot:
         feed = app.query_one(FeedView)
         for _ in range(200):

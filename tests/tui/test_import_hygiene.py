@@ -46,7 +46,7 @@ def test_headless_run_does_not_import_textual() -> None:
     result = run_python(
         """
         import contextlib, io, json, sys
-        from tocsin.tui import cli
+        from tocsin.desk import cli
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             code = cli.main(["demo", "--headless", "--duration", "0.3", "--speed", "50"])

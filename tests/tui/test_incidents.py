@@ -18,7 +18,8 @@ from tocsin.tui.panes.feed import FeedView
 from tocsin.tui.panes.incidents import IncidentsPane
 from tocsin.tui.screens.incident_forms import IncidentForm, OpenIncidentForm, RespondForm
 
-from ._incident_kit import T0
+from tests.desk._incident_kit import T0
+
 from ._incident_wall import SIZE, build, choose, pane_text, ready, settle
 
 
@@ -138,7 +139,7 @@ async def test_the_whole_story_from_the_keyboard(tmp_path: Path, kit: Any, monke
     assert events[6].payload == {"kind": "lesson", "text": "Check suppliers"}
 
     # the post-mortem from the command line tells the same story
-    from tocsin.tui.cli import main
+    from tocsin.desk.cli import main
 
     monkeypatch.setenv("TOCSIN_JOURNAL", str(tmp_path / "journal.sqlite"))
     out = io.StringIO()

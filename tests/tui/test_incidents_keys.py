@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tocsin.desk.session import JournalSession
 from tocsin.journal.model import EventKind
-from tocsin.tui.app import TocsinApp
+from tocsin.tui.app import WallApp
 from tocsin.tui.panes.incidents import IncidentsPane
 from tocsin.tui.screens.incident_forms import IncidentForm, OpenIncidentForm
-from tocsin.tui.session import DeskSession
 
-from ._incident_kit import team_settings, with_operator
+from tests.desk._incident_kit import team_settings, with_operator
+
 from ._incident_wall import SIZE, build, choose, pane_text, ready, settle
 
 
@@ -85,7 +86,7 @@ async def test_another_desk_action_shows_after_a_poll(tmp_path: Path, kit: Any, 
         await session.poll()
         await settle(app, pilot)
         monkeypatch.setattr(app, "notify", lambda message, **kw: toasts.append(message))
-        other = DeskSession(with_operator(session.settings, "hugo"), kit.FakeDesk(session.settings),
+        other = JournalSession(with_operator(session.settings, "hugo"), kit.FakeDesk(session.settings),
                             background=False)
         await other.start()
         try:
@@ -106,7 +107,7 @@ async def test_journal_that_cannot_open_leaves_the_wall_up(
     blocker.write_text("a file where the journal's folder should be")
     settings = team_settings(blocker / "journal.sqlite")
     desk = kit.FakeDesk(settings)
-    app = TocsinApp(settings, desk, journal=True)
+    app = WallApp(settings, desk, journal=True)
     said: list[str] = []
     monkeypatch.setattr(app, "notify", lambda message, **kw: said.append(message))
     async with app.run_test(size=SIZE) as pilot:

@@ -8,10 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tocsin.config.settings import SlaSettings
-from tocsin.journal.clocks import clocks_for
-from tocsin.journal.model import Incident, Severity, State
-from tocsin.scoring.snapshot import InfluencerRow, TermRow, TopicSnapshot
-from tocsin.tui.actions import (
+from tocsin.desk.actions import (
     draft_incident,
     escalation_choices,
     hottest_topic,
@@ -19,9 +16,12 @@ from tocsin.tui.actions import (
     incident_trigger,
     severity_for_level,
 )
+from tocsin.journal.clocks import clocks_for
+from tocsin.journal.model import Incident, Severity, State
+from tocsin.scoring.snapshot import InfluencerRow, TermRow, TopicSnapshot
 from tocsin.tui.panes.incidents import ack_cell, ago, countdown, response_cell, short_name, span
 
-from ._incident_kit import T0, minutes, team_settings
+from tests.desk._incident_kit import T0, minutes, team_settings
 
 
 def incident(**kw: object) -> Incident:

@@ -10,23 +10,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tocsin.tui.app import TocsinApp
-from tocsin.tui.session import DeskSession
+from tocsin.desk.session import JournalSession
+from tocsin.tui.app import WallApp
 
-from ._incident_kit import T0, minutes, team_settings
+from tests.desk._incident_kit import T0, minutes, team_settings
+
 from ._snapshot import settle
 
 
-def storm_wall(tmp_path: Path, kit: Any) -> tuple[TocsinApp, Any, DeskSession]:
+def storm_wall(tmp_path: Path, kit: Any) -> tuple[WallApp, Any, JournalSession]:
     settings = team_settings(tmp_path / "journal.sqlite")
     desk = kit.FakeDesk(settings)
     kit.tell_story(desk, times=5)
     desk.publish(kit.topic(), sources=[kit.source_status(rate=42.0)], engine="lexicon")
-    session = DeskSession(settings, desk, background=False)
-    return TocsinApp(settings, desk, session=session), desk, session
+    session = JournalSession(settings, desk, background=False)
+    return WallApp(settings, desk, session=session), desk, session
 
 
-async def two_incidents(pilot: Any, desk: Any, session: DeskSession) -> None:
+async def two_incidents(pilot: Any, desk: Any, session: JournalSession) -> None:
     """A SEV2 whose first response is 7 minutes overdue and a SEV1 acked, owned and answered."""
     await settle(pilot)
     journal = session.journal

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
-from tocsin.tui.app import TocsinApp
+from tocsin.tui.app import WallApp
 from tocsin.tui.panes.feed import FeedView
 from tocsin.tui.panes.header import DeskHeader
 from tocsin.tui.panes.incidents import IncidentsPane
@@ -22,7 +22,7 @@ from .test_incidents_snapshot import storm_wall, two_incidents
 SMALL = (80, 24)
 
 
-def on_screen(app: TocsinApp, widget: Any) -> bool:
+def on_screen(app: WallApp, widget: Any) -> bool:
     """Wholly inside the terminal (not cut by its edge, not scrolled away)."""
     region = widget.region
     width, height = app.size
@@ -51,7 +51,7 @@ async def test_80x24_keeps_the_level_the_incident_clocks_and_the_feed(tmp_path: 
 
 async def test_the_key_bar_shows_whole_keys_that_fit_and_help_says_how_many_more(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(refresh_hz=0.001))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SMALL) as pilot:
         for _ in range(20):
             await pilot.pause()
@@ -96,7 +96,7 @@ def calm_desk(kit: Any) -> Any:
 @pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)], ids=["80x24", "120x40", "200x60"])
 def test_calm(kit: Any, snap_compare: Any, size: tuple[int, int]) -> None:
     desk = calm_desk(kit)
-    assert snap_compare(TocsinApp(desk.settings, desk), terminal_size=size, run_before=settle)
+    assert snap_compare(WallApp(desk.settings, desk), terminal_size=size, run_before=settle)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (200, 60)], ids=["80x24", "200x60"])
@@ -123,14 +123,14 @@ def test_respond_form_80x24(tmp_path: Path, kit: Any, snap_compare: Any) -> None
 # --- --pane and --layout: a wall of terminals, each showing part of the same desk -----------------
 
 
-def chosen(kit: Any, flag: str, value: str) -> TocsinApp:
+def chosen(kit: Any, flag: str, value: str) -> WallApp:
     """A wall started as ``tocsin run --pane/--layout VALUE`` would start it."""
-    from tocsin.tui.cli import _with_layout, build_parser
+    from tocsin.desk.cli import _with_layout, build_parser
 
     args = build_parser().parse_args(["run", flag, value])
     desk = storm_desk_for(kit)
     settings = _with_layout(desk.settings, args.pane or args.layout)
-    return TocsinApp(settings, desk)
+    return WallApp(settings, desk)
 
 
 def storm_desk_for(kit: Any) -> Any:
@@ -139,7 +139,7 @@ def storm_desk_for(kit: Any) -> Any:
     return storm_desk(kit)
 
 
-def visible(app: TocsinApp, selector: str) -> bool:
+def visible(app: WallApp, selector: str) -> bool:
     widget = app.query_one(selector)
     return widget.display and all(a.display for a in widget.ancestors if hasattr(a, "display"))
 
@@ -199,7 +199,7 @@ async def test_a_layout_without_the_incidents_never_shows_them(tmp_path: Path, k
 
 def test_the_command_line_refuses_an_unknown_pane_or_layout(capsys: Any) -> None:
     import pytest
-    from tocsin.tui.cli import BadInput, _with_layout, build_parser, main
+    from tocsin.desk.cli import BadInput, _with_layout, build_parser, main
 
     with pytest.raises(SystemExit) as exit_:
         build_parser().parse_args(["run", "--pane", "incident"])
@@ -214,7 +214,7 @@ def test_the_command_line_refuses_an_unknown_pane_or_layout(capsys: Any) -> None
 
 
 def kit_settings() -> Any:
-    from .conftest import wall_settings
+    from tests.fake_desk import wall_settings
 
     return wall_settings()
 
@@ -228,7 +228,7 @@ def test_textual_themes_listed_for_check_config_are_the_installed_ones() -> None
 
 async def test_the_high_contrast_theme_is_worn_without_a_warning(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(refresh_hz=0.001, theme="tocsin-high-contrast"))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SMALL) as pilot:
         await settle(pilot)
         assert app.theme == "tocsin-high-contrast"

@@ -10,7 +10,7 @@ from typing import Any
 
 from tocsin.scoring.snapshot import ClusterRow, ScoredMention, SentimentScore
 from tocsin.sources.model import Author, Engagement, Mention
-from tocsin.tui.app import TocsinApp
+from tocsin.tui.app import WallApp
 from tocsin.tui.panes.feed import FeedView
 from tocsin.tui.screens.mention import MentionScreen, account_age, detail_content, influence_lines
 
@@ -31,7 +31,7 @@ SCORES: dict[str, Any] = {
 }
 
 
-async def open_wall(pilot: Any, app: TocsinApp) -> None:
+async def open_wall(pilot: Any, app: WallApp) -> None:
     for _ in range(50):
         await pilot.pause()
         if app._desk_running:
@@ -78,7 +78,7 @@ def wave(kit: Any) -> ClusterRow:
 
 async def test_enter_opens_the_selected_mention_with_its_reasons(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await open_wall(pilot, app)
         kit.tell_story(desk)
@@ -126,7 +126,7 @@ async def test_enter_opens_the_selected_mention_with_its_reasons(kit: Any) -> No
 
 async def test_hostile_mention_shows_literally_in_the_detail(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     hostile = "[@click=app.quit]press[/] [/foo] \x1b]0;pwned\x07\x1b[2J\u202eevil"
     scores = {"influence": {"score": 3, "tier": None, "explain": [hostile]},
               "bot": {"score": 0.1, "reasons": [hostile]}}
@@ -174,7 +174,7 @@ async def test_influence_terms_are_recomputed_when_the_score_does_not_carry_them
     """The mention JSON carries the score and tier; the detail scores the author again by the desk's
     own formula and settings for the terms, and says so when today's settings give another score."""
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     scores = {"influence": {"score": 61, "tier": "macro"}, "bot": {"score": 0.1, "reasons": []}}
     async with app.run_test(size=SIZE) as pilot:
         await open_wall(pilot, app)

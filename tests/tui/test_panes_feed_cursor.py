@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from tocsin.tui.app import TocsinApp
+from tocsin.tui.app import WallApp
 from tocsin.tui.panes.feed import FeedView
 
 SIZE = (120, 40)
 MANUAL = {"refresh_hz": 0.001}
 
 
-async def wall(kit: Any, pilot: Any, app: TocsinApp) -> None:
+async def wall(kit: Any, pilot: Any, app: WallApp) -> None:
     for _ in range(50):
         await pilot.pause()
         if app._desk_running:
@@ -20,7 +20,7 @@ async def wall(kit: Any, pilot: Any, app: TocsinApp) -> None:
     raise AssertionError("the desk never started")
 
 
-async def flush(app: TocsinApp, pilot: Any) -> None:
+async def flush(app: WallApp, pilot: Any) -> None:
     app.flush()
     await pilot.pause()
 
@@ -32,7 +32,7 @@ def selected_text(feed: FeedView) -> str | None:
 
 async def test_cursor_follows_the_newest_then_holds_its_mention_when_moved(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await wall(kit, pilot, app)
         feed = app.query_one(FeedView)
@@ -63,7 +63,7 @@ async def test_cursor_follows_the_newest_then_holds_its_mention_when_moved(kit: 
 
 async def test_cursor_scrolls_the_view_and_pages(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await wall(kit, pilot, app)
         feed = app.query_one(FeedView)
@@ -93,7 +93,7 @@ async def test_cursor_scrolls_the_view_and_pages(kit: Any) -> None:
 
 async def test_selection_survives_old_mentions_falling_off(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await wall(kit, pilot, app)
         feed = app.query_one(FeedView)
@@ -112,7 +112,7 @@ async def test_selection_survives_old_mentions_falling_off(kit: Any) -> None:
 
 async def test_filter_puts_the_cursor_back_on_the_newest_match(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await wall(kit, pilot, app)
         feed = app.query_one(FeedView)
@@ -125,7 +125,7 @@ async def test_filter_puts_the_cursor_back_on_the_newest_match(kit: Any) -> None
 
 async def test_cursor_line_is_highlighted_only_where_it_means_something(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await wall(kit, pilot, app)
         feed = app.query_one(FeedView)
@@ -150,7 +150,7 @@ async def test_click_selects_and_double_click_opens(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
     opened: list[str] = []
 
-    class Recording(TocsinApp):
+    class Recording(WallApp):
         def on_feed_view_open_mention(self, message: FeedView.OpenMention) -> None:
             opened.append(message.scored.mention.text)
 
@@ -171,7 +171,7 @@ async def test_click_selects_and_double_click_opens(kit: Any) -> None:
 
 async def test_cursor_stays_in_view_when_the_feed_shrinks(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await wall(kit, pilot, app)
         feed = app.query_one(FeedView)

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from tocsin.sources.base import SourceHealth, SourceState
-from tocsin.tui.app import TocsinApp
+from tocsin.tui.app import WallApp
 from tocsin.tui.panes.health import SourceHealthPane
 from tocsin.tui.panes.volume import VolumePane
 
@@ -17,7 +17,7 @@ SIZE = (120, 40)
 MANUAL = {"refresh_hz": 0.001}
 
 
-async def open_wall(pilot: Any, app: TocsinApp) -> None:
+async def open_wall(pilot: Any, app: WallApp) -> None:
     for _ in range(50):
         await pilot.pause()
         if app._desk_running:
@@ -33,7 +33,7 @@ def row_backgrounds(pane: SourceHealthPane, y: int) -> set[object]:
 
 async def test_rows_show_state_rate_age_on_the_desk_clock_and_counts(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=(160, 40)) as pilot:
         await open_wall(pilot, app)
         desk.publish(kit.topic(), sources=[
@@ -58,7 +58,7 @@ async def test_rows_show_state_rate_age_on_the_desk_clock_and_counts(kit: Any) -
 
 async def test_gap_alarm_turns_the_row_red_and_raises_the_header(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await open_wall(pilot, app)
         # A real SourceHealth on the desk clock: an event every 10 s, then silence.
@@ -97,7 +97,7 @@ async def test_gap_alarm_turns_the_row_red_and_raises_the_header(kit: Any) -> No
 
 async def test_finished_source_stays_calm_on_the_wall(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await open_wall(pilot, app)
         health = SourceHealth(desk.clock)
@@ -116,7 +116,7 @@ async def test_finished_source_stays_calm_on_the_wall(kit: Any) -> None:
 
 async def test_hostile_error_text_is_literal(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=(160, 40)) as pilot:
         await open_wall(pilot, app)
         error = "HTTP 502: [@click=app.quit]retry[/] [/x] \x1b]0;owned\x07"
@@ -133,7 +133,7 @@ async def test_hostile_error_text_is_literal(kit: Any) -> None:
 
 async def test_small_terminal_folds_sources_into_one_line_alarms_first(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_wall(pilot, app)
         desk.publish(kit.topic(), sources=[
@@ -155,7 +155,7 @@ async def test_small_terminal_folds_sources_into_one_line_alarms_first(kit: Any)
 
 async def test_unique_voices_switch_and_anomaly_words(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await open_wall(pilot, app)
         topic = kit.topic()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable
 from tocsin.scoring.snapshot import InfluencerRow
-from tocsin.tui.app import TocsinApp
+from tocsin.tui.app import WallApp
 from tocsin.tui.panes.feed import FeedView
 from tocsin.tui.panes.influencers import InfluencersPane
 
@@ -58,7 +58,7 @@ class Calls:
         return out
 
 
-async def open_wall(kit: Any, pilot: Any, app: TocsinApp) -> None:
+async def open_wall(kit: Any, pilot: Any, app: WallApp) -> None:
     for _ in range(50):
         await pilot.pause()
         if app._desk_running:
@@ -78,7 +78,7 @@ def shown(pane: InfluencersPane) -> list[str]:
 
 async def test_keyed_diff_touches_only_what_changed(kit: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await open_wall(kit, pilot, app)
         pane = app.query_one(InfluencersPane)
@@ -119,7 +119,7 @@ async def test_keyed_diff_touches_only_what_changed(kit: Any, monkeypatch: pytes
 
 async def test_a_cell_that_only_changes_colour_is_updated(kit: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await open_wall(kit, pilot, app)
         pane = app.query_one(InfluencersPane)
@@ -136,7 +136,7 @@ async def test_a_cell_that_only_changes_colour_is_updated(kit: Any, monkeypatch:
 
 async def test_hostile_names_and_texts_show_literally(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=(200, 40)) as pilot:
         await open_wall(kit, pilot, app)
         publish(kit, desk, (person("[b]x[/b]", name=HOSTILE, last_text=HOSTILE, watch_role="[red]j[/]"),))
@@ -156,7 +156,7 @@ async def test_hostile_names_and_texts_show_literally(kit: Any) -> None:
 
 async def test_watchlist_role_is_highlighted(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await open_wall(kit, pilot, app)
         publish(kit, desk, (person("lemonde_conso", tier="macro", followers=412_000, watch_role="journalist"),
@@ -175,7 +175,7 @@ async def test_watchlist_role_is_highlighted(kit: Any) -> None:
 
 async def test_hotter_topic_first_and_rows_bounded(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await open_wall(kit, pilot, app)
         now = desk.clock.now()
@@ -192,7 +192,7 @@ async def test_hotter_topic_first_and_rows_bounded(kit: Any) -> None:
 
 async def test_enter_on_an_author_filters_the_feed(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await open_wall(kit, pilot, app)
         kit.tell_story(desk, times=2)
@@ -210,7 +210,7 @@ async def test_enter_on_an_author_filters_the_feed(kit: Any) -> None:
 
 async def test_hidden_pane_is_not_updated_then_catches_up(kit: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await open_wall(kit, pilot, app)
         pane = app.query_one(InfluencersPane)

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from tocsin.scoring.snapshot import ClusterRow, TermRow
-from tocsin.tui.app import TocsinApp
+from tocsin.tui.app import WallApp
 from tocsin.tui.panes.clusters import ClustersPane
 from tocsin.tui.panes.terms import TermsPane, marker, term_line
 
@@ -17,7 +17,7 @@ MANUAL = {"refresh_hz": 0.001}
 HOSTILE = "[@click=app.quit]boom[/] [/foo] \x1b[2J\u202egnp"
 
 
-async def open_wall(pilot: Any, app: TocsinApp) -> None:
+async def open_wall(pilot: Any, app: WallApp) -> None:
     for _ in range(50):
         await pilot.pause()
         if app._desk_running:
@@ -56,7 +56,7 @@ def test_term_line_shows_count_against_usual_and_cuts_the_term_to_fit() -> None:
 
 async def test_terms_pane_on_the_wall(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await open_wall(pilot, app)
         terms = (
@@ -80,7 +80,7 @@ async def test_terms_pane_on_the_wall(kit: Any) -> None:
 
 async def test_waves_table_marks_bot_waves_and_diffs_by_key(kit: Any, monkeypatch: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await open_wall(pilot, app)
         pane = app.query_one(ClustersPane)
@@ -118,7 +118,7 @@ async def test_waves_table_marks_bot_waves_and_diffs_by_key(kit: Any, monkeypatc
 
 async def test_key_4_hides_and_shows_terms_and_waves_together(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await open_wall(pilot, app)
         terms, waves = app.query_one(TermsPane), app.query_one(ClustersPane)
@@ -136,7 +136,7 @@ async def test_key_4_hides_and_shows_terms_and_waves_together(kit: Any) -> None:
 
 async def test_small_terminal_starts_with_the_feed_and_brings_panes_back_on_keys(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = TocsinApp(desk.settings, desk)
+    app = WallApp(desk.settings, desk)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_wall(pilot, app)
         desk.publish(replace(kit.topic(), clusters=(wave(7, 48, kit),)))

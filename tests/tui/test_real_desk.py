@@ -7,8 +7,8 @@ import asyncio
 from typing import Any
 
 from tocsin.config.loader import load_default, with_demo_speed
-from tocsin.scoring.runtime import Desk
-from tocsin.tui.app import TocsinApp
+from tocsin.desk.desk import Desk
+from tocsin.tui.app import WallApp
 from tocsin.tui.panes.feed import FeedView
 from tocsin.tui.panes.volume import VolumePane
 
@@ -17,7 +17,7 @@ async def test_demo_wall_shows_mentions_and_quits_cleanly(kit: Any) -> None:
     settings = with_demo_speed(load_default(), 200)
     tasks_before = asyncio.all_tasks()
     desk = Desk(settings, inline_scoring=True)  # scoring in a thread: no worker process in a unit test
-    app = TocsinApp(settings, desk)
+    app = WallApp(settings, desk)
     async with app.run_test(size=(120, 40)) as pilot:
         feed = app.query_one(FeedView)
         for _ in range(300):  # bounded; the backfill alone fills the feed within a few ticks
@@ -40,7 +40,7 @@ async def test_sentiment_worker_process_starts_under_the_app(monkeypatch: Any) -
     """The desk's default scoring runs in a spawned worker process, started while Textual holds
     stderr (a stand-in whose fileno is -1): that must still work."""
     settings = with_demo_speed(load_default(), 200)
-    app = TocsinApp(settings)  # the app builds the desk: worker-process scoring, as `tocsin demo` runs
+    app = WallApp(settings)  # the app builds the desk: worker-process scoring, as `tocsin demo` runs
     said: list[str] = []
     monkeypatch.setattr(app, "notify", lambda message, **kw: said.append(message))
     async with app.run_test(size=(120, 40)) as pilot:

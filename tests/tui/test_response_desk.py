@@ -10,13 +10,14 @@ from typing import Any
 
 from textual.widgets import Input, Select, TextArea
 from tocsin.config.settings import ResponseTemplate, Settings
+from tocsin.desk.session import JournalSession
 from tocsin.journal.model import EventKind
-from tocsin.tui.app import TocsinApp
+from tocsin.tui.app import WallApp
 from tocsin.tui.screens.approval import ApprovalForm
 from tocsin.tui.screens.incident_forms import IncidentForm, RespondForm
-from tocsin.tui.session import DeskSession
 
-from ._incident_kit import team_settings, with_operator
+from tests.desk._incident_kit import team_settings, with_operator
+
 from ._incident_wall import SIZE, choose, pane_text, ready, settle
 
 LIBRARY = (
@@ -26,11 +27,11 @@ LIBRARY = (
 )
 
 
-def wall(tmp_path: Path, kit: Any, **changes: Any) -> tuple[TocsinApp, Any, DeskSession, Settings]:
+def wall(tmp_path: Path, kit: Any, **changes: Any) -> tuple[WallApp, Any, JournalSession, Settings]:
     settings = dataclasses.replace(team_settings(tmp_path / "journal.sqlite"), responses=LIBRARY, **changes)
     desk = kit.FakeDesk(settings)
-    session = DeskSession(settings, desk, background=False)
-    return TocsinApp(settings, desk, session=session), desk, session, settings
+    session = JournalSession(settings, desk, background=False)
+    return WallApp(settings, desk, session=session), desk, session, settings
 
 
 async def test_respond_from_a_template_then_edit(tmp_path: Path, kit: Any) -> None:
@@ -106,8 +107,8 @@ async def test_a_draft_waits_on_the_wall_and_a_second_desk_approves_it(tmp_path:
         hugo_settings = with_operator(settings, "hugo")
         hugo_desk = kit.FakeDesk(hugo_settings)
         hugo_desk.clock = desk.clock
-        hugo_session = DeskSession(hugo_settings, hugo_desk, background=False)
-        hugo_app = TocsinApp(hugo_settings, hugo_desk, session=hugo_session)
+        hugo_session = JournalSession(hugo_settings, hugo_desk, background=False)
+        hugo_app = WallApp(hugo_settings, hugo_desk, session=hugo_session)
         async with hugo_app.run_test(size=SIZE) as hugo:
             await ready(hugo_app, hugo)
             await hugo_session.poll()

@@ -17,7 +17,7 @@ from tocsin.journal.reports import build_postmortem
 from tocsin.sources.clock import ManualClock
 from tocsin.tui.screens.review import IncidentReviewScreen, ReviewScreen, review_content
 
-from ._incident_kit import T0, minutes, scored, team_settings
+from tests.desk._incident_kit import T0, minutes, scored, team_settings
 
 PARIS = ZoneInfo("Europe/Paris")
 

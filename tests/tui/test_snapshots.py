@@ -12,7 +12,7 @@ from typing import Any
 
 from tocsin.scoring.snapshot import ClusterRow, InfluencerRow, TermRow, TopicSnapshot
 from tocsin.sources.base import SourceState
-from tocsin.tui.app import TocsinApp
+from tocsin.tui.app import WallApp
 
 from ._snapshot import settle
 
@@ -100,12 +100,12 @@ def storm_desk(kit: Any) -> Any:
 
 def test_wall_120x40(kit: Any, snap_compare: Any) -> None:
     desk = storm_desk(kit)
-    assert snap_compare(TocsinApp(desk.settings, desk), terminal_size=(120, 40), run_before=settle)
+    assert snap_compare(WallApp(desk.settings, desk), terminal_size=(120, 40), run_before=settle)
 
 
 def test_wall_80x24_is_compact(kit: Any, snap_compare: Any) -> None:
     desk = storm_desk(kit)
-    assert snap_compare(TocsinApp(desk.settings, desk), terminal_size=(80, 24), run_before=settle)
+    assert snap_compare(WallApp(desk.settings, desk), terminal_size=(80, 24), run_before=settle)
 
 
 def test_wall_paused_with_waiting_mentions_and_a_troubled_source(kit: Any, snap_compare: Any) -> None:
@@ -140,7 +140,7 @@ def test_wall_paused_with_waiting_mentions_and_a_troubled_source(kit: Any, snap_
         pilot.app.flush()
         await pilot.pause()
 
-    assert snap_compare(TocsinApp(desk.settings, desk), terminal_size=(120, 40), run_before=run_before)
+    assert snap_compare(WallApp(desk.settings, desk), terminal_size=(120, 40), run_before=run_before)
 
 
 def blind_desk(kit: Any) -> Any:
@@ -184,17 +184,17 @@ def blind_desk(kit: Any) -> Any:
 
 def test_wall_blind_is_never_calm_120x40(kit: Any, snap_compare: Any) -> None:
     desk = blind_desk(kit)
-    assert snap_compare(TocsinApp(desk.settings, desk), terminal_size=(120, 40), run_before=settle)
+    assert snap_compare(WallApp(desk.settings, desk), terminal_size=(120, 40), run_before=settle)
 
 
 def test_wall_blind_80x24(kit: Any, snap_compare: Any) -> None:
     desk = blind_desk(kit)
-    assert snap_compare(TocsinApp(desk.settings, desk), terminal_size=(80, 24), run_before=settle)
+    assert snap_compare(WallApp(desk.settings, desk), terminal_size=(80, 24), run_before=settle)
 
 
 def test_wall_blind_200x60(kit: Any, snap_compare: Any) -> None:
     desk = blind_desk(kit)
-    assert snap_compare(TocsinApp(desk.settings, desk), terminal_size=(200, 60), run_before=settle)
+    assert snap_compare(WallApp(desk.settings, desk), terminal_size=(200, 60), run_before=settle)
 
 
 def test_help_screen(kit: Any, snap_compare: Any) -> None:
@@ -204,4 +204,4 @@ def test_help_screen(kit: Any, snap_compare: Any) -> None:
         await settle(pilot)
         await pilot.press("question_mark")
 
-    assert snap_compare(TocsinApp(desk.settings, desk), terminal_size=(120, 40), run_before=run_before)
+    assert snap_compare(WallApp(desk.settings, desk), terminal_size=(120, 40), run_before=run_before)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from tocsin.tui.panes.charts import BLOCKS
+from tocsin.desk.charts import BLOCKS
 from tocsin.tui.panes.volume import _spark, hour_totals
 
 

@@ -30,10 +30,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from tocsin.config.i18n import N_
+from tocsin.desk.feed import DEFAULT_CAPACITY, FeedBuffer, FeedEntry, edited
+from tocsin.desk.palette import SENTIMENT_SIGN
 from tocsin.scoring.snapshot import ScoredMention
 from tocsin.tui import safe_text
-from tocsin.tui.panes.feed_buffer import DEFAULT_CAPACITY, FeedBuffer, FeedEntry, edited
-from tocsin.tui.panes.palette import SENTIMENT_SIGN
 
 INFLUENTIAL_FOLLOWERS = 10_000
 """Followers from which the count is highlighted: these voices carry a storm further."""

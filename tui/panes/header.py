@@ -16,10 +16,10 @@ from textual.widget import Widget
 from tocsin.config.i18n import _, datetime_text, ngettext, number
 from tocsin.config.reasons import level_name, shown
 from tocsin.config.settings import LEVELS
+from tocsin.desk.palette import LEVEL_MARK, level_style
 from tocsin.scoring.snapshot import Blindness, Snapshot, TopicSnapshot
 from tocsin.sources.base import format_span
 from tocsin.tui import safe_text
-from tocsin.tui.panes.palette import LEVEL_MARK, level_style
 
 ALARM_STYLE = "bold $text on $error"
 BLIND_MARK = "⊘"

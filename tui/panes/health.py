@@ -13,12 +13,12 @@ from datetime import datetime
 
 from textual.content import Content
 from textual.geometry import Size
+from tocsin.desk.palette import SOURCE_STATE_MARK
 from tocsin.scoring.snapshot import Snapshot
 from tocsin.sources.base import SourceStatus, format_span
 from tocsin.sources.clock import Clock
 from tocsin.tui import safe_text
 from tocsin.tui.panes.base import SnapshotPane
-from tocsin.tui.panes.palette import SOURCE_STATE_MARK
 
 TROUBLED = ("reconnecting", "failed", "connecting")
 ALARM_ROW = "on $error 25%"

@@ -4,11 +4,11 @@ and the trend of the negative share over the last hour as a sparkline."""
 from __future__ import annotations
 
 from textual.content import Content
+from tocsin.desk.charts import bar, sparkline
+from tocsin.desk.palette import SENTIMENT_SIGN, SENTIMENT_STYLE
 from tocsin.scoring.snapshot import TopicSnapshot
 from tocsin.tui import safe_text
 from tocsin.tui.panes.base import SnapshotPane
-from tocsin.tui.panes.charts import bar, sparkline
-from tocsin.tui.panes.palette import SENTIMENT_SIGN, SENTIMENT_STYLE
 
 LABELS = (("negative", "neg"), ("neutral", "neu"), ("positive", "pos"))
 

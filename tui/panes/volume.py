@@ -9,11 +9,11 @@ from __future__ import annotations
 from textual.content import Content
 from textual.reactive import reactive
 from tocsin.config.settings import LevelSettings
+from tocsin.desk.charts import bar, resample, sparkline
 from tocsin.scoring.detector import times
 from tocsin.scoring.snapshot import TopicSnapshot
 from tocsin.tui import safe_text
 from tocsin.tui.panes.base import SnapshotPane
-from tocsin.tui.panes.charts import bar, resample, sparkline
 
 SPARK_ROWS = 3
 SPARK_MIN_TOP = 5.0

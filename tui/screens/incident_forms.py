@@ -27,11 +27,11 @@ from textual.widgets import Checkbox, Input, Label, OptionList, Select, Static, 
 from textual.widgets.option_list import Option
 from tocsin.config.i18n import N_
 from tocsin.config.settings import ResponseTemplate, Settings
+from tocsin.desk.actions import CHANNELS, RESPONSE_CHOICES, STATE_CHOICES, EscalationChoice, IncidentDraft
 from tocsin.journal.errors import JournalError
 from tocsin.journal.model import Incident
 from tocsin.scoring.snapshot import ScoredMention
 from tocsin.tui import safe_text
-from tocsin.tui.actions import CHANNELS, RESPONSE_CHOICES, STATE_CHOICES, EscalationChoice, IncidentDraft
 from tocsin.tui.screens.checklist import TickBox
 
 T = TypeVar("T")

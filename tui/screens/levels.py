@@ -23,8 +23,8 @@ from textual.widgets import Static
 from tocsin.config.i18n import N_, _, ngettext
 from tocsin.config.reasons import level_name, shown
 from tocsin.config.settings import LEVELS
+from tocsin.desk.palette import LEVEL_MARK, level_style
 from tocsin.tui import safe_text
-from tocsin.tui.panes.palette import LEVEL_MARK, level_style
 
 NEWS_FOR = timedelta(minutes=15)
 """Desk time a level change stays on its line under the header (the topic line keeps the level)."""

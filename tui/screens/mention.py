@@ -22,14 +22,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 from tocsin.config.i18n import N_
 from tocsin.config.settings import Settings
+from tocsin.desk.feed import author_updated, edited
+from tocsin.desk.palette import SENTIMENT_STYLE
 from tocsin.scoring.influence import Influence, InfluenceScorer
 from tocsin.scoring.snapshot import ClusterRow, ScoredMention, Snapshot
 from tocsin.scoring.troll import troll_reasons
 from tocsin.sources.base import format_span
 from tocsin.sources.model import Mention
 from tocsin.tui import safe_text
-from tocsin.tui.panes.feed_buffer import author_updated, edited
-from tocsin.tui.panes.palette import SENTIMENT_STYLE
 
 LABEL_WIDTH = 12
 TEXT_CHARS = 20_000

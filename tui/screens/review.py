@@ -27,6 +27,7 @@ from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Static
 from tocsin.config.i18n import N_
+from tocsin.desk.charts import sparkline
 from tocsin.journal.api import Journal
 from tocsin.journal.display import safe_url
 from tocsin.journal.errors import JournalError
@@ -35,7 +36,6 @@ from tocsin.journal.model import Incident
 from tocsin.journal.narrate import describe
 from tocsin.journal.reports import PostMortem, bins, build_postmortem, revision_notes
 from tocsin.tui import safe_text
-from tocsin.tui.panes.charts import sparkline
 from tocsin.tui.panes.incidents import SEVERITY_STYLE, span
 from tocsin.tui.screens.checklist import tick_mark
 

@@ -1,0 +1,166 @@
+"""The Desk: sources, the sentiment service and the Pipeline, run together on the event loop.
+
+The TUI and the headless writer drive a Desk: ``start()``, then read ``snapshot()`` on a timer and
+``feed_since(seq)`` for new mentions (or subscribe with ``add_batch_listener``; level changes come
+through ``add_level_listener``), then ``stop()``. No screen, no journal here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from tocsin.config.settings import Settings
+from tocsin.scoring.levels import LevelState
+from tocsin.scoring.pipeline import Pipeline, SentimentScorer
+from tocsin.scoring.snapshot import ScoredMention, Snapshot
+from tocsin.sources.base import Source, SourceState, SourceStatus
+from tocsin.sources.clock import Clock
+from tocsin.sources.model import MentionFormatError, admit, valid_text
+
+log = logging.getLogger(__name__)
+
+DRAIN_S = 5.0
+"""On stop, how long (real seconds) the pipeline may take to score what is already queued."""
+STOP_SOURCE_S = 2.0
+_ENDED = (SourceState.FINISHED, SourceState.FAILED, SourceState.STOPPED)
+
+
+class Desk:
+    """One running desk. Build it, ``await start()``, read it, ``await stop()``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        sources: list[Source] | None = None,
+        inline_scoring: bool = False,
+        sentiment: SentimentScorer | None = None,
+    ) -> None:
+        """``sentiment`` replaces the SentimentService (tests); otherwise one is built from settings."""
+        self.settings = settings
+        if clock is None:
+            from tocsin.sources.registry import build_clock
+
+            clock = build_clock(settings)
+        self.clock: Clock = clock
+        if sources is None:
+            from tocsin.sources.registry import build_sources
+
+            sources = build_sources(settings, clock)
+        self.sources: list[Source] = list(sources)
+        if sentiment is None:
+            from tocsin.scoring.sentiment import SentimentService
+
+            sentiment = SentimentService(settings.scoring.sentiment, inline=inline_scoring)
+        self.sentiment = sentiment
+        self.pipeline = Pipeline(
+            settings,
+            clock,
+            sentiment,
+            sources=self._source_status,
+            platforms={s.id: s.kind for s in self.sources},
+        )
+        self._pumps: list[asyncio.Task[None]] = []
+        self._started = False
+        self._stopped = False
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """The latest published snapshot (published at ``ui.refresh_hz``); never blocks."""
+        return self.pipeline.snapshot()
+
+    def feed_since(self, seq: int, limit: int = 2000) -> list[ScoredMention]:
+        """The newest ``limit`` scored mentions with ``seq`` above the given one, oldest first."""
+        return self.pipeline.feed_since(seq, limit)
+
+    def add_batch_listener(self, fn: Callable[[Sequence[ScoredMention]], None]) -> None:
+        """Call ``fn(batch)`` once per scored batch (archive, headless)."""
+        self.pipeline.add_batch_listener(fn)
+
+    def add_level_listener(self, fn: Callable[[str, LevelState, datetime], None]) -> None:
+        """Call ``fn(topic_id, state, at)`` whenever a topic's level changes (``state.previous`` →
+        ``state.level``, with ``state.reasons``; ``at`` is desk time). Called on the loop: keep it quick."""
+        self.pipeline.add_level_listener(fn)
+
+    @property
+    def finished(self) -> bool:
+        """Every source has ended (played out, failed or stopped) and every mention is scored and counted."""
+        return self._started and all(t.done() for t in self._pumps) and self.pipeline.idle
+
+    def _source_status(self) -> dict[str, SourceStatus]:
+        return {s.id: s.status() for s in self.sources}
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the sentiment service, the pipeline and one task per source on the running loop."""
+        if self._started:
+            return
+        self._started = True
+        start = getattr(self.sentiment, "start", None)
+        if start is not None:
+            await start()
+        self.pipeline.start()
+        self._pumps = [asyncio.create_task(self._pump(s), name=f"tocsin-source-{s.id}") for s in self.sources]
+
+    async def _pump(self, source: Source) -> None:
+        put, offer = self.pipeline.put, self.pipeline.offer
+        try:
+            async for raw in source.stream():
+                try:
+                    mention = admit(raw)  # the one boundary: nothing past it defends itself again
+                except MentionFormatError as exc:
+                    source.health.bad_event(f"mention {valid_text(raw.uid[:40])!r} skipped: {exc}")
+                    continue
+                if not offer(mention):
+                    await put(mention)  # the queue is full: the source waits (back-pressure)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # one broken source must not take the desk down: say so in its health, keep the others
+            log.warning("source %s failed: %s", source.id, exc)
+            from tocsin.sources.net import plain_reason
+
+            source.health.set_state(
+                SourceState.FAILED, f"{type(exc).__name__}: {exc}", reason=plain_reason(exc)
+            )
+            return
+        if source.health.state not in _ENDED and not source.stopping:
+            source.health.set_state(SourceState.FINISHED)
+
+    async def stop(self) -> None:
+        """Stop the sources, score what is queued, close the sentiment worker. Idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._pumps:
+            running = [s for s, t in zip(self.sources, self._pumps, strict=True) if not t.done()]
+        else:  # start() failed (or was never called) before the pumps: stop every source anyway
+            running = list(self.sources)
+        for source in running:
+            try:
+                await asyncio.wait_for(source.stop(), STOP_SOURCE_S)
+            except Exception as exc:
+                log.warning("source %s did not stop cleanly: %s", source.id, exc)
+        # a source blocked on the network (or on a full queue) ends when its task is cancelled
+        await asyncio.sleep(0)
+        for t in self._pumps:
+            t.cancel()
+        for t in self._pumps:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        if self._started:
+            await self.pipeline.drain(DRAIN_S)
+        await self.pipeline.stop()
+        close = getattr(self.sentiment, "close", None)
+        if close is not None:
+            try:
+                await close()
+            except Exception as exc:
+                log.warning("sentiment service did not close cleanly: %s", exc)
