@@ -196,7 +196,7 @@ def _check_alert(alert: S.AlertSettings, report: Report) -> None:
     if alert.secret and alert.format != "json":
         report("secret", "only format: json is signed (chat webhooks carry their token in the url)")
     if alert.quiet_hours is not None:
-        from tocsin.desk.oncall import parse_quiet_hours
+        from tocsin.config.outputs import parse_quiet_hours
 
         wrong = parse_quiet_hours(alert.quiet_hours)
         if wrong:
@@ -209,7 +209,7 @@ def _check_alert(alert: S.AlertSettings, report: Report) -> None:
 
 def _check_settings(settings: S.Settings, report: Report) -> None:
     """What spans sections: output ids unique, and every roster route naming an output."""
-    from tocsin.desk.outputs import LOCAL_TYPES, output_ids
+    from tocsin.config.outputs import LOCAL_TYPES, output_ids
 
     ids = output_ids(settings.alerts)
     seen: set[str] = set()

@@ -28,10 +28,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
+from tocsin.config.outputs import in_quiet_hours, output_ids
 from tocsin.config.settings import AlertSettings, Settings
 from tocsin.desk.alerts import Alert
 from tocsin.desk.delivery import DeliveryWorker, http_session_factory
-from tocsin.desk.outputs import LIFECYCLE, Output, build_outputs, output_ids
+from tocsin.desk.outputs import LIFECYCLE, Output, build_outputs
 from tocsin.journal.api import Journal
 from tocsin.journal.clocks import clocks_for
 from tocsin.journal.errors import JournalError
@@ -85,36 +86,6 @@ _WORDS: dict[str, dict[str, str]] = {
         "none": "aucune",
     },
 }
-
-
-def in_quiet_hours(spec: str | None, at: datetime, tz: tzinfo) -> bool:
-    """Whether desk time ``at`` falls in ``HH:MM-HH:MM`` (local; may wrap past midnight)."""
-    if not spec:
-        return False
-    start, end = (_minutes(p) for p in spec.split("-", 1))
-    local = at.astimezone(tz)
-    now = local.hour * 60 + local.minute
-    return start <= now < end if start <= end else (now >= start or now < end)
-
-
-def _minutes(text: str) -> int:
-    hours, minutes = text.strip().split(":")
-    return int(hours) * 60 + int(minutes)
-
-
-def parse_quiet_hours(spec: str) -> str | None:
-    """None when ``spec`` is a valid ``HH:MM-HH:MM``, else what is wrong (for check-config)."""
-    parts = spec.split("-")
-    if len(parts) != 2:
-        return "expected HH:MM-HH:MM, like 22:00-07:00"
-    for p in parts:
-        bits = p.strip().split(":")
-        ok = len(bits) == 2 and all(b.isdigit() for b in bits)
-        if not ok or not (0 <= int(bits[0]) < 24 and 0 <= int(bits[1]) < 60):
-            return f"expected HH:MM-HH:MM, like 22:00-07:00 ({p.strip()!r} is not a time of day)"
-    if _minutes(parts[0]) == _minutes(parts[1]):
-        return "starts and ends at the same time"
-    return None
 
 
 class OnCall:

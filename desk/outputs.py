@@ -27,6 +27,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
+from tocsin.config.outputs import output_ids
 from tocsin.config.settings import AlertSettings
 from tocsin.desk.alerts import payload as chat_payload
 from tocsin.journal.display import one_line
@@ -363,23 +364,6 @@ NETWORK_TYPES: dict[str, type[Output]] = {
     "pagerduty": PagerDutyOutput,
     "opsgenie": OpsgenieOutput,
 }
-LOCAL_TYPES = ("bell", "desktop")
-"""Outputs of this desk's own screen and machine: delivered at once, not through the outbox."""
-
-
-def output_ids(targets: Sequence[AlertSettings]) -> list[str]:
-    """Each output's id: its own, else its type (numbered from the second of a type: ``email-2``)."""
-    seen: dict[str, int] = {}
-    out = []
-    for t in targets:
-        if t.id:
-            out.append(t.id)
-            continue
-        seen[t.type] = seen.get(t.type, 0) + 1
-        out.append(t.type if seen[t.type] == 1 else f"{t.type}-{seen[t.type]}")
-    return out
-
-
 def build_outputs(targets: Sequence[AlertSettings], http: Callable[[], Any]) -> dict[str, Output]:
     """The network outputs of ``alerts:`` by id (bell and desktop stay with the screen)."""
     return {

@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tocsin.config.outputs import LOCAL_TYPES
 from tocsin.config.settings import LEVELS, Settings
 from tocsin.desk.alerts import Alert, AlertDispatcher
 from tocsin.desk.oncall import OnCall
-from tocsin.desk.outputs import LOCAL_TYPES
 from tocsin.journal.api import Journal
 from tocsin.journal.archive import Archiver
 from tocsin.journal.errors import JournalBusy, JournalError, JournalUnavailable

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import SMTP
+from tocsin.config.outputs import in_quiet_hours
 from tocsin.config.settings import AlertSettings, Settings, TeamMember, TeamSettings
 from tocsin.desk.alerts import Alert
-from tocsin.desk.oncall import OnCall, in_quiet_hours
+from tocsin.desk.oncall import OnCall
 from tocsin.desk.session import JournalSession
 from tocsin.journal.api import Journal
 from tocsin.journal.model import EventKind
