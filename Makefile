@@ -54,8 +54,19 @@ i18n: $(VENV)/.test-installed
 	$(BIN)/pybabel update -i $(LOCALE)/tocsin.pot -d $(LOCALE) -D tocsin --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d $(LOCALE) -D tocsin --statistics
 
+# The house's checks: ruff (lint and format), the layers contract (import-linter) and the type checker
+# (mypy: the whole tree, strict on the model, the journal and config). import-linter and mypy find
+# packages by folder, and ours are mapped by package-dir (config/ is tocsin.config), so both read a
+# tree of links, $(LAYERS)/tocsin/<folder>, rebuilt on each run.
+LAYERS  := $(CURDIR)/$(VENV)/layers
+FOLDERS := config sources scoring journal desk tui
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	rm -rf $(LAYERS) && mkdir -p $(LAYERS)/tocsin && cp tocsin/__init__.py $(LAYERS)/tocsin/
+	for d in $(FOLDERS); do ln -s $(CURDIR)/$$d $(LAYERS)/tocsin/$$d; done
+	cd $(LAYERS) && PYTHONPATH=$(LAYERS) $(CURDIR)/$(BIN)/lint-imports --no-cache $(CURDIR)/pyproject.toml
+	cd $(LAYERS) && MYPYPATH=$(LAYERS) $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml --cache-dir $(CURDIR)/$(VENV)/mypy_cache -p tocsin
 
 clean:
 	rm -rf $(VENV) bench.json .pytest_cache .ruff_cache

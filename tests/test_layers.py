@@ -1,4 +1,4 @@
-"""The core never imports the screen: sources, scoring, journal and config run without textual or rich,
+"""The core never imports the screen: sources, scoring, journal, config and desk run without textual or rich,
 and so does ``tocsin run --headless``. Checked in a fresh interpreter, where sys.modules tells the truth."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 
-CORE = ("tocsin.sources", "tocsin.scoring", "tocsin.journal", "tocsin.config")
+CORE = ("tocsin.sources", "tocsin.scoring", "tocsin.journal", "tocsin.config", "tocsin.desk")
 
 
 def run_python(code: str) -> dict[str, object]:
@@ -27,6 +27,8 @@ def test_core_packages_import_without_textual_or_rich() -> None:
             package = importlib.import_module(name)
             imported.append(name)
             for info in pkgutil.walk_packages(package.__path__, prefix=name + "."):
+                if info.name.endswith(".__main__"):
+                    continue  # running it would start the desk
                 importlib.import_module(info.name)
                 imported.append(info.name)
         screen = sorted({{m.split(".")[0] for m in sys.modules}} & {{"textual", "rich"}})
@@ -36,7 +38,12 @@ def test_core_packages_import_without_textual_or_rich() -> None:
     imported = result["imported"]
     assert isinstance(imported, list)
     # The walk really covered the packages (a broken walk must not pass as "clean").
-    for module in ("tocsin.sources.model", "tocsin.scoring.snapshot", "tocsin.config.settings"):
+    for module in (
+        "tocsin.sources.model",
+        "tocsin.scoring.snapshot",
+        "tocsin.config.settings",
+        "tocsin.desk.session",
+    ):
         assert module in imported
     assert len(imported) >= 12
     assert result["screen"] == []
