@@ -9,6 +9,8 @@
     await journal.check_clocks()                                    # periodically: SLA breaches to alert on
     await journal.on_level("brioche", "alert", reasons)             # level changes; resurgence reopens
     for event in await journal.changes_since(last_seen): …          # other desks' actions (poll ~2/s)
+    async with journal.store.listen(EVENTS) as wakes: …             # or wake on them (journal/store.py)
+    lease = await journal.store.lead("ingest")                      # one ingest desk at a time
     signal, ack, first_response = journal.clocks(inc)               # live countdowns
     await archiver.close()
     await journal.close()
@@ -17,6 +19,10 @@ Actions: open_incident, acknowledge, assign, escalate, log_response (or respond:
 team.approval says so), approve, reject, add_note, pin_evidence, check, set_state / resolve / reopen,
 correct_sentiment. Reads: incident, incidents, incident_record, events,
 changes_since, pending_drafts, last_event_id, corrections, archived_*, volume, get_cursor.
+
+The journal is a file (SQLite) or, for a team across machines, a PostgreSQL database: ``desk.journal``
+(or ``$TOCSIN_JOURNAL``) set to ``postgresql://user@host/db`` — same schema, same code, see
+``journal/store.py``.
 
 Every action method returns after its commit. Errors are ``JournalError``s whose message can be shown
 as is; nothing was written when one is raised.
@@ -37,24 +43,33 @@ from tocsin.journal.errors import EmptyField, JournalUnavailable
 from tocsin.journal.history import HistoryCommands
 from tocsin.journal.incidents import IncidentCommands
 from tocsin.journal.queries import IncidentQueries
-from tocsin.journal.store import Store, Tx
+from tocsin.journal.store import Store, Tx, is_database_url
 from tocsin.sources.clock import Clock, WallClock
 
 ENV_PATH = "TOCSIN_JOURNAL"
 
 
-def journal_path(settings: Settings, env: Mapping[str, str] | None = None) -> Path:
+def journal_location(settings: Settings, env: Mapping[str, str] | None = None) -> Path | str:
     """Where the journal lives: ``$TOCSIN_JOURNAL``, else ``desk.journal``, else the platform data dir:
     ``journal.sqlite`` for a real desk, ``demo-journal.sqlite`` beside it for the demo and replays on a
-    simulated clock (their fictional mentions and simulated times never enter a real desk's journal)."""
+    simulated clock (their fictional mentions and simulated times never enter a real desk's journal).
+
+    A ``postgresql://`` URL is returned as the string it is (it may hold a password: show it only
+    through ``store.redact_url``); anything else is a file path."""
     env = os.environ if env is None else env
-    override = env.get(ENV_PATH)
-    if override:
-        return Path(override).expanduser()
-    if settings.desk.journal:
-        return Path(settings.desk.journal).expanduser()
+    configured = env.get(ENV_PATH) or settings.desk.journal
+    if configured:
+        return configured if is_database_url(configured) else Path(configured).expanduser()
     name = "demo-journal.sqlite" if runs_on_simulated_clock(settings) else "journal.sqlite"
     return platformdirs.user_data_path("tocsin") / name
+
+
+def journal_path(settings: Settings, env: Mapping[str, str] | None = None) -> Path:
+    """The journal's file (``journal_location``); ValueError when the journal is a database server."""
+    where = journal_location(settings, env)
+    if isinstance(where, str):
+        raise ValueError("the journal is a PostgreSQL database, not a file")
+    return where
 
 
 def clock_kind(clock: Clock) -> str:
@@ -86,7 +101,8 @@ class Journal(IncidentCommands, IncidentQueries, ArchiveCommands, HistoryCommand
         retry_for: float = 30.0,
         desk_clock: bool = False,
     ) -> Journal:
-        """Open (creating and migrating if needed) the journal of ``settings`` (or at ``path``).
+        """Open (creating and migrating if needed) the journal of ``settings`` (or at ``path``: a file,
+        or a ``postgresql://`` URL).
 
         ``desk_clock``: a desk runs on ``clock`` and will write its timeline here. The journal records
         the kind of clock of the first desk that ran on it, and refuses a desk on the other kind
@@ -94,7 +110,7 @@ class Journal(IncidentCommands, IncidentQueries, ArchiveCommands, HistoryCommand
         who = (operator if operator is not None else settings.desk.operator).strip()
         if not who:
             raise EmptyField("operator", "an operator name is required: every journal entry names who acted")
-        where = path if path is not None else journal_path(settings)
+        where = path if path is not None else journal_location(settings)
         store = await Store.open(where, busy_timeout=busy_timeout, retry_for=retry_for)
         journal = cls(store, settings, clock=clock or WallClock(), operator=who)
         if desk_clock:
@@ -120,14 +136,20 @@ class Journal(IncidentCommands, IncidentQueries, ArchiveCommands, HistoryCommand
             theirs = "the wall clock (a real desk)" if recorded == "wall" else simulated
             ours = "the wall clock" if kind == "wall" else simulated
             raise JournalUnavailable(
-                f"the journal {self.path} keeps the timeline of a desk on {theirs}; this desk runs on "
+                f"the journal {self.location} keeps the timeline of a desk on {theirs}; this desk runs on "
                 f"{ours}, and the two times would mix out of order: give this desk its own journal "
                 f"(desk.journal or ${ENV_PATH})"
             )
 
     @property
-    def path(self) -> Path:
+    def path(self) -> Path | None:
+        """The journal's file; None when it is a PostgreSQL database."""
         return self.store.path
+
+    @property
+    def location(self) -> str:
+        """Where the journal is, fit to show: its file, or its URL without the password."""
+        return self.store.location
 
     async def close(self) -> None:
         """Close the connection (an open one hangs process exit)."""

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tocsin.journal.errors import InvalidValue, JournalBusy, JournalUnavailable
-from tocsin.journal.store import Store, Tx, from_ms, to_ms
+from tocsin.journal.store import MENTIONS, Store, Tx, from_ms, to_ms
 from tocsin.sources.clock import Clock
 from tocsin.sources.model import Mention, MentionFormatError, format_time, parse_time
 
@@ -175,12 +175,14 @@ EDIT_SQL = (
     "sentiment_engine = excluded.sentiment_engine, scores = excluded.scores, "
     "original_text = CASE WHEN mentions.original_text IS NULL AND mentions.text <> excluded.text "
     "THEN mentions.text ELSE mentions.original_text END, "
-    "edited_at = max(coalesce(mentions.edited_at, 0), excluded.edited_at) WHERE mentions.pinned = 0"
+    "edited_at = CASE WHEN coalesce(mentions.edited_at, 0) > excluded.edited_at THEN mentions.edited_at "
+    "ELSE excluded.edited_at END WHERE mentions.pinned = 0"
 )
 # Pinned evidence keeps its words (the post-mortem quotes what was pinned) but learns it was edited.
+# (The later of two times is a CASE: SQLite spells it max(a, b), PostgreSQL greatest(a, b).)
 EDIT_PINNED_SQL = (
-    "UPDATE mentions SET edited_at = max(coalesce(edited_at, 0), ?) "
-    "WHERE source = ? AND uid = ? AND pinned = 1"
+    "UPDATE mentions SET edited_at = CASE WHEN coalesce(edited_at, 0) > ?1 THEN edited_at ELSE ?1 END "
+    "WHERE source = ?2 AND uid = ?3 AND pinned = 1"
 )
 # A deletion marks the row, pinned or not, and changes nothing else: the deleted post arrives unscored,
 # and its words and judgement as the desk saw them are the evidence. A mention never archived gets no
@@ -283,7 +285,8 @@ class ArchiveCommands:
         (a deletion of a mention never archived is taken and changes nothing).
 
         ``durable=False`` commits with ``synchronous=NORMAL``: safe if the process dies, and a power cut
-        loses at most the last batches, which the sources can replay from their cursors.
+        loses at most the last batches, which the sources can replay from their cursors. Listeners on
+        ``MENTIONS`` are woken when it commits (payload: how many mentions).
         """
         if not mentions:
             return 0
@@ -296,6 +299,7 @@ class ArchiveCommands:
 
         async def insert(tx: Tx) -> None:
             await _write_runs(tx, runs)
+            tx.notify(MENTIONS, str(len(batch)))
 
         await self.store.write(insert, durable=durable)
         return len(batch)
@@ -314,7 +318,7 @@ class ArchiveCommands:
         where = "created_at >= ? AND created_at < ?"
         params: list[Any] = [to_ms(start), to_ms(end)]
         if topic is not None:
-            where += " AND EXISTS (SELECT 1 FROM json_each(mentions.topics) WHERE value = ?)"
+            where += " AND " + self.store.dialect.json_array_has("mentions.topics")
             params.append(topic)
         rows = await self.store.fetchall(
             f"SELECT {_READ_COLUMNS} FROM mentions WHERE {where} ORDER BY created_at LIMIT ?",

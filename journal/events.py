@@ -14,7 +14,7 @@ from typing import Any
 from tocsin.journal.errors import UnknownIncident
 from tocsin.journal.fold import apply
 from tocsin.journal.model import Event, EventKind, Incident
-from tocsin.journal.store import Tx, from_ms, to_ms
+from tocsin.journal.store import EVENTS, Tx, from_ms, to_ms
 
 EVENT_COLUMNS = "id, incident_id, at, operator, kind, payload"
 
@@ -44,10 +44,19 @@ async def load_incident(tx: Tx, incident_id: int) -> Incident:
     return incident_of(data)
 
 
+# the row is the incident as its events add up: written whole, whichever desk wrote it last
+_SAVE_INCIDENT = (
+    "INSERT INTO incidents (id, topic, state, severity, opened_at, updated_at, resolved_at, last_event_id, "
+    "data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET topic = excluded.topic, "
+    "state = excluded.state, severity = excluded.severity, opened_at = excluded.opened_at, "
+    "updated_at = excluded.updated_at, resolved_at = excluded.resolved_at, "
+    "last_event_id = excluded.last_event_id, data = excluded.data"
+)
+
+
 async def save_incident(tx: Tx, incident: Incident) -> None:
     await tx.execute(
-        "INSERT OR REPLACE INTO incidents (id, topic, state, severity, opened_at, updated_at, resolved_at, "
-        "last_event_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        _SAVE_INCIDENT,
         (
             incident.id,
             incident.topic,
@@ -72,13 +81,18 @@ async def append(
     operator: str,
     incident_id: int | None = None,
 ) -> tuple[Event, Incident | None]:
-    """Insert one event and update its incident's row; returns the event and the incident after it."""
+    """Insert one event and update its incident's row; returns the event and the incident after it.
+    Listeners on ``EVENTS`` are woken when the transaction commits (payload: the newest event id)."""
     iid = incident.id if incident is not None else incident_id
     text = json.dumps(dict(payload), ensure_ascii=False, separators=(",", ":"))
-    eid = await tx.execute(
-        "INSERT INTO events (incident_id, at, operator, kind, payload) VALUES (?, ?, ?, ?, ?)",
-        (iid, to_ms(at), operator, str(kind), text),
+    eid = int(
+        await tx.scalar(
+            "INSERT INTO events (incident_id, at, operator, kind, payload) VALUES (?, ?, ?, ?, ?) "
+            "RETURNING id",
+            (iid, to_ms(at), operator, str(kind), text),
+        )
     )
+    tx.notify(EVENTS, str(eid))
     # read back through JSON so the caller holds exactly what a reader of the journal will see
     event = Event(eid, iid, from_ms(to_ms(at)), operator, kind, json.loads(text))
     after = apply(incident, event) if iid is not None else None

@@ -3,7 +3,8 @@
 A post-mortem carries what the journal holds (pinned posts, who did what, notes that may name people),
 so it gets the journal's permissions (0600, in a 0700 folder when tocsin creates it) instead of the
 umask's world-readable 0644. It goes to ``desk.exports``, else an ``exports`` folder beside the
-journal: never the current folder, which on a shared wall machine is wherever the desk was started.
+journal (in the platform's data folder for a journal on PostgreSQL): never the current folder, which
+on a shared wall machine is wherever the desk was started.
 """
 
 from __future__ import annotations
@@ -22,10 +23,15 @@ if TYPE_CHECKING:
 EXTENSIONS = {"md": "md", "html": "html", "json": "json", "csv": "csv"}
 
 
-def export_dir(settings: Settings, journal_path: Path) -> Path:
-    """``desk.exports`` (``~`` expanded), else ``exports/`` beside the journal file."""
+def export_dir(settings: Settings, journal_path: Path | None) -> Path:
+    """``desk.exports`` (``~`` expanded), else ``exports/`` beside the journal file, else (a journal on
+    a database server, no file to stand beside) ``exports/`` in the platform's data folder."""
     if settings.desk.exports:
         return Path(settings.desk.exports).expanduser()
+    if journal_path is None:
+        import platformdirs
+
+        return platformdirs.user_data_path("tocsin") / "exports"
     return journal_path.parent / "exports"
 
 

@@ -2,9 +2,11 @@
 
 A message is written here *before* anyone tries to send it, in one durable transaction, so neither a
 receiver that is down nor a desk killed mid-storm loses it. Delivery (``desk/delivery.py``) claims due
-rows atomically (``BEGIN IMMEDIATE``: two desks on one journal never claim the same row), sends them,
-and records the outcome; a claim is a lease, so the rows of a desk that died are taken up again — at
-once when the dead desk ran on this machine (its pid is gone), else when the lease runs out.
+rows atomically (a write transaction holds the journal's write lock: ``BEGIN IMMEDIATE`` in SQLite, an
+advisory lock in PostgreSQL, so two desks on one journal, on one machine or several, never claim the
+same row), sends them, and records the outcome; a claim is a lease, so the rows of a desk that died are
+taken up again — at once when the dead desk ran on this machine (its pid is gone), else when the lease
+runs out.
 
 Noise control happens on the way in, inside the same transaction, so it holds across desks:
 
@@ -221,9 +223,9 @@ class Outbox:
                 if last is not None and at < int(last) + cool:
                     due = int(last) + cool
         if target is None:
-            target = await tx.execute(
+            target = await tx.scalar(
                 "INSERT INTO outbox (output, recipient, address, incident_id, created_at, due_at, retry_at, "
-                "state, groupable, alerts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "state, groupable, alerts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     env.output,
                     env.recipient,
@@ -237,6 +239,7 @@ class Outbox:
                     json.dumps([alert], ensure_ascii=False, separators=(",", ":")),
                 ),
             )
+            target = int(target)
         for key in env.keys:
             await tx.execute("INSERT INTO outbox_keys (key, outbox_id) VALUES (?, ?)", (key, target))
         return target

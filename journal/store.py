@@ -1,34 +1,53 @@
-"""The journal file: one aiosqlite connection, WAL, busy retries, schema migrations.
+"""The journal's storage: one interface, two databases.
 
-Several tocsin processes on one machine share one journal. Every write runs in ``BEGIN IMMEDIATE``
-(the write lock is taken up front, so two writers never deadlock on a lock upgrade), with SQLite's
-``busy_timeout`` and, around it, our own retry of the whole transaction: "database is locked" never
-reaches the operator, only ``JournalBusy`` after ``retry_for`` seconds of trying. Actions commit with
-``synchronous=FULL``; bulk archive batches may ask for ``NORMAL`` (the WAL still keeps them safe from a
-crash of the process, only a power cut can lose the last ones).
+Everything above this module (incidents, the outbox, the archive, the queries) is written once against
+``Store`` and ``Tx``, in SQL both databases accept; what cannot be written once is spelt out in
+``journal/dialect.py``. ``Store.open(location)`` picks the backend:
 
-One connection serves the process and its operations are serialised by a lock: a coroutine's
-transaction spans several awaits, and another coroutine must not slip a statement into it.
+- a file path: ``SqliteStore`` (journal/sqlite_store.py), the embedded journal of one machine (WAL, so
+  desks on that machine read while one writes);
+- a ``postgresql://`` (or ``postgres://``) URL: ``PostgresStore`` (journal/postgres_store.py), the
+  journal of a team across machines, through asyncpg. Credentials come from the environment (libpq's
+  ``PGPASSWORD``, ``PGUSER``, ``~/.pgpass``, or ``${VAR}`` in the config); the URL is only ever shown
+  without its password (``redact_url``).
+
+What every backend guarantees, and the code above relies on:
+
+- ``write(fn)`` runs ``fn`` in one transaction **serialised with every other writer of the journal, in
+  every process and on every machine**, and returns after the commit. So read-then-write code needs no
+  locking of its own: the next incident id (``max(id) + 1``), the outbox's claim of due rows, dedupe keys,
+  one decision per approval draft. SQLite does it with ``BEGIN IMMEDIATE``; PostgreSQL with a
+  transaction-level advisory lock taken as the transaction's first statement (see PostgresStore).
+- ``fn`` may run more than once (a busy journal, a dropped connection), so it must only touch the
+  database. Any exception from it rolls everything back.
+- ``read(fn)`` sees one consistent snapshot, and never waits for a writer.
+- notifications (``Tx.notify``) reach listeners (``Store.listen``) only if their transaction commits.
+- leadership (``Store.try_lead``/``lead``): at most one holder of a name at a time, released when its
+  process dies, so another desk takes over without anyone cleaning up.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import collections
 import os
-import sqlite3
-import time
+import socket
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import aiosqlite
-from tocsin.journal.errors import JournalBusy, JournalUnavailable
+from tocsin.journal.errors import JournalUnavailable
+
+if TYPE_CHECKING:
+    from tocsin.journal.dialect import Dialect
 
 T = TypeVar("T")
-
-_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+Params = Sequence[Any] | Mapping[str, Any]
 
 # Ordered migrations: (version, statements). Never edit a released one; append a new version.
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
@@ -176,6 +195,16 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
+EVENTS = "events"
+"""Channel: events were appended (payload: the newest event id)."""
+MENTIONS = "mentions"
+"""Channel: mentions were archived (payload: how many in the batch)."""
+SNAPSHOTS = "snapshots"
+"""Channel: a desk wrote a snapshot of what it shows (for attached desks)."""
+CHANNELS = (EVENTS, MENTIONS, SNAPSHOTS)
+
+URL_SCHEMES = ("postgresql", "postgres")
+
 
 def to_ms(dt: datetime) -> int:
     """Aware datetime → integer milliseconds since the epoch (how times are stored)."""
@@ -188,246 +217,239 @@ def from_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
 
 
-def is_busy(exc: BaseException) -> bool:
-    """SQLITE_BUSY / SQLITE_LOCKED, whatever the extended code."""
-    if not isinstance(exc, sqlite3.OperationalError):
+def is_database_url(location: object) -> bool:
+    """Whether ``location`` names a PostgreSQL journal (``postgresql://…``) rather than a file.
+
+    Only a ``str`` can be a URL: ``Path("postgresql://h/db")`` has already folded the ``//``."""
+    if not isinstance(location, str) or "://" not in location:
         return False
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return (code & 0xFF) in _BUSY_CODES
-    msg = str(exc).lower()
-    return "locked" in msg or "busy" in msg
+    return location.split(":", 1)[0].lower() in URL_SCHEMES
 
 
-def prepare_path(path: str | Path) -> Path:
-    """Create the journal's directory (0700) and file (0600) if they do not exist yet.
-
-    SQLite gives the ``-wal`` and ``-shm`` files the database file's permissions, so creating the
-    file ourselves, owner-only, keeps all three private. Returns the path, ``~`` expanded.
-    """
-    path = Path(path).expanduser()
-    parent = path.parent
-    if not parent.exists():
-        parent.mkdir(parents=True, mode=0o700, exist_ok=True)
-        os.chmod(parent, 0o700)  # mkdir's mode is filtered by the umask
+def redact_url(url: str) -> str:
+    """The URL as it may be shown or logged: no password, whether in the address or in the query."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path
-    os.close(fd)
-    os.chmod(path, 0o600)
-    return path
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, host = netloc.rsplit("@", 1)
+            user = userinfo.split(":", 1)[0]
+            netloc = f"{user}@{host}" if user else host
+        secret = ("password", "sslpassword")
+        query = urlencode(
+            [(k, "***" if k.lower() in secret else v) for k, v in parse_qsl(parts.query)], safe="/*"
+        )
+        return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    except ValueError:  # not even parseable: show its scheme only
+        return url.split(":", 1)[0] + "://…"
 
 
-class Tx:
-    """The statements of one transaction (only valid inside ``Store.write``/``Store.read``)."""
+def default_holder() -> str:
+    """``host:pid``: who holds a lease, as another desk reads it (``Store.leader``)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
 
-    async def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
-        """Run a statement; returns the last inserted rowid."""
-        cur = await self._conn.execute(sql, params)
-        rowid = cur.lastrowid
-        await cur.close()
-        return int(rowid or 0)
+@dataclass(frozen=True, slots=True)
+class Wake:
+    """Something new may be in the journal on ``channel``: read it (from your own last position).
 
-    async def changed(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
+    A wake is a hint, never the data: readers always read what is new since what they last saw, so a
+    wake that is coalesced, duplicated or lost (a reconnect) costs nothing but latency."""
+
+    channel: str
+    payload: str | None = None
+    """What the writer said (the newest event id…), or None when the backend only knows that something
+    may have changed (SQLite's poll of another process's commits, PostgreSQL after a reconnect)."""
+
+
+class Tx(ABC):
+    """The statements of one transaction (only valid inside ``Store.write``/``Store.read``).
+
+    ``params`` are a sequence for ``?`` placeholders (``?1``, ``?2`` to use one value twice)."""
+
+    dialect: Dialect
+
+    def __init__(self) -> None:
+        self._notes: dict[str, str] = {}
+
+    @abstractmethod
+    async def execute(self, sql: str, params: Params = ()) -> None:
+        """Run a statement (``INSERT … RETURNING id`` through ``scalar`` when the new id is needed)."""
+
+    @abstractmethod
+    async def changed(self, sql: str, params: Params = ()) -> int:
         """Run an UPDATE or DELETE; returns how many rows it changed."""
-        cur = await self._conn.execute(sql, params)
-        count = cur.rowcount
-        await cur.close()
-        return int(count)
 
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        cur = await self._conn.executemany(sql, rows)
-        await cur.close()
+    @abstractmethod
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
 
-    async def fetchall(
-        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
-    ) -> list[tuple[Any, ...]]:
-        return [tuple(r) for r in await self._conn.execute_fetchall(sql, params)]
+    @abstractmethod
+    async def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]: ...
 
-    async def fetchone(
-        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
-    ) -> tuple[Any, ...] | None:
+    async def fetchone(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
-    async def scalar(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
+    async def scalar(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
         return row[0] if row else None
 
+    def notify(self, channel: str, payload: str = "") -> None:
+        """Wake the journal's listeners on ``channel`` once this transaction commits (never if it rolls
+        back). Several notifications on one channel in one transaction are sent as one, the last
+        payload winning: a wake says "read", not what to read."""
+        self._notes[channel] = payload
 
-INTEGRITY_CHECK_S = 2.0
-"""How long (real seconds) opening a journal may spend checking it for damage."""
+    def _take_notes(self) -> dict[str, str]:
+        notes, self._notes = self._notes, {}
+        return notes
 
 
-class Store:
-    """An open journal file. Use ``Store.open``; close it (an open connection hangs process exit)."""
+class Listener(ABC):
+    """Wakes for some channels of one journal: ``async with store.listen(EVENTS) as wakes: async for …``.
 
-    def __init__(
-        self,
-        conn: aiosqlite.Connection,
-        path: Path,
-        *,
-        retry_for: float,
-        monotonic: Callable[[], float] = time.monotonic,
+    Pending wakes are coalesced per channel (the newest payload kept), so a reader that falls behind
+    holds one wake per channel, not one per transaction."""
+
+    def __init__(self, channels: Sequence[str]) -> None:
+        if not channels:
+            raise ValueError("listen to at least one channel")
+        self.channels = tuple(dict.fromkeys(channels))
+        self._pending: collections.OrderedDict[str, Wake] = collections.OrderedDict()
+        self._ready = asyncio.Event()
+
+    def _push(self, wake: Wake) -> None:
+        if wake.channel not in self.channels:
+            return
+        if wake.payload is None and wake.channel in self._pending:
+            return  # keep the payload already waiting: it says more
+        self._pending[wake.channel] = wake
+        self._ready.set()
+
+    def _push_all(self) -> None:
+        """Something may have changed on every channel (a commit seen without its payload, a reconnect)."""
+        for channel in self.channels:
+            self._push(Wake(channel))
+
+    async def get(self, within: float | None = None) -> Wake | None:
+        """The next wake; None after ``within`` seconds without one."""
+        while not self._pending:
+            self._ready.clear()
+            if within is None:
+                await self._ready.wait()
+            else:
+                try:
+                    await asyncio.wait_for(self._ready.wait(), within)
+                except TimeoutError:
+                    return None
+        _, wake = self._pending.popitem(last=False)
+        return wake
+
+    def __aiter__(self) -> Listener:
+        return self
+
+    async def __anext__(self) -> Wake:
+        wake = await self.get()
+        assert wake is not None  # no timeout: get waits
+        return wake
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Begin listening (``async with`` calls it)."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    async def __aenter__(self) -> Listener:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._conn = conn
-        self.path = path
-        self._retry_for = retry_for
-        self._monotonic = monotonic
-        self._lock = asyncio.Lock()
-        self._synchronous = "FULL"
-        self._tx = Tx(conn)
+        await self.close()
+
+
+class Lease(ABC):
+    """Leadership of ``name`` on one journal, held until ``release`` or until its process dies.
+
+    ``lost`` is set if leadership went away without a release (the PostgreSQL connection holding it
+    dropped): the holder must stop what only the leader may do, and contend again with ``Store.lead``."""
+
+    def __init__(self, name: str, holder: str) -> None:
+        self.name = name
+        self.holder = holder
+        self.lost = asyncio.Event()
+        self._released = False
+
+    @property
+    def held(self) -> bool:
+        return not self._released and not self.lost.is_set()
+
+    @abstractmethod
+    async def release(self) -> None:
+        """Give leadership up (another contender takes it at its next try)."""
+
+    async def __aenter__(self) -> Lease:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.release()
+
+
+def check_lease_name(name: str) -> str:
+    """Lease names become file names and lock keys: short, plain words."""
+    if not name or len(name) > 40 or not all(c.isalnum() or c in "-_." for c in name):
+        raise ValueError(f"a lease name is 1 to 40 letters, digits, '-', '_' or '.': {name!r}")
+    return name
+
+
+class Store(ABC):
+    """An open journal. Use ``Store.open``; close it (an open connection hangs process exit)."""
+
+    dialect: Dialect
+    path: Path | None
+    """The journal's file (None for a database server)."""
+    location: str
+    """Where the journal is, as it may be shown: the file's path, or the URL without its password."""
+
+    def __init__(self) -> None:
         self.retries = 0
-        """How many times a busy journal made us retry (for tests and the status line)."""
+        """How many times a busy (or unreachable) journal made us retry (for tests and the status line)."""
 
     @classmethod
-    async def open(cls, path: str | Path, *, busy_timeout: float = 5.0, retry_for: float = 30.0) -> Store:
-        """Open (creating if needed) and migrate the journal at ``path``."""
-        try:
-            path = prepare_path(path)
-            conn = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout)
-        except (OSError, sqlite3.Error) as exc:
-            raise JournalUnavailable(f"cannot open the journal {path}: {exc}") from None
-        store = cls(conn, path, retry_for=retry_for)
-        try:
-            await store._setup(busy_timeout)
-        except BaseException:
-            await conn.close()
-            raise
-        return store
+    async def open(cls, location: str | Path, *, busy_timeout: float = 5.0, retry_for: float = 30.0) -> Store:
+        """Open (creating if needed) and migrate the journal at ``location``: a file path, or a
+        ``postgresql://`` URL. ``busy_timeout``: how long one attempt waits for another writer;
+        ``retry_for``: how long a write keeps trying before ``JournalBusy`` (or, for a database server
+        that cannot be reached, ``JournalUnavailable``)."""
+        if cls is not Store:
+            raise NotImplementedError(f"{cls.__name__} must define open")
+        if is_database_url(location):
+            from tocsin.journal.postgres_store import PostgresStore
 
-    async def _setup(self, busy_timeout: float) -> None:
-        async def pragmas() -> None:
-            await self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            # must precede the first table; a no-op on an existing journal
-            await self._conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
-            async with self._conn.execute("PRAGMA journal_mode = WAL") as cur:
-                row = await cur.fetchone()
-            if not row or str(row[0]).lower() != "wal":
-                raise JournalUnavailable(f"the journal {self.path} cannot use write-ahead logging")
-            await self._conn.execute("PRAGMA synchronous = FULL")
+            return await PostgresStore.open(location, busy_timeout=busy_timeout, retry_for=retry_for)
+        from tocsin.journal.sqlite_store import SqliteStore
 
-        try:
-            await self._retrying(pragmas)
-            await self._check_integrity()
-            await self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise JournalUnavailable(f"the journal {self.path} is not readable: {exc}") from None
+        return await SqliteStore.open(location, busy_timeout=busy_timeout, retry_for=retry_for)
 
-    async def _check_integrity(self) -> None:
-        """``PRAGMA quick_check`` at open, cut off after ``INTEGRITY_CHECK_S``: damage in pages the
-        desk has not read yet is otherwise found only when a post-mortem needs them. A journal too big
-        to check in time is opened unchecked (a check that never ends is worse than none)."""
-        deadline = self._monotonic() + INTEGRITY_CHECK_S
-        interrupted = False
+    # --- transactions ----------------------------------------------------------------------------
 
-        def over_time() -> int:
-            nonlocal interrupted
-            interrupted = self._monotonic() > deadline
-            return 1 if interrupted else 0
-
-        await self._conn.set_progress_handler(over_time, 10_000)
-        try:
-            async with self._conn.execute("PRAGMA quick_check(5)") as cur:
-                rows = [str(r[0]) for r in await cur.fetchall()]
-        except sqlite3.OperationalError:
-            if interrupted:
-                return
-            raise
-        except sqlite3.DatabaseError as exc:
-            rows = [str(exc)]
-        finally:
-            await self._conn.set_progress_handler(None, 0)
-        if rows != ["ok"]:
-            raise JournalUnavailable(
-                f"the journal {self.path} is damaged ({'; '.join(rows)[:200]}): nothing was changed. "
-                f"Keep a copy, then recover what is readable with "
-                f"`sqlite3 {self.path} .recover | sqlite3 recovered.sqlite` and point desk.journal at "
-                f"it, or move the file aside to start a new journal"
-            )
-
-    async def _migrate(self) -> None:
-        async def step(tx: Tx) -> None:
-            version = int(await tx.scalar("PRAGMA user_version"))
-            if version > SCHEMA_VERSION:
-                raise JournalUnavailable(
-                    f"the journal {self.path} was written by a newer tocsin (schema {version}, "
-                    f"this one knows {SCHEMA_VERSION}): upgrade tocsin"
-                )
-            for v, statements in MIGRATIONS:
-                if v > version:
-                    for sql in statements:
-                        await tx.execute(sql)
-            if version != SCHEMA_VERSION:
-                await tx.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-        await self.write(step)
-
-    async def close(self) -> None:
-        async with self._lock:
-            await self._conn.close()
-
-    async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
-        start = self._monotonic()
-        delay = 0.005
-        while True:
-            try:
-                return await attempt()
-            except sqlite3.DatabaseError as exc:
-                if type(exc) is sqlite3.DatabaseError:  # "database disk image is malformed", "not a database"
-                    raise JournalUnavailable(f"the journal {self.path} is not readable: {exc}") from exc
-                if not isinstance(exc, sqlite3.OperationalError):
-                    raise  # integrity or programming errors are bugs: keep the traceback
-                if not is_busy(exc):
-                    # disk full, read-only file, I/O error: the operator can act on these
-                    raise JournalUnavailable(f"the journal {self.path} cannot be used: {exc}") from exc
-                if self._monotonic() - start >= self._retry_for:
-                    raise JournalBusy(self._monotonic() - start) from None
-                self.retries += 1
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 0.25)
-
+    @abstractmethod
     async def write(self, fn: Callable[[Tx], Awaitable[T]], *, durable: bool = True) -> T:
-        """Run ``fn`` in one write transaction and commit; retried whole while the journal is busy.
+        """Run ``fn`` in one write transaction, serialised with every writer of the journal, and commit;
+        retried whole while the journal is busy. Returns after the commit.
 
-        Returns after the commit. ``fn`` may run more than once, so it must only touch the database.
-        Any exception from ``fn`` rolls everything back.
-        """
-        async with self._lock:
-            await self._set_synchronous("FULL" if durable else "NORMAL")
+        ``durable=False`` (bulk archive batches, cursors, volume minutes: things a source can replay)
+        may trade the last transactions on a power cut or server crash for speed; never consistency."""
 
-            async def attempt() -> T:
-                try:  # BEGIN inside: a cancel while it is queued must still end the transaction
-                    await self._conn.execute("BEGIN IMMEDIATE")
-                    result = await fn(self._tx)
-                    await self._conn.execute("COMMIT")
-                except BaseException:
-                    await self._rollback()
-                    raise
-                return result
-
-            return await self._retrying(attempt)
-
+    @abstractmethod
     async def read(self, fn: Callable[[Tx], Awaitable[T]]) -> T:
         """Run ``fn`` in one read transaction (a consistent view of the journal)."""
-        async with self._lock:
 
-            async def attempt() -> T:
-                try:
-                    await self._conn.execute("BEGIN")
-                    return await fn(self._tx)
-                finally:
-                    await self._rollback()
-
-            return await self._retrying(attempt)
-
-    async def fetchall(
-        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
-    ) -> list[tuple[Any, ...]]:
+    async def fetchall(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
         """One query, its own read transaction."""
 
         async def q(tx: Tx) -> list[tuple[Any, ...]]:
@@ -435,25 +457,86 @@ class Store:
 
         return await self.read(q)
 
-    async def scalar(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
+    async def scalar(self, sql: str, params: Params = ()) -> Any:
         rows = await self.fetchall(sql, params)
         return rows[0][0] if rows else None
 
-    async def _rollback(self) -> None:
-        # Always sent, not only when ``in_transaction`` says so: the connection's thread runs statements
-        # in order, and a BEGIN whose caller was cancelled may still be queued — checking from here could
-        # see no transaction, leave it open once it runs, and fail every later write ("cannot start a
-        # transaction within a transaction"). A ROLLBACK queued behind it always ends it. When there is
-        # nothing to roll back (a cancelled COMMIT that ran anyway), the error must not hide the original.
-        with contextlib.suppress(sqlite3.Error):
-            await self._conn.execute("ROLLBACK")
+    @abstractmethod
+    async def close(self) -> None: ...
 
-    async def _set_synchronous(self, mode: str) -> None:
-        if mode != self._synchronous:
-            await self._conn.execute(f"PRAGMA synchronous = {mode}")
-            self._synchronous = mode
-
+    @abstractmethod
     async def vacuum_free_pages(self) -> None:
-        """Give pages freed by pruning back to the file system."""
-        async with self._lock:
-            await self._retrying(lambda: self._conn.execute_fetchall("PRAGMA incremental_vacuum"))
+        """Give space freed by pruning back (a no-op where the database does it on its own)."""
+
+    # --- schema ----------------------------------------------------------------------------------
+
+    @abstractmethod
+    async def _schema_version(self, tx: Tx) -> int:
+        """The version of the schema the journal holds (0 for an empty one)."""
+
+    @abstractmethod
+    async def _set_schema_version(self, tx: Tx, version: int) -> None: ...
+
+    async def schema_version(self) -> int:
+        async def q(tx: Tx) -> int:
+            return await self._schema_version(tx)
+
+        return await self.read(q)
+
+    async def _migrate(self) -> None:
+        """Apply the migrations the journal lacks, in order, in one write transaction: two desks that
+        open a new journal at once migrate it once (the second finds it done). ``MIGRATIONS`` are read
+        when this runs, so a test can add some."""
+        import tocsin.journal.store as this
+
+        migrations, latest = this.MIGRATIONS, this.SCHEMA_VERSION
+
+        async def step(tx: Tx) -> None:
+            version = await self._schema_version(tx)
+            if version > latest:
+                raise JournalUnavailable(
+                    f"the journal {self.location} was written by a newer tocsin (schema {version}, "
+                    f"this one knows {latest}): upgrade tocsin"
+                )
+            for v, statements in migrations:
+                if v > version:
+                    for sql in statements:
+                        await tx.execute(self.dialect.ddl(sql))
+            if version != latest:
+                await self._set_schema_version(tx, latest)
+
+        await self.write(step)
+
+    # --- notifications ---------------------------------------------------------------------------
+
+    @abstractmethod
+    def listen(self, *channels: str) -> Listener:
+        """Wakes for ``channels`` (``EVENTS``, ``MENTIONS``, ``SNAPSHOTS``…): ``async with`` it.
+
+        PostgreSQL: LISTEN on a connection of its own, reconnected when it drops (each channel then
+        wakes once, since notifications sent meanwhile are lost). SQLite: immediate wakes for this
+        process's own writes, and a poll of the file's commit counter for other processes' (``poll``
+        seconds apart)."""
+
+    # --- leadership ------------------------------------------------------------------------------
+
+    @abstractmethod
+    async def try_lead(self, name: str, *, holder: str | None = None) -> Lease | None:
+        """Take leadership of ``name`` (e.g. ``"ingest"``) if nobody holds it; None if someone does.
+        ``holder`` says who (default ``host:pid``), for ``leader``."""
+
+    @abstractmethod
+    async def leader(self, name: str) -> str | None:
+        """Who holds leadership of ``name`` now (their ``holder``), or None."""
+
+    async def lead(self, name: str, *, holder: str | None = None, poll: float = 0.5) -> Lease:
+        """Wait until leadership of ``name`` is ours: a second ingest desk waits here and takes over
+        within ``poll`` seconds of the leader's death (its process gone, or its connection)."""
+        while True:
+            lease = await self.try_lead(name, holder=holder)
+            if lease is not None:
+                return lease
+            await asyncio.sleep(poll)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.location}>"

@@ -1,8 +1,14 @@
-"""Shared fixtures for the journal tests: a team's settings, a manual desk clock, a fresh journal."""
+"""Shared fixtures for the journal tests: a team's settings, a manual desk clock, a fresh journal.
+
+Every test that uses a journal through these fixtures (``journal``, ``settings``, ``journal_location``)
+runs twice: on an SQLite file and on PostgreSQL (a throwaway server started once per session,
+``tests/pgserver.py``, a new schema per test). A test of the SQLite file itself (WAL, PRAGMAs, damage,
+the file's permissions) says so with ``@pytest.mark.sqlite_only`` and runs on SQLite alone.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,10 +25,55 @@ from tocsin.journal.api import Journal
 from tocsin.sources.clock import ManualClock
 from tocsin.sources.model import Author, Engagement, Mention
 
+from tests.pgserver import PgServer, find_binaries
+
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
+BACKENDS = ("sqlite", "postgresql")
 
-def team_settings(journal: Path | None = None, **desk: object) -> Settings:
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only: a test of the SQLite file itself; not run on the PostgreSQL journal"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each test that needs a journal location gets one per backend (SQLite alone if marked so)."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    only_sqlite = metafunc.definition.get_closest_marker("sqlite_only") is not None
+    metafunc.parametrize("backend", BACKENDS[:1] if only_sqlite else BACKENDS, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One throwaway PostgreSQL server for the session (skipped where PostgreSQL is not installed)."""
+    if find_binaries() is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl, postgres) are not installed")
+    server = PgServer.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """``sqlite`` or ``postgresql`` (parametrized by ``pytest_generate_tests``)."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def journal_location(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A journal nobody has used: a file in tmp_path, or a new schema on the test server."""
+    if backend == "postgresql":
+        server: PgServer = request.getfixturevalue("pg_server")
+        return server.fresh_journal_url()
+    return str(tmp_path / "journal.sqlite")
+
+
+def team_settings(journal: Path | str | None = None, **desk: object) -> Settings:
     """The Maison Brioche desk: a roster of three, a two-step ladder, default SLAs."""
     return Settings(
         desk=DeskSettings(
@@ -55,8 +106,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return team_settings(tmp_path / "journal.sqlite")
+def settings(journal_location: str) -> Settings:
+    return team_settings(journal_location)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
@@ -126,15 +125,15 @@ async def test_two_desks_cannot_both_decide_one_draft(settings: Settings, clock:
             await as_(alice, "chloe").approve(inc.id, draft)
             with pytest.raises(UnknownDraft, match="already approved"):
                 await eve.reject(inc.id, draft, "too late")
-    with sqlite3.connect(settings.desk.journal or "") as db:
-        assert db.execute("SELECT state FROM drafts").fetchall() == [("approved",)]
+    async with await Journal.open(settings, clock=clock) as reader:
+        assert await reader.store.fetchall("SELECT state FROM drafts") == [("approved",)]
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def env(tmp_path: Path, journal_location: str, monkeypatch: pytest.MonkeyPatch) -> Path:
     config = tmp_path / "config.yaml"
     config.write_text(CONFIG.replace("  escalation:", "  approval:\n    sev2: [comms-lead]\n  escalation:"))
-    monkeypatch.setenv("TOCSIN_JOURNAL", str(tmp_path / "journal.sqlite"))
+    monkeypatch.setenv("TOCSIN_JOURNAL", journal_location)
     monkeypatch.setenv("TOCSIN_CONFIG", str(config))
     return tmp_path
 

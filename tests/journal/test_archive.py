@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from tocsin.journal.api import Journal
 from tocsin.journal.history import VolumePoint
 from tocsin.scoring.snapshot import ScoredMention, SentimentScore
@@ -159,6 +160,7 @@ async def test_cursors_are_saved_per_source(journal: Journal) -> None:
     assert await journal.get_cursor("mastodon") == "113456"
 
 
+@pytest.mark.sqlite_only  # reads SQLite's statement trace
 async def test_archive_batch_is_one_transaction(journal: Journal) -> None:
     statements: list[str] = []
     await journal.store._conn.set_trace_callback(statements.append)

@@ -38,11 +38,13 @@ team:
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A journal in tmp_path (via TOCSIN_JOURNAL) and the test desk's config (via TOCSIN_CONFIG)."""
+def env(tmp_path: Path, journal_location: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A journal (via TOCSIN_JOURNAL: a file in tmp_path, or a PostgreSQL URL) and the test desk's config
+    (via TOCSIN_CONFIG); the platform data folder in tmp_path too (exports of a PostgreSQL journal)."""
     config = tmp_path / "config.yaml"
     config.write_text(CONFIG)
-    monkeypatch.setenv("TOCSIN_JOURNAL", str(tmp_path / "journal.sqlite"))
+    monkeypatch.setenv("TOCSIN_JOURNAL", journal_location)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("TOCSIN_CONFIG", str(config))
     return tmp_path
 
@@ -122,14 +124,16 @@ def test_exports_to_files_and_stdout(env: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_export_save_writes_into_the_export_folder_and_says_where(
-    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    env: Path, backend: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cwd = env / "elsewhere"
     cwd.mkdir()
     monkeypatch.chdir(cwd)
     run(capsys, "incident", "open", "--topic", "brioche", "--severity", "sev3", "--title", "Storm")
     code, out, err = run(capsys, "journal", "export", "#1", "--format", "html", "--save")
-    saved = env / "exports" / "tocsin-incident-1-postmortem.html"  # beside $TOCSIN_JOURNAL
+    # beside $TOCSIN_JOURNAL; a journal on PostgreSQL has no file to stand beside: the data folder
+    folder = env / "exports" if backend == "sqlite" else env / "data" / "tocsin" / "exports"
+    saved = folder / "tocsin-incident-1-postmortem.html"
     assert code == 0 and out == "" and err == f"wrote the html post-mortem of #1 to {saved}\n"
     assert saved.stat().st_mode & 0o777 == 0o600 and list(cwd.iterdir()) == []
     with pytest.raises(SystemExit) as refused:

@@ -9,7 +9,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from tocsin.journal import store as store_module
+from tocsin.journal import sqlite_store as store_module
 from tocsin.journal.api import Journal
 from tocsin.journal.errors import JournalUnavailable
 from tocsin.sources.clock import ManualClock

@@ -7,7 +7,6 @@ then mixed in one timeline (a recorded SLA breach beside "29m left")."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from tocsin.config.loader import load_default
@@ -35,8 +34,8 @@ def test_the_demo_and_replays_default_to_a_journal_beside_the_real_one() -> None
         assert path.name == "demo-journal.sqlite" and path.parent == real.parent
 
 
-async def test_a_journal_refuses_a_desk_on_the_other_kind_of_clock(tmp_path: Path) -> None:
-    settings = team_settings(tmp_path / "journal.sqlite")
+async def test_a_journal_refuses_a_desk_on_the_other_kind_of_clock(journal_location: str) -> None:
+    settings = team_settings(journal_location)
     real = await Journal.open(settings, clock=WallClock(), desk_clock=True)
     await real.close()
     demo_clock = SimulatedClock(datetime(2026, 11, 21, tzinfo=UTC), speed=30)
@@ -48,8 +47,8 @@ async def test_a_journal_refuses_a_desk_on_the_other_kind_of_clock(tmp_path: Pat
     await reader.close()
 
 
-async def test_a_demo_journal_refuses_the_real_desk(tmp_path: Path) -> None:
-    settings = team_settings(tmp_path / "demo-journal.sqlite")
+async def test_a_demo_journal_refuses_the_real_desk(journal_location: str) -> None:
+    settings = team_settings(journal_location)
     demo = await Journal.open(
         settings, clock=SimulatedClock(datetime(2026, 11, 21, tzinfo=UTC)), desk_clock=True
     )

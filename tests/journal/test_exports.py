@@ -54,6 +54,15 @@ def test_a_missing_folder_is_made_only_when_asked(tmp_path: Path, loose_umask: N
     assert mode(written) == 0o600 and mode(written.parent) == 0o700
 
 
+def test_a_journal_on_postgresql_exports_to_the_data_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    settings = team_settings("postgresql://desk@db.example/crisis")
+    assert export_dir(settings, None) == tmp_path / "xdg" / "tocsin" / "exports"
+
+
+@pytest.mark.sqlite_only  # "beside the journal file"
 async def test_export_postmortem_goes_to_the_export_folder(
     journal: Journal, settings: Settings, tmp_path: Path, loose_umask: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

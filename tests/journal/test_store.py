@@ -1,4 +1,7 @@
-"""The journal file: where it lives, who may read it, WAL, schema versions, and a busy journal."""
+"""The journal's store: where it lives, who may read it, WAL, schema versions, and a busy journal.
+
+Tests marked ``sqlite_only`` are about the SQLite file itself; the rest run on both backends
+(``tests/journal/test_postgres.py`` has PostgreSQL's own: its lock, a dropped connection, LISTEN)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from tocsin.config.settings import DeskSettings, Settings
-from tocsin.journal.api import Journal, journal_path
+from tocsin.journal.api import Journal, journal_location, journal_path
 from tocsin.journal.errors import JournalBusy, JournalUnavailable
 from tocsin.journal.store import SCHEMA_VERSION, Store
 from tocsin.sources.clock import ManualClock
@@ -33,6 +36,15 @@ def test_path_env_overrides_config_which_overrides_the_platform_dir(tmp_path: Pa
     assert default.name == "journal.sqlite" and "tocsin" in default.parts
 
 
+def test_a_database_url_is_kept_as_written_not_made_a_path() -> None:
+    url = "postgresql://desk@db.example:5432/crisis?sslmode=require"
+    assert journal_location(Settings(desk=DeskSettings(journal=url)), {}) == url
+    assert journal_location(Settings(), {"TOCSIN_JOURNAL": url}) == url
+    with pytest.raises(ValueError, match="PostgreSQL"):
+        journal_path(Settings(), {"TOCSIN_JOURNAL": url})
+
+
+@pytest.mark.sqlite_only
 async def test_new_journal_is_private_and_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "new" / "dir" / "journal.sqlite"
     old = os.umask(0o022)
@@ -52,6 +64,7 @@ async def test_new_journal_is_private_and_in_wal_mode(tmp_path: Path) -> None:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+@pytest.mark.sqlite_only
 async def test_existing_directory_permissions_are_left_alone(tmp_path: Path) -> None:
     os.chmod(tmp_path, 0o755)
     store = await Store.open(tmp_path / "j.sqlite")
@@ -59,8 +72,8 @@ async def test_existing_directory_permissions_are_left_alone(tmp_path: Path) -> 
     assert mode(tmp_path) == 0o755 and mode(tmp_path / "j.sqlite") == 0o600
 
 
-async def test_reopening_keeps_everything_and_migrates_nothing_twice(tmp_path: Path) -> None:
-    settings = team_settings(tmp_path / "j.sqlite")
+async def test_reopening_keeps_everything_and_migrates_nothing_twice(journal_location: str) -> None:
+    settings = team_settings(journal_location)
     first = await Journal.open(settings, clock=ManualClock())
     inc = await first.open_incident("brioche", "sev2", "Storm")
     await first.close()
@@ -69,6 +82,7 @@ async def test_reopening_keeps_everything_and_migrates_nothing_twice(tmp_path: P
     await second.close()
 
 
+@pytest.mark.sqlite_only
 async def test_journal_from_a_newer_tocsin_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
     with sqlite3.connect(path) as db:
@@ -77,6 +91,7 @@ async def test_journal_from_a_newer_tocsin_is_refused(tmp_path: Path) -> None:
         await Store.open(path)
 
 
+@pytest.mark.sqlite_only
 async def test_a_file_that_is_not_a_journal_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_bytes(b"this is not a database, it is my shopping list" * 100)
@@ -84,6 +99,7 @@ async def test_a_file_that_is_not_a_journal_is_refused(tmp_path: Path) -> None:
         await Store.open(path)
 
 
+@pytest.mark.sqlite_only
 async def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -102,6 +118,7 @@ def hold_write_lock(path: Path, seconds: float, started: threading.Event) -> Non
     db.close()
 
 
+@pytest.mark.sqlite_only
 async def test_busy_journal_is_waited_for_not_reported(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
     journal = await Journal.open(team_settings(path), clock=ManualClock(), busy_timeout=0.05)
@@ -117,6 +134,7 @@ async def test_busy_journal_is_waited_for_not_reported(tmp_path: Path) -> None:
     await journal.close()
 
 
+@pytest.mark.sqlite_only
 async def test_journal_held_too_long_says_busy_and_changes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
     journal = await Journal.open(team_settings(path), clock=ManualClock(), busy_timeout=0.02, retry_for=0.2)
@@ -132,8 +150,8 @@ async def test_journal_held_too_long_says_busy_and_changes_nothing(tmp_path: Pat
     await journal.close()
 
 
-async def test_concurrent_writers_in_one_process_lose_nothing(tmp_path: Path) -> None:
-    settings = team_settings(tmp_path / "j.sqlite")
+async def test_concurrent_writers_in_one_process_lose_nothing(journal_location: str) -> None:
+    settings = team_settings(journal_location)
     desks = [
         await Journal.open(settings, clock=ManualClock(), operator=f"op{i}", busy_timeout=0.01)
         for i in range(3)
@@ -151,6 +169,7 @@ async def test_concurrent_writers_in_one_process_lose_nothing(tmp_path: Path) ->
         await j.close()
 
 
+@pytest.mark.sqlite_only
 async def test_actions_commit_with_synchronous_full_and_bulk_with_normal(journal: Journal) -> None:
     async def level() -> int:
         return int(await journal.store.scalar("PRAGMA synchronous"))
@@ -162,11 +181,14 @@ async def test_actions_commit_with_synchronous_full_and_bulk_with_normal(journal
     assert await level() == 2
 
 
-async def test_an_older_journal_is_migrated_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_older_journal_is_migrated_in_order(
+    journal_location: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tocsin.journal import store as store_module
 
-    path = tmp_path / "j.sqlite"
+    path = journal_location
     old = await Journal.open(team_settings(path), clock=ManualClock())
+    assert await old.store.schema_version() == SCHEMA_VERSION
     await old.open_incident("brioche", "sev2", "Before the upgrade")
     await old.close()
 
@@ -179,7 +201,7 @@ async def test_an_older_journal_is_migrated_in_order(tmp_path: Path, monkeypatch
     monkeypatch.setattr(store_module, "SCHEMA_VERSION", SCHEMA_VERSION + 2)
     new = await Journal.open(team_settings(path), clock=ManualClock())
     assert (await new.incident(1)).title == "Before the upgrade"
-    assert await new.store.scalar("PRAGMA user_version") == SCHEMA_VERSION + 2
+    assert await new.store.schema_version() == SCHEMA_VERSION + 2
     assert await new.store.scalar("SELECT tags FROM incidents WHERE id = 1") == "migrated"
     await new.close()
     again = await Journal.open(team_settings(path), clock=ManualClock())  # nothing left to apply
@@ -187,10 +209,12 @@ async def test_an_older_journal_is_migrated_in_order(tmp_path: Path, monkeypatch
 
 
 @pytest.mark.parametrize("ticks", range(6))
-async def test_a_write_cancelled_at_any_step_leaves_no_transaction_open(tmp_path: Path, ticks: int) -> None:
+async def test_a_write_cancelled_at_any_step_leaves_no_transaction_open(
+    journal_location: str, ticks: int
+) -> None:
     # The session cancels its background task at stop, whatever it is doing; the writes that follow
     # (the last volume minutes, the cursors) must still work.
-    store = await Store.open(tmp_path / "journal.sqlite")
+    store = await Store.open(journal_location)
     try:
         started = asyncio.Event()
 
@@ -210,6 +234,6 @@ async def test_a_write_cancelled_at_any_step_leaves_no_transaction_open(tmp_path
             await tx.execute("INSERT INTO cursors VALUES ('b', 'y', 0)")
 
         await store.write(insert)
-        assert await store.scalar("SELECT group_concat(source_id) FROM cursors") == "b"
+        assert await store.fetchall("SELECT source_id FROM cursors") == [("b",)]
     finally:
         await store.close()
