@@ -3,10 +3,14 @@
 Every mention text, handle, display name, URL, hashtag, source error and topic reason is hostile:
 it may carry terminal escape sequences, C0/C1 controls, bidi overrides that reorder the line,
 zero-width characters that hide words from a filter, and Textual/Rich markup. ``clean`` makes a string
-safe to print on one line (or several, ``multiline``), ``fold`` makes a search key of it, and the
-``*_str`` helpers write a handle, a URL and a count for a narrow column. No textual or rich here: the
-wall's display boundary (``tui/safe_text.py``) builds its widgets' content from these, and headless
-mode, the journal's files and the desk's search use them directly.
+safe to print on one line (or several, ``multiline``), and the ``*_str`` helpers write a handle, a URL
+and a count for a narrow column. No textual or rich here: the wall's display boundary
+(``tui/safe_text.py``) builds its widgets' content from these, and headless mode, the journal's files
+and the desk's search use them directly.
+
+``fold`` is the desk's one case- and accent-insensitive form: the feed search, the topic matcher, the
+firehose pre-filter and the copy-paste detector all fold with it (``fold_word``, the lexicons' variant,
+says why it differs).
 """
 
 from __future__ import annotations
@@ -48,10 +52,13 @@ _MULTILINE_SPACES = re.compile(r"[^\S\n]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _LINE_BREAKS = re.compile(r"\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
 _NON_ASCII = re.compile(r"[^\x20-\x7e]")
+# The accents: the Combining Diacritical Marks blocks (with their Extended and Supplement blocks, and
+# those for symbols and half marks), what NFKD leaves of "é", "ç", "ñ", "ő". Not every combining mark:
+# a dakuten (が → か), a virama or a Thai tone mark makes another word of its script, not an accent.
+_ACCENT_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_ACCENTS = re.compile(f"[{_ACCENT_MARKS}]+")
 # "Zalgo" text stacks hundreds of combining marks that paint over the lines above and below.
-_COMBINING_RUN = re.compile(
-    r"[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]{4,}"
-)
+_COMBINING_RUN = re.compile(f"[{_ACCENT_MARKS}\u0483-\u0489]{{4,}}")
 _MAX_COMBINING = 3
 
 
@@ -95,10 +102,45 @@ def clean(s: str | None, max_len: int = DEFAULT_MAX_LEN, *, multiline: bool = Fa
     return out
 
 
-def fold(s: str | None, max_len: int = DEFAULT_MAX_LEN) -> str:
-    """A search key: cleaned, case- and accent-insensitive (``Crème`` → ``creme``)."""
-    decomposed = unicodedata.normalize("NFKD", clean(s, max_len))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+def fold(s: str | None, max_len: int | None = DEFAULT_MAX_LEN) -> str:
+    """The desk's one case and accent folding: ``Crème BRÛLÉE`` → ``creme brulee``, ``ＦＵＬＬ`` and
+    ``𝐅𝐔𝐋𝐋`` → ``full`` (a spammer's favourite letters), ``Straße`` → ``strasse``.
+
+    Compatibility decomposition (NFKD), the accents dropped (see ``_ACCENT_MARKS``), then casefold, in
+    that order so that no accent is left and letters that decompose to capitals (``𝐅``) end lower case.
+    The length may change (``ß`` → ``ss``, ``ﬁ`` → ``fi``): matchers scan the folded text itself, never
+    map positions back to the original.
+
+    ``max_len``: text from outside is ``clean``-ed first and cut there, so a zero-width space cannot hide
+    a word from a search (the desk's feed filter). ``None`` folds the text as it is, character for
+    character: the topic matcher, the firehose pre-filter (``sources/net.py``) and the copy-paste
+    detector bound their input themselves, and share this one folding so that the pre-filter can never
+    drop a post the matcher would keep.
+    """
+    if max_len is not None:
+        s = clean(s, max_len)
+    elif not s:
+        return ""
+    if s.isascii():  # most posts, and every keyword of an English or plain-ASCII desk
+        return s.lower()
+    return _ACCENTS.sub("", unicodedata.normalize("NFKD", s)).casefold()
+
+
+def fold_word(word: str) -> str:
+    """A word as the lexicons and the flair models key it: lower case, accents and ligatures gone,
+    apostrophes unified (``Œuvre`` → ``oeuvre``, ``aujourd’hui`` → ``aujourd'hui``).
+
+    A variant of ``fold`` on purpose, not a parameter of it: canonical decomposition (full-width
+    letters stay full-width), ``lower`` rather than casefold (``ß`` stays), every combining mark dropped
+    and the rest recomposed (NFC, so Hangul stays syllables). The lexicon files were written for these
+    keys and the trained models' vocabulary was made of them (``flair_engine.TOKENS_VERSION``): changing
+    a rule here means new models.
+    """
+    s = word.lower().replace("’", "'").replace("œ", "oe").replace("æ", "ae")
+    if s.isascii():
+        return s
+    decomposed = unicodedata.normalize("NFD", s)
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
 
 
 def handle_str(handle: str | None, max_len: int = 40) -> str:

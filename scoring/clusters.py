@@ -27,13 +27,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
-import unicodedata
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
 from tocsin.config.settings import ClusterSettings
+from tocsin.config.text import fold
 
 _NUM_PERM = 64
 _SHIFT = np.uint64(32)
@@ -48,19 +48,9 @@ _LINKS_AND_HANDLES = re.compile(r"(?:https?://|www\.)\S+|(?<![\w@])@[\w.\-]+", r
 _NOT_LETTERS = re.compile(r"[\W\d_]+")  # keeps letters of every script; drops digits, punctuation, emoji
 
 
-@functools.cache
-def _combining_marks() -> dict[int, None]:
-    """``str.translate`` table deleting the combining marks (accents) of the Basic Multilingual Plane:
-    one C-level pass instead of a Python test per character."""
-    return {cp: None for cp in range(0x10000) if unicodedata.combining(chr(cp))}
-
-
 def normalise(text: str) -> str:
     """The text as compared: no links or @mentions, lower case, no accents, letters and single spaces only."""
-    text = _LINKS_AND_HANDLES.sub(" ", text[:_MAX_TEXT])
-    text = text.casefold()
-    if not text.isascii():
-        text = unicodedata.normalize("NFKD", text).translate(_combining_marks())
+    text = fold(_LINKS_AND_HANDLES.sub(" ", text[:_MAX_TEXT]), max_len=None)  # the desk's one folding
     return _NOT_LETTERS.sub(" ", text).strip()
 
 

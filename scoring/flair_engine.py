@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tocsin.scoring.language import fold, tokenize
+from tocsin.config.text import fold_word
+from tocsin.scoring.language import tokenize
 
 DEFAULT_MODEL = "sentiment"
 
@@ -58,7 +59,7 @@ SENTIMENT_LABELS = ("negative", "neutral", "positive")
 
 def model_tokens(text: str) -> list[str]:
     """How a tocsin-trained model sees a text: our tokens, folded; never empty."""
-    return [fold(t) for t in tokenize(text)] or ["."]
+    return [fold_word(t) for t in tokenize(text)] or ["."]
 
 
 class ModelNotFound(Exception):

@@ -11,10 +11,11 @@ means "neither French nor English as far as we can tell" (another language or sc
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 from importlib import resources
 from typing import Literal
+
+from tocsin.config.text import fold_word
 
 Language = Literal["fr", "en", "other"]
 
@@ -38,15 +39,6 @@ def tokenize(text: str) -> list[str]:
 _FR_ACCENTS = frozenset("éèêàùûçôîïëœâ")
 
 
-def fold(s: str) -> str:
-    """Lower-case, strip accents, unify apostrophes: how every lexicon key is stored."""
-    s = s.lower().replace("’", "'").replace("œ", "oe").replace("æ", "ae")
-    if s.isascii():
-        return s
-    decomposed = unicodedata.normalize("NFD", s)
-    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
-
-
 def _load_stopwords() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     text = resources.files("tocsin.scoring").joinpath("lexicons/stopwords.txt").read_text("utf-8")
     words: dict[str, set[str]] = {"fr": set(), "en": set(), "other": set()}
@@ -54,7 +46,7 @@ def _load_stopwords() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
         if not line.strip() or line.startswith("#"):
             continue
         lang, _, items = line.partition("\t")
-        words[lang.strip()].update(fold(w.strip()) for w in items.split(",") if w.strip())
+        words[lang.strip()].update(fold_word(w.strip()) for w in items.split(",") if w.strip())
     both = words["fr"] & words["en"]  # a word listed for both says nothing
     # a word shared with French or English ("il", "mais", "non") is left to them
     other = words["other"] - words["fr"] - words["en"]
@@ -70,7 +62,7 @@ NO_VOTE: Vote = (0.0, 0.0, 0.0)
 def token_vote(token: str) -> Vote:
     """What one raw token says about the language: (French, English, other) evidence."""
     low = token.lower().replace("’", "'")
-    key = fold(low)
+    key = fold_word(low)
     if key in FR_STOPWORDS:
         return (1.0, 0.0, 0.0)
     if key in EN_STOPWORDS:

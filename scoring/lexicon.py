@@ -38,10 +38,10 @@ import re
 from collections.abc import Sequence
 from importlib import resources
 
+from tocsin.config.text import fold_word
 from tocsin.scoring.language import (
     TOKEN_RE,
     decide,
-    fold,
     normalize_lang,
     pack_vote,
     token_vote,
@@ -131,7 +131,7 @@ class _Tables:
         self.duals: dict[str, float] = {}
 
     def add(self, text: str, analysis: Analysis) -> None:
-        keys = tuple(fold(t) for t in TOKEN_RE.findall(text.strip()))
+        keys = tuple(fold_word(t) for t in TOKEN_RE.findall(text.strip()))
         if len(keys) == 1:
             self.words[keys[0]] = analysis
         elif keys:
@@ -186,7 +186,7 @@ def load_tables() -> tuple[dict[str, _Tables], dict[str, float]]:
         for item in _split(items):
             tables[lang].add(item, (kinds[kind], float(boost)))
             if kind == "dual":
-                tables[lang].duals[fold(item)] = float(fallback)
+                tables[lang].duals[fold_word(item)] = float(fallback)
     for table in tables.values():
         table.finish()
     tables["other"] = _merge(tables["fr"], tables["en"])
@@ -279,14 +279,14 @@ class LexiconScorer:
         return None
 
     def _hashtag(self, tag: str, lang: str) -> Analysis:
-        key = fold(tag)
+        key = fold_word(tag)
         hit = self._lookup(key, lang)
         if hit is not None and hit[0] == K_WORD:
             return hit
         if len(key) > 6 and key.endswith("gate"):
             return (K_WORD, GATE_VALENCE)
         words = self._tables[lang].words
-        parts = [fold(p) for p in _CAMEL.findall(tag)]
+        parts = [fold_word(p) for p in _CAMEL.findall(tag)]
         if len(parts) > 1:  # #BoycottMaisonBrioche
             total = 0.0
             for part in parts:
@@ -353,10 +353,10 @@ class LexiconScorer:
             cols = []
             for lang in ("fr", "en", "other"):
                 cols.extend((*self._hashtag(tag, lang), None))
-            return (0, *cols, fold(tok), True)
+            return (0, *cols, fold_word(tok), True)
         if not (c.isalnum() or c == "_"):
             return self._symbol_run(tok)
-        key = fold(tok)
+        key = fold_word(tok)
         if not any(ch.isalpha() for ch in tok):
             # a number: nothing to read, but it may start a phrase ("10/10", "5 stars")
             cols = []

@@ -13,26 +13,23 @@ normalisation and one scan whatever the number of topics and keywords.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import ahocorasick
 from tocsin.config.settings import TopicSettings
+from tocsin.config.text import fold
 from tocsin.sources.model import Mention
 
-# Combining marks left by NFKD decomposition (accents, cedillas…): removing them folds "é" to "e".
-_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _SPACES = re.compile(r"[\s\-\u2010\u2011]+")
 _CACHE_MAX = 4096
 _WORD_ASCII = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
 def normalise(text: str) -> str:
-    """Casefold and strip accents ("Brioché" → "brioche"); ASCII text takes a fast path."""
-    if text.isascii():
-        return text.lower()
-    return _MARKS.sub("", unicodedata.normalize("NFKD", text.casefold()))
+    """A keyword or a text as the automaton sees it: ``config.text.fold``, as it is ("Brioché" →
+    "brioche"); not cleaned, so the firehose pre-filter, which folds the same way, keeps what matches."""
+    return fold(text, max_len=None)
 
 
 @dataclass(frozen=True, slots=True)

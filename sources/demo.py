@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import random
-import unicodedata
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from tocsin.config.settings import DemoSourceSettings
+from tocsin.config.text import fold
 from tocsin.sources.base import Source, SourceState
 from tocsin.sources.clock import Clock
 from tocsin.sources.model import Author, Engagement, Mention, extract_hashtags
@@ -108,8 +108,10 @@ class _Member:
 
 
 def _ascii_handle(s: str) -> str:
-    s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode()
-    return "".join(c for c in s.lower() if c.isalnum() or c in "._")[:30].strip("._") or "user"
+    """A handle a platform would accept, made from a display name: folded, then ASCII letters, digits,
+    dots and underscores only (``Zoé Lefèvre`` → ``zoelefevre``)."""
+    s = fold(s, max_len=None).encode("ascii", "ignore").decode()
+    return "".join(c for c in s if c.isalnum() or c in "._")[:30].strip("._") or "user"
 
 
 def _weighted(rng: random.Random, items: tuple[tuple[str, float], ...]) -> str:
@@ -317,8 +319,12 @@ class ScenarioPlayer:
             engagement=engagement,
             reply_to=reply_to,
             raw_ref=f"demo:{uid}",
-            extra={"scenario": sc.name, "stream": stream_name, "templates": group,
-                   "on_topic": templates.on_topic},
+            extra={
+                "scenario": sc.name,
+                "stream": stream_name,
+                "templates": group,
+                "on_topic": templates.on_topic,
+            },
         )
         if isinstance(what, Post):
             self._emitted_posts[what.id] = mention

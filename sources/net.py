@@ -15,7 +15,6 @@ import errno
 import logging
 import random
 import re
-import unicodedata
 from abc import abstractmethod
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable
@@ -25,6 +24,7 @@ from typing import Any, Final, Generic, TypeVar
 
 import aiohttp
 from tocsin.config.settings import TopicSettings
+from tocsin.config.text import fold
 from tocsin.sources.base import Source, SourceState
 from tocsin.sources.clock import Clock
 from tocsin.sources.model import Mention, parse_time
@@ -693,16 +693,8 @@ def keyword_queries(keywords: Iterable[str]) -> tuple[str, ...]:
     for kw in keywords:
         q = kw.strip().lstrip("#@").strip()
         if q:
-            out.setdefault(fold(q), q)
+            out.setdefault(fold(q, max_len=None), q)
     return tuple(out.values())
-
-
-def fold(text: str) -> str:
-    """Case- and accent-insensitive form: ``Crème BRÛLÉE`` → ``creme brulee``."""
-    if text.isascii():
-        return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 _TOKEN = re.compile(r"[^\W_]+")
@@ -714,7 +706,7 @@ def _accent_classes() -> dict[str, str]:
     variants: dict[str, set[str]] = {}
     for cp in [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:
         ch = chr(cp).lower()
-        base = fold(ch)
+        base = fold(ch, max_len=None)
         if len(base) == 1 and base.isascii() and base.isalpha() and ch != base:
             variants.setdefault(base, set()).add(ch)
     return {b: "".join(sorted(v)) for b, v in variants.items()}
@@ -734,7 +726,7 @@ class KeywordFilter:
     def __init__(self, keywords: Iterable[str]) -> None:
         terms: list[tuple[str, ...]] = []
         for kw in keywords:
-            tokens = tuple(_TOKEN.findall(fold(kw)))
+            tokens = tuple(_TOKEN.findall(fold(kw, max_len=None)))
             if tokens and tokens not in terms:
                 terms.append(tokens)
         self.terms = tuple(terms)
@@ -768,10 +760,10 @@ class KeywordFilter:
         """Whether the post (decoded text and hashtags) may belong to a topic."""
         if not self.terms:
             return True
-        hay = fold(text)
+        hay = fold(text, max_len=None)
         tag_text = " ".join(tags)
         if tag_text:
-            hay = f"{hay} {fold(tag_text)}"
+            hay = f"{hay} {fold(tag_text, max_len=None)}"
         return any(all(tok in hay for tok in term) for term in self.terms)
 
 

@@ -16,7 +16,6 @@ from tocsin.sources.net import (
     ProtocolError,
     SSEEvent,
     SSEParser,
-    fold,
     keyword_hashtags,
     keyword_queries,
     parse_retry_after,
@@ -152,11 +151,6 @@ def test_topic_derived_subscriptions() -> None:
     assert kws == ("maison brioche", "#MaisonBrioche", "@maisonbrioche", "#BriocheGate", "boulangerie")
     assert keyword_hashtags(kws) == ("maisonbrioche", "briochegate")
     assert keyword_queries(kws) == ("maison brioche", "MaisonBrioche", "BriocheGate", "boulangerie")
-
-
-def test_fold_is_case_and_accent_insensitive() -> None:
-    assert fold("Crème BRÛLÉE") == "creme brulee"
-    assert fold("ASCII Only") == "ascii only"
 
 
 KW = ["maison brioche", "#briochegate", "@maisonbrioche", "crème"]
