@@ -12,6 +12,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Protocol, runtime_checkable
 
 from tocsin.config.settings import Settings
 from tocsin.scoring.levels import LevelState
@@ -27,6 +28,29 @@ DRAIN_S = 5.0
 """On stop, how long (real seconds) the pipeline may take to score what is already queued."""
 STOP_SOURCE_S = 2.0
 _ENDED = (SourceState.FINISHED, SourceState.FAILED, SourceState.STOPPED)
+
+
+class DeskLike(Protocol):
+    """What the wall and the journal session need of a running desk: a ``Desk``, or a fake in tests."""
+
+    clock: Clock
+    sources: Sequence[Source]
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    def snapshot(self) -> Snapshot: ...
+    def feed_since(self, seq: int, limit: int = 2000) -> list[ScoredMention]: ...
+    def add_batch_listener(self, fn: Callable[[Sequence[ScoredMention]], None]) -> None: ...
+    @property
+    def finished(self) -> bool: ...
+
+
+@runtime_checkable
+class LevelHerald(Protocol):
+    """A desk that says when a topic's level changes (the ``Desk`` does; a desk that does not is
+    followed by comparing its snapshots)."""
+
+    def add_level_listener(self, fn: Callable[[str, LevelState, datetime], None]) -> None: ...
 
 
 class Desk:

@@ -33,12 +33,15 @@ from typing import Any
 from tocsin.config.outputs import LOCAL_TYPES
 from tocsin.config.settings import LEVELS, Settings
 from tocsin.desk.alerts import Alert, AlertDispatcher
+from tocsin.desk.desk import DeskLike, LevelHerald
 from tocsin.desk.oncall import OnCall
 from tocsin.journal.api import Journal
 from tocsin.journal.archive import Archiver
 from tocsin.journal.errors import JournalBusy, JournalError, JournalUnavailable
 from tocsin.journal.history import VolumePoint
 from tocsin.journal.model import Event, EventKind, Incident, level_rank
+from tocsin.scoring.levels import LevelState
+from tocsin.scoring.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +104,7 @@ class JournalSession:
     def __init__(
         self,
         settings: Settings,
-        desk: Any,
+        desk: DeskLike,
         journal: Journal | None = None,
         *,
         operator: str | None = None,
@@ -109,10 +112,9 @@ class JournalSession:
         monotonic: Callable[[], float] = time.monotonic,
         background: bool = True,
     ) -> None:
-        """``desk``: a ``Desk`` (or anything with its ``clock``, ``snapshot`` and
-        ``add_batch_listener``); ``journal``: an open one to use (default: open ``settings``'s on the
-        desk's clock, and close it at the end). ``background=False``: ``start`` runs no loop (tests
-        call ``tick``, ``poll``… themselves)."""
+        """``desk``: a ``Desk`` (or a fake with its shape); ``journal``: an open one to use (default:
+        open ``settings``'s on the desk's clock, and close it at the end). ``background=False``:
+        ``start`` runs no loop (tests call ``tick``, ``poll``… themselves)."""
         self.settings = settings
         self.desk = desk
         self.journal: Journal | None = journal
@@ -190,9 +192,8 @@ class JournalSession:
         await self._resume_sources()
         self.archiver = Archiver(journal, on_problem=self._archive_problem)
         self.desk.add_batch_listener(self._on_batch)
-        listen = getattr(self.desk, "add_level_listener", None)
-        if callable(listen):
-            listen(self._on_level)
+        if isinstance(self.desk, LevelHerald):
+            self.desk.add_level_listener(self._on_level)
             self._level_listener = True
         self.last_event_id = await journal.last_event_id()
         await self._reload(())
@@ -309,22 +310,19 @@ class JournalSession:
 
     async def _resume_sources(self) -> None:
         journal = self._need_journal()
-        for source in getattr(self.desk, "sources", ()):
-            resume = getattr(source, "resume", None)
-            if not callable(resume):
-                continue  # the demo and file replays start where their settings say
+        for source in self.desk.sources:
             cursor = await journal.get_cursor(source.id)
             if cursor:
-                resume(cursor)
+                source.resume(cursor)
                 self._saved_cursors[source.id] = cursor
 
     async def save_cursors(self) -> int:
         """Save each source's cursor that moved since the last save; returns how many were saved."""
         journal = self._need_journal()
         saved = 0
-        for source in getattr(self.desk, "sources", ()):
-            cursor = getattr(source, "cursor", None)
-            if not isinstance(cursor, str) or not cursor or self._saved_cursors.get(source.id) == cursor:
+        for source in self.desk.sources:
+            cursor = source.cursor
+            if not cursor or self._saved_cursors.get(source.id) == cursor:
                 continue
             await journal.set_cursor(source.id, cursor)
             self._saved_cursors[source.id] = cursor
@@ -380,21 +378,18 @@ class JournalSession:
 
     # --- levels ---------------------------------------------------------------------------------
 
-    def _on_level(self, topic: str, state: Any, at: datetime) -> None:
-        """The desk's level listener: ``state`` has ``level`` and ``reasons`` (``LevelState``)."""
-        level = str(getattr(state, "level", state))
-        reasons = tuple(str(r) for r in getattr(state, "reasons", ()) or ())
-        since = getattr(state, "since", None)
-        self._level_seen(topic, level, reasons, at, since if isinstance(since, datetime) else at)
+    def _on_level(self, topic: str, state: LevelState, at: datetime) -> None:
+        """The desk's level listener."""
+        self._level_seen(topic, state.level, state.reasons, at, state.since)
         self._wake.set()
 
-    def observe(self, snapshot: Any) -> None:
+    def observe(self, snapshot: Snapshot | None) -> None:
         """Compare a snapshot's levels with the last ones seen (desks without a level listener)."""
         if snapshot is None or snapshot is self._last_snapshot:
             return
         self._last_snapshot = snapshot
         for topic_id, topic in snapshot.topics.items():
-            since = getattr(topic, "level_since", None) or snapshot.at
+            since = topic.level_since or snapshot.at
             self._level_seen(topic_id, topic.level, tuple(topic.reasons), snapshot.at, since)
 
     def _level_seen(
@@ -521,7 +516,7 @@ class JournalSession:
         if self.oncall is None:
             return
         statuses = []
-        for source in getattr(self.desk, "sources", ()):
+        for source in self.desk.sources:
             with contextlib.suppress(Exception):
                 statuses.append(source.status())
         if await self.oncall.tick(now, statuses):

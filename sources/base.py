@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import ClassVar
 
+from tocsin.config import reasons as r
+from tocsin.config.i18n import N_
 from tocsin.sources.clock import Clock
 from tocsin.sources.model import Mention
 
@@ -198,21 +200,22 @@ class SourceHealth:
         if state in (SourceState.FINISHED, SourceState.STOPPED):
             return None
         if state is SourceState.FAILED:
-            return "failed"
+            return N_("failed")
         now = self._clock.now()
-        silent = None
+        silent: dict[str, str] | None = None
         typical = self.typical_gap
         if typical is not None and self.last_event_at is not None:
             silence = (now - self.last_event_at).total_seconds()
             if silence > self._silence_limit(typical):
-                silent = f"silent {format_span(silence)} (usually every {format_span(typical)})"
+                silent = {"span": format_span(silence), "typical": format_span(typical)}
         if state in (SourceState.CONNECTING, SourceState.RECONNECTING):
+            connecting = state is SourceState.CONNECTING
             if silent:  # one warning that does not flicker when a silent source starts reconnecting
-                return f"{silent}, {state}"
+                return r.say(r.SOURCE_SILENT_CONNECTING if connecting else r.SOURCE_SILENT_RECONNECTING, **silent)
             stuck = (now - self.state_since).total_seconds()
             if stuck > self._floor(self.alarm.stuck_after):
-                return f"{state} for {format_span(stuck)}"
-        return silent
+                return r.say(r.SOURCE_CONNECTING if connecting else r.SOURCE_RECONNECTING, span=format_span(stuck))
+        return r.say(r.SOURCE_SILENT, **silent) if silent else None
 
     def _enter(self, state: SourceState, now: datetime | None = None) -> None:
         if state is not self.state:
@@ -247,7 +250,7 @@ class SourceHealth:
             return None
         reason = self.reason or self.last_error
         if state is SourceState.FAILED:
-            return self.state_since, reason or "failed"
+            return self.state_since, reason or N_("failed")
         now = self._clock.now()
         typical = self.typical_gap
         if typical is not None and self.last_event_at is not None:
@@ -255,7 +258,7 @@ class SourceHealth:
             if silence > self._silence_limit(typical):
                 return (
                     self.last_event_at,
-                    f"silent {format_span(silence)} (usually every {format_span(typical)})",
+                    r.say(r.SOURCE_SILENT, span=format_span(silence), typical=format_span(typical)),
                 )
         if state is SourceState.LIVE:
             return None
@@ -264,8 +267,8 @@ class SourceHealth:
         if not cut_off and waited <= self._floor(self.alarm.blind_after):
             return None
         if state is SourceState.CONNECTING:
-            return self.state_since, reason or f"no answer for {format_span(waited)}"
-        return self.state_since, reason or f"reconnecting for {format_span(waited)}"
+            return self.state_since, reason or r.say(r.SOURCE_NO_ANSWER, span=format_span(waited))
+        return self.state_since, reason or r.say(r.SOURCE_RECONNECTING, span=format_span(waited))
 
     def rate_per_min(self) -> float:
         horizon = int(self._clock.now().timestamp()) - self._window_s
@@ -321,3 +324,14 @@ class Source(ABC):
 
     def status(self) -> SourceStatus:
         return self.health.status(self.id, self.kind)
+
+    @property
+    def cursor(self) -> str | None:
+        """Where to resume after a restart (the journal keeps it; given back to ``resume``); None: a
+        source with nothing to resume (the demo, a file replay: they start where their settings say)."""
+        return None
+
+    def resume(self, cursor: str | None) -> None:
+        """Start from a cursor saved by an earlier run (called before iterating). Sources that cannot
+        resume ignore it."""
+        return None

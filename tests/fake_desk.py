@@ -84,6 +84,7 @@ class FakeDesk:
     def __init__(self, settings: Settings | None = None, clock: ManualClock | None = None) -> None:
         self.settings = settings or wall_settings()
         self.clock = clock or ManualClock(T0)
+        self.sources: list[Any] = []  # no sources: the session resumes and watches nothing
         self.mentions: list[ScoredMention] = []
         self._snapshot = Snapshot(at=self.clock.now(), seq=0, topics={}, sources={}, engine="lexicon")
         self._seq = 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, tzinfo
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tocsin.tui.i18n  # noqa: F401 - the wall's key bindings follow the desk's language
@@ -25,8 +25,9 @@ from tocsin.config.i18n import N_, _
 from tocsin.config.i18n import use as use_language
 from tocsin.config.layouts import Layout, parse_layout
 from tocsin.config.settings import LEVELS, Settings
+from tocsin.desk.desk import DeskLike
 from tocsin.desk.session import JournalSession
-from tocsin.scoring.snapshot import ScoredMention, Snapshot
+from tocsin.scoring.snapshot import Snapshot
 from tocsin.sources.clock import Clock
 from tocsin.tui import safe_text
 from tocsin.tui.arrange import HIGH_CONTRAST_THEME, arrange
@@ -61,19 +62,6 @@ TOAST_MAX_S = 8.0
 """The longest a toast stays: a toast covers the wall, and whatever lasts has a line of its own (the
 blind state, the latest level change, the incidents pane's status)."""
 """Panes shown and hidden together by one key."""
-
-
-class DeskLike(Protocol):
-    """What the wall needs from ``tocsin.desk.desk.Desk`` (tests pass a fake)."""
-
-    clock: Clock
-
-    async def start(self) -> None: ...
-    async def stop(self) -> None: ...
-    def snapshot(self) -> Snapshot: ...
-    def feed_since(self, seq: int, limit: int = 2000) -> list[ScoredMention]: ...
-    @property
-    def finished(self) -> bool: ...
 
 
 def _rank(level: str | None) -> int:
