@@ -299,23 +299,10 @@ def train_model(
         raise TrainingDataError(
             f"embeddings not found: {embeddings} (expected a local transformer directory)"
         )
-    rows = list(data.rows)
-    rng = random.Random(seed)
-    rng.shuffle(rows)
-    if dev is not None and dev.rows:
-        held_rows, select_rows, train_rows = list(dev.rows), [], rows
-    else:
-        n_held = max(1, round(len(rows) * heldout_fraction)) if len(rows) >= 4 else 0
-        held_rows, rows = rows[:n_held], rows[n_held:]
-        n_select = max(1, round(len(rows) * 0.1)) if len(rows) >= 4 else 0
-        select_rows, train_rows = rows[:n_select], rows[n_select:]
-    if not train_rows:
-        raise TrainingDataError("not enough lines to train (need at least 2)")
+    held_rows, select_rows, train_rows = _split(data, dev, seed, heldout_fraction)
 
     go_offline()
     import logging
-    import tempfile
-    import warnings
 
     import torch
 
@@ -349,21 +336,11 @@ def train_model(
         sample_missing_splits=False,
     )
     label_dictionary = corpus.make_label_dictionary(LABEL_TYPE, add_unk=False)
-    if embeddings:
-        from flair.embeddings import TransformerDocumentEmbeddings
-
-        document_embeddings: Any = TransformerDocumentEmbeddings(str(embeddings), fine_tune=True)
-    else:
-        from flair.embeddings import DocumentPoolEmbeddings, DocumentRNNEmbeddings, OneHotEmbeddings
-
-        min_freq = 1 if len(train_rows) < 500 else 2
-        words = OneHotEmbeddings.from_corpus(corpus, min_freq=min_freq, embedding_length=100)
-        if architecture == "rnn":
-            document_embeddings = DocumentRNNEmbeddings([words], hidden_size=64, rnn_type="GRU", dropout=0.5)
-        else:
-            document_embeddings = DocumentPoolEmbeddings([words], fine_tune_mode="none", pooling="mean")
     classifier = TextClassifier(
-        document_embeddings, label_type=LABEL_TYPE, label_dictionary=label_dictionary, multi_label=False
+        _document_embeddings(corpus, embeddings, architecture, len(train_rows)),
+        label_type=LABEL_TYPE,
+        label_dictionary=label_dictionary,
+        multi_label=False,
     )
     trainer = ModelTrainer(classifier, corpus)
     what = f"transformer {embeddings}" if embeddings else f"one-hot words + {architecture}"
@@ -372,30 +349,12 @@ def train_model(
         f"training {what} on {len(train_rows)} texts ({picking}), "
         f"{epochs} epoch(s); held out: {len(held_rows)}"
     )
-    with tempfile.TemporaryDirectory(prefix="tocsin-train-") as workdir, warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # flair 0.15 on torch 2.x: GradScaler deprecation
-        common: dict[str, Any] = {
-            "max_epochs": epochs,
-            "save_final_model": False,
-            "create_file_logs": False,
-            "create_loss_file": False,
-        }
-        if embeddings:
-            trainer.fine_tune(workdir, learning_rate=5e-5, mini_batch_size=16, **common)
-        else:
-            trainer.train(
-                workdir, learning_rate=0.01, mini_batch_size=32, optimizer=torch.optim.AdamW, **common
-            )
+    _fit(trainer, epochs, fine_tune=bool(embeddings))
     classifier.model_card = {**(classifier.model_card or {}), TOKENS_MARKER: TOKENS_VERSION}
     out.parent.mkdir(parents=True, exist_ok=True)
     classifier.save(out)
 
-    accuracy = macro_f1 = 0.0
-    if held_rows:
-        classifier.eval()
-        model = FlairSentiment(classifier, out)
-        predicted = [label for label, _ in model.predict([text for text, _ in held_rows])]
-        accuracy, macro_f1 = classification_scores([label for _, label in held_rows], predicted)
+    accuracy, macro_f1 = _evaluate(FlairSentiment(classifier, out), held_rows) if held_rows else (0.0, 0.0)
     return TrainReport(
         train_size=len(train_rows),
         heldout_size=len(held_rows),
@@ -405,3 +364,69 @@ def train_model(
         per_label=dict(Counter(label for _, label in train_rows)),
         out=out,
     )
+
+
+Rows = list[tuple[str, str]]
+
+
+def _split(
+    data: LabelledData, dev: LabelledData | None, seed: int, heldout_fraction: float
+) -> tuple[Rows, Rows, Rows]:
+    """(held out, to pick the epoch, to train on), shuffled with ``seed`` (see ``train_model``)."""
+    rows = list(data.rows)
+    random.Random(seed).shuffle(rows)
+    if dev is not None and dev.rows:
+        held_rows, select_rows, train_rows = list(dev.rows), [], rows
+    else:
+        n_held = max(1, round(len(rows) * heldout_fraction)) if len(rows) >= 4 else 0
+        held_rows, rows = rows[:n_held], rows[n_held:]
+        n_select = max(1, round(len(rows) * 0.1)) if len(rows) >= 4 else 0
+        select_rows, train_rows = rows[:n_select], rows[n_select:]
+    if not train_rows:
+        raise TrainingDataError("not enough lines to train (need at least 2)")
+    return held_rows, select_rows, train_rows
+
+
+def _document_embeddings(corpus: Any, embeddings: str | None, architecture: str, n_train: int) -> Any:
+    """A local transformer to fine-tune, or trainable one-hot words under a mean pool or a GRU."""
+    if embeddings:
+        from flair.embeddings import TransformerDocumentEmbeddings
+
+        return TransformerDocumentEmbeddings(str(embeddings), fine_tune=True)
+    from flair.embeddings import DocumentPoolEmbeddings, DocumentRNNEmbeddings, OneHotEmbeddings
+
+    min_freq = 1 if n_train < 500 else 2
+    words = OneHotEmbeddings.from_corpus(corpus, min_freq=min_freq, embedding_length=100)
+    if architecture == "rnn":
+        return DocumentRNNEmbeddings([words], hidden_size=64, rnn_type="GRU", dropout=0.5)
+    return DocumentPoolEmbeddings([words], fine_tune_mode="none", pooling="mean")
+
+
+def _fit(trainer: Any, epochs: int, *, fine_tune: bool) -> None:
+    """Train in a scratch folder (flair writes checkpoints there; only the final model is kept)."""
+    import tempfile
+    import warnings
+
+    import torch
+
+    with tempfile.TemporaryDirectory(prefix="tocsin-train-") as workdir, warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # flair 0.15 on torch 2.x: GradScaler deprecation
+        common: dict[str, Any] = {
+            "max_epochs": epochs,
+            "save_final_model": False,
+            "create_file_logs": False,
+            "create_loss_file": False,
+        }
+        if fine_tune:
+            trainer.fine_tune(workdir, learning_rate=5e-5, mini_batch_size=16, **common)
+        else:
+            trainer.train(
+                workdir, learning_rate=0.01, mini_batch_size=32, optimizer=torch.optim.AdamW, **common
+            )
+
+
+def _evaluate(model: FlairSentiment, held_rows: Rows) -> tuple[float, float]:
+    """Accuracy and macro-F1 on rows never trained on nor used to pick the epoch."""
+    model.classifier.eval()
+    predicted = [label for label, _ in model.predict([text for text, _ in held_rows])]
+    return classification_scores([label for _, label in held_rows], predicted)
