@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import time
 from functools import cache
@@ -278,17 +278,17 @@ class _Reader:
             raise self.fail(where, "weights must not all be zero")
         return tuple(out)
 
-    def scenario(self, raw: Any) -> Scenario:
-        if not isinstance(raw, dict):
-            raise self.fail("top level", "must be a mapping")
-        name = self.get(raw, "name", "", str)
-        pace = self.mapping(raw, "pace")
+    def pace(self, pace: dict[str, Any]) -> tuple[float, float, float]:
+        """(storm minutes, real minutes, lead-in minutes)."""
         storm_minutes = self.get(pace, "storm_minutes", "pace.", float)
         real_minutes = self.get(pace, "real_minutes", "pace.", float)
         lead_in = self.get(pace, "lead_in_minutes", "pace.", float, 0.0)
         if storm_minutes <= 0 or real_minutes <= 0 or lead_in < 0:
             raise self.fail("pace", "storm_minutes and real_minutes must be positive, lead_in_minutes >= 0")
-        anchor_raw = self.mapping(raw, "anchor")
+        return storm_minutes, real_minutes, lead_in
+
+    def anchor(self, anchor_raw: dict[str, Any]) -> tuple[time, ZoneInfo]:
+        """The storm's local start time and its time zone."""
         try:
             hh, mm = str(self.get(anchor_raw, "local_time", "anchor.", str)).split(":")
             anchor = time(int(hh), int(mm))
@@ -298,6 +298,87 @@ class _Reader:
             tz = ZoneInfo(self.get(anchor_raw, "timezone", "anchor.", str))
         except (ZoneInfoNotFoundError, ValueError):
             raise self.fail("anchor.timezone", "unknown time zone") from None
+        return anchor, tz
+
+    def names(
+        self, raw: dict[str, Any], languages: tuple[tuple[str, float], ...]
+    ) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+        """First and last names by language; every language the scenario speaks needs some."""
+        first_names: dict[str, tuple[str, ...]] = {}
+        last_names: dict[str, tuple[str, ...]] = {}
+        for k, v in raw.items():
+            if not isinstance(v, dict):
+                raise self.fail(f"names.{k}", "must be {first: [...], last: [...]}")
+            first_names[str(k)] = self.strings(v.get("first"), f"names.{k}.first")
+            last_names[str(k)] = self.strings(v.get("last"), f"names.{k}.last")
+        for lang, _ in languages:
+            if lang not in first_names:
+                raise self.fail("names", f"no names for language {lang!r}")
+        return first_names, last_names
+
+    def template_group(
+        self, key: str, v: Any, compile_all: Callable[[Sequence[str], str], tuple[Template, ...]]
+    ) -> TemplateGroup:
+        """One group of texts by language, on the topic or not."""
+        where = f"templates.{key}"
+        if not isinstance(v, dict):
+            raise self.fail(where, "must be a mapping")
+        on_topic = self.get(v, "on_topic", f"{where}.", bool)
+        by_lang = {
+            str(lang): compile_all(self.strings(texts, f"{where}.{lang}"), f"{where}.{lang}")
+            for lang, texts in v.items()
+            if lang != "on_topic"
+        }
+        if not by_lang:
+            raise self.fail(where, "no texts")
+        return TemplateGroup(key, on_topic, by_lang)
+
+    def engagement(self, eng_raw: dict[str, Any]) -> EngagementModel:
+        return EngagementModel(
+            exponent=self.get(eng_raw, "exponent", "engagement.", float, 0.55),
+            scale=self.get(eng_raw, "scale", "engagement.", float, 0.2),
+            spread=self.get(eng_raw, "spread", "engagement.", float, 0.9),
+            reposts=self.pair(eng_raw.get("reposts", [0.05, 0.35]), "engagement.reposts"),
+            replies=self.pair(eng_raw.get("replies", [0.02, 0.12]), "engagement.replies"),
+        )
+
+    def backfill(
+        self, bf: dict[str, Any], pools: dict[str, Any], templates: dict[str, TemplateGroup]
+    ) -> Backfill:
+        """The everyday volume before the storm: an hourly rate shaped by hour of day and day of week."""
+        daily = tuple(float(x) for x in self.get(bf, "daily", "backfill.", list))
+        weekly = tuple(float(x) for x in self.get(bf, "weekly", "backfill.", list))
+        if len(daily) != 24 or len(weekly) != 7 or min(daily + weekly) < 0:
+            raise self.fail("backfill", "daily needs 24 weights and weekly 7, none negative")
+        return Backfill(
+            rate_per_hour=self.get(bf, "rate_per_hour", "backfill.", float),
+            daily=daily,
+            weekly=weekly,
+            mix=self.mix(bf.get("mix"), "backfill.mix", pools, templates),
+        )
+
+    def phases(self, raw: list[Any]) -> list[tuple[str, float]]:
+        """Named moments of the storm, ``[name, minute]``, in time order."""
+        phases = []
+        for i, ph in enumerate(raw):
+            if not (
+                isinstance(ph, list)
+                and len(ph) == 2
+                and isinstance(ph[0], str)
+                and isinstance(ph[1], (int, float))
+            ):
+                raise self.fail(f"phases[{i}]", "must be [name, minute]")
+            phases.append((ph[0], float(ph[1])))
+        if [m for _, m in phases] != sorted(m for _, m in phases):
+            raise self.fail("phases", "must be in time order")
+        return phases
+
+    def scenario(self, raw: Any) -> Scenario:
+        if not isinstance(raw, dict):
+            raise self.fail("top level", "must be a mapping")
+        name = self.get(raw, "name", "", str)
+        storm_minutes, real_minutes, lead_in = self.pace(self.mapping(raw, "pace"))
+        anchor, tz = self.anchor(self.mapping(raw, "anchor"))
         url_base = self.get(raw, "url_base", "", str).rstrip("/")
         languages = self.weights(raw.get("languages"), "languages")
         lang_unset = self.get(raw, "lang_unset", "", float, 0.0)
@@ -319,55 +400,17 @@ class _Reader:
             except TemplateError as e:
                 raise ScenarioError(str(e)) from None
 
-        first_names: dict[str, tuple[str, ...]] = {}
-        last_names: dict[str, tuple[str, ...]] = {}
-        for k, v in self.mapping(raw, "names").items():
-            if not isinstance(v, dict):
-                raise self.fail(f"names.{k}", "must be {first: [...], last: [...]}")
-            first_names[str(k)] = self.strings(v.get("first"), f"names.{k}.first")
-            last_names[str(k)] = self.strings(v.get("last"), f"names.{k}.last")
-        for lang, _ in languages:
-            if lang not in first_names:
-                raise self.fail("names", f"no names for language {lang!r}")
+        first_names, last_names = self.names(self.mapping(raw, "names"), languages)
 
         pools = {
-            str(k): self.pool(str(k), v, accounts, compile_all)
-            for k, v in self.mapping(raw, "pools").items()
+            str(k): self.pool(str(k), v, accounts, compile_all) for k, v in self.mapping(raw, "pools").items()
         }
-        templates: dict[str, TemplateGroup] = {}
-        for k, v in self.mapping(raw, "templates").items():
-            where = f"templates.{k}"
-            if not isinstance(v, dict):
-                raise self.fail(where, "must be a mapping")
-            on_topic = self.get(v, "on_topic", f"{where}.", bool)
-            by_lang = {
-                str(lang): compile_all(self.strings(texts, f"{where}.{lang}"), f"{where}.{lang}")
-                for lang, texts in v.items()
-                if lang != "on_topic"
-            }
-            if not by_lang:
-                raise self.fail(where, "no texts")
-            templates[str(k)] = TemplateGroup(str(k), on_topic, by_lang)
-
-        eng_raw = self.mapping(raw, "engagement", default={})
-        engagement = EngagementModel(
-            exponent=self.get(eng_raw, "exponent", "engagement.", float, 0.55),
-            scale=self.get(eng_raw, "scale", "engagement.", float, 0.2),
-            spread=self.get(eng_raw, "spread", "engagement.", float, 0.9),
-            reposts=self.pair(eng_raw.get("reposts", [0.05, 0.35]), "engagement.reposts"),
-            replies=self.pair(eng_raw.get("replies", [0.02, 0.12]), "engagement.replies"),
-        )
-        bf = self.mapping(raw, "backfill")
-        daily = tuple(float(x) for x in self.get(bf, "daily", "backfill.", list))
-        weekly = tuple(float(x) for x in self.get(bf, "weekly", "backfill.", list))
-        if len(daily) != 24 or len(weekly) != 7 or min(daily + weekly) < 0:
-            raise self.fail("backfill", "daily needs 24 weights and weekly 7, none negative")
-        backfill = Backfill(
-            rate_per_hour=self.get(bf, "rate_per_hour", "backfill.", float),
-            daily=daily,
-            weekly=weekly,
-            mix=self.mix(bf.get("mix"), "backfill.mix", pools, templates),
-        )
+        templates = {
+            str(k): self.template_group(str(k), v, compile_all)
+            for k, v in self.mapping(raw, "templates").items()
+        }
+        engagement = self.engagement(self.mapping(raw, "engagement", default={}))
+        backfill = self.backfill(self.mapping(raw, "backfill"), pools, templates)
         posts = tuple(
             self.post(p, f"posts[{i}]", accounts, templates)
             for i, p in enumerate(self.get(raw, "posts", "", list))
@@ -377,14 +420,7 @@ class _Reader:
             self.stream(s, f"streams[{i}]", pools, templates, post_ids)
             for i, s in enumerate(self.get(raw, "streams", "", list))
         )
-        phases = []
-        for i, ph in enumerate(self.get(raw, "phases", "", list)):
-            if not (isinstance(ph, list) and len(ph) == 2 and isinstance(ph[0], str)
-                    and isinstance(ph[1], (int, float))):
-                raise self.fail(f"phases[{i}]", "must be [name, minute]")
-            phases.append((ph[0], float(ph[1])))
-        if [m for _, m in phases] != sorted(m for _, m in phases):
-            raise self.fail("phases", "must be in time order")
+        phases = self.phases(self.get(raw, "phases", "", list))
         return Scenario(
             name=name,
             title=self.get(raw, "title", "", str, name),
