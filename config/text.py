@@ -46,6 +46,9 @@ _FORMAT = (
 )
 _SURROGATES = "\ud800-\udfff"
 _DROP = re.compile(f"[{_FORMAT}{_SURROGATES}]+")
+# For documents: the same invisible characters, and the controls but tab and line feed (dropped, not
+# made spaces: a file's own escaping follows, and the journal's exports always read so).
+_DOCUMENT_DROP = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_FORMAT}{_SURROGATES}]+")
 _TO_SPACE = re.compile(f"[{_SPACE_LIKE}]")
 _SPACES = re.compile(r"\s+")
 _MULTILINE_SPACES = re.compile(r"[^\S\n]+")
@@ -100,6 +103,22 @@ def clean(s: str | None, max_len: int = DEFAULT_MAX_LEN, *, multiline: bool = Fa
             out = out[: max_len - 1].rstrip()
         return out + ELLIPSIS
     return out
+
+
+def clean_document(text: object) -> str:
+    """``clean`` for a document (an export, the handover, the journal CLI's tables): the same invisible
+    characters and controls go, but the text keeps its own layout (line breaks, tabs, runs of spaces)
+    and its length.
+
+    A variant rather than ``clean(multiline=True)``: each output format then escapes and lays out the
+    text itself (``journal/display.py``: Markdown, HTML, CSV, TSV, one line for a table cell), and an
+    escape sequence only loses its ESC byte (``\\x1b[2J`` → ``[2J``, harmless once ESC is gone).
+    """
+    s = str(text) if text is not None else ""
+    if s.isprintable():  # the common case: nothing invisible, nothing to strip
+        return s
+    s = s.replace("\u2028", "\n").replace("\u2029", "\n")
+    return _DOCUMENT_DROP.sub("", s)
 
 
 def fold(s: str | None, max_len: int | None = DEFAULT_MAX_LEN) -> str:

@@ -2,8 +2,8 @@
 
 Mention text, handles, names and URLs are hostile; so is anything an operator pasted. Before any of it
 reaches a terminal, a Markdown file, an HTML page or a spreadsheet it goes through here:
-control, C1, bidi-override and zero-width characters are stripped (they rewrite terminals and
-reorder what a reader sees), and each output format gets its own escaping.
+``config.text.clean_document`` strips control, C1, bidi-override and zero-width characters (they
+rewrite terminals and reorder what a reader sees), and each output format gets its own escaping.
 """
 
 from __future__ import annotations
@@ -15,11 +15,8 @@ from datetime import datetime, timedelta, tzinfo
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from tocsin.config.i18n import N_, _, datetime_text
+from tocsin.config.text import clean_document
 
-# C0 (but \t \n), DEL, C1; bidi embeddings/overrides/isolates and marks; zero-width and BOM.
-_INVISIBLE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
-)
 _SPACES = re.compile(r"\s+")
 # Links, images, raw HTML, entities, code spans, emphasis and table cells; line-start constructs are
 # handled by ``md_block`` (``md`` text never starts a line).
@@ -31,18 +28,9 @@ _PLAIN_URL = re.compile(r"https?://[a-z0-9.-]+(?::\d{1,5})?(?:/[A-Za-z0-9/%:@!$&
 _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
-def clean(text: object) -> str:
-    """Drop characters that could drive a terminal or reorder text; keep tabs and newlines."""
-    s = str(text) if text is not None else ""
-    if s.isprintable():  # the common case: nothing invisible, nothing to strip
-        return s
-    s = s.replace("\u2028", "\n").replace("\u2029", "\n")
-    return _INVISIBLE.sub("", s)
-
-
 def one_line(text: object, limit: int | None = None) -> str:
     """``clean`` on one line (whitespace runs collapsed), cut to ``limit`` characters with an ellipsis."""
-    s = clean(text)
+    s = clean_document(text)
     if not s.isprintable() or "  " in s or s[:1] == " " or s[-1:] == " ":
         s = _SPACES.sub(" ", s).strip()
     if limit is not None and len(s) > limit:
@@ -59,7 +47,7 @@ def md_block(text: object) -> str:
     """A multi-line text as Markdown paragraphs of escaped lines (for notes and statements)."""
     lines = [
         _MD_LINE_START.sub(r"\1\\\2", _MD_SPECIAL.sub(r"\\\1", _SPACES.sub(" ", line).strip()))
-        for line in clean(text).split("\n")
+        for line in clean_document(text).split("\n")
     ]
     return "  \n".join(line for line in lines if line)
 
@@ -72,7 +60,7 @@ def html_text(text: object, limit: int | None = None) -> str:
 def html_block(text: object) -> str:
     """A multi-line text as escaped HTML with ``<br>`` line breaks."""
     return "<br>".join(
-        html.escape(line.strip(), quote=True) for line in clean(text).split("\n") if line.strip()
+        html.escape(line.strip(), quote=True) for line in clean_document(text).split("\n") if line.strip()
     )
 
 

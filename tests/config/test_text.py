@@ -8,7 +8,7 @@ import unicodedata
 
 import pytest
 from tocsin.config import text
-from tocsin.config.text import fold, fold_word
+from tocsin.config.text import clean_document, fold, fold_word
 from tocsin.scoring.clusters import normalise as cluster_key
 from tocsin.scoring.topics import normalise as topic_key
 from tocsin.sources.net import KeywordFilter
@@ -70,3 +70,28 @@ def test_fold_word_is_the_lexicons_variant() -> None:
     assert fold_word("Straße") == "straße"  # lower, not casefold: the models' vocabulary kept ß
     assert fold_word("ＢＡＤ") == "ｂａｄ"  # canonical decomposition: full width stays
     assert fold_word("한국어") == "한국어"  # recomposed: Hangul stays syllables
+
+
+def test_clean_document_keeps_the_layout_and_drops_what_clean_drops() -> None:
+    assert (
+        clean_document("  two\tcolumns\n\n\nand  spaces \u2028next")
+        == "  two\tcolumns\n\n\nand  spaces \nnext"
+    )
+    assert clean_document("x" * 5000) == "x" * 5000  # never cut: a statement is kept whole
+    assert clean_document(None) == "" and clean_document(42) == "42"
+    for cp in [
+        *range(0x00, 0x20),
+        *range(0x7F, 0xA0),
+        0x00AD,
+        0x061C,
+        0x200B,
+        0x202E,
+        0x2066,
+        0xFEFF,
+        0xE0041,
+    ]:
+        ch = chr(cp)
+        if ch in "\t\n":
+            continue
+        assert ch not in clean_document(f"a{ch}b"), hex(cp)
+        assert ch not in text.clean(f"a{ch}b"), hex(cp)

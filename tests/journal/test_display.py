@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from tocsin.config.text import clean_document
 from tocsin.journal import display as d
 
 
 def test_clean_strips_terminal_controls_bidi_and_zero_width() -> None:
-    assert d.clean("a\x1b[2Jb\x07c\x9bd\u202eevil\u2066x\u200bz\ufeff") == "a[2Jbcdevilxz"
-    assert d.clean("line\nnext\ttab") == "line\nnext\ttab"
+    assert clean_document("a\x1b[2Jb\x07c\x9bd\u202eevil\u2066x\u200bz\ufeff") == "a[2Jbcdevilxz"
+    assert clean_document("line\nnext\ttab") == "line\nnext\ttab"
     assert d.one_line("  many\n\n  lines\u2028here  ") == "many lines here"
     assert d.one_line("x" * 50, 10) == "xxxxxxxxx…"
 
