@@ -10,6 +10,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from tocsin.config.settings import Settings
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -29,7 +33,7 @@ class BadInput(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 on bad arguments: keep that, say it plainly
+    def error(self, message: str) -> NoReturn:  # argparse exits 2 on bad arguments: keep that, say it plainly
         self.print_usage(sys.stderr)
         print(f"{self.prog}: error: {message}", file=sys.stderr)
         raise SystemExit(EXIT_BAD_INPUT)
@@ -164,7 +168,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     return run_tui(settings, duration=getattr(args, "duration", None))
 
 
-def _with_layout(settings, layout: str | None):  # (Settings, str | None) -> Settings
+def _with_layout(settings: Settings, layout: str | None) -> Settings:
     """The settings with ``--pane``/``--layout`` in place of ``ui.layout`` (a wall of terminals runs
     one config with a different pane in each)."""
     if layout is None:
@@ -180,7 +184,7 @@ def _with_layout(settings, layout: str | None):  # (Settings, str | None) -> Set
     return dataclasses.replace(settings, ui=dataclasses.replace(settings.ui, layout=layout))
 
 
-def _settings(args: argparse.Namespace):  # -> Settings
+def _settings(args: argparse.Namespace) -> Settings:
     from tocsin.config.loader import ConfigError, load_default, resolve_settings
 
     if args.command == "demo":

@@ -46,7 +46,7 @@ BATCH = 16
 def backoff_s(attempts: int, retry_after: float | None, rand: Callable[[], float]) -> float:
     """Seconds before the next try after ``attempts`` failed ones: doubling from 2 s to 5 min with
     jitter (half to full), and never sooner than the receiver's ``Retry-After``."""
-    base = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** max(0, attempts - 1))
+    base = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2.0 ** max(0, attempts - 1))
     delay = base * (0.5 + rand() / 2)
     return max(delay, retry_after) if retry_after is not None else delay
 

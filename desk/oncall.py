@@ -110,7 +110,10 @@ class OnCall:
         """The operator at this desk's keyboard: never paged for the ladder's first step."""
         self.outbox = Outbox(journal.store)
         self._real = real_time
-        self._http, self._close_http = (http, None) if http is not None else http_session_factory()
+        self._close_http: Callable[[], Any] | None = None
+        if http is None:
+            http, self._close_http = http_session_factory()
+        self._http = http
         targets = settings.alerts
         self.targets: dict[str, AlertSettings] = dict(zip(output_ids(targets), targets, strict=True))
         self.outputs: dict[str, Output] = build_outputs(targets, self._http)
@@ -173,9 +176,7 @@ class OnCall:
             alert = _with_key(alert, f"{alert.event}:{what}:{alert.level or ''}:{minute}")
         self._pending.append(alert)
         if self._flushing is None or self._flushing.done():
-            self._flushing = asyncio.get_running_loop().create_task(
-                self._flush_soon(), name="tocsin-oncall"
-            )
+            self._flushing = asyncio.get_running_loop().create_task(self._flush_soon(), name="tocsin-oncall")
 
     async def _flush_soon(self) -> None:
         try:
@@ -231,9 +232,7 @@ class OnCall:
             title = w["step"].format(id=inc.id, step=step, of=p.get("of"), who=who)
             data = {**base, "step": step, "members": members, "roles": list(p.get("roles") or ())}
             event = "ack_timeout" if p.get("auto") else "escalated"
-            return self._make(
-                event, ev, title, self._detail(inc, ev.at), f"ladder:{inc.id}:step{step}", data
-            )
+            return self._make(event, ev, title, self._detail(inc, ev.at), f"ladder:{inc.id}:step{step}", data)
         if ev.kind is EventKind.ESCALATED and "to_severity" in p:
             if int(str(p["to_severity"])[3]) >= int(str(p.get("from_severity", "sev4"))[3]):
                 return None  # a severity lowered is no reason to call anyone
@@ -368,7 +367,11 @@ class OnCall:
         roster = {m.id: m for m in self.settings.team.roster}
         for oid, output in self.outputs.items():
             t = self.targets[oid]
-            common = {"groupable": output.groupable, "cooldown": t.cooldown, "incident_id": alert.incident}
+            common: dict[str, Any] = {
+                "groupable": output.groupable,
+                "cooldown": t.cooldown,
+                "incident_id": alert.incident,
+            }
             if alert.event in LIFECYCLE:
                 if (
                     output.pager
@@ -387,9 +390,7 @@ class OnCall:
                 if broadcast or paged:
                     who = [roster[m].routes[oid] for m in paged if roster[m].routes[oid]]
                     address = ", ".join([*t.to, *who])
-                    out.append(
-                        Envelope(oid, obj, (f"{key}|{oid}",), address=address, urgent=True, **common)
-                    )
+                    out.append(Envelope(oid, obj, (f"{key}|{oid}",), address=address, urgent=True, **common))
                 continue
             if broadcast:
                 if t.type == "ntfy":
@@ -490,7 +491,7 @@ class OnCall:
             try:
                 value = parse_time(value)
             except ValueError:
-                return value
+                return str(value)
         if isinstance(value, datetime):
             return value.astimezone(self.tz).strftime("%H:%M")
         return "?"
