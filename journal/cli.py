@@ -395,8 +395,8 @@ async def _list(j: Journal, a: argparse.Namespace) -> int:
                 one_line(inc.topic, 16),
                 one_line(inc.assignee or "—", 12),
                 local_time(inc.opened_at, tz),
-                _clock_cell(ack),
-                _clock_cell(resp),
+                ack.describe("table"),
+                resp.describe("table"),
                 one_line(inc.title, 60),
             )
         )
@@ -404,20 +404,6 @@ async def _list(j: Journal, a: argparse.Namespace) -> int:
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
     return EXIT_OK
-
-
-def _clock_cell(c: Any) -> str:
-    from tocsin.journal.display import duration
-
-    if c.status == "running":
-        return f"{duration(c.remaining)} left"
-    if c.status == "overdue":
-        return f"OVERDUE {duration(-c.remaining)}"
-    if c.status == "met":
-        return f"met {duration(c.elapsed)}"
-    if c.status == "late":
-        return f"LATE {duration(c.elapsed)}"
-    return "—"
 
 
 async def _show(j: Journal, a: argparse.Namespace) -> int:

@@ -88,6 +88,10 @@ _GONE = (
     pgerr.CannotConnectNowError,
     pgerr.TooManyConnectionsError,
     pgerr.IdleInTransactionSessionTimeoutError,
+    pgerr.FatalPostgresError,  # a FATAL error ends the session
+    # the driver's protocol state broken by a server that went away mid-exchange ("cannot switch to
+    # state …; another operation is in progress"): the cure is a new connection
+    pgerr.InternalClientError,
     OSError,  # refused, reset, no route, the socket file gone, timeouts
 )
 _OPERATOR = (

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from tocsin.config.i18n import _, language, ngettext
 from tocsin.config.reasons import level_name
+from tocsin.config.text import duration_str
 from tocsin.journal import display as d
 from tocsin.journal.archive import MentionRevisions
 from tocsin.journal.clocks import SlaClock, first_response_target
@@ -167,19 +168,11 @@ def _who(pm: PostMortem, member: str | None) -> str:
 
 def _clock_row(pm: PostMortem, c: SlaClock) -> tuple[str, str, str, str]:
     """(label, target, took, status) in plain text."""
-    target = "—" if c.due_at is None else d.duration(c.due_at - c.started_at)
-    status = {
-        "running": _("running, {left} left").format(left=d.duration(c.remaining)),
-        "overdue": _("OVERDUE by {late}").format(late=d.duration(-(c.remaining or timedelta()))),
-        "met": _("met"),
-        "late": _("BREACHED"),
-        "stopped": _("stopped at resolution"),
-        "counting": "—",
-    }[c.status]
-    took = d.duration(c.elapsed)
+    target = "—" if c.due_at is None else duration_str(c.due_at - c.started_at)
+    took = duration_str(c.elapsed)
     if c.status in ("running", "overdue", "counting") and c.stopped_at is None:
         took = _("{took} so far").format(took=took)
-    return _(c.label).capitalize(), target, took, status
+    return _(c.label).capitalize(), target, took, c.describe("report")
 
 
 def _counts(n: int | None) -> str:
@@ -209,7 +202,7 @@ def approval_lines(pm: PostMortem) -> list[str]:
             waiting = _("awaiting approval ({roles}) since {time}").format(roles=", ".join(dr.roles), time=at)
             out.append(f"{head}; {waiting}")
             continue
-        waited = d.duration(dr.waited) if dr.waited is not None else "?"
+        waited = duration_str(dr.waited) if dr.waited is not None else "?"
         when = d.local_time(dr.decided_at, pm.tz)
         if dr.status == "approved":
             edited = _(" (edited before it went out)") if dr.final_text not in (None, dr.text) else ""
