@@ -37,6 +37,7 @@ import operator
 import re
 from collections.abc import Sequence
 from importlib import resources
+from typing import Any, cast
 
 from tocsin.config.text import fold_word
 from tocsin.scoring.language import (
@@ -350,7 +351,7 @@ class LexiconScorer:
             tag = tok[1:]
             if not tag:
                 return _SKIP
-            cols = []
+            cols: list[Any] = []
             for lang in ("fr", "en", "other"):
                 cols.extend((*self._hashtag(tag, lang), None))
             return (0, *cols, fold_word(tok), True)
@@ -365,7 +366,7 @@ class LexiconScorer:
                 cols.extend((K_PHRASE if phrases else K_PLAIN, 0.0, phrases))
             return (0, *cols, key, False)
         emphasis = len(tok) > 2 and tok.isupper() and tok[-1] not in "'’"
-        cols: list = []
+        cols = []
         for lang in ("fr", "en", "other"):
             hit = self._lookup(key, lang)
             if hit is None and lang != "fr" and len(key) > 2 and key.endswith("n'"):
@@ -408,10 +409,11 @@ class LexiconScorer:
         if None in entries:
             entry = self._entry
             entries = [e if e is not None else entry(t) for e, t in zip(entries, toks, strict=True)]
+        ready = cast("list[tuple[Any, ...]]", entries)  # every token has its entry now
         language = normalize_lang(lang)
         if language is None:
-            language = decide(*unpack_votes(sum(map(_VOTE, entries))))
-        return self._judge(entries, language)
+            language = decide(*unpack_votes(sum(map(_VOTE, ready))))
+        return self._judge(ready, language)
 
     def _judge(self, entries: list[tuple], language: str) -> SentimentScore:
         o = _OFFSET[language]

@@ -177,7 +177,7 @@ class SentimentService:
         batch = max(1, min(self.settings.batch_size, 64))
         loop = asyncio.get_running_loop()
         if self.inline:
-            executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tocsin-sentiment")
+            executor: Executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tocsin-sentiment")
             self._executor = executor
             self._local_ready = asyncio.ensure_future(
                 loop.run_in_executor(executor, lambda: SentimentEngine(model, threads=None, batch=batch))

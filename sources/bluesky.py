@@ -496,7 +496,7 @@ def _handshake_error(exc: aiohttp.WSServerHandshakeError, now: datetime) -> Sour
     if status in (401, 403):
         return AuthFailed(detail)
     if status in (429, 503):
-        headers = exc.headers or {}
+        headers: Mapping[str, str] = exc.headers or {}
         return RetryLater(detail, parse_retry_after(headers.get("Retry-After"), now))
     return HttpStatusError(detail, status)
 

@@ -24,7 +24,7 @@ import json
 import os
 import stat
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -284,7 +284,7 @@ class JsonlSource(Source):
 
     # -- files ---------------------------------------------------------------------------------
 
-    async def _file_chunks(self, watch: StopWatch) -> AsyncIterator[ParsedChunk]:
+    async def _file_chunks(self, watch: StopWatch) -> AsyncGenerator[ParsedChunk, None]:
         path, follow = self.settings.path, self.settings.follow
         reader = _FileReader(path, None, self.parser, self.clock)
         try:
@@ -341,7 +341,7 @@ class JsonlSource(Source):
 
     # -- stdin ---------------------------------------------------------------------------------
 
-    async def _stdin_chunks(self, watch: StopWatch) -> AsyncIterator[ParsedChunk]:
+    async def _stdin_chunks(self, watch: StopWatch) -> AsyncGenerator[ParsedChunk, None]:
         stdin = self._stdin if self._stdin is not None else sys.stdin.buffer
         try:
             mode = os.fstat(stdin.fileno()).st_mode

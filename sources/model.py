@@ -386,8 +386,8 @@ def _count_ok(c: int | None) -> bool:
 
 def _count_or_none(c: Any) -> int | None:
     """A count a source computed as a float kept as a whole number; anything unbelievable dropped."""
-    if _count_ok(c):
-        return int(c)
+    if c is None or _count_ok(c):
+        return None if c is None else int(c)
     if isinstance(c, float) and math.isfinite(c) and 0 <= c <= MAX_COUNT:
         return int(c)
     return None

@@ -49,8 +49,9 @@ def post_to_mention(post: Mapping[str, Any], *, source: str, received_at: dateti
         or isinstance(created, bool)
     ):
         raise ValueError("post without name or created_utc")
-    title = post.get("title") if isinstance(post.get("title"), str) else ""
-    body = post.get("selftext") if isinstance(post.get("selftext"), str) else ""
+    title, body = post.get("title"), post.get("selftext")
+    title = title if isinstance(title, str) else ""
+    body = body if isinstance(body, str) else ""
     text = f"{title}\n\n{body}" if title and body else title or body
     permalink = post.get("permalink")
     author = post.get("author")

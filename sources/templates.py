@@ -13,6 +13,7 @@ import random
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 
 class TemplateError(ValueError):
@@ -40,7 +41,7 @@ class Template:
 def _choice(options: Sequence[tuple[Part, ...]]) -> Callable[[random.Random, Mapping[str, str]], str]:
     opts = tuple(options)
     if all(len(o) <= 1 and (not o or isinstance(o[0], str)) for o in opts):
-        words = tuple(o[0] if o else "" for o in opts)  # plain alternatives: the common, fast case
+        words = tuple(cast(str, o[0]) if o else "" for o in opts)  # plain alternatives: the common, fast case
         return lambda rng, _ctx: words[int(rng.random() * len(words))]
 
     def pick(rng: random.Random, ctx: Mapping[str, str]) -> str:

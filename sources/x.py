@@ -582,7 +582,7 @@ class XSource(NetSource):
                 try:
                     body, spent, reset_in = await self._search_page(session, params)
                 except HttpStatusError as exc:
-                    if exc.status >= 500:
+                    if exc.status is None or exc.status >= 500:
                         raise
                     # X refused this query (too long for the plan, an operator search does not take):
                     # retrying cannot help, the other rules can still be caught up.

@@ -66,7 +66,7 @@ blind state, the latest level change, the incidents pane's status)."""
 
 def _rank(level: str | None) -> int:
     """How severe a level is (an unknown one counts as calm)."""
-    return LEVELS.index(level) if level in LEVELS else 0  # type: ignore[arg-type]
+    return LEVELS.index(level) if level in LEVELS else 0
 
 
 def _start_resource_tracker() -> None:

@@ -50,7 +50,7 @@ class LevelChange:
 
 
 def _rank(level: str) -> int:
-    return LEVELS.index(level) if level in LEVELS else 0  # type: ignore[arg-type]
+    return LEVELS.index(level) if level in LEVELS else 0
 
 
 def change_line(change: LevelChange, tz: tzinfo | None) -> Content:
