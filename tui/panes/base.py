@@ -4,7 +4,7 @@ the table panes (who is talking, copy-paste waves) share on top of that."""
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar
 
 from rich.style import Style as RichStyle
 from rich.text import Text
@@ -49,7 +49,11 @@ class SnapshotPane(Widget):
         return max(1, n * self.lines_per_topic())
 
 
-class TablePane(SnapshotPane):
+RowT = TypeVar("RowT", bound=Hashable)
+"""One table row's data: compared to the last shown to tell which rows changed."""
+
+
+class TablePane(SnapshotPane, Generic[RowT]):
     """A pane showing one ranked, keyed table of snapshot rows, kept in place by ``KeyedTable``.
 
     Subclasses give ``COLUMNS`` (key, label), ``TITLE``, ``STYLE_PREFIX`` (their component classes are
@@ -65,7 +69,7 @@ class TablePane(SnapshotPane):
         super().__init__(id=id, classes=classes)
         self._bot_flag = bot_flag
         self._styles: dict[str, RichStyle] = {}
-        self._data: dict[str, Hashable] = {}
+        self._data: dict[str, RowT] = {}
         self.last_sync = SyncCounts()
         table: DataTable[Text] = DataTable(cursor_type="row", show_cursor=False)
         for key, label in self.COLUMNS:
@@ -100,10 +104,10 @@ class TablePane(SnapshotPane):
     def on_descendant_blur(self, event: DescendantBlur) -> None:
         self.rows.table.show_cursor = False
 
-    def shown(self, snapshot: Snapshot) -> list[tuple[str, Hashable]]:
+    def shown(self, snapshot: Snapshot) -> list[tuple[str, RowT]]:
         raise NotImplementedError
 
-    def cells(self, row: Hashable) -> Sequence[Text]:
+    def cells(self, row: RowT) -> Sequence[Text]:
         raise NotImplementedError
 
     def subtitle(self, snapshot: Snapshot, rows: int) -> str:

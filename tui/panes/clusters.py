@@ -31,7 +31,7 @@ def ranked(snapshot: Snapshot, limit: int = MAX_ROWS) -> list[tuple[TopicSnapsho
     return [(topic, row) for topic in topics for row in topic.clusters][:limit]
 
 
-class ClustersPane(TablePane):
+class ClustersPane(TablePane["ClusterRow"]):
     """The table of live copy-paste waves (``4`` shows or hides it with the surging terms)."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"clusters--muted", "clusters--bot", "clusters--size"}

@@ -47,7 +47,7 @@ def row_key(topic: TopicSnapshot, row: InfluencerRow) -> str:
     return f"{topic.id}\0{row.source}\0{row.handle}"
 
 
-class InfluencersPane(TablePane):
+class InfluencersPane(TablePane["InfluencerRow"]):
     """The table of flagged authors (``3`` shows or hides it)."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
