@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import timedelta
+from typing import Literal
 
 ELLIPSIS = "…"
 DEFAULT_MAX_LEN = 1000
@@ -160,6 +162,89 @@ def fold_word(word: str) -> str:
         return s
     decomposed = unicodedata.normalize("NFD", s)
     return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+DurationStyle = Literal["compact", "spoken", "ago", "narrow", "clock"]
+
+
+def duration_str(value: timedelta | float | None, style: DurationStyle = "compact") -> str:
+    """A duration for people, written the one way its place calls for:
+
+    ===========  ========================================  ============================================
+    ``compact``  ``42s``, ``7m 05s``, ``2h 03m``, ``3d 4h``    reports, the handover, the journal CLI; signed
+    ``spoken``   ``45 s``, ``12 min``, ``2 h 05``              a source's health, as said on the phone
+    ``ago``      ``40 s``, ``3 min``, ``2h05``, ``3d4h``       how long ago, in a wall cell
+    ``narrow``   ``42s``, ``7m05``, ``2h03``                   time taken, in a narrow cell
+    ``clock``    ``4:12``, ``1:04:12``                         a countdown, as clocks show it
+    ===========  ========================================  ============================================
+
+    ``value`` is a timedelta or seconds; ``None`` (unknown) is ``—``. Only ``compact`` keeps a minus
+    sign; the others read a negative duration as zero (a countdown that ran out shows ``0:00``). Seconds
+    are cut, not rounded (a clock shows the whole seconds gone by), except ``spoken`` under 90 s.
+    """
+    if value is None:
+        return "—"
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if style == "spoken":
+        return _spoken(max(0.0, seconds))
+    total = int(seconds)
+    if style == "compact":
+        return ("-" if total < 0 else "") + _compact(abs(total))
+    return _WALL_STYLES[style](max(0, total))
+
+
+def _compact(total: int) -> str:
+    d, rem = divmod(total, 86400)
+    h, rem = divmod(rem, 3600)
+    m, s = divmod(rem, 60)
+    if d:
+        return f"{d}d {h}h" if h else f"{d}d"
+    if h:
+        return f"{h}h {m:02d}m" if m else f"{h}h"
+    if m:
+        return f"{m}m {s:02d}s" if s else f"{m}m"
+    return f"{s}s"
+
+
+def _spoken(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = int(seconds // 60)  # whole minutes gone by, as a clock counts them
+    if minutes < 90:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d}"
+
+
+def _ago(total: int) -> str:
+    if total < 60:
+        return f"{total} s"
+    if total < 3600:
+        return f"{total // 60} min"
+    if total < 86400:
+        h, rem = divmod(total // 60, 60)
+        return f"{h}h{rem:02d}"
+    d, rem = divmod(total // 3600, 24)
+    return f"{d}d{rem}h"
+
+
+def _narrow(total: int) -> str:
+    h, rem = divmod(total, 3600)
+    m, s = divmod(rem, 60)
+    if h:
+        return f"{h}h{m:02d}"
+    if m:
+        return f"{m}m{s:02d}"
+    return f"{s}s"
+
+
+def _clock(total: int) -> str:
+    h, rem = divmod(total, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+_WALL_STYLES = {"ago": _ago, "narrow": _narrow, "clock": _clock}
 
 
 def handle_str(handle: str | None, max_len: int = 40) -> str:

@@ -11,14 +11,65 @@ stops when its goal is met (acknowledged, first public response) or when the inc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Literal
 
-from tocsin.config.i18n import N_
+from tocsin.config.i18n import N_, _
 from tocsin.config.settings import SlaSettings
+from tocsin.config.text import duration_str
 from tocsin.journal.model import ClockName, Incident
 
 ClockStatus = Literal["running", "overdue", "met", "late", "stopped", "counting"]
+ClockPlace = Literal["report", "table", "handover", "ack_cell", "response_cell"]
+"""Where a clock is described: a report's clock table, a row of ``tocsin journal list``, the handover,
+and the wall's two SLA columns (acknowledgement, first public response)."""
+
+# Every SLA status word, by place; ``else`` for the statuses a place does not name. In the templates:
+# {left} time left, {late} how overdue, {took} time taken (compact durations); {countdown} time left
+# as a clock, {ago} how overdue as said aloud, {span} time taken in a narrow cell; {at} when the goal
+# was met (HH:MM in the desk's zone); {what} the clock's name. The marked words are shown in the desk's
+# language; the journal CLI's table and the handover are English throughout, so theirs are not marked.
+_WORDS: dict[ClockPlace, dict[ClockStatus | Literal["else"], str]] = {
+    "report": {
+        "running": N_("running, {left} left"),
+        "overdue": N_("OVERDUE by {late}"),
+        "met": N_("met"),
+        "late": N_("BREACHED"),
+        "stopped": N_("stopped at resolution"),
+        "else": "—",
+    },
+    "table": {
+        "running": "{left} left",
+        "overdue": "OVERDUE {late}",
+        "met": "met {took}",
+        "late": "LATE {took}",
+        "else": "—",
+    },
+    "handover": {
+        "overdue": "{what} OVERDUE by {late}",
+        "running": "{what} due in {left}",
+        "late": "{what} late ({took})",
+        "met": "{what} in {took}",
+        "else": "{what}: no target",
+    },
+    "ack_cell": {
+        "running": N_("ACK DUE in {countdown}"),
+        "overdue": N_("ACK late {ago}"),
+        "met": N_("✓ acked in {span}"),
+        "late": N_("acked late ({span})"),
+        "else": "—",
+    },
+    "response_cell": {
+        "running": N_("due in {countdown}"),
+        "overdue": N_("breached {ago} ago"),
+        "met": "✓ {at} ({span})",
+        "late": "✓ {at} ({span})",
+        "counting": N_("no SLA"),
+        "else": "—",
+    },
+}
+_NAMES = {"ack": "acknowledgement", "first_response": "first public response"}
+"""The clocks as the handover names them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +114,30 @@ class SlaClock:
         if self.stopped_at is not None:
             return "late" if self.breached else "stopped"
         return "overdue" if self.breached else "running"
+
+    def describe(self, place: ClockPlace = "report", tz: tzinfo | None = None) -> str:
+        """The clock's status in words, as ``place`` shows it: the one place they are made (``_WORDS``).
+
+        "running, 29m left" in a report, "ACK DUE in 4:12" on the wall. ``tz``: the zone of ``{at}``
+        (the time a goal was met, on the wall), the machine's when None. The wall picks its colours by
+        ``status``; the words come from here.
+        """
+        words = _WORDS[place]
+        template = words.get(self.status, words["else"])
+        if "{at}" in template and self.done_at is None:  # late, but never met: stopped at resolution
+            template = words["else"]
+        left = self.remaining
+        late = -(left or timedelta(0))
+        return _(template).format(
+            left=duration_str(left),
+            late=duration_str(late),
+            took=duration_str(self.elapsed),
+            countdown=duration_str(left or timedelta(0), "clock"),
+            ago=duration_str(late, "ago"),
+            span=duration_str(self.elapsed, "narrow"),
+            at=self.done_at.astimezone(tz).strftime("%H:%M") if self.done_at else "",
+            what=_NAMES.get(self.name, self.name),
+        )
 
 
 def first_response_target(sla: SlaSettings, severity: str) -> timedelta | None:

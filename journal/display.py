@@ -1,4 +1,4 @@
-"""Text for people, out of the journal: times in the desk's zone, durations, and hostile text made safe.
+"""Text for people, out of the journal: times in the desk's zone, state names, and hostile text made safe.
 
 Mention text, handles, names and URLs are hostile; so is anything an operator pasted. Before any of it
 reaches a terminal, a Markdown file, an HTML page or a spreadsheet it goes through here:
@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 import zoneinfo
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from tocsin.config.i18n import N_, _, datetime_text
@@ -173,22 +173,3 @@ def kind_name(kind: object) -> str:
     """A response kind in the desk's language ("holding statement", "déclaration d'attente")."""
     value = str(kind)
     return _(KIND_NAMES[value]) if value in KIND_NAMES else value.replace("_", " ")
-
-
-def duration(td: timedelta | None) -> str:
-    """``42s``, ``7m 05s``, ``2h 03m``, ``3d 4h``; negative durations get a minus sign."""
-    if td is None:
-        return "—"
-    total = int(td.total_seconds())
-    sign = "-" if total < 0 else ""
-    total = abs(total)
-    d, rem = divmod(total, 86400)
-    h, rem = divmod(rem, 3600)
-    m, s = divmod(rem, 60)
-    if d:
-        return f"{sign}{d}d {h}h" if h else f"{sign}{d}d"
-    if h:
-        return f"{sign}{h}h {m:02d}m" if m else f"{sign}{h}h"
-    if m:
-        return f"{sign}{m}m {s:02d}s" if s else f"{sign}{m}m"
-    return f"{sign}{s}s"

@@ -10,28 +10,13 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from tocsin.config.text import duration_str
 from tocsin.journal import display as d
-from tocsin.journal.clocks import SlaClock
 from tocsin.journal.model import Event, EventKind, Incident
 from tocsin.journal.narrate import describe
 
 if TYPE_CHECKING:
     from tocsin.journal.api import Journal
-
-_CLOCK_WORDS = {"ack": "acknowledgement", "first_response": "first public response"}
-
-
-def _clock_word(c: SlaClock) -> str:
-    what = _CLOCK_WORDS.get(c.name, c.name)
-    if c.status == "overdue":
-        return f"{what} OVERDUE by {d.duration(-(c.remaining or timedelta()))}"
-    if c.status == "running":
-        return f"{what} due in {d.duration(c.remaining)}"
-    if c.status == "late":
-        return f"{what} late ({d.duration(c.elapsed)})"
-    if c.status == "met":
-        return f"{what} in {d.duration(c.elapsed)}"
-    return f"{what}: no target"
 
 
 async def build_handover(journal: Journal, since: timedelta, now: datetime | None = None) -> str:
@@ -56,7 +41,7 @@ async def build_handover(journal: Journal, since: timedelta, now: datetime | Non
     out = [
         f"# Handover: {d.md(journal.settings.desk.name)}, {d.local_time(now, tz)}",
         "",
-        f"Prepared by {d.md(journal.operator)}, covering the last {d.duration(since)} "
+        f"Prepared by {d.md(journal.operator)}, covering the last {duration_str(since)} "
         f"(since {d.local_time(start, tz)}).",
         "",
         f"## Open incidents ({len(open_incidents)})",
@@ -71,9 +56,9 @@ async def build_handover(journal: Journal, since: timedelta, now: datetime | Non
         parts = [
             f"topic {d.md(inc.topic)}",
             d.md(who),
-            f"opened {t(inc.opened_at, date=True)} ({d.duration(now - inc.opened_at)} ago)",
-            _clock_word(clocks[1]),
-            _clock_word(clocks[2]),
+            f"opened {t(inc.opened_at, date=True)} ({duration_str(now - inc.opened_at)} ago)",
+            clocks[1].describe("handover"),
+            clocks[2].describe("handover"),
             f"checklist {done}/{len(inc.checklist)}",
         ]
         if inc.level:
@@ -84,14 +69,14 @@ async def build_handover(journal: Journal, since: timedelta, now: datetime | Non
     if not unacked:
         out.append("None: every open incident has someone on it.")
     for inc in unacked:
-        out.append(f"- **{head(inc)}**, {_clock_word(journal.clocks(inc, now)[1])}")
+        out.append(f"- **{head(inc)}**, {journal.clocks(inc, now)[1].describe('handover')}")
     breaches: list[str] = []
     for inc in open_incidents:
         for c in journal.clocks(inc, now)[1:]:
             if c.breached:
                 recorded = inc.breaches.get(c.name)
                 note = f", recorded {t(recorded)}" if recorded else ""
-                breaches.append(f"- #{inc.id}: {_clock_word(c)} (was due {t(c.due_at)}{note})")
+                breaches.append(f"- #{inc.id}: {c.describe('handover')} (was due {t(c.due_at)}{note})")
     for e in events:
         if e.kind is EventKind.SLA_BREACHED and e.incident_id in known and known[e.incident_id].closed:
             breaches.append(f"- #{e.incident_id} (since resolved): {d.md(describe(e, tz))}")

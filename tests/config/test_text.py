@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import timedelta
 
 import pytest
 from tocsin.config import text
-from tocsin.config.text import clean_document, fold, fold_word
+from tocsin.config.text import clean_document, duration_str, fold, fold_word
 from tocsin.scoring.clusters import normalise as cluster_key
 from tocsin.scoring.topics import normalise as topic_key
 from tocsin.sources.net import KeywordFilter
@@ -95,3 +96,25 @@ def test_clean_document_keeps_the_layout_and_drops_what_clean_drops() -> None:
             continue
         assert ch not in clean_document(f"a{ch}b"), hex(cp)
         assert ch not in text.clean(f"a{ch}b"), hex(cp)
+
+
+@pytest.mark.parametrize(
+    ("style", "seconds", "shown"),
+    [
+        (
+            "compact",
+            (42, 425, 600, 7380, 7200, 90000, -95),
+            ("42s", "7m 05s", "10m", "2h 03m", "2h", "1d 1h", "-1m 35s"),
+        ),
+        ("spoken", (4.2, 89, 150, 730, 7500, -5), ("4 s", "89 s", "2 min", "12 min", "2 h 05", "0 s")),
+        ("ago", (40, 180, 7500, 273660, -5), ("40 s", "3 min", "2h05", "3d4h", "0 s")),
+        ("narrow", (42, 425, 7380, -5), ("42s", "7m05", "2h03", "0s")),
+        ("clock", (252, 3605, -3), ("4:12", "1:00:05", "0:00")),
+    ],
+)
+def test_one_duration_formatter_five_ways(
+    style: text.DurationStyle, seconds: tuple[float, ...], shown: tuple[str, ...]
+) -> None:
+    assert tuple(duration_str(s, style) for s in seconds) == shown
+    assert tuple(duration_str(timedelta(seconds=s), style) for s in seconds) == shown
+    assert duration_str(None, style) == "—"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tocsin.config.text import clean_document
+from tocsin.config.text import clean_document, duration_str
 from tocsin.journal import display as d
 
 
@@ -62,7 +62,7 @@ def test_times_and_durations() -> None:
     assert d.local_time(t, paris, date=False, seconds=True) == "10:05:07 CET"
     assert d.local_time(None, paris) == "—"
     assert d.zone("Not/AZone") is not None  # falls back to the machine's zone
-    assert [d.duration(timedelta(seconds=s)) for s in (42, 425, 600, 7380, 7200, 90000, -95)] == [
+    assert [duration_str(timedelta(seconds=s)) for s in (42, 425, 600, 7380, 7200, 90000, -95)] == [
         "42s",
         "7m 05s",
         "10m",

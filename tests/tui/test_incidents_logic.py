@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tocsin.config.settings import SlaSettings
+from tocsin.config.text import duration_str
 from tocsin.desk.actions import (
     draft_incident,
     escalation_choices,
@@ -19,7 +20,7 @@ from tocsin.desk.actions import (
 from tocsin.journal.clocks import clocks_for
 from tocsin.journal.model import Incident, Severity, State
 from tocsin.scoring.snapshot import InfluencerRow, TermRow, TopicSnapshot
-from tocsin.tui.panes.incidents import ack_cell, ago, countdown, response_cell, short_name, span
+from tocsin.tui.panes.incidents import ack_cell, response_cell, short_name, span
 
 from tests.desk._incident_kit import T0, minutes, team_settings
 
@@ -113,12 +114,11 @@ def test_escalation_offers_raising_then_the_ladder_then_lowering(tmp_path: Path)
 
 
 def test_clock_words() -> None:
-    assert countdown(timedelta(minutes=4, seconds=12)) == "4:12"
-    assert countdown(timedelta(hours=1, seconds=5)) == "1:00:05"
-    assert countdown(timedelta(seconds=-3)) == "0:00"
-    assert [ago(timedelta(seconds=s)) for s in (40, 180, 7500, 3 * 86400 + 4 * 3600 + 60)] == [
-        "40 s", "3 min", "2h05", "3d4h"
-    ]
+    assert duration_str(timedelta(minutes=4, seconds=12), "clock") == "4:12"
+    assert duration_str(timedelta(hours=1, seconds=5), "clock") == "1:00:05"
+    assert duration_str(timedelta(seconds=-3), "clock") == "0:00"
+    ago = [duration_str(timedelta(seconds=s), "ago") for s in (40, 180, 7500, 3 * 86400 + 4 * 3600 + 60)]
+    assert ago == ["40 s", "3 min", "2h05", "3d4h"]
     assert [span(timedelta(seconds=s)) for s in (42, 425, 7380)] == ["42s", "7m05", "2h03"]
     assert short_name("Hugo Marchand") == "Hugo M." and short_name("hugo") == "hugo"
 

@@ -19,6 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 from tocsin.config.i18n import N_, _, ngettext
 from tocsin.config.settings import SlaSettings
+from tocsin.config.text import duration_str
 from tocsin.journal.clocks import SlaClock, clocks_for
 from tocsin.journal.model import Incident, State
 from tocsin.tui import safe_text
@@ -71,72 +72,41 @@ FULL_WIDTH = _needed(COLUMNS)
 """The narrowest pane that shows every column."""
 
 
-def countdown(td: timedelta) -> str:
-    """``4:12``, ``1:04:12``: a countdown as clocks show it (never negative)."""
-    total = max(0, int(td.total_seconds()))
-    h, rem = divmod(total, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-def ago(td: timedelta) -> str:
-    """``40 s``, ``3 min``, ``2h05``, ``3d4h``: how long ago, as said aloud (and narrow when long)."""
-    total = max(0, int(td.total_seconds()))
-    if total < 60:
-        return f"{total} s"
-    if total < 3600:
-        return f"{total // 60} min"
-    if total < 86400:
-        h, rem = divmod(total // 60, 60)
-        return f"{h}h{rem:02d}"
-    d, rem = divmod(total // 3600, 24)
-    return f"{d}d{rem}h"
-
-
 def span(td: timedelta) -> str:
-    """``42s``, ``7m05``, ``2h03``: an elapsed time in a narrow cell."""
-    total = max(0, int(td.total_seconds()))
-    h, rem = divmod(total, 3600)
-    m, s = divmod(rem, 60)
-    if h:
-        return f"{h}h{m:02d}"
-    if m:
-        return f"{m}m{s:02d}"
-    return f"{s}s"
+    """``42s``, ``7m05``, ``2h03``: an elapsed time in a narrow cell (``duration_str``'s narrow way)."""
+    return duration_str(td, "narrow")
+
+
+_ACK_STYLE = {"overdue": "bold red", "met": "green", "late": "red"}
+_RESPONSE_STYLE = {"overdue": "bold white on red", "met": "green", "late": "red"}
+
+
+def unsent_note(inc: Incident) -> str | None:
+    """``✖ approved, not sent (A) · `` before the title when the desk failed to post an approved
+    response (``A`` tries again), ``⇡ posting · `` while it posts one; None otherwise."""
+    if not inc.unsent:
+        return None
+    if any(u.status == "failed" for u in inc.unsent.values()):
+        return _("✖ approved, not sent (A)") + " · "
+    return _("⇡ posting") + " · "
 
 
 def ack_cell(clock: SlaClock) -> Text:
-    """The acknowledgement clock: due, overdue, done (and how fast)."""
-    status = clock.status
-    if status == "running":
-        left = clock.remaining or timedelta(0)
-        words = _("ACK DUE in {countdown}").format(countdown=countdown(left))
-        return Text(words, style="yellow" if left <= SOON else "")
-    if status == "overdue":
-        return Text(_("ACK late {ago}").format(ago=ago(-(clock.remaining or timedelta(0)))), style="bold red")
-    if status == "met":
-        return Text(_("✓ acked in {span}").format(span=span(clock.elapsed)), style="green")
-    if status == "late":
-        return Text(_("acked late ({span})").format(span=span(clock.elapsed)), style="red")
-    return Text("—", style="dim")
+    """The acknowledgement clock: due, overdue, done (and how fast); the words are the clock's own."""
+    words = clock.describe("ack_cell")
+    if clock.status == "running":
+        return Text(words, style="yellow" if (clock.remaining or timedelta(0)) <= SOON else "")
+    return Text(words, style=_ACK_STYLE.get(clock.status, "dim"))
 
 
 def response_cell(clock: SlaClock, tz: tzinfo | None) -> Text:
     """The first public response clock: due in, breached since, or sent (and when)."""
-    status = clock.status
-    if status == "running":
-        left = clock.remaining or timedelta(0)
-        words = _("due in {countdown}").format(countdown=countdown(left))
-        return Text(words, style="bold yellow" if left <= SOON else "")
-    if status == "overdue":
-        words = _("breached {ago} ago").format(ago=ago(-(clock.remaining or timedelta(0))))
-        return Text(words, style="bold white on red")
-    if status in ("met", "late") and clock.done_at is not None:
-        at = clock.done_at.astimezone(tz).strftime("%H:%M")
-        return Text(f"✓ {at} ({span(clock.elapsed)})", style="green" if status == "met" else "red")
-    if status == "counting":
-        return Text(_("no SLA"), style="dim")
-    return Text("—", style="dim")
+    words = clock.describe("response_cell", tz)
+    if clock.status == "running":
+        return Text(words, style="bold yellow" if (clock.remaining or timedelta(0)) <= SOON else "")
+    if words == "—":  # stopped, or late and never sent (resolved without a response)
+        return Text(words, style="dim")
+    return Text(words, style=_RESPONSE_STYLE.get(clock.status, "dim"))
 
 
 def checklist_cell(incident: Incident) -> Text:
@@ -271,8 +241,10 @@ class IncidentsPane(DataTable[Text]):
             self.sort("id", key=lambda cell: rank.get(cell.plain.lstrip("#"), 0))
         self._order = order
         now_selected = self.selected_incident
-        if selected is not None and str(selected.id) in wanted and (
-            now_selected is None or now_selected.id != selected.id
+        if (
+            selected is not None
+            and str(selected.id) in wanted
+            and (now_selected is None or now_selected.id != selected.id)
         ):
             self.select_incident(selected.id)  # the cursor stays on the incident, not on the row
         self._subtitle = status or ""
@@ -350,6 +322,9 @@ class IncidentsPane(DataTable[Text]):
         """The title; while a response waits for its second person, that comes first (the clock is
         running and the approver may be the one reading the wall)."""
         width = max(MIN_TITLE, self._title_width or 40)
+        unsent = unsent_note(inc)
+        if unsent is not None:  # an approved response that did not go out: the clock still runs
+            return safe_text.text(unsent + inc.title, max_len=width + len(unsent), style="bold red")
         since = inc.awaiting_approval_since
         if since is None:
             return safe_text.text(inc.title, max_len=width)
@@ -361,4 +336,3 @@ class IncidentsPane(DataTable[Text]):
     def _text(cell: str) -> Text:
         style, _, plain = cell.partition("\x00")
         return Text(plain, style=style, no_wrap=True, end="")
-
