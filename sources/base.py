@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from tocsin.config import reasons as r
 from tocsin.config.i18n import N_
+from tocsin.config.text import duration_str
 from tocsin.sources.clock import Clock
 from tocsin.sources.model import Mention
 
@@ -69,18 +70,6 @@ class SourceStatus:
             "blind_since": format_time(self.blind_since) if self.blind_since else None,
             "blind_reason": self.blind_reason,
         }
-
-
-def format_span(seconds: float) -> str:
-    """A span as an operator says it: ``45 s``, ``12 min``, ``2 h 05``."""
-    seconds = max(0.0, seconds)
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    minutes = int(seconds // 60)  # whole minutes gone by, as a clock counts them
-    if minutes < 90:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,14 +196,19 @@ class SourceHealth:
         if typical is not None and self.last_event_at is not None:
             silence = (now - self.last_event_at).total_seconds()
             if silence > self._silence_limit(typical):
-                silent = {"span": format_span(silence), "typical": format_span(typical)}
+                silent = {"span": duration_str(silence, "spoken"), "typical": duration_str(typical, "spoken")}
         if state in (SourceState.CONNECTING, SourceState.RECONNECTING):
             connecting = state is SourceState.CONNECTING
             if silent:  # one warning that does not flicker when a silent source starts reconnecting
-                return r.say(r.SOURCE_SILENT_CONNECTING if connecting else r.SOURCE_SILENT_RECONNECTING, **silent)
+                return r.say(
+                    r.SOURCE_SILENT_CONNECTING if connecting else r.SOURCE_SILENT_RECONNECTING, **silent
+                )
             stuck = (now - self.state_since).total_seconds()
             if stuck > self._floor(self.alarm.stuck_after):
-                return r.say(r.SOURCE_CONNECTING if connecting else r.SOURCE_RECONNECTING, span=format_span(stuck))
+                return r.say(
+                    r.SOURCE_CONNECTING if connecting else r.SOURCE_RECONNECTING,
+                    span=duration_str(stuck, "spoken"),
+                )
         return r.say(r.SOURCE_SILENT, **silent) if silent else None
 
     def _enter(self, state: SourceState, now: datetime | None = None) -> None:
@@ -258,7 +252,11 @@ class SourceHealth:
             if silence > self._silence_limit(typical):
                 return (
                     self.last_event_at,
-                    r.say(r.SOURCE_SILENT, span=format_span(silence), typical=format_span(typical)),
+                    r.say(
+                        r.SOURCE_SILENT,
+                        span=duration_str(silence, "spoken"),
+                        typical=duration_str(typical, "spoken"),
+                    ),
                 )
         if state is SourceState.LIVE:
             return None
@@ -267,8 +265,8 @@ class SourceHealth:
         if not cut_off and waited <= self._floor(self.alarm.blind_after):
             return None
         if state is SourceState.CONNECTING:
-            return self.state_since, reason or r.say(r.SOURCE_NO_ANSWER, span=format_span(waited))
-        return self.state_since, reason or r.say(r.SOURCE_RECONNECTING, span=format_span(waited))
+            return self.state_since, reason or r.say(r.SOURCE_NO_ANSWER, span=duration_str(waited, "spoken"))
+        return self.state_since, reason or r.say(r.SOURCE_RECONNECTING, span=duration_str(waited, "spoken"))
 
     def rate_per_min(self) -> float:
         horizon = int(self._clock.now().timestamp()) - self._window_s

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-from tocsin.sources.base import GapAlarm, Source, SourceHealth, SourceState, format_span
+from tocsin.config.text import duration_str
+from tocsin.sources.base import GapAlarm, Source, SourceHealth, SourceState
 from tocsin.sources.clock import ManualClock
 from tocsin.sources.model import Mention
 
@@ -192,8 +193,8 @@ async def test_a_source_status_carries_the_warning() -> None:
 
 
 def test_spans_read_like_an_operator_says_them() -> None:
-    assert format_span(4.2) == "4 s"
-    assert format_span(89) == "89 s"
-    assert format_span(150) == "2 min"  # whole minutes gone by
-    assert format_span(12 * 60 + 10) == "12 min"
-    assert format_span(2 * 3600 + 5 * 60) == "2 h 05"
+    assert duration_str(4.2, "spoken") == "4 s"
+    assert duration_str(89, "spoken") == "89 s"
+    assert duration_str(150, "spoken") == "2 min"  # whole minutes gone by
+    assert duration_str(12 * 60 + 10, "spoken") == "12 min"
+    assert duration_str(2 * 3600 + 5 * 60, "spoken") == "2 h 05"

@@ -16,9 +16,9 @@ from textual.widget import Widget
 from tocsin.config.i18n import _, datetime_text, ngettext, number
 from tocsin.config.reasons import level_name, shown
 from tocsin.config.settings import LEVELS
+from tocsin.config.text import duration_str
 from tocsin.desk.palette import LEVEL_MARK, level_style
 from tocsin.scoring.snapshot import Blindness, Snapshot, TopicSnapshot
-from tocsin.sources.base import format_span
 from tocsin.tui import safe_text
 
 ALARM_STYLE = "bold $text on $error"
@@ -54,7 +54,7 @@ def blind_line(blind: Blindness, now: datetime, tz: tzinfo | None) -> Content:
     what the desk cannot see, first and loudest; the reasons before the last mention, as the line is cut
     to the terminal's width."""
     since = blind.since.astimezone(tz).strftime("%H:%M")
-    span = format_span((now - blind.since).total_seconds())
+    span = duration_str(now - blind.since, "spoken")
     if blind.last_mention_at is None:
         last = _("nothing received since the start")
     else:

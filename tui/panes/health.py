@@ -13,9 +13,10 @@ from datetime import datetime
 
 from textual.content import Content
 from textual.geometry import Size
+from tocsin.config.text import duration_str
 from tocsin.desk.palette import SOURCE_STATE_MARK
 from tocsin.scoring.snapshot import Snapshot
-from tocsin.sources.base import SourceStatus, format_span
+from tocsin.sources.base import SourceStatus
 from tocsin.sources.clock import Clock
 from tocsin.tui import safe_text
 from tocsin.tui.panes.base import SnapshotPane
@@ -31,7 +32,7 @@ def last_event_age(status: SourceStatus, now: datetime) -> str:
     """``last 3 s ago``, or ``no event yet``."""
     if status.last_event_at is None:
         return "no event yet"
-    return f"last {format_span((now - status.last_event_at).total_seconds())} ago"
+    return f"last {duration_str(now - status.last_event_at, 'spoken')} ago"
 
 
 class SourceHealthPane(SnapshotPane):

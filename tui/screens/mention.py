@@ -22,12 +22,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 from tocsin.config.i18n import N_
 from tocsin.config.settings import Settings
+from tocsin.config.text import duration_str
 from tocsin.desk.feed import author_updated, edited
 from tocsin.desk.palette import SENTIMENT_STYLE
 from tocsin.scoring.influence import Influence, InfluenceScorer
 from tocsin.scoring.snapshot import ClusterRow, ScoredMention, Snapshot
 from tocsin.scoring.troll import troll_reasons
-from tocsin.sources.base import format_span
 from tocsin.sources.model import Mention
 from tocsin.tui import safe_text
 
@@ -48,7 +48,7 @@ def account_age(created: datetime | None, now: datetime) -> str | None:
         return f"{days / 30.44:.0f} months"
     if days >= 2:
         return f"{days:.0f} days"
-    return format_span(seconds)
+    return duration_str(seconds, "spoken")
 
 
 def _yes_no(value: bool | None) -> str:
@@ -160,7 +160,7 @@ def detail_content(
         title += ["  ", safe_text.content(a.name, "bold", max_len=80)]
     out.lines.append(Content.assemble(*title))
     when = m.created_at.astimezone(tz)
-    ago = format_span((now - m.created_at).total_seconds())
+    ago = duration_str(now - m.created_at, "spoken")
     out.row(
         "Posted",
         (when.strftime("%a %d %b %H:%M:%S %Z").strip(), "bold"),
@@ -284,8 +284,10 @@ def detail_content(
             botty = row.bot_mean >= bot_flag
             out.more(
                 (f"since {first} · now {row.size:,} live from {row.authors:,} accounts · mean bot ", ""),
-                (f"{row.bot_mean:.0%}" + (" ⚠ likely a campaign" if botty else ""),
-                 "bold $text-error" if botty else ""),
+                (
+                    f"{row.bot_mean:.0%}" + (" ⚠ likely a campaign" if botty else ""),
+                    "bold $text-error" if botty else "",
+                ),
             )
             out.more(("first: ", "$foreground-muted"), safe_text.content(row.text, "italic", max_len=300))
     return out.content()
