@@ -14,14 +14,12 @@ from typing import Any, ClassVar
 
 import aiohttp
 from tocsin.config.settings import HackerNewsSourceSettings, Settings
-from tocsin.sources.base import SourceState
 from tocsin.sources.clock import Clock
 from tocsin.sources.html_text import html_to_text
 from tocsin.sources.model import Author, Engagement, Mention, extract_hashtags
 from tocsin.sources.net import (
-    BoundedSet,
     Emit,
-    NetSource,
+    PolledSource,
     keyword_queries,
     raise_for_status,
     topic_keywords,
@@ -70,8 +68,9 @@ def hit_to_mention(hit: Mapping[str, Any], *, source: str, received_at: datetime
     )
 
 
+class HackerNewsSource(PolledSource):
+    """Algolia's ``search_by_date``, one search per query (the poll loop is ``PolledSource``'s)."""
 
-class HackerNewsSource(NetSource):
     kind: ClassVar[str] = "hackernews"
 
     def __init__(
@@ -88,15 +87,13 @@ class HackerNewsSource(NetSource):
         cursor: str | None = None,
         **kw: Any,
     ) -> None:
-        super().__init__(source_id, clock, **kw)
+        super().__init__(source_id, clock, interval=interval, **kw)
         self.base_url = base_url.rstrip("/")
         self.queries = tuple(dict.fromkeys(q for q in queries if q.strip()))
         self.tags = tags
-        self.interval = interval
         self.lookback = lookback
         self.hits_per_page = max(1, min(hits_per_page, 1000))
         self._since: dict[str, int] = {}
-        self._seen: BoundedSet[str] = BoundedSet(50_000)
         self.resume(cursor)
 
     def _restore(self, cursor: str) -> None:
@@ -108,21 +105,13 @@ class HackerNewsSource(NetSource):
         """JSON: per query, the ``created_at_i`` of the newest item seen."""
         return json.dumps(self._since, sort_keys=True) if self._since else None
 
-    async def _run(self, session: aiohttp.ClientSession, emit: Emit) -> None:
-        if not self.queries:
-            self.health.set_state(
-                SourceState.FAILED, "nothing to search: add keywords to a topic, or queries:"
-            )
-            return
-        await self.keep_polling(lambda: self._poll(session, emit))
+    def searches(self) -> tuple[str, ...]:
+        return self.queries
 
-    async def _poll(self, session: aiohttp.ClientSession, emit: Emit) -> float:
-        for query in self.queries:
-            await self._poll_query(session, query, emit)
-        self.healthy()
-        return self.interval
+    def not_ready(self) -> str | None:
+        return None if self.queries else "nothing to search: add keywords to a topic, or queries:"
 
-    async def _poll_query(self, session: aiohttp.ClientSession, query: str, emit: Emit) -> None:
+    async def read_search(self, session: aiohttp.ClientSession, query: str, emit: Emit) -> None:
         since = self._since.get(query)
         if since is None:
             since = int(self.clock.now().timestamp() - self.lookback)
@@ -160,11 +149,9 @@ class HackerNewsSource(NetSource):
                 self.health.bad_event(f"search {query!r}: {exc}")
                 continue
             newest = max(newest, int(m.created_at.timestamp()))
-            if self._seen.add(m.uid):
-                mentions.append(m)
+            mentions.append(m)
         for m in sorted(mentions, key=lambda m: (m.created_at, m.uid)):
-            self.health.event()
-            await emit(m)
+            await self.emit_new(m, emit)
         self._since[query] = newest
 
 

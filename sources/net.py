@@ -572,6 +572,55 @@ class NetSource(Source):
             await self.pause(delay)
 
 
+class PolledSource(NetSource):
+    """A source read by polling its searches in turn (Hacker News, Reddit): the one poll loop.
+
+    Every ``interval`` seconds each of ``searches()`` is read by ``read_search``, then the source counts
+    as healthy (back-off and auth counters start again); a failure anywhere waits as ``keep_polling``
+    says and starts the round again. A post that two searches find goes out once (``emit_new``).
+
+    What differs stays in each module: what a search is (an Algolia query, a subreddit listing), how a
+    page is fetched and where paging stops, what the cursor holds, and ``not_ready``, why the source
+    cannot start at all.
+    """
+
+    def __init__(self, source_id: str, clock: Clock, *, interval: float = 60.0, **kw: Any) -> None:
+        super().__init__(source_id, clock, **kw)
+        self.interval = interval
+        self._seen: BoundedSet[str] = BoundedSet(50_000)
+
+    @abstractmethod
+    def searches(self) -> tuple[str, ...]:
+        """What one round reads, in order (also the keys of the cursor)."""
+
+    @abstractmethod
+    async def read_search(self, session: aiohttp.ClientSession, search: str, emit: Emit) -> None:
+        """Read one search and ``emit_new`` what it found, oldest first."""
+
+    def not_ready(self) -> str | None:
+        """Why polling cannot start (the source is then ``failed`` with these words), or None."""
+        return None
+
+    async def _run(self, session: aiohttp.ClientSession, emit: Emit) -> None:
+        reason = self.not_ready()
+        if reason is not None:
+            self.health.set_state(SourceState.FAILED, reason)
+            return
+        await self.keep_polling(lambda: self._poll(session, emit))
+
+    async def _poll(self, session: aiohttp.ClientSession, emit: Emit) -> float:
+        for search in self.searches():
+            await self.read_search(session, search, emit)
+        self.healthy()
+        return self.interval
+
+    async def emit_new(self, mention: Mention, emit: Emit) -> None:
+        """Send ``mention`` unless an earlier search (or an earlier run, through the cursor) did."""
+        if self._seen.add(mention.uid):
+            self.health.event()
+            await emit(mention)
+
+
 _EXPECTED = (SourceError, aiohttp.ClientError, OSError, asyncio.TimeoutError)
 
 

@@ -27,7 +27,7 @@ from tocsin.sources.net import (
     AuthFailed,
     BoundedSet,
     Emit,
-    NetSource,
+    PolledSource,
     keyword_queries,
     raise_for_status,
     topic_keywords,
@@ -78,8 +78,9 @@ def post_to_mention(post: Mapping[str, Any], *, source: str, received_at: dateti
     )
 
 
+class RedditSource(PolledSource):
+    """Searches and subreddit listings, one search per listing (the poll loop is ``PolledSource``'s)."""
 
-class RedditSource(NetSource):
     kind: ClassVar[str] = "reddit"
     auth_hint = "set client_id: ${REDDIT_CLIENT_ID} and client_secret: ${REDDIT_CLIENT_SECRET} (a Reddit app)"
 
@@ -101,21 +102,19 @@ class RedditSource(NetSource):
         cursor: str | None = None,
         **kw: Any,
     ) -> None:
-        super().__init__(source_id, clock, **kw)
+        super().__init__(source_id, clock, interval=interval, **kw)
         self.base_url = base_url.rstrip("/")
         self.auth_url = auth_url.rstrip("/")
         self.client_id = client_id
         self.client_secret = client_secret
         by = f"/u/{username}" if username else "tocsin"
         self._ua = user_agent or f"python:tocsin:{VERSION} (by {by})"
-        self.interval = interval
         self.limit = max(1, min(limit, 100))
         self.listings: tuple[str, ...] = (
             *(f"search:{q}" for q in dict.fromkeys(queries) if q.strip()),
             *(f"r/{s.strip().removeprefix('r/')}" for s in dict.fromkeys(subreddits) if s.strip()),
         )
         self._newest: dict[str, deque[str]] = {}
-        self._seen: BoundedSet[str] = BoundedSet(50_000)
         # Per listing: where paging stops. (A post another search found first is no stop point here.)
         self._listing_seen: dict[str, BoundedSet[str]] = {}
         self.resume(cursor)
@@ -146,23 +145,18 @@ class RedditSource(NetSource):
             else None
         )
 
+    def searches(self) -> tuple[str, ...]:
+        return self.listings
+
     async def _run(self, session: aiohttp.ClientSession, emit: Emit) -> None:
-        if not (self.client_id and self.client_secret):
+        if not (self.client_id and self.client_secret):  # said in the log too: the desk's owner must act
             self.health.set_state(SourceState.FAILED, f"no app credentials: {self.auth_hint}")
             self.log.error("source %s: %s", self.id, self.health.last_error)
             return
-        if not self.listings:
-            self.health.set_state(
-                SourceState.FAILED, "nothing to read: add topic keywords, queries: or subreddits:"
-            )
-            return
-        await self.keep_polling(lambda: self._poll(session, emit))
+        await super()._run(session, emit)
 
-    async def _poll(self, session: aiohttp.ClientSession, emit: Emit) -> float:
-        for key in self.listings:
-            await self._read_listing(session, key, emit)
-        self.healthy()
-        return self.interval
+    def not_ready(self) -> str | None:
+        return None if self.listings else "nothing to read: add topic keywords, queries: or subreddits:"
 
     async def _access_token(self, session: aiohttp.ClientSession) -> str:
         now = self.clock.now()
@@ -227,7 +221,7 @@ class RedditSource(NetSource):
             return "/search", {**base, "q": key[7:], "sort": "new", "type": "link"}
         return f"/r/{quote(key[2:], safe='')}/new", base
 
-    async def _read_listing(self, session: aiohttp.ClientSession, key: str, emit: Emit) -> None:
+    async def read_search(self, session: aiohttp.ClientSession, key: str, emit: Emit) -> None:
         path, params = self._endpoint(key)
         first_time = key not in self._newest
         known = self._listing_seen.setdefault(key, BoundedSet(2_000))
@@ -262,9 +256,7 @@ class RedditSource(NetSource):
         for m in reversed(fresh):  # oldest first
             newest.appendleft(m.uid)
             known.add(m.uid)
-            if self._seen.add(m.uid):  # a post found by two searches goes out once
-                self.health.event()
-                await emit(m)
+            await self.emit_new(m, emit)  # a post found by two searches goes out once
 
 
 def build_reddit(
