@@ -106,3 +106,20 @@ def test_a_huge_wave_keeps_a_bounded_index() -> None:
     (wave,) = index.clusters()
     assert wave.size == 3000 and wave.authors == 700
     assert len(index._row_of) <= 8  # a few representatives, not 3000 LSH entries
+
+
+def test_a_batch_clusters_exactly_as_one_mention_at_a_time() -> None:
+    # add_many signs a whole batch at once; a mention may repeat one earlier in the same batch
+    rng = random.Random(4)
+    words = ["".join(rng.choice("abcdefgh") for _ in range(5)) for _ in range(60)]
+    texts = [*WAVE, *OTHERS] + [" ".join(rng.choice(words) for _ in range(7)) for _ in range(400)]
+    texts += [rng.choice(WAVE) + f" {rng.choice(words)}" for _ in range(200)] + ["lol", "", "Maison Brioche"]
+    rng.shuffle(texts)
+    items = [(f"a{i % 97}", text, T0 + timedelta(seconds=i)) for i, text in enumerate(texts)]
+    one = CopyPasteIndex()
+    singly = [one.add(str(i), *item) for i, item in enumerate(items)]
+    many = CopyPasteIndex()
+    batched = [c for k in range(0, len(items), 64) for c in many.add_many(items[k : k + 64])]
+    assert batched == singly
+    assert sum(c is not None for c in singly) > 200
+    assert many.clusters(min_size=1) == one.clusters(min_size=1)
