@@ -12,7 +12,8 @@ the lowest layer because every layer above shows words: the level reasons (scori
   ``N_plural`` marks a pair for it.
 - ``use(language)`` selects the catalog (``desk.language``), the commands call it once they have read
   the settings; ``speaking(language)`` does the same for a block and restores the previous choice.
-- ``number`` and ``datetime_text`` format for the language (Babel's CLDR data): "1 234,5" in French.
+- ``number``, ``percent`` and ``datetime_text`` format for the language (Babel's CLDR data): "1 234,5"
+  and "61 %" in French.
   English keeps the strftime and f-string formats it always had.
 """
 
@@ -25,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 from babel.dates import format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 
 DOMAIN = "tocsin"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -81,8 +82,9 @@ def speaking(language: str) -> Iterator[None]:
 
 
 def _(message: str) -> str:
-    """``message`` in the desk's language (itself in English, or when the catalog lacks it)."""
-    return _catalog.gettext(message)
+    """``message`` in the desk's language (itself in English, or when the catalog lacks it). An empty
+    string stays empty (gettext would answer the catalog's header)."""
+    return _catalog.gettext(message) if message else message
 
 
 def N_(message: str) -> str:
@@ -109,6 +111,16 @@ def number(value: float, digits: int = 1, *, grouped: bool = False) -> str:
         return f"{value:,.{digits}f}" if grouped else f"{value:.{digits}f}"
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
     return format_decimal(value, format=pattern, locale=_LOCALES[_language])
+
+
+def percent(share: float, digits: int = 0) -> str:
+    """``share`` (0–1) as a percentage the language writes: "61%" / "61 %" (CLDR's spacing in French).
+
+    English keeps Python's ``{:.0%}``, as the desk always wrote it."""
+    if _language == "en":
+        return f"{share:.{digits}%}"
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "") + " %"
+    return format_percent(share, format=pattern, locale=_LOCALES[_language])
 
 
 def datetime_text(dt: datetime, english: str, cldr: str) -> str:

@@ -264,17 +264,26 @@ def url_str(url: str | None, max_len: int = 120) -> str:
 
 
 def number_str(n: float | None) -> str:
-    """A count for a narrow column: ``950``, ``12.3k``, ``4.5M``; ``–`` when unknown."""
+    """A count for a narrow column: ``950``, ``12.3k``, ``4.5M``; ``–`` when unknown. The decimal
+    mark is the desk's language's (``12,3k`` in French)."""
     if n is None:
         return "–"
     sign = "-" if n < 0 else ""
     n = abs(n)
     if n < 1000:
-        return f"{sign}{n:.0f}" if float(n).is_integer() else f"{sign}{n:.1f}"
+        return f"{sign}{n:.0f}" if float(n).is_integer() else f"{sign}{_decimal(f'{n:.1f}')}"
     units = (("k", 1e3), ("M", 1e6), ("B", 1e9))
     for i, (unit, size) in enumerate(units):
         value = n / size
         shown = f"{value:.1f}" if value < 99.95 else f"{value:.0f}"
         if float(shown) < 1000 or i == len(units) - 1:  # 999,999 reads 1M, not 1000k
-            return f"{sign}{shown.removesuffix('.0')}{unit}"
+            return f"{sign}{_decimal(shown.removesuffix('.0'))}{unit}"
     raise AssertionError("unreachable")
+
+
+def _decimal(digits: str) -> str:
+    """``12.3`` (already rounded) as the desk's language writes it: ``12,3`` in French."""
+    from tocsin.config.i18n import number
+
+    whole, _, tenths = digits.partition(".")
+    return number(float(digits), len(tenths)) if tenths else whole

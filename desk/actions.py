@@ -11,8 +11,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from tocsin.config.i18n import N_, _
+from tocsin.config.reasons import level_name, shown
 from tocsin.config.settings import LEVELS, Settings
-from tocsin.journal.display import one_line
+from tocsin.journal.display import kind_name, one_line
 from tocsin.journal.model import Incident, ResponseKind, Severity
 from tocsin.scoring.snapshot import ScoredMention, TermRow, TopicSnapshot
 from tocsin.scoring.topics import normalise
@@ -27,15 +29,21 @@ LEVEL_SEVERITY: dict[str, Severity] = {
 
 
 STATE_CHOICES: tuple[tuple[str, str], ...] = (
-    ("responding", "Responding: we are working on the answer"),
-    ("monitoring", "Monitoring: calm again, but watched (a surge reopens it)"),
-    ("resolved", "Resolved: over; the clocks stop"),
-    ("reopen", "Reopen: it came back"),
+    ("responding", N_("Responding: we are working on the answer")),
+    ("monitoring", N_("Monitoring: calm again, but watched (a surge reopens it)")),
+    ("resolved", N_("Resolved: over; the clocks stop")),
+    ("reopen", N_("Reopen: it came back")),
 )
+"""(state, label): the labels in English, translated where they are shown."""
 
-RESPONSE_CHOICES: tuple[tuple[str, str], ...] = tuple(
-    (k.value, k.label.capitalize() + ("" if k.public else " (not public)")) for k in ResponseKind
-)
+
+def response_choices() -> list[tuple[str, str]]:
+    """(kind, label) for the respond form, in the desk's language: ``Private reply (not public)``."""
+    return [
+        (k.value, kind_name(k).capitalize() + ("" if k.public else " " + _("(not public)")))
+        for k in ResponseKind
+    ]
+
 
 CHANNELS: tuple[str, ...] = ("x", "instagram", "facebook", "tiktok", "linkedin", "website", "press", "email")
 """Suggestions only: any channel name is accepted."""
@@ -96,10 +104,10 @@ def incident_trigger(
     handle = one_line(author or "", 40).lstrip("@")
     said = one_line(" ".join(what), 80)
     if said and handle:
-        return f"{said} by @{handle}"
+        return _("{what} by @{handle}").format(what=said, handle=handle)
     if said:
         return said
-    return f"posts by @{handle}" if handle and mention is not None else None
+    return _("posts by @{handle}").format(handle=handle) if handle and mention is not None else None
 
 
 def _term(row: TermRow) -> str:
@@ -115,15 +123,16 @@ def draft_incident(
     trigger: str | None = None,
 ) -> IncidentDraft:
     """The draft for ``topic`` at ``level``: severity from the level; the title names the topic and
-    its ``trigger`` (``incident_trigger``) as a person would, else the level's reasons."""
+    its ``trigger`` (``incident_trigger``) as a person would, else the level's reasons (the title is
+    the operator's words, written in the desk's language; the reasons stay English in ``reasons``)."""
     name = next((t.label for t in settings.topics if t.id == topic), topic)
-    why = ", ".join(one_line(r, 80) for r in reasons[:3])
+    why = ", ".join(one_line(shown(r), 80) for r in reasons[:3])
     if trigger:
         title = f"{name}: {trigger}"
     elif level and level != "calm":
-        title = f"{name}: {level}" + (f" ({why})" if why else "")
+        title = f"{name}: {level_name(level)}" + (f" ({why})" if why else "")
     else:
-        title = f"{name}: " + (why or "worth a look")
+        title = f"{name}: " + (why or _("worth a look"))
     return IncidentDraft(
         topic=topic,
         severity=severity_for_level(level),
@@ -161,18 +170,24 @@ def escalation_choices(settings: Settings, incident: Incident) -> list[Escalatio
     current = incident.severity
     for sev in Severity:
         if sev.rank < current.rank:
-            choices.append(EscalationChoice(sev.value, f"Raise to {sev.label}", sev))
+            choices.append(
+                EscalationChoice(sev.value, _("Raise to {severity}").format(severity=sev.label), sev)
+            )
     ladder = settings.team.escalation
     step = incident.escalation_step
     if ladder and step < len(ladder):
         roles = list(ladder[step])
         members = [m.name for m in settings.team.roster if m.role in roles]
         who = ", ".join(members) if members else ", ".join(roles)
-        label = f"Call the next step ({step + 1} of {len(ladder)}): {', '.join(roles)} — {who}"
+        label = _("Call the next step ({step} of {of}): {roles} — {who}").format(
+            step=step + 1, of=len(ladder), roles=", ".join(roles), who=who
+        )
         choices.append(EscalationChoice("ladder", one_line(label, 160), None))
     for sev in Severity:
         if sev.rank > current.rank:
-            choices.append(EscalationChoice(sev.value, f"Lower to {sev.label}", sev))
+            choices.append(
+                EscalationChoice(sev.value, _("Lower to {severity}").format(severity=sev.label), sev)
+            )
     return choices
 
 

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from tocsin.config import reasons as r
+from tocsin.config.i18n import N_
 from tocsin.config.settings import BotSettings
 from tocsin.sources.model import Author
 
@@ -138,33 +140,35 @@ class BotScorer:
         s = self.settings
         signals: list[tuple[float, str]] = []
         if author.bot:
-            signals.append((W_PLATFORM_FLAG, "marked as a bot by the platform"))
+            signals.append((W_PLATFORM_FLAG, N_("marked as a bot by the platform")))
         if author.created_at is not None:
             age = now - author.created_at
             if age < s.young_account:
                 w = W_YOUNG * (1 - max(age, timedelta(0)) / s.young_account)
-                signals.append((w, f"account {_age(age)} old"))
+                signals.append((w, r.say(r.BOT_YOUNG, age=_age(age))))
         if author.following is not None and author.followers is not None and author.following >= 100:
-            said = f"follows {author.following:,}, followed by {author.followers:,}"
+            said = r.say(r.BOT_FOLLOWS, following=f"{author.following:,}", followers=f"{author.followers:,}")
             if author.followers * 20 < author.following:
                 signals.append((W_RATIO_STRONG, said))
             elif author.followers * 5 < author.following:
                 signals.append((W_RATIO, said))
         w = handle_looks_default(author.handle)
         if w:
-            signals.append((w, "default-looking handle"))
+            signals.append((w, N_("default-looking handle")))
         if recent_posts is not None and recent_posts >= RATE:
             w = W_RATE_STRONG if recent_posts >= RATE_STRONG else W_RATE
-            signals.append((w, f"{recent_posts} posts in the last {_age(s.rate_window)}"))
+            signals.append((w, r.say(r.BOT_RATE, n=recent_posts, window=_age(s.rate_window))))
         if author.posts is not None:
             if author.created_at is not None:
                 days = max((now - author.created_at).total_seconds() / 86400, 1.0)
                 if author.posts / days > LIFETIME_POSTS_PER_DAY:
-                    signals.append((W_LIFETIME_RATE, f"{author.posts / days:,.0f} posts a day since joining"))
+                    signals.append(
+                        (W_LIFETIME_RATE, r.say(r.BOT_LIFETIME, rate=f"{author.posts / days:,.0f}"))
+                    )
             if author.posts < FEW_POSTS:
-                signals.append((W_FEW_POSTS, f"only {author.posts} posts ever"))
+                signals.append((W_FEW_POSTS, r.say(r.BOT_FEW_POSTS, n=author.posts)))
         if campaign_accounts is not None and campaign_accounts >= 2:
-            signals.append((W_CAMPAIGN, f"part of a copy-paste wave ({campaign_accounts} accounts)"))
+            signals.append((W_CAMPAIGN, r.say(r.BOT_CAMPAIGN, n=campaign_accounts)))
         signals.sort(key=lambda sig: -sig[0])
         keep = 1.0
         for w, _ in signals:
@@ -176,9 +180,9 @@ class BotScorer:
 def _age(delta: timedelta) -> str:
     seconds = max(delta.total_seconds(), 0.0)
     if seconds >= 2 * 86400:
-        return f"{seconds / 86400:.0f} days"
+        return r.say(r.SPAN_DAYS, n=f"{seconds / 86400:.0f}")
     if seconds >= 2 * 3600:
-        return f"{seconds / 3600:.0f} hours"
+        return r.say(r.SPAN_HOURS, n=f"{seconds / 3600:.0f}")
     if seconds >= 3600:
-        return "hour"
-    return f"{max(seconds / 60, 1):.0f} minutes"
+        return N_("hour")
+    return r.say(r.SPAN_MINUTES, n=f"{max(seconds / 60, 1):.0f}")

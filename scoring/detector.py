@@ -45,9 +45,12 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
+from tocsin.config import reasons as r
+from tocsin.config.i18n import N_
+
 ANSCOMBE = 3.0 / 8.0
 _SD_PER_MAD = math.sqrt(math.pi / 2.0)  # mean absolute deviation → standard deviation, for normal noise
-_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_DAY_NAMES = r.DAY_NAMES
 DEFAULT_SCALES = (
     timedelta(0),
     timedelta(minutes=5),
@@ -353,9 +356,7 @@ class SpikeDetector:
             self._storm_called_at = z
         else:
             score = _logistic((z - p.escalate * self._storm_called_at) * p.z_slope)
-        quiet = (
-            self._sum_r[calm] / n < p.rearm_z or hour_excess < p.rearm_share * self._storm_peak_excess
-        )
+        quiet = self._sum_r[calm] / n < p.rearm_z or hour_excess < p.rearm_share * self._storm_peak_excess
         self._quiet = self._quiet + 1 if quiet else 0
         if self._quiet >= self._rearm_buckets:
             # Over: start again from the volume as it is now (the tail of a storm is not a new one),
@@ -425,17 +426,18 @@ class SpikeDetector:
     ) -> str:
         when = f"{_DAY_NAMES[local.weekday()]} {local:%H:%M}"
         if learning:
-            return f"learning the usual volume ({count:g} mentions)"
+            return r.say(r.VOLUME_LEARNING, n=f"{count:g}")
         if baseline < 0.5 and count < 1 and self._storm_since is None:
-            return f"quiet, as usual for a {when}"
-        over = f" ({_span_words(self.bucket * k)})" if k > 1 else ""
+            return r.say(r.VOLUME_QUIET, when=when)
         # No number here: the wall's one "how many times the usual" is the gauge's (the rate now against
         # this same baseline); a second ratio over another window beside it would read as a contradiction.
         if ratio >= 1.5:
-            return f"above the usual for a {when}{over}"
+            if k > 1:
+                return r.say(r.VOLUME_ABOVE_OVER, when=when, over=_span_words(self.bucket * k))
+            return r.say(r.VOLUME_ABOVE, when=when)
         if ratio <= 0.67:
-            return f"below the usual for a {when}"
-        return f"usual for a {when}"
+            return r.say(r.VOLUME_BELOW, when=when)
+        return r.say(r.VOLUME_USUAL, when=when)
 
 
 def times(ratio: float) -> str:
@@ -448,9 +450,9 @@ def times(ratio: float) -> str:
 def _span_words(span: timedelta) -> str:
     minutes = round(span.total_seconds() / 60)
     if minutes < 60:
-        return f"last {minutes} min"
+        return r.say(r.OVER_MINUTES, n=minutes)
     hours = minutes / 60
-    return f"last {hours:g} h" if hours != 1 else "last hour"
+    return r.say(r.OVER_HOURS, hours=f"{hours:g}") if hours != 1 else N_("last hour")
 
 
 def _alpha(step: float, halflife: float) -> float:

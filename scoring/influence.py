@@ -35,6 +35,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from tocsin.config import reasons as r
+from tocsin.config.i18n import N_
 from tocsin.config.settings import InfluenceSettings
 from tocsin.sources.model import Author, Engagement, Mention
 
@@ -94,16 +96,25 @@ class Influence:
         return self.watch_role is not None
 
     def explain(self) -> list[str]:
-        """The formula's terms in words, for the mention detail pane."""
+        """The formula's terms in words, for the mention detail pane (English: ``reasons.shown`` puts
+        each line in the desk's language)."""
         lines = []
         for name, value, weight in self.terms:
-            lines.append(f"{name}: {value:.2f} × {weight:.2f} = {100 * value * weight:.1f} pts")
-        factor = 0.5 + 0.5 * self.reach
-        lines.append(f"platform reach ({self.platform or 'unknown'}): {self.reach:.2f} → × {factor:.2f}")
-        tier = f"{self.tier} tier" if self.tier else "followers unknown, scored from what is known"
-        lines.append(f"influence {self.score}/100 ({tier})")
+            points = f"{100 * value * weight:.1f}"
+            lines.append(
+                r.say(
+                    r.INFLUENCE_TERM, name=name, value=f"{value:.2f}", weight=f"{weight:.2f}", points=points
+                )
+            )
+        factor = f"{0.5 + 0.5 * self.reach:.2f}"
+        platform = self.platform or "unknown"
+        lines.append(r.say(r.INFLUENCE_REACH, platform=platform, reach=f"{self.reach:.2f}", factor=factor))
+        if self.tier:
+            lines.append(r.say(r.INFLUENCE_TIER, score=self.score, tier=self.tier))
+        else:
+            lines.append(r.say(r.INFLUENCE_UNKNOWN, score=self.score))
         if self.watch_role:
-            lines.append(f"on the watchlist: {self.watch_role}")
+            lines.append(r.say(r.INFLUENCE_WATCHED, role=self.watch_role))
         return lines
 
     def to_json(self) -> dict[str, Any]:
@@ -165,15 +176,15 @@ class InfluenceScorer:
         if followers is not None:
             f = min(max((math.log10(1 + followers) - 2.0) / 5.0, 0.0), 1.0)
             e = min(1.0, math.log10(1 + 1000.0 * eng / max(followers, 1000)) / math.log10(201))
-            terms.append((f"followers {followers:,}", f, W_FOLLOWERS))
-            share = 100 * eng / max(followers, 1)
-            terms.append((f"engagement {eng:,} ({share:.1f} % of followers)", e, W_ENGAGEMENT))
+            terms.append((r.say(r.INFLUENCE_FOLLOWERS, n=f"{followers:,}"), f, W_FOLLOWERS))
+            share = f"{100 * eng / max(followers, 1):.1f} %"
+            terms.append((r.say(r.INFLUENCE_ENGAGEMENT, n=f"{eng:,}", share=share), e, W_ENGAGEMENT))
         else:
             e = min(1.0, math.log10(1 + eng) / 4.0)
-            terms.append((f"engagement {eng:,} (followers unknown)", e, W_ENGAGEMENT))
+            terms.append((r.say(r.INFLUENCE_ENGAGEMENT_ALONE, n=f"{eng:,}"), e, W_ENGAGEMENT))
         if author.verified is not None or followers is not None:
             v = 1.0 if author.verified else 0.0
-            terms.append(("verified" if v else "not verified", v, W_VERIFIED))
+            terms.append((N_("verified") if v else N_("not verified"), v, W_VERIFIED))
         total_weight = sum(w for _, _, w in terms)
         if followers is None and total_weight:
             terms = [(n, v, w / total_weight) for n, v, w in terms]  # rescale the known terms to sum to 1

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from tocsin.config import reasons as r
 from tocsin.config.settings import ScoringSettings, Settings, TopicSettings
 from tocsin.scoring.bots import BotScore, BotScorer
 from tocsin.scoring.clusters import Cluster, CopyPasteIndex
@@ -227,8 +228,8 @@ class _TopicJudge:
         last = self.recent[-1]
         if last.storm_since is not None:
             since = last.storm_since.astimezone(self.detector.tz)
-            calming = ", calming" if last.ratio < 1.5 else ""
-            words = f"storm since {since:%H:%M}{calming}: {last.surprise}"
+            storm = r.VOLUME_STORM_CALMING if last.ratio < 1.5 else r.VOLUME_STORM
+            words = r.say(storm, time=f"{since:%H:%M}", note=last.surprise)
             return VolumeJudgement(baseline, ratio, last.storm_peak, words, last.storm_since)
         # no storm: how close the last minutes came to calling one (a storm just over does not count)
         top = max((a for a in self.recent if a.storm_since is None), key=lambda a: a.score, default=last)

@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from typing import Any, Final, Generic, TypeVar
 
 import aiohttp
+from tocsin.config import reasons as r
+from tocsin.config.i18n import N_
 from tocsin.config.settings import TopicSettings
 from tocsin.config.text import fold
 from tocsin.sources.base import Source, SourceState
@@ -633,52 +635,56 @@ def _log_unexpected(source: NetSource, exc: BaseException) -> None:
 def plain_reason(exc: BaseException) -> str:
     """Why a source cannot see, as an operator on call at 3 a.m. says it ("no network", "token refused",
     "server error 503"): never an exception's class name. The detail (the server's own words, the host)
-    stays in ``last_error`` for the health pane."""
+    stays in ``last_error`` for the health pane. In English (the JSON Lines and the alerts' data keep it
+    so): ``tocsin.config.reasons.shown`` puts it in the desk's language."""
     if isinstance(exc, AuthFailed):
-        return "token refused" if exc.status in (None, 401) else "access refused (HTTP 403)"
+        return N_("token refused") if exc.status in (None, 401) else N_("access refused (HTTP 403)")
     if isinstance(exc, Gone):
-        return "gone for good (HTTP 410)"
+        return N_("gone for good (HTTP 410)")
     if isinstance(exc, RetryLater):
-        return "rate limited (HTTP 429)" if exc.status == 429 else f"server error {exc.status or 503}"
+        return N_("rate limited (HTTP 429)") if exc.status == 429 else _http_reason(exc.status or 503)
     if isinstance(exc, HttpStatusError):
-        return f"server error {exc.status}" if exc.status >= 500 else f"request refused (HTTP {exc.status})"
+        return _http_reason(exc.status)
     if isinstance(exc, Stalled):
-        return "connected, but nothing comes (stalled)"
+        return N_("connected, but nothing comes (stalled)")
     if isinstance(exc, ProtocolError):
-        return "garbled replies from the server"
+        return N_("garbled replies from the server")
     if isinstance(exc, SourceError):
         return str(exc)  # our own words already
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
-        return "no network (name lookup failed)"
+        return N_("no network (name lookup failed)")
     if isinstance(exc, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)):
-        return "secure connection refused (TLS certificate)"
+        return N_("secure connection refused (TLS certificate)")
     if isinstance(exc, aiohttp.ClientHttpProxyError | aiohttp.ClientProxyConnectionError):
-        return "the proxy refused the connection"
+        return N_("the proxy refused the connection")
     if isinstance(exc, aiohttp.ClientConnectorError):
         os_error = exc.os_error
         if isinstance(os_error, ConnectionRefusedError):
-            return "connection refused (server down?)"
+            return N_("connection refused (server down?)")
         if getattr(os_error, "errno", None) in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN):
-            return "no network"
-        return "cannot connect to the server"
+            return N_("no network")
+        return N_("cannot connect to the server")
     if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientConnectionResetError):
-        return "the server hung up"
+        return N_("the server hung up")
     if isinstance(exc, TimeoutError):  # asyncio.TimeoutError and aiohttp's timeouts
-        return "timed out"
+        return N_("timed out")
     if isinstance(exc, aiohttp.ClientPayloadError):
-        return "reply cut off"
+        return N_("reply cut off")
     if isinstance(exc, aiohttp.ClientResponseError):
-        status = exc.status
-        return f"server error {status}" if status >= 500 else f"request refused (HTTP {status})"
+        return _http_reason(exc.status)
     if isinstance(exc, aiohttp.ClientError | ConnectionError):
-        return "network error"
+        return N_("network error")
     if isinstance(exc, FileNotFoundError):
-        return "file not found"
+        return N_("file not found")
     if isinstance(exc, PermissionError):
-        return "permission denied"
+        return N_("permission denied")
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror.lower()
-    return "internal error (see the log)"
+    return N_("internal error (see the log)")
+
+
+def _http_reason(status: int) -> str:
+    return r.say(r.SOURCE_SERVER_ERROR if status >= 500 else r.SOURCE_REFUSED, status=status)
 
 
 def _describe(exc: BaseException) -> str:

@@ -16,7 +16,7 @@ from tocsin.config.settings import LevelSettings
 from tocsin.scoring.levels import TopicSignals, assess
 
 ROOT = Path(i18n.__file__).resolve().parent.parent
-PACKAGES = ("config", "sources", "scoring", "journal", "tui")
+PACKAGES = ("config", "sources", "scoring", "journal", "desk", "tui")
 PO = i18n.LOCALE_DIR / "fr" / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
 MO = PO.with_suffix(".mo")
 KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "N_plural": (1, 2)}

@@ -13,6 +13,8 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.widgets import Input, Label, Static
+from tocsin.config.i18n import _
+from tocsin.journal.display import kind_name
 from tocsin.journal.model import Event, Incident
 from tocsin.tui import safe_text
 from tocsin.tui.screens.incident_forms import ChoiceForm, Commit, T, incident_heading
@@ -23,8 +25,10 @@ def draft_choices(drafts: Sequence[Event]) -> list[tuple[str, str | Content]]:
     out: list[tuple[str, str | Content]] = []
     for ev in drafts:
         who = safe_text.clean(ev.operator, 30)
-        out.append((f"approve:{ev.id}", f"Approve draft {ev.id} by {who}: it goes out as written"))
-        out.append((f"reject:{ev.id}", f"Reject draft {ev.id} by {who} (say why below)"))
+        approve = _("Approve draft {draft} by {author}: it goes out as written")
+        reject = _("Reject draft {draft} by {author} (say why below)")
+        out.append((f"approve:{ev.id}", approve.format(draft=ev.id, author=who)))
+        out.append((f"reject:{ev.id}", reject.format(draft=ev.id, author=who)))
     return out
 
 
@@ -34,7 +38,7 @@ class ApprovalForm(ChoiceForm[T]):
     def __init__(
         self, commit: Commit[T], incident: Incident, drafts: Sequence[Event], tz: tzinfo | None
     ) -> None:
-        super().__init__(commit, incident_heading(incident, "Approve a response"), draft_choices(drafts))
+        super().__init__(commit, incident_heading(incident, _("Approve a response")), draft_choices(drafts))
         self._drafts = list(drafts)
         self._tz = tz
 
@@ -42,18 +46,23 @@ class ApprovalForm(ChoiceForm[T]):
         for ev in self._drafts:
             p = ev.payload
             when = ev.at.astimezone(self._tz).strftime("%H:%M")
+            kind = safe_text.clean(kind_name(p.get("kind", "")), 30)
+            said = _("{kind} on {channel} · {author} at {time}: ").format(
+                kind=kind,
+                channel=safe_text.clean(str(p.get("channel", "")), 30),
+                author=safe_text.clean(ev.operator, 30),
+                time=when,
+            )
             yield Static(
                 Content.assemble(
-                    (f"Draft {ev.id}", "bold"),
-                    f" · {safe_text.clean(str(p.get('kind', '')).replace('_', ' '), 30)}",
-                    f" on {safe_text.clean(str(p.get('channel', '')), 30)}",
-                    f" · {safe_text.clean(ev.operator, 30)} at {when}: ",
+                    (_("Draft {draft}").format(draft=ev.id), "bold"),
+                    f" · {said}",
                     safe_text.content(str(p.get("text", "")), max_len=600, multiline=True),
                 ),
                 classes="form-context",
             )
-        yield Label("Reason (needed to reject; Tab to type it first)")
-        yield Input(id="reason", placeholder="e.g. never say one-off before the facts are in")
+        yield Label(_("Reason (needed to reject; Tab to type it first)"))
+        yield Input(id="reason", placeholder=_("e.g. never say one-off before the facts are in"))
 
     def values(self) -> dict[str, Any]:
         decision, _, draft = str(self.choice or "").partition(":")

@@ -20,8 +20,9 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Footer, OptionList, Static
 from textual.widgets.option_list import Option
-from tocsin.config.i18n import N_
+from tocsin.config.i18n import N_, _
 from tocsin.journal.api import Journal
+from tocsin.journal.display import kind_name
 from tocsin.journal.errors import JournalError
 from tocsin.journal.model import ChecklistItem, Incident
 from tocsin.tui import safe_text
@@ -51,10 +52,10 @@ def step_line(item: ChecklistItem, tz: tzinfo | None) -> Content:
     """``[x] Say publicly you are on it  (holding statement, 10:31)``."""
     how = ""
     if item.done:
-        by = "by hand" if item.by == "check" else (item.by or "").replace("_", " ")
+        by = _("by hand") if item.by == "check" else kind_name(item.by or "")
         when = item.at.astimezone(tz).strftime("%H:%M") if item.at else ""
         how = f"  ({by}{', ' + when if when else ''})"
-    return Content.assemble(tick_mark(item.done), f" {item.label}", (how, "$foreground-muted"))
+    return Content.assemble(tick_mark(item.done), f" {_(item.label)}", (how, "$foreground-muted"))
 
 
 class ChecklistScreen(ModalScreen[Incident]):
@@ -89,7 +90,7 @@ class ChecklistScreen(ModalScreen[Incident]):
         with Vertical():
             yield Static(
                 Content.assemble(
-                    ("Checklist", "bold $accent"),
+                    (_("Checklist"), "bold $accent"),
                     " · ",
                     (f"#{inc.id} {inc.severity.label} ", "bold"),
                     safe_text.content(inc.title, max_len=50),
@@ -97,7 +98,7 @@ class ChecklistScreen(ModalScreen[Incident]):
                 id="checklist-heading",
             )
             yield OptionList(*self._options(), id="checklist-steps")
-            yield Static("Enter or space: tick / untick · Esc: back", id="checklist-hint")
+            yield Static(_("Enter or space: tick / untick · Esc: back"), id="checklist-hint")
         yield Footer()
 
     def _options(self) -> list[Option]:
@@ -132,8 +133,8 @@ class ChecklistScreen(ModalScreen[Incident]):
         highlighted = steps.highlighted
         steps.set_options(self._options())
         steps.highlighted = highlighted
-        word = "ticked" if not item.done else "unticked"
-        ticked = f"#{done.id}: {word} '{item.label}'"  # the playbook's words, never mention text
+        said = _("#{id}: ticked '{step}'") if not item.done else _("#{id}: unticked '{step}'")
+        ticked = said.format(id=done.id, step=_(item.label))  # the playbook's words, never mention text
         self.notify(ticked, markup=False, timeout=4)
 
     def action_close(self) -> None:

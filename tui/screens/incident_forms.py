@@ -25,9 +25,10 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Checkbox, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
-from tocsin.config.i18n import N_
+from tocsin.config.i18n import N_, _, datetime_text
 from tocsin.config.settings import ResponseTemplate, Settings
-from tocsin.desk.actions import CHANNELS, RESPONSE_CHOICES, STATE_CHOICES, EscalationChoice, IncidentDraft
+from tocsin.desk.actions import CHANNELS, STATE_CHOICES, EscalationChoice, IncidentDraft, response_choices
+from tocsin.journal.display import kind_name, state_name
 from tocsin.journal.errors import JournalError
 from tocsin.journal.model import Incident
 from tocsin.scoring.snapshot import ScoredMention
@@ -38,15 +39,16 @@ T = TypeVar("T")
 Commit = Callable[[dict[str, Any]], Awaitable[T]]
 
 SEVERITY_CHOICES: tuple[tuple[str, str], ...] = (
-    ("sev1", "SEV1 · crisis: everyone on deck"),
-    ("sev2", "SEV2 · alert: answer within the SLA"),
-    ("sev3", "SEV3 · watch closely"),
-    ("sev4", "SEV4 · keep an eye on it (no response clock)"),
+    ("sev1", N_("SEV1 · crisis: everyone on deck")),
+    ("sev2", N_("SEV2 · alert: answer within the SLA")),
+    ("sev3", N_("SEV3 · watch closely")),
+    ("sev4", N_("SEV4 · keep an eye on it (no response clock)")),
 )
+"""(severity, label): the labels in English, translated where the form shows them."""
 LABEL_CHOICES: tuple[tuple[str, str], ...] = (
-    ("negative", "− negative"),
-    ("neutral", "· neutral"),
-    ("positive", "+ positive"),
+    ("negative", N_("− negative")),
+    ("neutral", N_("· neutral")),
+    ("positive", N_("+ positive")),
 )
 
 
@@ -64,7 +66,7 @@ def mention_line(scored: ScoredMention, tz: tzinfo | None) -> Content:
     """``10:24 @lea_mtl (2.3k): the text…`` for a form's context line."""
     m = scored.mention
     parts: list[Content | tuple[str, str] | str] = [
-        (m.created_at.astimezone(tz).strftime("%H:%M:%S"), "$foreground-muted"),
+        (m.created_at.astimezone(tz).strftime("%H:%M:%S"), "$foreground-muted"),  # the same in every language
         " ",
         safe_text.handle(m.author.handle, "bold"),
     ]
@@ -111,7 +113,8 @@ class IncidentForm(ModalScreen[T | None], Generic[T]):
     }
     """
 
-    HINT = "Enter saves · Esc cancels"
+    HINT = N_("Enter saves · Esc cancels")
+    """The keys under the form (English, translated when shown)."""
     SHORT = 32
     """Below this many lines the form drops its blank lines and field borders: at 80x24 the respond
     form's link field and its save hint fell below the screen."""
@@ -130,7 +133,7 @@ class IncidentForm(ModalScreen[T | None], Generic[T]):
             yield Static(self._heading, classes="form-heading")
             yield from self.fields()
             yield Static("", id="form-error")
-            yield Static(self.HINT, id="form-hint")
+            yield Static(_(self.HINT), id="form-hint")
 
     def fields(self) -> ComposeResult:
         """The form's widgets (subclasses)."""
@@ -160,7 +163,7 @@ class IncidentForm(ModalScreen[T | None], Generic[T]):
         if self.busy:
             return
         self.busy = True
-        self.show_error("saving…", busy=True)
+        self.show_error(_("saving…"), busy=True)
         self.run_worker(self._save(self.values()), group="journal", exit_on_error=False)
 
     async def _save(self, values: dict[str, Any]) -> None:
@@ -172,14 +175,14 @@ class IncidentForm(ModalScreen[T | None], Generic[T]):
             return
         except Exception as exc:  # a bug must not leave the form stuck on "saving…"
             self.busy = False
-            self.show_error(f"could not save: {type(exc).__name__}: {exc}")
+            self.show_error(_("could not save: {error}").format(error=f"{type(exc).__name__}: {exc}"))
             return
         self.busy = False
         self.dismiss(result)
 
     def action_cancel(self) -> None:
         if self.busy:  # the write may already be committing: wait for its answer
-            self.notify("saving… the form closes when the journal has it", markup=False)
+            self.notify(_("saving… the form closes when the journal has it"), markup=False)
             return
         self.dismiss(None)
 
@@ -196,7 +199,7 @@ class ChoiceForm(IncidentForm[T]):
     """A form that is mostly one list: Enter on an option saves it. The highlighted option carries a
     mark as well as the highlight's colour (colour is never the only signal)."""
 
-    HINT = "↑/↓ choose · Enter saves · Esc cancels"
+    HINT = N_("↑/↓ choose · Enter saves · Esc cancels")
 
     def __init__(
         self,
@@ -219,7 +222,7 @@ class ChoiceForm(IncidentForm[T]):
         for key, label in self._choices:
             shown = label if isinstance(label, Content) else Content(label)
             if key == self._current:
-                shown = Content.assemble(shown, ("  (now)", "$foreground-muted"))
+                shown = Content.assemble(shown, ("  " + _("(now)"), "$foreground-muted"))
             self._prompts.append(shown)
         self._marked: int | None = None
         yield OptionList(
@@ -269,7 +272,7 @@ class ChoiceForm(IncidentForm[T]):
 class OpenIncidentForm(IncidentForm[T]):
     """A new incident, prefilled from the topic's level (severity, title, first signal)."""
 
-    HINT = "Enter saves · Esc cancels · Tab moves between fields"
+    HINT = N_("Enter saves · Esc cancels · Tab moves between fields")
 
     def __init__(
         self,
@@ -280,7 +283,7 @@ class OpenIncidentForm(IncidentForm[T]):
         *,
         evidence: ScoredMention | None = None,
     ) -> None:
-        super().__init__(commit, Content.styled("Open an incident", "bold $accent"))
+        super().__init__(commit, Content.styled(_("Open an incident"), "bold $accent"))
         self._settings = settings
         self._draft = draft
         self._tz = tz
@@ -291,28 +294,29 @@ class OpenIncidentForm(IncidentForm[T]):
         topics = [(safe_text.text(t.label, max_len=60), t.id) for t in self._settings.topics]
         if draft.topic not in [t.id for t in self._settings.topics]:
             topics.append((safe_text.text(draft.topic, max_len=60), draft.topic))
-        yield Label("Topic")
+        yield Label(_("Topic"))
         yield Select(topics, value=draft.topic, allow_blank=False, id="topic", compact=True)
-        yield Label("Severity")
+        yield Label(_("Severity"))
         yield Select(
-            [(Text(label), key) for key, label in SEVERITY_CHOICES],
+            [(Text(_(label)), key) for key, label in SEVERITY_CHOICES],
             value=str(draft.severity),
             allow_blank=False,
             id="severity",
             compact=True,
         )
-        yield Label("Title")
-        yield Input(draft.title, id="title", placeholder="what is going on, in a few words")
+        yield Label(_("Title"))
+        yield Input(draft.title, id="title", placeholder=_("what is going on, in a few words"))
         yield Static(self._signal_line(draft.first_signal_at), classes="form-context", id="first-signal")
         if self._evidence is not None:
-            yield TickBox("Pin this mention as the first evidence", value=True, id="pin")
+            yield TickBox(_("Pin this mention as the first evidence"), value=True, id="pin")
             yield Static(mention_line(self._evidence, self._tz), classes="form-context")
 
     def _signal_line(self, at: datetime | None) -> Content:
         if at is None:
-            return Content("First signal: now (the topic is calm; the clocks start when you save)")
+            return Content(_("First signal: now (the topic is calm; the clocks start when you save)"))
         local = at.astimezone(self._tz).strftime("%H:%M:%S")
-        return Content.assemble("First signal: ", (local, "bold"), " (when the level left calm)")
+        before, _field, after = _("First signal: {time} (when the level left calm)").partition("{time}")
+        return Content.assemble(before, (local, "bold"), after)
 
     def on_mount(self) -> None:
         self.query_one("#title", Input).focus()
@@ -331,7 +335,7 @@ class RespondForm(IncidentForm[T]):
     """Log a response that was published or sent: kind, channel, text, link — starting, if the
     operator picks one, from a prepared template (``responses:``) whose filled text is then edited."""
 
-    HINT = "Ctrl+S saves · Enter in a one-line field saves · Esc cancels"
+    HINT = N_("Ctrl+S saves · Enter in a one-line field saves · Esc cancels")
 
     def __init__(
         self,
@@ -342,7 +346,7 @@ class RespondForm(IncidentForm[T]):
         *,
         template: str | None = None,
     ) -> None:
-        super().__init__(commit, incident_heading(incident, "Log a response"))
+        super().__init__(commit, incident_heading(incident, _("Log a response")))
         self._incident = incident
         self._templates = {t.id: t for t in templates}
         self._fill = fill
@@ -351,29 +355,29 @@ class RespondForm(IncidentForm[T]):
     def fields(self) -> ComposeResult:
         kind = "holding_statement" if self._incident.first_response_at is None else "official_statement"
         if self._templates:
-            yield Label("Start from a template (then edit the text)")
+            yield Label(_("Start from a template (then edit the text)"))
             yield Select(
                 [(Text(template_label(t)), t.id) for t in self._templates.values()],
                 value=self._start if self._start is not None else Select.NULL,
-                prompt="No template: write it",
+                prompt=_("No template: write it"),
                 id="template",
                 compact=True,
             )
-        yield Label("Kind")
+        yield Label(_("Kind"))
         yield Select(
-            [(Text(label), key) for key, label in RESPONSE_CHOICES],
+            [(Text(label), key) for key, label in response_choices()],
             value=kind,
             allow_blank=False,
             id="kind",
             compact=True,
         )
-        yield Label("Channel (where it was published or sent)")
+        yield Label(_("Channel (where it was published or sent)"))
         yield Input(
-            id="channel", placeholder="x, instagram, press, email…", suggester=SuggestFromList(CHANNELS)
+            id="channel", placeholder=_("x, instagram, press, email…"), suggester=SuggestFromList(CHANNELS)
         )
-        yield Label("Text (what was said)")
+        yield Label(_("Text (what was said)"))
         yield TextArea(id="text", soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
-        yield Label("Link (optional)")
+        yield Label(_("Link (optional)"))
         yield Input(id="url", placeholder="https://…")
 
     def on_mount(self) -> None:
@@ -415,21 +419,21 @@ def template_label(t: ResponseTemplate) -> str:
     """``[fr] Message d'attente (holding statement, SEV1/SEV2)`` for the template list (config text,
     not mention data, but cut to one line)."""
     sev = "/".join(s.upper() for s in t.severities)
-    what = t.kind.replace("_", " ") + (f", {sev}" if sev else "")
+    what = kind_name(t.kind) + (f", {sev}" if sev else "")
     return safe_text.clean(f"[{t.language}] {t.name or t.id} ({what})", 90)
 
 
 class NoteForm(IncidentForm[T]):
     """A note on the incident, or a lesson for the post-mortem."""
 
-    HINT = "Ctrl+S saves · Esc cancels"
+    HINT = N_("Ctrl+S saves · Esc cancels")
 
     def __init__(self, commit: Commit[T], incident: Incident) -> None:
-        super().__init__(commit, incident_heading(incident, "Add a note"))
+        super().__init__(commit, incident_heading(incident, _("Add a note")))
 
     def fields(self) -> ComposeResult:
         yield TextArea(id="text", soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
-        yield TickBox("A lesson for the post-mortem (what we would do differently)", id="lesson")
+        yield TickBox(_("A lesson for the post-mortem (what we would do differently)"), id="lesson")
 
     def on_mount(self) -> None:
         self.query_one("#text", TextArea).focus()
@@ -471,7 +475,7 @@ class ConfirmScreen(ModalScreen[bool]):
         with Vertical():
             yield Static(self._question, id="confirm-question")
             yield Static(self._consequence, id="confirm-consequence")
-            yield Static("y: yes, do it · n or Esc: no, go back", id="confirm-hint")
+            yield Static(_("y: yes, do it · n or Esc: no, go back"), id="confirm-hint")
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
@@ -484,8 +488,8 @@ class StateForm(ChoiceForm[T]):
     def __init__(self, commit: Commit[T], incident: Incident) -> None:
         super().__init__(
             commit,
-            incident_heading(incident, "Set the state"),
-            STATE_CHOICES,
+            incident_heading(incident, _("Set the state")),
+            [(key, _(label)) for key, label in STATE_CHOICES],
             current=str(incident.state),
         )
         self._incident = incident
@@ -499,15 +503,19 @@ class StateForm(ChoiceForm[T]):
             if yes:
                 super(StateForm, self).action_submit()
             else:
-                self.show_error("not resolved: still " + str(self._incident.state))
+                self.show_error(
+                    _("not resolved: still {state}").format(state=state_name(self._incident.state))
+                )
 
-        question = incident_heading(self._incident, "Resolve")
-        consequence = "Its clocks stop and it leaves the wall; a surge will not reopen it by itself."
+        question = incident_heading(self._incident, _("Resolve"))
+        consequence = _("Its clocks stop and it leaves the wall; a surge will not reopen it by itself.")
         self.app.push_screen(ConfirmScreen(Content.assemble(question, " ?"), consequence), answered)
 
     def more_fields(self) -> ComposeResult:
-        yield Label("Reason or summary (optional; Tab to type it first)")
-        yield Input(id="reason", placeholder="e.g. supplier confirmed, statement up, volume back to normal")
+        yield Label(_("Reason or summary (optional; Tab to type it first)"))
+        yield Input(
+            id="reason", placeholder=_("e.g. supplier confirmed, statement up, volume back to normal")
+        )
 
     def values(self) -> dict[str, Any]:
         return {"choice": self.choice, "reason": self.query_one("#reason", Input).value}
@@ -523,23 +531,26 @@ class ReopenForm(ChoiceForm[T]):
                 Content.assemble(
                     (f"#{inc.id} {inc.severity.label} ", "bold"),
                     safe_text.content(inc.title, max_len=44),
-                    (f"  resolved {_when(inc.resolved_at, tz)}", "$foreground-muted"),
+                    (
+                        "  " + _("resolved {time}").format(time=_when(inc.resolved_at, tz)),
+                        "$foreground-muted",
+                    ),
                 ),
             )
             for inc in incidents
         ]
-        super().__init__(commit, Content.styled("Reopen a resolved incident", "bold $accent"), choices)
+        super().__init__(commit, Content.styled(_("Reopen a resolved incident"), "bold $accent"), choices)
 
     def more_fields(self) -> ComposeResult:
-        yield Label("Why (optional; Tab to type it first)")
-        yield Input(id="reason", placeholder="e.g. the storm is back, the supplier story resurfaced")
+        yield Label(_("Why (optional; Tab to type it first)"))
+        yield Input(id="reason", placeholder=_("e.g. the storm is back, the supplier story resurfaced"))
 
     def values(self) -> dict[str, Any]:
         return {"choice": self.choice, "reason": self.query_one("#reason", Input).value}
 
 
 def _when(at: datetime | None, tz: tzinfo | None) -> str:
-    return at.astimezone(tz).strftime("%a %d %b %H:%M") if at is not None else "?"
+    return datetime_text(at.astimezone(tz), "%a %d %b %H:%M", "EEE d MMM HH:mm") if at is not None else "?"
 
 
 def escalation_form(
@@ -548,13 +559,21 @@ def escalation_form(
     """Raise (or lower) the severity, or call the next step of the escalation ladder."""
     return ChoiceForm(
         commit,
-        incident_heading(incident, "Escalate"),
+        incident_heading(incident, _("Escalate")),
         [(c.key, c.label) for c in choices],
-        context=Content.assemble(
-            "Now ",
-            (incident.severity.label, "bold"),
-            f", escalation step {incident.escalation_step}" if incident.escalation_step else "",
-        ),
+        context=_now(incident),
+    )
+
+
+def _now(incident: Incident) -> Content:
+    """``Now SEV2, escalation step 1``: the severity in bold."""
+    before, _field, after = _("Now {severity}").partition("{severity}")
+    step = incident.escalation_step
+    return Content.assemble(
+        before,
+        (incident.severity.label, "bold"),
+        after,
+        _(", escalation step {step}").format(step=step) if step else "",
     )
 
 
@@ -566,17 +585,17 @@ def assign_form(commit: Commit[T], incident: Incident, settings: Settings) -> In
     choices: list[tuple[str, str | Content]] = [
         (m.id, Content.assemble(safe_text.content(m.name, "bold", max_len=40), f"  {m.role}")) for m in roster
     ]
-    return ChoiceForm(commit, incident_heading(incident, "Assign"), choices, current=incident.assignee)
+    return ChoiceForm(commit, incident_heading(incident, _("Assign")), choices, current=incident.assignee)
 
 
 class FreeAssignForm(IncidentForm[T]):
     """Assign without a roster: the owner's name, typed."""
 
     def __init__(self, commit: Commit[T], incident: Incident) -> None:
-        super().__init__(commit, incident_heading(incident, "Assign"))
+        super().__init__(commit, incident_heading(incident, _("Assign")))
 
     def fields(self) -> ComposeResult:
-        yield Label("Who owns it (no roster in team.roster: any name)")
+        yield Label(_("Who owns it (no roster in team.roster: any name)"))
         yield Input(id="member")
 
     def on_mount(self) -> None:
@@ -590,8 +609,8 @@ def correct_form(commit: Commit[T], scored: ScoredMention, tz: tzinfo | None) ->
     """The operator's verdict on a mention's sentiment (kept as training data)."""
     return ChoiceForm(
         commit,
-        Content.styled("Correct the sentiment", "bold $accent"),
-        LABEL_CHOICES,
+        Content.styled(_("Correct the sentiment"), "bold $accent"),
+        [(key, _(label)) for key, label in LABEL_CHOICES],
         current=scored.sentiment.label,
         context=mention_line(scored, tz),
     )

@@ -26,10 +26,11 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Static
-from tocsin.config.i18n import N_
+from tocsin.config.i18n import N_, _, datetime_text, percent
+from tocsin.config.reasons import level_name
 from tocsin.desk.charts import sparkline
 from tocsin.journal.api import Journal
-from tocsin.journal.display import safe_url
+from tocsin.journal.display import kind_name, safe_url, state_name
 from tocsin.journal.errors import JournalError
 from tocsin.journal.exports import export_postmortem
 from tocsin.journal.model import Incident
@@ -41,20 +42,27 @@ from tocsin.tui.screens.checklist import tick_mark
 
 CHART_WIDTH = 72
 STATUS_WORDS = {
-    "running": ("running", "$warning"),
-    "overdue": ("OVERDUE", "bold $text-error"),
-    "met": ("met", "$text-success"),
-    "late": ("BREACHED", "bold $text-error"),
-    "stopped": ("stopped at resolution", "$foreground-muted"),
+    "running": (N_("running"), "$warning"),
+    "overdue": (N_("OVERDUE"), "bold $text-error"),
+    "met": (N_("met"), "$text-success"),
+    "late": (N_("BREACHED"), "bold $text-error"),
+    "stopped": (N_("stopped at resolution"), "$foreground-muted"),
     "counting": ("—", "$foreground-muted"),
 }
+"""A clock's status: its word (English, translated when shown) and style."""
 
 
 def _t(pm: PostMortem, dt: object, *, seconds: bool = False) -> str:
     if not isinstance(dt, datetime):
         return "—"
-    fmt = "%a %d %b %H:%M:%S" if seconds else "%a %d %b %H:%M"
-    return dt.astimezone(pm.tz).strftime(fmt)
+    if seconds:
+        return datetime_text(dt.astimezone(pm.tz), "%a %d %b %H:%M:%S", "EEE d MMM HH:mm:ss")
+    return datetime_text(dt.astimezone(pm.tz), "%a %d %b %H:%M", "EEE d MMM HH:mm")
+
+
+def _label(word: str) -> tuple[str, str]:
+    """A muted label between values: ``  owner ``."""
+    return (f"  {word} ", "$foreground-muted")
 
 
 def _section(title: str) -> Content:
@@ -70,59 +78,70 @@ def review_content(pm: PostMortem) -> Content:
             (f"#{inc.id} ", "bold"),
             (f" {inc.severity.label} ", "bold reverse"),
             " ",
-            (str(inc.state), "bold"),
+            (state_name(inc.state), "bold"),
             "  ",
             safe_text.content(inc.title, "bold", max_len=200),
         ),
         Content.assemble(
-            ("topic ", "$foreground-muted"),
+            (_("topic") + " ", "$foreground-muted"),
             safe_text.content(pm.topic_name, max_len=60),
-            ("  owner ", "$foreground-muted"),
+            _label(_("owner")),
             safe_text.content(who, max_len=60),
-            ("  level ", "$foreground-muted"),
-            (inc.level or "—", ""),
-            (f"  escalation step {inc.escalation_step}" if inc.escalation_step else "", ""),
+            _label(_("level")),
+            (level_name(inc.level) if inc.level else "—", ""),
+            (
+                "  " + _("escalation step {step}").format(step=inc.escalation_step)
+                if inc.escalation_step
+                else "",
+                "",
+            ),
         ),
         Content.assemble(
-            ("first signal ", "$foreground-muted"),
+            (_("first signal") + " ", "$foreground-muted"),
             _t(pm, inc.first_signal_at),
-            ("  opened ", "$foreground-muted"),
+            _label(_("opened")),
             _t(pm, inc.opened_at),
-            (" by ", "$foreground-muted"),
+            (" " + _("by") + " ", "$foreground-muted"),
             safe_text.content(inc.opened_by, max_len=40),
-            ("  resolved ", "$foreground-muted"),
+            _label(_("resolved")),
             _t(pm, inc.resolved_at),
         ),
-        _section("Clocks against the SLA"),
+        _section(_("Clocks against the SLA")),
     ]
     for c in pm.clocks:
         word, style = STATUS_WORDS.get(c.status, (c.status, ""))
-        target = "no target" if c.due_at is None else f"target {span(c.due_at - c.started_at)}"
+        target = (
+            _("no target")
+            if c.due_at is None
+            else _("target {span}").format(span=span(c.due_at - c.started_at))
+        )
+        took = _("took {span}").format(span=f"{span(c.elapsed):<8}")
         lines.append(
             Content.assemble(
-                f"  {c.label.capitalize():<26}",
+                f"  {_(c.label).capitalize():<26}",
                 (f"{target:<16}", "$foreground-muted"),
-                f"took {span(c.elapsed):<8} ",
-                (word, style),
+                f"{took} ",
+                (_(word), style),
             )
         )
-    lines.append(_section("Checklist"))
+    lines.append(_section(_("Checklist")))
     for item in inc.checklist:
-        how = f"  ({item.by.replace('_', ' ')}, {_t(pm, item.at)})" if item.done and item.by else ""
+        by = (_("check") if item.by == "check" else kind_name(item.by)) if item.by else ""  # ticked by hand
+        how = f"  ({by}, {_t(pm, item.at)})" if item.done and item.by else ""
         lines.append(
-            Content.assemble("  ", tick_mark(item.done), f" {item.label}", (how, "$foreground-muted"))
+            Content.assemble("  ", tick_mark(item.done), f" {_(item.label)}", (how, "$foreground-muted"))
         )
     lines += _charts(pm)
     if rec.responses:
-        lines.append(_section(f"Responses ({len(rec.responses)})"))
+        lines.append(_section(_("Responses ({n})").format(n=len(rec.responses))))
         for r in rec.responses:
             lines.append(
                 Content.assemble(
                     f"  {_t(pm, r.at)} ",
-                    (r.kind.label, "bold"),
-                    " on ",
+                    (kind_name(r.kind), "bold"),
+                    " " + _("on") + " ",
                     safe_text.content(r.channel, max_len=40),
-                    (" by ", "$foreground-muted"),
+                    (" " + _("by") + " ", "$foreground-muted"),
                     safe_text.content(r.operator, max_len=40),
                 )
             )
@@ -130,7 +149,7 @@ def review_content(pm: PostMortem) -> Content:
             if safe_url(r.url):  # pasted links may carry a token: shown redacted, as in the exports
                 lines.append(Content.assemble("    ", safe_text.url(safe_url(r.url), "$foreground-muted")))
     if rec.evidence:
-        lines.append(_section(f"Evidence ({len(rec.evidence)} pinned)"))
+        lines.append(_section(_("Evidence ({n} pinned)").format(n=len(rec.evidence))))
         for e in rec.evidence[:200]:
             followers = f" ({safe_text.number_str(e.followers)})" if e.followers is not None else ""
             lines.append(
@@ -148,14 +167,15 @@ def review_content(pm: PostMortem) -> Content:
             for note in revision_notes(pm, e, limit=300):  # an edited post: its first words
                 lines.append(Content.assemble("    ", safe_text.content(note, "$warning", max_len=400)))
         if len(rec.evidence) > 200:
-            lines.append(Content.styled(f"  … and {len(rec.evidence) - 200} more in the export", "italic"))
+            more = _("… and {n} more in the export").format(n=len(rec.evidence) - 200)
+            lines.append(Content.styled(f"  {more}", "italic"))
     if rec.lessons:
-        lines.append(_section("Lessons"))
+        lines.append(_section(_("Lessons")))
         for n in rec.lessons:
             lines.append(Content.assemble("  • ", safe_text.content(n.text, max_len=600)))
     notes = [n for n in rec.notes if n not in rec.lessons]
     if notes:
-        lines.append(_section("Notes"))
+        lines.append(_section(_("Notes")))
         for n in notes:
             lines.append(
                 Content.assemble(
@@ -165,7 +185,7 @@ def review_content(pm: PostMortem) -> Content:
                     safe_text.content(n.text, max_len=600),
                 )
             )
-    lines.append(_section("Timeline"))
+    lines.append(_section(_("Timeline")))
     for ev in rec.events:
         lines.append(
             Content.assemble(
@@ -181,35 +201,54 @@ def review_content(pm: PostMortem) -> Content:
 def _charts(pm: PostMortem) -> list[Content]:
     """Volume and negative share around the incident, from the per-minute history."""
     chart, size = bins(pm, CHART_WIDTH)
-    lines = [_section(f"Around it: {_t(pm, pm.window[0])} → {_t(pm, pm.window[1])} ({size} min per column)")]
+    around = _("Around it: {start} → {end} ({size} min per column)").format(
+        start=_t(pm, pm.window[0]), end=_t(pm, pm.window[1]), size=size
+    )
+    lines = [_section(around)]
     counts = [b.count for b in chart]
     if not any(counts):
-        lines.append(Content.styled("  no volume history recorded for this topic then", "$foreground-muted"))
+        nothing = _("no volume history recorded for this topic then")
+        lines.append(Content.styled(f"  {nothing}", "$foreground-muted"))
         return lines
     shares = [b.negative / b.count if b.count else 0.0 for b in chart]
     top = max(counts)
     for row in sparkline(counts, len(chart), rows=2):
         lines.append(Content.assemble("  ", (row, "$primary")))
-    lines.append(Content.styled(f"  volume, peak {top} mentions per {size} min", "$foreground-muted"))
+    peak = _("volume, peak {n} mentions per {size} min").format(n=top, size=size)
+    lines.append(Content.styled(f"  {peak}", "$foreground-muted"))
     lines.append(Content.assemble("  ", (sparkline(shares, len(chart), top=1.0)[0], "$text-error")))
     peak_share = max(shares)
-    lines.append(Content.styled(f"  negative share, peak {peak_share:.0%}", "$foreground-muted"))
+    negative = _("negative share, peak {share}").format(share=percent(peak_share))
+    lines.append(Content.styled(f"  {negative}", "$foreground-muted"))
     return lines
 
 
 def incident_row(inc: Incident, tz: tzinfo | None, names: dict[str, str]) -> tuple[Text, ...]:
     end = inc.resolved_at
-    lasted = span(end - inc.first_signal_at) if end else "open"
+    lasted = span(end - inc.first_signal_at) if end else _("open")
     return (
         Text(f"#{inc.id}", style="bold"),
         Text(inc.severity.label, style=SEVERITY_STYLE.get(str(inc.severity), "")),
-        Text(str(inc.state)),
+        Text(state_name(inc.state)),
         safe_text.text(inc.topic, max_len=16),
         safe_text.text(inc.title, max_len=60),
-        Text(inc.opened_at.astimezone(tz).strftime("%d %b %H:%M")),
+        Text(datetime_text(inc.opened_at.astimezone(tz), "%d %b %H:%M", "d MMM HH:mm")),
         Text(lasted),
         safe_text.text(names.get(inc.assignee, inc.assignee) if inc.assignee else "—", max_len=20),
     )
+
+
+REVIEW_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("#", "#"),
+    ("sev", N_("SEV")),
+    ("state", N_("STATE")),
+    ("topic", N_("TOPIC")),
+    ("incident", N_("INCIDENT")),
+    ("opened", N_("OPENED")),
+    ("lasted", N_("LASTED")),
+    ("owner", N_("OWNER")),
+)
+"""The review list's columns: (key, title in English, translated when shown)."""
 
 
 class ReviewScreen(ModalScreen[None]):
@@ -237,10 +276,11 @@ class ReviewScreen(ModalScreen[None]):
         self.incidents: list[Incident] = []
 
     def compose(self) -> ComposeResult:
-        yield Static(Content.styled("Review · every incident, newest first", "bold"), id="review-heading")
+        heading = Content.styled(_("Review · every incident, newest first"), "bold")
+        yield Static(heading, id="review-heading")
         table: DataTable[Text] = DataTable(cursor_type="row", id="review-list")
-        for label in ("#", "SEV", "STATE", "TOPIC", "INCIDENT", "OPENED", "LASTED", "OWNER"):
-            table.add_column(label, key=label.lower())
+        for key, label in REVIEW_COLUMNS:
+            table.add_column(_(label), key=key)
         yield table
         yield Footer()
 
@@ -263,7 +303,7 @@ class ReviewScreen(ModalScreen[None]):
             table.add_row(*incident_row(inc, self._tz, names), key=str(inc.id))
         if not self.incidents:
             heading = self.query_one("#review-heading", Static)
-            heading.update(Content.styled("Review · no incidents in the journal yet", "bold"))
+            heading.update(Content.styled(_("Review · no incidents in the journal yet"), "bold"))
 
     @property
     def selected(self) -> Incident | None:
@@ -319,7 +359,7 @@ class IncidentReviewScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static(Content.styled("loading…", "italic"), id="review-body")
+            yield Static(Content.styled(_("loading…"), "italic"), id="review-body")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -363,19 +403,17 @@ def confirm_reopen(
     from tocsin.tui.screens.incident_forms import ConfirmScreen, incident_heading
 
     if str(incident.state) not in ("resolved", "monitoring"):
-        screen.notify(
-            f"#{incident.id} is {incident.state}: only a resolved or monitoring incident reopens",
-            markup=False,
-        )
+        said = _("#{id} is {state}: only a resolved or monitoring incident reopens")
+        screen.notify(said.format(id=incident.id, state=state_name(incident.state)), markup=False)
         return
 
     async def reopen() -> None:
         try:
-            done = await journal.reopen(incident.id, reason="reopened from the review")
+            done = await journal.reopen(incident.id, reason=_("reopened from the review"))
         except JournalError as exc:
             screen.notify(safe_text.clean(str(exc), 300), severity="error", markup=False)
             return
-        reopened = f"#{done.id} reopened: it is back on the wall"
+        reopened = _("#{id} reopened: it is back on the wall").format(id=done.id)
         screen.notify(reopened, markup=False, timeout=6)
         reload()
 
@@ -383,9 +421,9 @@ def confirm_reopen(
         if yes:
             screen.run_worker(reopen(), group="journal", exit_on_error=False)
 
-    question = Content.assemble(incident_heading(incident, "Reopen"), " ?")
+    question = Content.assemble(incident_heading(incident, _("Reopen")), " ?")
     screen.app.push_screen(
-        ConfirmScreen(question, "Its clocks run again and it is back on the wall."), answered
+        ConfirmScreen(question, _("Its clocks run again and it is back on the wall.")), answered
     )
 
 
@@ -396,10 +434,11 @@ def run_export(screen: Screen[None], journal: Journal, incident_id: int, directo
         try:
             path = await export_postmortem(journal, incident_id, "html", directory)
         except (JournalError, OSError) as exc:
-            failed = safe_text.clean(f"could not export #{incident_id}: {exc}", 500)
-            screen.notify(failed, severity="error", markup=False)
+            failed = _("could not export #{id}: {error}").format(id=incident_id, error=exc)
+            screen.notify(safe_text.clean(failed, 500), severity="error", markup=False)
             return
-        written = safe_text.clean(f"post-mortem of #{incident_id} written to {path}", 500)
+        written = _("post-mortem of #{id} written to {path}").format(id=incident_id, path=path)
+        written = safe_text.clean(written, 500)
         screen.notify(written, markup=False, timeout=15)
 
     screen.run_worker(export(), group="export", exit_on_error=False)
