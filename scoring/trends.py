@@ -1,9 +1,12 @@
 """Surging terms: which hashtags and words grow fastest against their own baseline in a topic.
 
 Each term (``#hashtag`` or a word of 3+ letters that is not a French or English stopword nor one of the
-topic's own keywords) keeps two exponentially decayed counts of the mentions using it, updated in O(1)
-per use and decayed lazily: a *recent* one (time constant ``trends.recent``, 15 min) and a *usual* one
-(``trends.baseline``, 6 h), both corrected for the tracker being younger than their time constant.
+topic's own keywords) keeps two exponentially decayed counts of the mentions using it: a *recent* one
+(time constant ``trends.recent``, 15 min) and a *usual* one (``trends.baseline``, 6 h), both corrected
+for the tracker being younger than their time constant. The counts are kept scaled by ``exp(t/τ)``
+from a reference time, so that a use adds the same two weights to each of a mention's terms (computed
+once per mention: no exponential per term) and decay is applied only when read; the reference moves
+forward every few days of desk time, before the weights grow too large for a float.
 A term's expected recent count is its usual rate times the recent time constant, and it surges by
 
     surge = (recent − expected) / sqrt(expected + 1)        (a Poisson-style z)
@@ -35,9 +38,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tocsin.config.settings import TrendSettings
+from tocsin.scoring.clusters import without_links
 from tocsin.sources.model import Mention
 
-_LINKS_AND_HANDLES = re.compile(r"(?:https?://|www\.)\S+|(?<![\w@])[@#][\w.\-]+", re.IGNORECASE)
+_HASHTAGS = re.compile(r"(?<![\w@])#[\w.\-]+")
 _WORD = re.compile(r"[^\W\d_]{3,}")
 _MAX_TEXT = 2000
 MIN_SURGE = 3.0
@@ -46,7 +50,10 @@ MIN_AUTHORS = 3
 """Distinct authors a term needs among its recent uses (within ``AUTHOR_WINDOW`` recent time constants)."""
 AUTHOR_WINDOW = 2.0
 _AUTHORS_KEPT = 2 * MIN_AUTHORS
-"""Authors remembered per term (the latest ones): enough to tell, bounded whatever the volume."""
+"""Authors remembered per term (at least the latest ones, at most twice as many: trimmed in bulk):
+enough to tell, bounded whatever the volume."""
+_REBASE = 300.0
+"""Recent time constants after which the scaled counts' reference time moves (``exp(300)`` ≈ 1e130)."""
 
 STOPWORDS = frozenset(
     """
@@ -94,12 +101,17 @@ class Surge:
 
 def terms_of(text: str, hashtags: Sequence[str] = (), ignore: frozenset[str] = frozenset()) -> set[str]:
     """The distinct terms a mention contributes: its hashtags (``#tag``) and its meaningful words."""
+    return terms_of_plain(without_links(text[:_MAX_TEXT]), hashtags) - ignore
+
+
+def terms_of_plain(plain: str, hashtags: Sequence[str] = ()) -> set[str]:
+    """``terms_of`` (nothing ignored) for a text whose links and @mentions are already gone
+    (``clusters.without_links``: the judge reads a mention's text once for both)."""
     found = {f"#{h.casefold().lstrip('#')}" for h in hashtags if h}
-    body = _LINKS_AND_HANDLES.sub(" ", text[:_MAX_TEXT]).casefold()
-    for word in _WORD.findall(body):
-        if word not in STOPWORDS and word not in ignore:
-            found.add(word)
-    return found - ignore
+    body = (_HASHTAGS.sub(" ", plain) if "#" in plain else plain).casefold()
+    found.update(_WORD.findall(body))
+    found -= STOPWORDS
+    return found
 
 
 class SurgingTerms:
@@ -120,11 +132,14 @@ class SurgingTerms:
             words.update(_WORD.findall(k.lstrip("@#")))
             words.add("#" + re.sub(r"\W+", "", k.lstrip("@#")))
         self._ignore = frozenset(words)
-        # term → [recent count, usual count, time of last update (epoch s)]
+        # term → [recent count, usual count (both scaled by their weight at ``_ref``), its latest use]
         self._terms: dict[str, list[float]] = {}
         self._authors: dict[str, dict[str, float]] = {}  # term → its latest authors → last use (epoch s)
-        self._total = [0.0, 0.0, 0.0]  # the topic's mentions, decayed like a term
+        self._total = [0.0, 0.0, float("-inf")]  # the topic's mentions, counted like a term
         self._started: float | None = None
+        self._ref = 0.0
+        """Reference time of the scaled counts (epoch s)."""
+        self._rebase_after = _REBASE * self._tau_recent
 
     def __len__(self) -> int:
         return len(self._terms)
@@ -135,39 +150,73 @@ class SurgingTerms:
 
     def add(self, text: str, hashtags: Sequence[str], at: datetime, author: str = "") -> None:
         """Count one mention's terms at ``at`` (``author``: who wrote it, for ``MIN_AUTHORS``)."""
-        t = at.timestamp()
+        self.add_terms(terms_of(text, hashtags), at.timestamp(), author)
+
+    def add_terms(self, terms: set[str], t: float, author: str = "") -> None:
+        """Count one mention's terms (``terms_of_plain``; the topic's own names are left out here) at
+        ``t`` (epoch seconds) by ``author``. O(terms)."""
         if self._started is None:
-            self._started = t
-        self._bump(self._total, t)
-        for term in terms_of(text, hashtags, self._ignore):
-            state = self._terms.get(term)
-            if state is None:
-                self._terms[term] = [1.0, 1.0, t]
-                self._authors[term] = {author: t}
+            self._started = self._ref = t
+        elif t - self._ref > self._rebase_after:
+            self._rebase(t)
+        ref, tau_r, tau_u = self._ref, self._tau_recent, self._tau_usual
+        w_recent, w_usual = math.exp((t - ref) / tau_r), math.exp((t - ref) / tau_u)
+        self._bump(self._total, t, w_recent, w_usual)
+        known, authors_of, ignore = self._terms, self._authors, self._ignore
+        for term in terms:
+            if term in ignore:
                 continue
-            self._bump(state, t)
-            authors = self._authors[term]
-            authors[author] = max(authors.get(author, t), t)
-            if len(authors) > _AUTHORS_KEPT:
-                del authors[min(authors, key=authors.__getitem__)]
-        if len(self._terms) > self.settings.max_terms:
+            state = known.get(term)
+            if state is None:
+                known[term] = [w_recent, w_usual, t]
+                authors_of[term] = {author: t}
+                continue
+            if t >= state[2]:
+                state[0] += w_recent
+                state[1] += w_usual
+                state[2] = t
+            else:  # a late arrival counts as the term's latest use
+                self._bump(state, t, w_recent, w_usual)
+            authors = authors_of[term]
+            seen = authors.get(author)
+            if seen is None:
+                authors[author] = t
+                if len(authors) > 2 * _AUTHORS_KEPT:
+                    latest = sorted(authors.items(), key=lambda a: a[1])[-_AUTHORS_KEPT:]
+                    authors_of[term] = dict(latest)
+            elif t > seen:
+                authors[author] = t
+        if len(known) > self.settings.max_terms:
             self._prune(t)
 
-    def _bump(self, state: list[float], t: float) -> None:
-        dt = max(t - state[2], 0.0)  # a late arrival counts as now
-        state[0] = state[0] * math.exp(-dt / self._tau_recent) + 1.0
-        state[1] = state[1] * math.exp(-dt / self._tau_usual) + 1.0
-        state[2] = max(state[2], t)
+    def _bump(self, state: list[float], t: float, w_recent: float, w_usual: float) -> None:
+        """One use at ``t`` (weights at ``t``); a use older than the latest counts as the latest."""
+        if t >= state[2]:
+            state[0] += w_recent
+            state[1] += w_usual
+            state[2] = t
+        else:
+            ref = self._ref
+            state[0] += math.exp((state[2] - ref) / self._tau_recent)
+            state[1] += math.exp((state[2] - ref) / self._tau_usual)
 
-    def _expected(
-        self, recent: float, usual: float, last: float, t: float, fills: tuple[float, float]
-    ) -> tuple[float, float]:
-        """(recent uses now, uses expected over the recent time constant from the usual rate)."""
-        dt = max(t - last, 0.0)
-        r = recent * math.exp(-dt / self._tau_recent)
-        u = usual * math.exp(-dt / self._tau_usual)
-        fill_recent, fill_usual = fills
-        return r, (u / fill_usual) / self._tau_usual * self._tau_recent * fill_recent
+    def _rebase(self, t: float) -> None:
+        """Move the reference time to ``t``: every scaled count divided by its weight at ``t``."""
+        down_r = math.exp(-(t - self._ref) / self._tau_recent)
+        down_u = math.exp(-(t - self._ref) / self._tau_usual)
+        for state in (self._total, *self._terms.values()):
+            state[0] *= down_r
+            state[1] *= down_u
+        self._ref = t
+
+    def _decayed(self, state: list[float], t: float) -> tuple[float, float]:
+        """(recent, usual) counts of a state at ``t`` (not before its latest use)."""
+        at = state[2] if state[2] > t else t
+        ref = self._ref
+        return (
+            state[0] * math.exp(-(at - ref) / self._tau_recent),
+            state[1] * math.exp(-(at - ref) / self._tau_usual),
+        )
 
     def top(self, now: datetime, n: int | None = None) -> list[Surge]:
         """The ``n`` (default ``trends.top``) fastest-growing terms with enough support, strongest first."""
@@ -176,19 +225,27 @@ class SurgingTerms:
         t = now.timestamp()
         age = max(t - self._started, 1.0)
         # A tracker younger than a time constant has not filled it yet: correct the counts for it.
-        fills = (1.0 - math.exp(-age / self._tau_recent), 1.0 - math.exp(-age / self._tau_usual))
+        fill_recent = 1.0 - math.exp(-age / self._tau_recent)
+        fill_usual = 1.0 - math.exp(-age / self._tau_usual)
+        scale = self._tau_recent / self._tau_usual * fill_recent / fill_usual
         # The topic's own surge: every term is expected to grow with it (never to shrink below usual).
-        total_now, total_expected = self._expected(*self._total, t, fills)
-        storm = max(1.0, (total_now + 1.0) / (total_expected + 1.0))
+        total_now, total_usual = self._decayed(self._total, t)
+        storm = max(1.0, (total_now + 1.0) / (total_usual * scale + 1.0))
         support = self.settings.min_support
         since = t - AUTHOR_WINDOW * self._tau_recent
+        ref, tau_r, tau_u = self._ref, self._tau_recent, self._tau_usual
+        down_r, down_u = math.exp(-(t - ref) / tau_r), math.exp(-(t - ref) / tau_u)
         found = []
-        for term, (recent, usual, last) in self._terms.items():
-            r, expected = self._expected(recent, usual, last, t, fills)
+        for term, state in self._terms.items():
+            if state[2] > t:  # used after ``now`` (a snapshot dated before a late batch): as of its last use
+                r, u = self._decayed(state, t)
+            else:
+                r, u = state[0] * down_r, state[1] * down_u
             if r < support:
                 continue
             if sum(1 for seen in self._authors[term].values() if seen >= since) < MIN_AUTHORS:
                 continue
+            expected = u * scale
             with_storm = expected if term.startswith("#") else expected * storm
             score = (r - with_storm) / math.sqrt(with_storm + 1.0)
             if score >= MIN_SURGE and (r + 0.5) >= MIN_RATIO * (with_storm + 0.5):
@@ -200,11 +257,10 @@ class SurgingTerms:
     def _prune(self, t: float) -> None:
         """Drop the least used fifth of the vocabulary (by decayed use): amortised O(log V) per term."""
         keep = int(self.settings.max_terms * 0.8)
+        decayed = self._decayed
 
         def weight(item: tuple[str, list[float]]) -> float:
-            recent, usual, last = item[1]
-            dt = max(t - last, 0.0)
-            return max(recent * math.exp(-dt / self._tau_recent), usual * math.exp(-dt / self._tau_usual))
+            return max(decayed(item[1], t))
 
         self._terms = dict(heapq.nlargest(keep, self._terms.items(), key=weight))
         self._authors = {term: self._authors[term] for term in self._terms}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from tocsin.config.settings import TrendSettings
 from tocsin.scoring.trends import SurgingTerms, terms_of
 
@@ -103,3 +105,16 @@ def test_a_term_from_one_account_is_not_a_trend() -> None:
     for k in range(3):  # two more people pick it up: now it is one
         trends.add("#buymycourse lol", ["buymycourse"], later + timedelta(seconds=k), f"other{k}")
     assert "#buymycourse" in {s.term for s in trends.top(later + timedelta(seconds=3))}
+
+
+def test_counts_stay_exact_over_days_of_desk_time() -> None:
+    # the counts are kept scaled from a reference time that moves every few days: nothing is lost
+    trends = SurgingTerms(ignore=KEYWORDS)
+    t = T0
+    for k in range(6 * 24 * 7):  # a week, one use every ten minutes
+        t = T0 + timedelta(minutes=10 * k)
+        trends.add("flour again", [], t, f"u{k % 4}")
+    recent, usual = trends._decayed(trends._terms["flour"], t.timestamp())
+    assert recent == pytest.approx(1 / (1 - math.exp(-600 / 900)), rel=1e-9)  # a geometric series
+    assert usual == pytest.approx(1 / (1 - math.exp(-600 / 21600)), rel=1e-6)
+    assert trends._ref > T0.timestamp()  # the reference moved on the way
