@@ -2,7 +2,11 @@
 every key against these dataclasses: a key that is not a field here is an error, and so is a value
 of the wrong type. Durations are written ``90s``, ``10m``, ``8h``, ``7d`` (or a number of seconds).
 
-Source settings: one dataclass per source ``type``, registered in ``SOURCE_TYPES``.
+Source settings: one dataclass per source ``type``, registered in ``SOURCE_TYPES``, the one registry of
+source types. Its adapter is the module of the same name, ``tocsin.sources.<type>``, whose ``build``
+the sources' registry calls (``tocsin.sources.registry``); nothing else lists source types. The
+dataclasses stay here, below every adapter: the loader validates a whole file against them
+(``tocsin check-config``) without importing any adapter, and config imports no layer above it.
 """
 
 from __future__ import annotations
@@ -215,6 +219,7 @@ class WebhookSourceSettings(SourceSettings):
             )
 
 
+# The one registry of source types: ``type:`` → its settings; the adapter is ``tocsin.sources.<type>``.
 SOURCE_TYPES: dict[str, type[SourceSettings]] = {
     "demo": DemoSourceSettings,
     "jsonl": JsonlSourceSettings,

@@ -217,8 +217,6 @@ def _record_tags(record: Mapping[str, Any]) -> list[str]:
     return tags
 
 
-
-
 def profile_author(profile: Mapping[str, Any]) -> Author | None:
     """An Author from an ``app.bsky.actor.defs#profileViewDetailed``."""
     handle = profile.get("handle")
@@ -501,7 +499,7 @@ def _handshake_error(exc: aiohttp.WSServerHandshakeError, now: datetime) -> Sour
     return HttpStatusError(detail, status)
 
 
-def build_bluesky(
+def build(
     source: BlueskySourceSettings,
     clock: Clock,
     settings: Settings | None = None,

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from tocsin.config.settings import DemoSourceSettings
+from tocsin.config.settings import DemoSourceSettings, Settings
 from tocsin.config.text import fold
 from tocsin.sources.base import Source, SourceState
 from tocsin.sources.clock import Clock
@@ -419,3 +419,11 @@ class DemoSource(Source):
             self.health.set_state(SourceState.FINISHED)
         finally:
             watch.close()
+
+
+def build(
+    source: DemoSourceSettings, clock: Clock, settings: Settings | None = None, *, cursor: str | None = None
+) -> DemoSource:
+    """The source for a ``type: demo`` entry. The desk's clock was started at the backfill start
+    (``registry.build_clock``): the same storm is recovered from it. A demo replays whole: no cursor."""
+    return DemoSource(source, clock, storm_start=storm_start_for_clock(source, clock.now()))

@@ -155,7 +155,7 @@ class HackerNewsSource(PolledSource):
         self._since[query] = newest
 
 
-def build_hackernews(
+def build(
     source: HackerNewsSourceSettings,
     clock: Clock,
     settings: Settings | None = None,

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import orjson
-from tocsin.config.settings import JsonlSourceSettings
+from tocsin.config.settings import JsonlSourceSettings, Settings
 from tocsin.sources.base import Source, SourceState
 from tocsin.sources.clock import Clock
 from tocsin.sources.model import Mention
@@ -380,3 +380,10 @@ class JsonlSource(Source):
         finally:
             with contextlib.suppress(Exception):
                 transport.close()
+
+
+def build(
+    source: JsonlSourceSettings, clock: Clock, settings: Settings | None = None, *, cursor: str | None = None
+) -> JsonlSource:
+    """The source for a ``type: jsonl`` entry (a file is read whole each run: no cursor)."""
+    return JsonlSource(source, clock)

@@ -110,8 +110,6 @@ def _str(v: Any) -> str | None:
     return v if isinstance(v, str) and v else None
 
 
-
-
 def _id_key(status_id: str) -> tuple[int, str]:
     """Mastodon ids are time-sortable numeric strings: compare by length, then lexically."""
     return (len(status_id), status_id)
@@ -422,7 +420,7 @@ def _http_base(streaming_url: str) -> str:
     return f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
-def build_mastodon(
+def build(
     source: MastodonSourceSettings,
     clock: Clock,
     settings: Settings | None = None,

@@ -259,7 +259,7 @@ class RedditSource(PolledSource):
             await self.emit_new(m, emit)  # a post found by two searches goes out once
 
 
-def build_reddit(
+def build(
     source: RedditSourceSettings, clock: Clock, settings: Settings | None = None, *, cursor: str | None = None
 ) -> RedditSource:
     """The source for a ``type: reddit`` entry: ``queries:`` (else the topics' keywords), ``subreddits:``."""

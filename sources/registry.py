@@ -1,8 +1,11 @@
 """From settings to running parts: the desk's clock and one Source per configured source.
 
-A source type is added by one entry in ``SOURCE_FACTORIES`` (type → factory(source settings, clock,
-desk settings); the desk settings carry the topics that live sources subscribe to).
-Factories import their module when called, so a desk only loads the adapters it uses.
+Adding a source type: its settings dataclass, with one line in ``SOURCE_TYPES`` (``config/settings.py``,
+the one registry of source types), and its module here, ``tocsin.sources.<type>``, with a ``build``
+function (``SourceModule``). Nothing else names it: the loader validates ``type:`` against
+``SOURCE_TYPES``, and ``build_sources`` imports the module of that name when a desk uses it, so a desk
+only loads the adapters it runs. (The settings live in config, not in the module: config is the lowest
+layer and validates a whole file, ``tocsin check-config``, without importing any adapter.)
 
 The clock follows the sources: live sources run on the wall clock; the demo and jsonl replays
 (``speed:`` set) on one simulated clock driven by the mentions' timestamps. Both kinds in one desk
@@ -11,12 +14,14 @@ cannot share a clock, so that is a configuration error.
 
 from __future__ import annotations
 
+import importlib
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol, cast
 
 from tocsin.config.settings import (
+    SOURCE_TYPES,
     DemoSourceSettings,
     JsonlSourceSettings,
     Settings,
@@ -34,54 +39,31 @@ _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _PEEK_BYTES = 256 * 1024
 
 
-def _demo(settings: SourceSettings, clock: Clock, _desk: Settings | None = None) -> Source:
-    from tocsin.sources.demo import DemoSource, storm_start_for_clock
+class SourceModule(Protocol):
+    """What ``tocsin.sources.<type>`` offers the registry."""
 
-    assert isinstance(settings, DemoSourceSettings)
-    # the clock was started at the backfill start (build_clock): the same storm is recovered from it
-    return DemoSource(settings, clock, storm_start=storm_start_for_clock(settings, clock.now()))
-
-
-def _jsonl(settings: SourceSettings, clock: Clock, _desk: Settings | None = None) -> Source:
-    from tocsin.sources.jsonl import JsonlSource
-
-    assert isinstance(settings, JsonlSourceSettings)
-    return JsonlSource(settings, clock)
+    def build(self, source: SourceSettings, clock: Clock, settings: Settings | None = None) -> Source:
+        """The source for one ``sources:`` entry; ``settings``: the desk's, whose topics live sources
+        subscribe to. (Each module's ``build`` takes its own settings type and a keyword-only
+        ``cursor`` too, for tests that resume.)"""
+        ...
 
 
-def _live(module: str, factory: str) -> Callable[[SourceSettings, Clock, Settings | None], Source]:
-    """A network source's factory, imported on first use (``tocsin.sources.<module>.<factory>``)."""
-
-    def build(settings: SourceSettings, clock: Clock, desk: Settings | None = None) -> Source:
-        import importlib
-
-        return getattr(importlib.import_module(f"tocsin.sources.{module}"), factory)(settings, clock, desk)
-
-    return build
-
-
-SOURCE_FACTORIES: dict[str, Callable[[SourceSettings, Clock, Settings | None], Source]] = {
-    "demo": _demo,
-    "jsonl": _jsonl,
-    "mastodon": _live("mastodon", "build_mastodon"),
-    "bluesky": _live("bluesky", "build_bluesky"),
-    "rss": _live("rss", "build_rss"),
-    "reddit": _live("reddit", "build_reddit"),
-    "hackernews": _live("hackernews", "build_hackernews"),
-    "x": _live("x", "build_x"),
-    "webhook": _live("webhook", "build_webhook"),
-}
+def source_module(source_type: str) -> SourceModule:
+    """The module of a registered source type, imported on first use."""
+    if source_type not in SOURCE_TYPES:
+        raise KeyError(source_type)
+    return cast(SourceModule, importlib.import_module(f"tocsin.sources.{source_type}"))
 
 
 def build_sources(settings: Settings, clock: Clock) -> list[Source]:
     """One Source per configured source, in config order; an unknown type is a ValueError."""
     out: list[Source] = []
     for s in settings.sources:
-        factory = SOURCE_FACTORIES.get(s.type)
-        if factory is None:
-            known = ", ".join(sorted(SOURCE_FACTORIES))
+        if s.type not in SOURCE_TYPES:
+            known = ", ".join(sorted(SOURCE_TYPES))
             raise ValueError(f"source {s.id!r}: unknown type {s.type!r} (known: {known})")
-        out.append(factory(s, clock, settings))
+        out.append(source_module(s.type).build(s, clock, settings))
     return out
 
 

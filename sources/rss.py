@@ -287,7 +287,7 @@ class RssSource(NetSource):
         self.healthy(feed.configured)
 
 
-def build_rss(
+def build(
     source: RssSourceSettings, clock: Clock, settings: Settings | None = None, *, cursor: str | None = None
 ) -> RssSource:
     """The source for a ``type: rss`` entry."""

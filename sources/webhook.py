@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Final
 
 from aiohttp import web
-from tocsin.config.settings import WebhookSourceSettings
+from tocsin.config.settings import Settings, WebhookSourceSettings
 from tocsin.sources.base import Source, SourceState
 from tocsin.sources.clock import Clock
 from tocsin.sources.model import Mention, MentionFormatError
@@ -371,20 +371,26 @@ class WebhookSource(Source):
         return b"".join(chunks)
 
 
-def build_webhook(settings: WebhookSourceSettings, clock: Clock, cursor: str | None = None) -> WebhookSource:
+def build(
+    source: WebhookSourceSettings,
+    clock: Clock,
+    settings: Settings | None = None,
+    *,
+    cursor: str | None = None,
+) -> WebhookSource:
     """The source for a ``type: webhook`` config entry."""
     return WebhookSource(
-        settings.id,
+        source.id,
         clock,
-        host=settings.host,
-        port=settings.port,
-        path=settings.path,
-        secret=settings.secret,
-        require_signature=settings.require_signature,
-        max_body_bytes=settings.max_body_bytes,
-        tolerance=settings.tolerance,
-        replay_cache=settings.replay_cache,
+        host=source.host,
+        port=source.port,
+        path=source.path,
+        secret=source.secret,
+        require_signature=source.require_signature,
+        max_body_bytes=source.max_body_bytes,
+        tolerance=source.tolerance,
+        replay_cache=source.replay_cache,
         cursor=cursor,
-        header_timeout=settings.header_timeout,
-        body_timeout=settings.body_timeout,
+        header_timeout=source.header_timeout,
+        body_timeout=source.body_timeout,
     )

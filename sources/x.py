@@ -726,7 +726,7 @@ class XSource(NetSource):
         self.log.warning("source %s: %s", self.id, message)
 
 
-def build_x(
+def build(
     source: XSourceSettings, clock: Clock, settings: Settings | None = None, *, cursor: str | None = None
 ) -> XSource:
     """The source for a ``type: x`` entry: one rule per topic plus ``rules:``."""

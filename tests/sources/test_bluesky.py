@@ -13,7 +13,7 @@ from servers.base import STALL, Collector, Fail
 from servers.jetstream import T0, FakeJetstream, post_event, profile
 from tocsin.config.settings import BlueskySourceSettings, Settings, TopicSettings
 from tocsin.sources.base import SourceState
-from tocsin.sources.bluesky import BlueskySource, Deleted, JetstreamDecoder, build_bluesky
+from tocsin.sources.bluesky import BlueskySource, Deleted, JetstreamDecoder, build
 from tocsin.sources.clock import ManualClock
 from tocsin.sources.model import Mention
 from tocsin.sources.net import Backoff
@@ -310,7 +310,7 @@ async def test_brand_account_posts_are_kept_by_did(server, clock) -> None:
 def test_factory_uses_topics_and_extra_keywords(clock) -> None:
     settings = Settings(topics=(TopicSettings(id="b", keywords=("maison brioche",)),))
     cfg = BlueskySourceSettings(type="bluesky", id="sky", keywords=("boulangerie",))
-    source = build_bluesky(cfg, clock, settings, cursor="1779719000000000")
+    source = build(cfg, clock, settings, cursor="1779719000000000")
     assert source.keywords == ("maison brioche", "boulangerie")
     assert source.cursor == "1779719000000000"
     assert "cursor=1779718995000000" in source.subscribe_url()

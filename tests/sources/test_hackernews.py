@@ -13,7 +13,7 @@ from servers.base import Collector, Fail
 from tocsin.config.settings import HackerNewsSourceSettings, Settings, TopicSettings
 from tocsin.sources.base import SourceState
 from tocsin.sources.clock import ManualClock
-from tocsin.sources.hackernews import HackerNewsSource, build_hackernews, hit_to_mention
+from tocsin.sources.hackernews import HackerNewsSource, build, hit_to_mention
 from tocsin.sources.net import Backoff
 
 NOW = datetime.fromtimestamp(T0 + 600, UTC)
@@ -142,9 +142,9 @@ def test_factory_queries_from_topics(clock) -> None:
     settings = Settings(
         topics=(TopicSettings(id="b", keywords=("maison brioche", "#MaisonBrioche", "@maisonbrioche")),)
     )
-    source = build_hackernews(HackerNewsSourceSettings(type="hackernews", id="hn"), clock, settings)
+    source = build(HackerNewsSourceSettings(type="hackernews", id="hn"), clock, settings)
     assert source.queries == ("maison brioche", "MaisonBrioche")
-    explicit = build_hackernews(
+    explicit = build(
         HackerNewsSourceSettings(type="hackernews", id="hn", queries=("brioche",)), clock, settings
     )
     assert explicit.queries == ("brioche",)

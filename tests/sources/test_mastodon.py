@@ -14,7 +14,7 @@ from servers.mastodon import FakeMastodon, make_status
 from tocsin.config.settings import MastodonSourceSettings, Settings, TopicSettings
 from tocsin.sources.base import SourceState
 from tocsin.sources.clock import ManualClock
-from tocsin.sources.mastodon import MastodonSource, build_mastodon, status_to_mention
+from tocsin.sources.mastodon import MastodonSource, build, status_to_mention
 from tocsin.sources.net import Backoff
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
@@ -312,7 +312,7 @@ async def test_rate_limit_headers_make_catch_up_wait(server, clock) -> None:
 def test_factory_follows_the_topics_tags(clock) -> None:
     settings = Settings(topics=(TopicSettings(id="b", keywords=("maison brioche", "#MaisonBrioche")),))
     cfg = MastodonSourceSettings(type="mastodon", id="m", token="t", hashtags=("BriocheGate",))
-    source = build_mastodon(cfg, clock, settings)
+    source = build(cfg, clock, settings)
     assert source.streams == ("hashtag:maisonbrioche", "hashtag:briochegate")
     assert source.kind == "mastodon" and source.cursor is None
 

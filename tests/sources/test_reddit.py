@@ -14,7 +14,7 @@ from tocsin.config.settings import RedditSourceSettings, Settings, TopicSettings
 from tocsin.sources.base import SourceState
 from tocsin.sources.clock import ManualClock
 from tocsin.sources.net import Backoff
-from tocsin.sources.reddit import RedditSource, build_reddit, post_to_mention
+from tocsin.sources.reddit import RedditSource, build, post_to_mention
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 T = NOW.timestamp()
@@ -178,6 +178,6 @@ def test_factory(clock) -> None:
     cfg = RedditSourceSettings(
         type="reddit", id="r", client_id="i", client_secret="s", subreddits=("france",)
     )
-    source = build_reddit(cfg, clock, settings)
+    source = build(cfg, clock, settings)
     assert source.listings == ("search:maison brioche", "search:briochegate", "r/france")
     assert source.user_agent().startswith("python:tocsin:")

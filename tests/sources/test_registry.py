@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+import types
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from tocsin.sources.base import Source
 from tocsin.sources.clock import Clock, ManualClock, SimulatedClock, WallClock
 from tocsin.sources.demo import DemoSource
 from tocsin.sources.jsonl import JsonlSource
-from tocsin.sources.registry import SOURCE_FACTORIES, build_clock, build_sources, first_timestamp
+from tocsin.sources.registry import build_clock, build_sources, first_timestamp, source_module
 
 NOW = datetime(2026, 11, 21, 14, 5, tzinfo=UTC)
 STORM = datetime(2026, 11, 21, 8, 30, tzinfo=UTC)  # 09:30 in Paris that day
@@ -132,8 +134,10 @@ def test_unknown_type_names_the_source() -> None:
         build_sources(desk(S.SourceSettings(type="carrier-pigeon", id="x")), ManualClock())
 
 
-def test_a_new_source_type_is_one_entry_in_the_factories(monkeypatch: pytest.MonkeyPatch) -> None:
-    made: list[tuple[S.SourceSettings, Clock]] = []
+def test_a_new_source_type_is_its_settings_in_source_types_and_a_module_with_build(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[tuple[S.SourceSettings, Clock, S.Settings | None]] = []
 
     class Pigeon(Source):
         kind = "pigeon"
@@ -142,13 +146,25 @@ def test_a_new_source_type_is_one_entry_in_the_factories(monkeypatch: pytest.Mon
             if False:
                 yield
 
-    def factory(settings: S.SourceSettings, clock: Clock, desk: S.Settings | None = None) -> Source:
-        made.append((settings, clock))
-        return Pigeon(settings.id, clock)
+    def build(source: S.SourceSettings, clock: Clock, settings: S.Settings | None = None) -> Source:
+        made.append((source, clock, settings))
+        return Pigeon(source.id, clock)
 
-    monkeypatch.setitem(SOURCE_FACTORIES, "pigeon", factory)
+    monkeypatch.setitem(S.SOURCE_TYPES, "pigeon", S.SourceSettings)
+    monkeypatch.setitem(sys.modules, "tocsin.sources.pigeon", types.SimpleNamespace(build=build))
     clock = ManualClock()
     cfg = S.SourceSettings(type="pigeon", id="coo")
     [source] = build_sources(desk(cfg), clock)
     assert isinstance(source, Pigeon) and source.id == "coo"
-    assert made == [(cfg, clock)]
+    assert made == [(cfg, clock, desk(cfg))]
+
+
+@pytest.mark.parametrize("source_type", sorted(S.SOURCE_TYPES))
+def test_every_registered_type_has_a_module_with_build(source_type: str) -> None:
+    assert callable(source_module(source_type).build)
+
+
+def test_a_webhook_starts_without_a_cursor() -> None:
+    """Every ``build`` takes the desk's settings third (the webhook's once took them for its cursor)."""
+    [source] = build_sources(desk(S.WebhookSourceSettings(type="webhook", id="w", secret="s")), ManualClock())
+    assert source.cursor is None

@@ -15,7 +15,7 @@ from tocsin.config.settings import RssSourceSettings
 from tocsin.sources.base import SourceState
 from tocsin.sources.clock import ManualClock
 from tocsin.sources.net import Backoff
-from tocsin.sources.rss import RssSource, build_rss, entry_to_mention, feed_key, unwrap_google
+from tocsin.sources.rss import RssSource, build, entry_to_mention, feed_key, unwrap_google
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
@@ -212,7 +212,7 @@ def test_factory_and_settings_validation(clock) -> None:
     cfg = RssSourceSettings(
         type="rss", id="n", feeds=("https://a.example/f",), interval=timedelta(minutes=10)
     )
-    source = build_rss(cfg, clock)
+    source = build(cfg, clock)
     assert source.kind == "rss" and source.feeds[0].interval == 600.0
     with pytest.raises(ValueError, match="at least one feed"):
         RssSourceSettings(type="rss", id="n")

@@ -17,7 +17,7 @@ from tocsin.sources.model import Mention
 from tocsin.sources.webhook import (
     SignatureVerifier,
     WebhookSource,
-    build_webhook,
+    build,
     github_signature,
     standard_webhooks_signature,
 )
@@ -217,7 +217,7 @@ def _std_headers(body: bytes, msg_id: str, ts: int, key: bytes = STD_KEY) -> dic
 
 @pytest.fixture
 async def std_desk(clock: ManualClock) -> AsyncIterator[tuple[Running, aiohttp.ClientSession]]:
-    source = build_webhook(WebhookSourceSettings(type="webhook", id="std", port=0, secret=STD_SECRET), clock)
+    source = build(WebhookSourceSettings(type="webhook", id="std", port=0, secret=STD_SECRET), clock)
     run = Running(source)
     await run.start()
     async with aiohttp.ClientSession() as session:

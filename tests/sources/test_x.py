@@ -18,8 +18,8 @@ from tocsin.sources.net import Backoff
 from tocsin.sources.x import (
     MAX_RULE_LENGTH,
     XSource,
+    build,
     build_rules,
-    build_x,
     tweet_time,
     tweet_to_mention,
 )
@@ -200,14 +200,14 @@ async def test_missing_token_or_rules_fail_clearly(clock) -> None:
 
 def test_factory(clock) -> None:
     settings = Settings(topics=TOPICS)
-    source = build_x(
+    source = build(
         XSourceSettings(type="x", id="x", bearer_token="t", rules=("from:lemondefr brioche",)),
         clock,
         settings,
     )
     assert [r["tag"] for r in source.rules] == ["tocsin:brioche", "tocsin:extra#1"]
     assert source.kind == "x" and source.watchdog == 30.0 and source.catch_up is True
-    off = build_x(XSourceSettings(type="x", id="x", bearer_token="t", catch_up=False), clock, settings)
+    off = build(XSourceSettings(type="x", id="x", bearer_token="t", catch_up=False), clock, settings)
     assert off.catch_up is False
 
 
