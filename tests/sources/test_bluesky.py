@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,19 +18,9 @@ from tocsin.sources.model import Mention
 from tocsin.sources.net import Backoff
 
 NOW = datetime(2026, 5, 25, 14, 30, tzinfo=UTC)
+SERVER = FakeJetstream
 KEYWORDS = ("maison brioche", "#briochegate", "@maisonbrioche")
 ALICE, BOB = "did:plc:alice000000000000000000", "did:plc:bob00000000000000000000"
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeJetstream]:
-    async with FakeJetstream() as srv:
-        yield srv  # type: ignore[misc]
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(NOW)
 
 
 def make(server: FakeJetstream, clock: ManualClock, **kw) -> BlueskySource:

@@ -4,10 +4,8 @@ arrives, and a deleted post is marked — neither is counted twice."""
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import pytest
 from servers.base import Collector
 from servers.jetstream import FakeJetstream, post_event, profile
 from tocsin.config.settings import Settings, TopicSettings
@@ -18,6 +16,7 @@ from tocsin.sources.clock import ManualClock
 from tocsin.sources.net import Backoff
 
 NOW = datetime(2026, 5, 25, 14, 30, tzinfo=UTC)
+SERVER = FakeJetstream
 ALICE = "did:plc:alice000000000000000000"
 TOPIC = TopicSettings(id="brioche", name="Maison Brioche", keywords=("maison brioche",))
 
@@ -34,12 +33,6 @@ class Negative:
         return [SentimentScore("negative", 0.9, self.engine) for _ in texts]
 
     async def close(self) -> None: ...
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeJetstream]:
-    async with FakeJetstream() as srv:
-        yield srv  # type: ignore[misc]
 
 
 async def test_the_wall_gets_the_followers_when_the_profile_arrives(server: FakeJetstream) -> None:

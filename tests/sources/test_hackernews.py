@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -17,17 +16,7 @@ from tocsin.sources.hackernews import HackerNewsSource, build, hit_to_mention
 from tocsin.sources.net import Backoff
 
 NOW = datetime.fromtimestamp(T0 + 600, UTC)
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeAlgolia]:
-    async with FakeAlgolia() as srv:
-        yield srv  # type: ignore[misc]
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(NOW)
+SERVER = FakeAlgolia
 
 
 def make(server: FakeAlgolia, clock: ManualClock, **kw) -> HackerNewsSource:

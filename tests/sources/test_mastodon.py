@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import pytest
 from servers.base import STALL, Collector, Fail
 from servers.mastodon import FakeMastodon, make_status
 from tocsin.config.settings import MastodonSourceSettings, Settings, TopicSettings
@@ -18,17 +16,7 @@ from tocsin.sources.mastodon import MastodonSource, build, status_to_mention
 from tocsin.sources.net import Backoff
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeMastodon]:
-    async with FakeMastodon() as srv:
-        yield srv  # type: ignore[misc]
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(NOW)
+SERVER = FakeMastodon
 
 
 def make(server: FakeMastodon, clock: ManualClock, **kw) -> MastodonSource:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import pytest
 from servers.base import Collector, Fail
 from servers.reddit import FakeReddit, link
 from tocsin.config.settings import RedditSourceSettings, Settings, TopicSettings
@@ -17,18 +15,8 @@ from tocsin.sources.net import Backoff
 from tocsin.sources.reddit import RedditSource, build, post_to_mention
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+SERVER = FakeReddit
 T = NOW.timestamp()
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeReddit]:
-    async with FakeReddit() as srv:
-        yield srv  # type: ignore[misc]
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(NOW)
 
 
 def make(server: FakeReddit, clock: ManualClock, **kw) -> RedditSource:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import feedparser
@@ -18,6 +17,7 @@ from tocsin.sources.net import Backoff
 from tocsin.sources.rss import RssSource, build, entry_to_mention, feed_key, unwrap_google
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+SERVER = FakeFeeds
 
 ITEMS = [
     {"title": "Maison Brioche rappelle des viennoiseries", "link": "https://news.example/a", "guid": "a",
@@ -32,17 +32,6 @@ ALERT = [
      "url": "https://www.lemonde.fr/eco/article.html", "published": "2026-11-21T08:45:00Z",
      "content": "Depuis ce matin, &lt;b&gt;Maison Brioche&lt;/b&gt; &amp;amp; ses clients..."},
 ]  # fmt: skip
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeFeeds]:
-    async with FakeFeeds() as srv:
-        yield srv  # type: ignore[misc]
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(NOW)
 
 
 def make(server: FakeFeeds, clock: ManualClock, paths: list[str], **kw) -> RssSource:

@@ -51,11 +51,6 @@ def test_verifier_accepts_github_vector_and_refuses_tampering() -> None:
         v.verify(ok, b"Hello, World?")
 
 
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(NOW)
-
-
 class Running:
     def __init__(self, source: WebhookSource) -> None:
         self.source = source

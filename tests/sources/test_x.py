@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from servers.base import STALL, Collector, Fail
 from servers.xapi import FakeX, snowflake, tweet
 from tocsin.config.settings import Settings, TopicSettings, XSourceSettings
@@ -25,6 +23,7 @@ from tocsin.sources.x import (
 )
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+SERVER = FakeX
 TOPICS = (
     TopicSettings(
         id="brioche",
@@ -32,17 +31,6 @@ TOPICS = (
         exclude=("brioche recipe",),
     ),
 )
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeX]:
-    async with FakeX() as srv:
-        yield srv  # type: ignore[misc]
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(NOW)
 
 
 def make(server: FakeX, clock: ManualClock, **kw) -> XSource:
