@@ -36,7 +36,7 @@ from typing import Any
 from tocsin.config import reasons as r
 from tocsin.config.settings import ScoringSettings, Settings, TopicSettings
 from tocsin.scoring.bots import BotScore, BotScorer
-from tocsin.scoring.clusters import Cluster, CopyPasteIndex
+from tocsin.scoring.clusters import Cluster, CopyPasteIndex, normalise_plain, without_links
 from tocsin.scoring.detector import Anomaly, SpikeDetector
 from tocsin.scoring.influence import Influence, InfluenceScorer
 from tocsin.scoring.levels import (
@@ -49,7 +49,7 @@ from tocsin.scoring.levels import (
 )
 from tocsin.scoring.recent import RecentKeys
 from tocsin.scoring.snapshot import ClusterRow, InfluencerRow, TermRow
-from tocsin.scoring.trends import SurgingTerms
+from tocsin.scoring.trends import SurgingTerms, terms_of_plain
 from tocsin.scoring.voices import AuthorTable
 from tocsin.sources.model import Mention
 
@@ -65,6 +65,8 @@ clustering window, six hours by default)."""
 INFLUENCERS_TOP = 10
 CLUSTERS_TOP = 5
 BIG_TIERS = frozenset({"macro", "mega"})
+TEXT_READ = 2000
+"""Characters of a post the waves and the surging terms read (a bounded cost for walls of text)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,45 +316,68 @@ class Judge:
     def judge_batch(self, items: Sequence[tuple[Mention, tuple[str, ...]]]) -> list[Judged]:
         """Judge each mention (with its topics): influence, bot-likelihood, copy-paste wave, terms."""
         with self._lock:
-            add_to_clusters = self.clusters.add
-            observe, score_bot = self.bots.observe, self.bots.score
-            score_influence = self.influence.score_mention
-            platforms, topics, waves, min_size = self._platforms, self.topics, self._waves, self._min_size
             out: list[Judged] = []
+            run: list[tuple[Mention, tuple[str, ...]]] = []
             for m, tids in items:
+                if m.revision is None:
+                    run.append((m, tids))
+                    continue
+                if run:  # the new posts before it, in order (a revision reads the waves as they are now)
+                    self._judge_new(run, out)
+                    run = []
                 created, received = m.created_at, m.received_at
                 t = created if created <= received else received
-                handle = m.author_key  # a Bluesky author is known by DID before their handle arrives
-                who = f"{m.source}\x1f{handle}"  # the same handle on two platforms is two people
-                if m.revision is not None:
-                    out.append(self._rejudge(m, tids, who, t))
-                    continue
-                info = add_to_clusters(m.uid, who, m.text, t)
-                wave = info if info is not None and info.size >= min_size else None
-                inf = score_influence(m, platform=platforms.get(m.source))
-                campaign = wave.authors if wave is not None else None
-                bot = score_bot(m.author, t, recent_posts=observe(who, t), campaign_accounts=campaign)
-                scores: dict[str, Any] = {"influence": inf.to_json(), "bot": bot.to_json()}
-                if wave is not None:
-                    scores["cluster"] = {"id": wave.id, "size": wave.size, "authors": wave.authors}
-                if info is not None:
-                    self._wave_of.put(hash((m.source, m.uid)), info.id)
-                    stats = waves.get(info.id)
-                    if stats is None:
-                        stats = waves[info.id] = _Wave()
-                    stats.topics.update(tids)
-                    stats.bot_sum += bot.score
-                    stats.judged += 1
-                    stats.big = stats.big or wave is not None
-                ts = t.timestamp()
-                for tid in tids:
-                    topic = topics[tid]
-                    topic.terms.add_mention(m, t)
-                    topic.copies.add(ts, info is not None)
-                    if inf.watch_role:
-                        topic.involvement.add(inf.watch_role, handle, t)
-                out.append(Judged(inf, bot, scores))
+                out.append(self._rejudge(m, tids, f"{m.source}\x1f{m.author_key}", t))
+            if run:
+                self._judge_new(run, out)
             return out
+
+    def _judge_new(self, items: Sequence[tuple[Mention, tuple[str, ...]]], out: list[Judged]) -> None:
+        """Judge new posts (the lock is held): their copy-paste waves found for all of them at once, each
+        text read once for the waves and the surging terms."""
+        observe, score_bot = self.bots.observe, self.bots.score
+        score_influence = self.influence.score_mention
+        platforms, topics, waves, min_size = self._platforms, self.topics, self._waves, self._min_size
+        times: list[datetime] = []
+        whos: list[str] = []
+        plains: list[str] = []
+        for m, _ in items:
+            created, received = m.created_at, m.received_at
+            times.append(created if created <= received else received)
+            whos.append(f"{m.source}\x1f{m.author_key}")  # the same handle on two platforms is two people
+            plains.append(without_links(m.text[:TEXT_READ]))
+        infos = self.clusters.add_many(
+            [(who, m.text, t) for who, (m, _), t in zip(whos, items, times, strict=True)],
+            norms=[normalise_plain(p) for p in plains],
+        )
+        for (m, tids), t, who, plain, info in zip(items, times, whos, plains, infos, strict=True):
+            handle = m.author_key  # a Bluesky author is known by DID before their handle arrives
+            wave = info if info is not None and info.size >= min_size else None
+            inf = score_influence(m, platform=platforms.get(m.source))
+            campaign = wave.authors if wave is not None else None
+            bot = score_bot(m.author, t, recent_posts=observe(who, t), campaign_accounts=campaign)
+            scores: dict[str, Any] = {"influence": inf.to_json(), "bot": bot.to_json()}
+            if wave is not None:
+                scores["cluster"] = {"id": wave.id, "size": wave.size, "authors": wave.authors}
+            if info is not None:
+                self._wave_of.put(hash((m.source, m.uid)), info.id)
+                stats = waves.get(info.id)
+                if stats is None:
+                    stats = waves[info.id] = _Wave()
+                stats.topics.update(tids)
+                stats.bot_sum += bot.score
+                stats.judged += 1
+                stats.big = stats.big or wave is not None
+            ts = t.timestamp()
+            terms = terms_of_plain(plain, m.hashtags)
+            author = f"{m.source}:{m.author.handle.casefold()}"
+            for tid in tids:
+                topic = topics[tid]
+                topic.terms.add_terms(terms, ts, author)
+                topic.copies.add(ts, info is not None)
+                if inf.watch_role:
+                    topic.involvement.add(inf.watch_role, handle, t)
+            out.append(Judged(inf, bot, scores))
 
     def _rejudge(self, m: Mention, tids: Sequence[str], who: str, t: datetime) -> Judged:
         """Judge a revision again (the lock is held): its author as now known, its first version's wave."""
