@@ -80,7 +80,18 @@ IDLE_IN_TRANSACTION_MS = 60_000
 everyone: the server ends such a session after this long."""
 KEEPALIVE = {"tcp_keepalives_idle": "10", "tcp_keepalives_interval": "5", "tcp_keepalives_count": "3"}
 
-_BUSY = (pgerr.LockNotAvailableError, pgerr.SerializationError, pgerr.DeadlockDetectedError)
+
+class _Unreachable(Exception):
+    """The server could not be reached to open a connection (refused, no route, the socket file gone,
+    timed out): kept apart from an ``OSError`` that ``fn`` might raise, which is no reason to retry."""
+
+
+_BUSY = (
+    pgerr.LockNotAvailableError,  # waited lock_timeout for another desk's write lock
+    pgerr.SerializationError,
+    pgerr.DeadlockDetectedError,
+    pgerr.InvalidCachedStatementError,  # another desk migrated under our prepared statements: run again
+)
 _GONE = (
     pgerr.PostgresConnectionError,  # 08xxx, and asyncpg's "connection was closed in the middle of operation"
     pgerr.AdminShutdownError,
@@ -92,7 +103,9 @@ _GONE = (
     # the driver's protocol state broken by a server that went away mid-exchange ("cannot switch to
     # state …; another operation is in progress"): the cure is a new connection
     pgerr.InternalClientError,
-    OSError,  # refused, reset, no route, the socket file gone, timeouts
+    ConnectionError,  # reset, aborted, broken pipe
+    TimeoutError,
+    _Unreachable,
 )
 _OPERATOR = (
     pgerr.InsufficientResourcesError,  # disk full, out of memory
@@ -197,7 +210,12 @@ class PostgresStore(Store):
             text = text.replace(secret, "***")
         return text
 
-    async def _connect(self, *, application_name: str | None = None, keepalive: bool = False) -> Any:
+    def _unreachable(self, exc: BaseException) -> JournalUnavailable:
+        return JournalUnavailable(f"cannot reach the journal {self.location}: {self._say(exc)}")
+
+    async def _connect(
+        self, *, application_name: str | None = None, keepalive: bool = False
+    ) -> asyncpg.Connection:
         settings = {
             "lock_timeout": f"{max(1, round(self._busy_timeout * 1000))}ms",
             "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_MS),
@@ -214,7 +232,10 @@ class PostgresStore(Store):
         conn = self._conn
         if conn is None or conn.is_closed():
             self._conn = None
-            conn = await self._connect()
+            try:
+                conn = await self._connect()
+            except OSError as exc:
+                raise _Unreachable(self._say(exc)) from None
             self._conn = conn
             self.reconnects += 1
         return conn
@@ -258,6 +279,7 @@ class PostgresStore(Store):
         return store
 
     async def close(self) -> None:
+        """Close the journal's connection (listeners and leases have their own: close, release them)."""
         async with self._lock:
             conn, self._conn = self._conn, None
             if conn is not None and not conn.is_closed():
@@ -284,9 +306,7 @@ class PostgresStore(Store):
                     if self._conn is not None:
                         self._discard(self._conn)
                     if elapsed >= self._retry_for:
-                        raise JournalUnavailable(
-                            f"cannot reach the journal {self.location}: {self._say(exc)}"
-                        ) from None
+                        raise self._unreachable(exc) from None
                     cap = 1.0
                 elif isinstance(exc, pgerr.DataError) and isinstance(exc.__cause__, UnicodeEncodeError):
                     raise exc.__cause__ from None  # a lone surrogate: what SQLite says of it too
@@ -464,14 +484,22 @@ class PostgresStore(Store):
         try:
             conn = await self._connect(application_name=self._lead_label(name) + who, keepalive=True)
         except Exception as exc:
-            raise JournalUnavailable(f"cannot reach the journal {self.location}: {self._say(exc)}") from None
+            raise self._unreachable(exc) from None
         try:
             got = await conn.fetchval("SELECT pg_try_advisory_lock($1)", key)
+        except Exception as exc:
+            conn.terminate()
+            if _is_gone(exc, conn):  # no answer: neither "ours" nor "someone else's"
+                raise self._unreachable(exc) from None
+            raise
         except BaseException:
             conn.terminate()
             raise
         if not got:
-            await conn.close()
+            try:
+                await conn.close(timeout=PING_TIMEOUT_S)
+            except Exception:
+                conn.terminate()
             return None
         return PgLease(name, who, conn, key, heartbeat)
 

@@ -298,7 +298,10 @@ class SqliteStore(Store):
         """An exclusive, non-blocking ``flock`` on the lease file (see the module docstring)."""
         who = holder or default_holder()
         path = self._lead_file(name)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise JournalUnavailable(f"cannot open the lease file {path}: {exc.strerror or exc}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

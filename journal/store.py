@@ -523,7 +523,8 @@ class Store(ABC):
     @abstractmethod
     async def try_lead(self, name: str, *, holder: str | None = None) -> Lease | None:
         """Take leadership of ``name`` (e.g. ``"ingest"``) if nobody holds it; None if someone does.
-        ``holder`` says who (default ``host:pid``), for ``leader``."""
+        ``holder`` says who (default ``host:pid``), for ``leader``. ``JournalUnavailable`` when the
+        journal cannot answer (the server out of reach)."""
 
     @abstractmethod
     async def leader(self, name: str) -> str | None:
@@ -531,9 +532,13 @@ class Store(ABC):
 
     async def lead(self, name: str, *, holder: str | None = None, poll: float = 0.5) -> Lease:
         """Wait until leadership of ``name`` is ours: a second ingest desk waits here and takes over
-        within ``poll`` seconds of the leader's death (its process gone, or its connection)."""
+        within ``poll`` seconds of the leader's death (its process gone, or its connection). A journal
+        out of reach is waited for too: nobody can lead without it, and the desk says so elsewhere."""
         while True:
-            lease = await self.try_lead(name, holder=holder)
+            try:
+                lease = await self.try_lead(name, holder=holder)
+            except JournalUnavailable:
+                lease = None
             if lease is not None:
                 return lease
             await asyncio.sleep(poll)

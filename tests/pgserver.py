@@ -1,6 +1,10 @@
 """A throwaway PostgreSQL server for the tests and benchmarks that run the journal on PostgreSQL.
 
     server = PgServer.start()            # initdb + pg_ctl start: a private cluster in a temp folder
+    # or, as a fixture (skipped where PostgreSQL is not installed):
+    @pytest.fixture(scope="session")
+    def pg_server() -> Iterator[PgServer]:
+        yield from serve()
     url = server.fresh_journal_url()     # a new, empty schema of its own: one journal per test
     server.sql("SELECT 1")               # admin statements from synchronous code
     server.stop()
@@ -62,6 +66,20 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def serve(*, durable: bool = False) -> Iterator[PgServer]:
+    """A throwaway server for a fixture to yield (``yield from serve()``), stopped and removed after;
+    the test is skipped where PostgreSQL's server binaries are not installed."""
+    import pytest
+
+    if find_binaries() is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl, postgres) are not installed")
+    server = PgServer.start(durable=durable)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 class PgServer:
     """One running throwaway cluster (see the module docstring). Use ``start``; ``stop`` removes it all."""
 
@@ -103,6 +121,7 @@ class PgServer:
             except (subprocess.CalledProcessError, OSError) as exc:
                 last = exc
                 server._stop_quietly()
+                server._loop.call_soon_threadsafe(server._loop.stop)
                 shutil.rmtree(server.data, ignore_errors=True)
         shutil.rmtree(root, ignore_errors=True)
         raise RuntimeError(f"could not start a throwaway PostgreSQL server: {last}")

@@ -17,18 +17,12 @@ from tocsin.journal.api import Journal
 from tocsin.sources.clock import ManualClock
 
 from tests.bench.test_journal_bench import T0, realistic_mentions
-from tests.pgserver import PgServer, find_binaries
+from tests.pgserver import PgServer, serve
 
 
 @pytest.fixture(scope="module")
 def pg_server() -> Iterator[PgServer]:
-    if find_binaries() is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl, postgres) are not installed")
-    server = PgServer.start(durable=True)
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from serve(durable=True)  # fsync on, as a user's server
 
 
 async def test_pg_archive_throughput(pg_server: PgServer, bench_record: Callable[[str, float], None]) -> None:

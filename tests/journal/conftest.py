@@ -25,7 +25,7 @@ from tocsin.journal.api import Journal
 from tocsin.sources.clock import ManualClock
 from tocsin.sources.model import Author, Engagement, Mention
 
-from tests.pgserver import PgServer, find_binaries
+from tests.pgserver import PgServer, serve
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
@@ -49,13 +49,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     """One throwaway PostgreSQL server for the session (skipped where PostgreSQL is not installed)."""
-    if find_binaries() is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl, postgres) are not installed")
-    server = PgServer.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from serve()
 
 
 @pytest.fixture
