@@ -86,14 +86,33 @@ class Influence:
     followers_known: bool
     watch_role: str | None
     """The role (``journalist``, ``official``…) when the author is on the watchlist, else None."""
-    terms: tuple[tuple[str, float, float], ...]
-    """(term, value 0–1, weight) for the score's terms, in the formula's order."""
     reach: float
     platform: str | None
+    inputs: tuple[int | None, int, bool | None] = (None, 0, None)
+    """(followers, engagement, verified) as scored: ``terms`` puts them in words when asked (every
+    mention is scored; few are ever explained)."""
 
     @property
     def watched(self) -> bool:
         return self.watch_role is not None
+
+    @property
+    def terms(self) -> tuple[tuple[str, float, float], ...]:
+        """(term, value 0–1, weight) for the score's terms, in the formula's order."""
+        followers, eng, verified = self.inputs
+        out = []
+        for kind, value, weight in _formula(followers, eng, verified):
+            if kind == "followers":
+                name = r.say(r.INFLUENCE_FOLLOWERS, n=f"{followers:,}")
+            elif kind == "engagement" and followers is not None:
+                share = f"{100 * eng / max(followers, 1):.1f} %"
+                name = r.say(r.INFLUENCE_ENGAGEMENT, n=f"{eng:,}", share=share)
+            elif kind == "engagement":
+                name = r.say(r.INFLUENCE_ENGAGEMENT_ALONE, n=f"{eng:,}")
+            else:
+                name = N_("verified") if value else N_("not verified")
+            out.append((name, value, weight))
+        return tuple(out)
 
     def explain(self) -> list[str]:
         """The formula's terms in words, for the mention detail pane (English: ``reasons.shown`` puts
@@ -172,30 +191,36 @@ class InfluenceScorer:
         """Score one author on one post by the module's formula."""
         followers = author.followers
         eng = engagement.total
-        terms: list[tuple[str, float, float]] = []
-        if followers is not None:
-            f = min(max((math.log10(1 + followers) - 2.0) / 5.0, 0.0), 1.0)
-            e = min(1.0, math.log10(1 + 1000.0 * eng / max(followers, 1000)) / math.log10(201))
-            terms.append((r.say(r.INFLUENCE_FOLLOWERS, n=f"{followers:,}"), f, W_FOLLOWERS))
-            share = f"{100 * eng / max(followers, 1):.1f} %"
-            terms.append((r.say(r.INFLUENCE_ENGAGEMENT, n=f"{eng:,}", share=share), e, W_ENGAGEMENT))
-        else:
-            e = min(1.0, math.log10(1 + eng) / 4.0)
-            terms.append((r.say(r.INFLUENCE_ENGAGEMENT_ALONE, n=f"{eng:,}"), e, W_ENGAGEMENT))
-        if author.verified is not None or followers is not None:
-            v = 1.0 if author.verified else 0.0
-            terms.append((N_("verified") if v else N_("not verified"), v, W_VERIFIED))
-        total_weight = sum(w for _, _, w in terms)
-        if followers is None and total_weight:
-            terms = [(n, v, w / total_weight) for n, v, w in terms]  # rescale the known terms to sum to 1
         reach = self.reach_of(source, platform)
-        raw = (0.5 + 0.5 * reach) * sum(v * w for _, v, w in terms)
+        raw = (0.5 + 0.5 * reach) * sum(v * w for _, v, w in _formula(followers, eng, author.verified))
         return Influence(
             score=round(100 * min(max(raw, 0.0), 1.0)),
             tier=tier_for(followers),
             followers_known=followers is not None,
-            watch_role=self.watch_role(author.handle),
-            terms=tuple(terms),
+            watch_role=self.watch_role(author.handle) if self._watch else None,
             reach=reach,
             platform=platform or source,
+            inputs=(followers, eng, author.verified),
         )
+
+
+def _formula(followers: int | None, eng: int, verified: bool | None) -> list[tuple[str, float, float]]:
+    """The score's terms: (kind, value 0–1, weight), in the formula's order."""
+    terms: list[tuple[str, float, float]] = []
+    if followers is not None:
+        f = min(max((math.log10(1 + followers) - 2.0) / 5.0, 0.0), 1.0)
+        e = min(1.0, math.log10(1 + 1000.0 * eng / max(followers, 1000)) / _LOG_201)
+        terms.append(("followers", f, W_FOLLOWERS))
+        terms.append(("engagement", e, W_ENGAGEMENT))
+    else:
+        terms.append(("engagement", min(1.0, math.log10(1 + eng) / 4.0), W_ENGAGEMENT))
+    if verified is not None or followers is not None:
+        terms.append(("verified", 1.0 if verified else 0.0, W_VERIFIED))
+    if followers is None:
+        total_weight = sum(w for _, _, w in terms)
+        if total_weight:  # rescale the known terms to sum to 1
+            terms = [(kind, v, w / total_weight) for kind, v, w in terms]
+    return terms
+
+
+_LOG_201 = math.log10(201)
