@@ -1,5 +1,5 @@
-"""Helpers for the incident, review and session tests: a team's settings, a fake desk that feeds its
-batch listeners, scored mentions, a local webhook receiver."""
+"""Helpers for the incident, review and session tests: a team's settings, an incident as the journal
+folds it, a fake desk that feeds its batch listeners, scored mentions, a local webhook receiver."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from tocsin.config.settings import (
     TopicSettings,
     UiSettings,
 )
+from tocsin.journal.model import Incident, Severity, State
 from tocsin.scoring.levels import volume_ratio
 from tocsin.scoring.snapshot import ScoredMention, SentimentScore, Snapshot, TopicSnapshot
 from tocsin.sources.clock import ManualClock
@@ -198,3 +199,21 @@ async def webhook_receiver() -> AsyncIterator[Receiver]:
 
 def minutes(n: float) -> timedelta:
     return timedelta(minutes=n)
+
+
+def incident(**kw: object) -> Incident:
+    """Incident #3, a SEV2 opened at ``T0`` ten minutes after its first signal; ``kw`` changes fields."""
+    base: dict[str, object] = {
+        "id": 3,
+        "topic": "brioche",
+        "title": "mould photo",
+        "severity": Severity.SEV2,
+        "state": State.OPEN,
+        "opened_at": T0,
+        "opened_by": "camille",
+        "first_signal_at": T0 - minutes(10),
+        "updated_at": T0,
+        "last_event_id": 1,
+    }
+    base.update(kw)
+    return Incident(**base)  # type: ignore[arg-type]

@@ -3,36 +3,19 @@ clock is shown (a report, ``tocsin journal list``, the handover, the wall's two 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from tocsin.config.i18n import speaking
 from tocsin.config.settings import SlaSettings
 from tocsin.journal.clocks import ClockPlace, SlaClock, clocks_for
-from tocsin.journal.model import Incident, Severity, State
+from tocsin.journal.model import Severity
 
-T0 = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
-
-
-def _incident(**kw: object) -> Incident:
-    base: dict[str, object] = {
-        "id": 3,
-        "topic": "brioche",
-        "title": "mould photo",
-        "severity": Severity.SEV2,
-        "state": State.OPEN,
-        "opened_at": T0,
-        "opened_by": "camille",
-        "first_signal_at": T0 - timedelta(minutes=10),
-        "updated_at": T0,
-        "last_event_id": 1,
-    }
-    base.update(kw)
-    return Incident(**base)  # type: ignore[arg-type]
+from tests.desk._incident_kit import T0, incident
 
 
 def _clocks(minutes: float, **kw: object) -> tuple[SlaClock, SlaClock]:
-    _, ack, response = clocks_for(_incident(**kw), SlaSettings(), T0 + timedelta(minutes=minutes))
+    _, ack, response = clocks_for(incident(**kw), SlaSettings(), T0 + timedelta(minutes=minutes))
     return ack, response
 
 

@@ -18,28 +18,11 @@ from tocsin.desk.actions import (
     severity_for_level,
 )
 from tocsin.journal.clocks import clocks_for
-from tocsin.journal.model import Incident, Severity, State
+from tocsin.journal.model import Severity
 from tocsin.scoring.snapshot import InfluencerRow, TermRow, TopicSnapshot
 from tocsin.tui.panes.incidents import ack_cell, response_cell, short_name, span
 
-from tests.desk._incident_kit import T0, minutes, team_settings
-
-
-def incident(**kw: object) -> Incident:
-    base: dict[str, object] = {
-        "id": 3,
-        "topic": "brioche",
-        "title": "mould photo",
-        "severity": Severity.SEV2,
-        "state": State.OPEN,
-        "opened_at": T0,
-        "opened_by": "camille",
-        "first_signal_at": T0 - minutes(10),
-        "updated_at": T0,
-        "last_event_id": 1,
-    }
-    base.update(kw)
-    return Incident(**base)  # type: ignore[arg-type]
+from tests.desk._incident_kit import T0, incident, minutes, team_settings
 
 
 def test_severity_follows_the_level() -> None:
