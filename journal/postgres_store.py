@@ -86,6 +86,12 @@ class _Unreachable(Exception):
     timed out): kept apart from an ``OSError`` that ``fn`` might raise, which is no reason to retry."""
 
 
+class _Dropped(Exception):
+    """The connection went away during a transaction (which the server then rolled back): retried whole
+    on a new connection. Raised in place of whatever the driver said, which may be a mere
+    "connection is closed" that only the connection it came from could explain."""
+
+
 _BUSY = (
     pgerr.LockNotAvailableError,  # waited lock_timeout for another desk's write lock
     pgerr.SerializationError,
@@ -106,6 +112,7 @@ _GONE = (
     ConnectionError,  # reset, aborted, broken pipe
     TimeoutError,
     _Unreachable,
+    _Dropped,
 )
 _OPERATOR = (
     pgerr.InsufficientResourcesError,  # disk full, out of memory
@@ -246,6 +253,11 @@ class PostgresStore(Store):
         if self._conn is conn:
             self._conn = None
 
+    def _dropped(self, exc: BaseException, conn: asyncpg.Connection) -> _Dropped:
+        """``conn`` went away under a transaction: thrown away, and said as ``_Dropped`` (retried)."""
+        self._discard(conn)
+        return _Dropped(self._say(exc))
+
     @classmethod
     async def open(
         cls, location: str | Path, *, busy_timeout: float = 5.0, retry_for: float = 30.0
@@ -302,9 +314,7 @@ class PostgresStore(Store):
                     if elapsed >= self._retry_for:
                         raise JournalBusy(elapsed) from None
                     cap = 0.25
-                elif _is_gone(exc, self._conn):
-                    if self._conn is not None:
-                        self._discard(self._conn)
+                elif isinstance(exc, _GONE):
                     if elapsed >= self._retry_for:
                         raise self._unreachable(exc) from None
                     cap = 1.0
@@ -352,11 +362,11 @@ class PostgresStore(Store):
                     await conn.execute("COMMIT")
                     return result
                 except BaseException as exc:
-                    if committing and xid is not None and _is_gone(exc, conn):
-                        self._discard(conn)
-                        if await self._committed(xid, pid):
+                    if isinstance(exc, Exception) and _is_gone(exc, conn):
+                        dropped = self._dropped(exc, conn)
+                        if committing and xid is not None and await self._committed(xid, pid):
                             return result
-                        raise  # rolled back: nothing was written, the attempt is retried
+                        raise dropped from None  # rolled back: nothing was written, retried
                     await self._end(conn)
                     raise
 
@@ -370,6 +380,7 @@ class PostgresStore(Store):
         deadline = self._monotonic() + self._retry_for
         terminated = False
         while True:
+            conn: asyncpg.Connection | None = None
             try:
                 conn = await self._connection()
                 status = await conn.fetchval("SELECT txid_status($1)", xid)
@@ -377,14 +388,14 @@ class PostgresStore(Store):
                     await conn.fetchval("SELECT pg_terminate_backend($1)", pid)
                     terminated = True
             except Exception as exc:
-                if not _is_gone(exc, self._conn) or self._monotonic() > deadline:
+                if not _is_gone(exc, conn) or self._monotonic() > deadline:
                     raise JournalUnavailable(
                         f"the connection to the journal {self.location} dropped while committing, and "
                         f"whether the change was written cannot be known ({self._say(exc)}): check it "
                         f"before doing it again"
                     ) from None
-                if self._conn is not None:
-                    self._discard(self._conn)
+                if conn is not None:
+                    self._discard(conn)
                 await asyncio.sleep(0.1)
                 continue
             if status == "committed":
@@ -419,6 +430,10 @@ class PostgresStore(Store):
                 try:
                     await conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                     return await fn(PgTx(conn))
+                except Exception as exc:
+                    if _is_gone(exc, conn):
+                        raise self._dropped(exc, conn) from None
+                    raise
                 finally:
                     await self._end(conn)
 
@@ -431,7 +446,12 @@ class PostgresStore(Store):
 
             async def attempt() -> list[tuple[Any, ...]]:
                 conn = await self._connection()
-                return [tuple(r) for r in await conn.fetch(statement, *args)]
+                try:
+                    return [tuple(r) for r in await conn.fetch(statement, *args)]
+                except Exception as exc:
+                    if _is_gone(exc, conn):
+                        raise self._dropped(exc, conn) from None
+                    raise
 
             return await self._retrying(attempt)
 
