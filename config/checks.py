@@ -207,8 +207,64 @@ def _check_alert(alert: S.AlertSettings, report: Report) -> None:
         report("on", "lists no events: this alert would never fire")
 
 
+_PUBLISH_NEEDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "mastodon": (("base_url", "its instance (https://…)"), ("token", "token: ${MASTODON_PUBLISH_TOKEN}")),
+    "bluesky": (("handle", "its handle"), ("password", "an app password: ${BLUESKY_APP_PASSWORD}")),
+    "x": (("token", "a user-context OAuth 2.0 token: ${X_USER_TOKEN}"),),
+}
+_PUBLISH_SECRET = {"mastodon": "token", "bluesky": "password", "x": "token"}
+
+
+def _check_publish(account: S.PublishAccount, report: Report) -> None:
+    an = f"an {account.platform}" if account.platform == "x" else f"a {account.platform}"
+    for key, what in _PUBLISH_NEEDS[account.platform]:
+        if not getattr(account, key):
+            report(key, f"{an} account needs {what}")
+    if account.base_url and not re.match(r"https?://[^\s/]+", account.base_url):
+        report("base_url", "expected an http:// or https:// URL")
+    for key in ("token", "password"):
+        value = getattr(account, key)
+        if not value:
+            continue
+        if key != _PUBLISH_SECRET[account.platform]:
+            report(key, f"{an} account logs in with {_PUBLISH_SECRET[account.platform]}")
+        elif not _from_env(value):
+            report(key, f"a secret comes from the environment: write ${{{key.upper()}_VAR}}, not the value")
+
+
+def _check_publishing(settings: S.Settings, report: Report) -> None:
+    """One account per platform, and each ``answers`` naming a source that no other account answers."""
+    platforms: dict[str, int] = {}
+    types = {s.id: s.type for s in settings.sources}
+    answered: dict[str, str] = {}
+    for i, account in enumerate(settings.publish):
+        if account.platform in platforms:
+            report(
+                f"publish[{i}].platform",
+                f"a second {account.platform} account (publish[{platforms[account.platform]}] is one): "
+                "the desk would not know which one answers",
+            )
+        platforms.setdefault(account.platform, i)
+        for j, source in enumerate(account.answers):
+            where = f"publish[{i}].answers[{j}]"
+            kind = types.get(source)
+            if kind is None:
+                known = sorted(types)
+                report(
+                    where,
+                    f"no source {quote(source)} in sources (ids: {', '.join(known) or 'none'})"
+                    f"{did_you_mean(source, known)}",
+                )
+            elif kind in S.PUBLISH_PLATFORMS and kind != account.platform:
+                report(where, f"{quote(source)} reads {kind}: {account.platform} cannot reply there")
+            elif answered.setdefault(source, account.name) != account.name:
+                report(where, f"{quote(source)} is already answered by the account {quote(answered[source])}")
+
+
 def _check_settings(settings: S.Settings, report: Report) -> None:
-    """What spans sections: output ids unique, and every roster route naming an output."""
+    """What spans sections: output ids unique, every roster route naming an output, and the accounts
+    that publish."""
+    _check_publishing(settings, report)
     from tocsin.config.outputs import LOCAL_TYPES, output_ids
 
     ids = output_ids(settings.alerts)
@@ -277,5 +333,6 @@ CHECKS: dict[type, Callable[[Any, Report], None]] = {
     S.AlertSettings: _check_alert,
     S.UiSettings: _check_ui,
     S.ResponseTemplate: _check_response,
+    S.PublishAccount: _check_publish,
     S.Settings: _check_settings,
 }

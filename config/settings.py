@@ -407,10 +407,18 @@ LEVELS: tuple[Level, ...] = get_args(Level)
 
 
 AlertTrigger = Literal[
-    "level_change", "sla_breach", "ack_timeout", "new_incident", "source_down", "resurgence"
+    "level_change",
+    "sla_breach",
+    "ack_timeout",
+    "new_incident",
+    "source_down",
+    "resurgence",
+    "approval_needed",
 ]
 ALERT_TRIGGERS: tuple[AlertTrigger, ...] = get_args(AlertTrigger)
-"""The triggers an output's ``on`` can list, in this order (every one by default)."""
+"""The triggers an output's ``on`` can list, in this order (every one by default). ``approval_needed``:
+a response draft waits for a second person (its approvers are also reached through their routes,
+whatever ``on`` says, as the ladder's people are)."""
 
 
 @dataclass(frozen=True)
@@ -460,6 +468,55 @@ class AlertSettings:
     """email: the From address."""
 
 
+# --- publishing ---------------------------------------------------------------------------------
+
+PublishPlatform = Literal["mastodon", "bluesky", "x"]
+PUBLISH_PLATFORMS: tuple[PublishPlatform, ...] = get_args(PublishPlatform)
+"""The platforms the desk can post an approved response on itself (others: copied, posted by hand)."""
+PUBLISH_BASE_URLS: dict[str, str] = {"bluesky": "https://bsky.social", "x": "https://api.x.com"}
+"""Where each platform's write API lives when ``base_url`` is left out (Mastodon has no default: the
+account's own instance)."""
+
+
+@dataclass(frozen=True)
+class PublishAccount:
+    """An account the desk posts approved responses from (``publish:``), one per platform.
+
+    Credentials must be written as ``${ENV_VAR}`` (check-config refuses a value in the file); they are
+    never stored in the journal, an export, a log line or an error message."""
+
+    platform: PublishPlatform
+    id: str | None = None
+    """How the journal names this account (default: the platform)."""
+    base_url: str | None = None
+    """mastodon: the account's instance (required); bluesky: its PDS (https://bsky.social); x: the API
+    (https://api.x.com). Tests and proxies point it elsewhere."""
+    handle: str | None = None
+    """bluesky: the handle (or DID) to log in with (required); x: the account's username, for the
+    links recorded (else ``x.com/i/web/status/…``); mastodon: shown only."""
+    token: str | None = None
+    """mastodon: an access token with the ``write:statuses`` scope: ``${MASTODON_PUBLISH_TOKEN}``;
+    x: a user-context OAuth 2.0 token with ``tweet.write``: ``${X_USER_TOKEN}``."""
+    password: str | None = None
+    """bluesky: an app password (Settings → App passwords), never the account's own:
+    ``${BLUESKY_APP_PASSWORD}``."""
+    answers: tuple[str, ...] = ()
+    """Source ids whose mentions this account answers, besides the sources of its platform's type (a
+    jsonl replay or the demo standing for that platform)."""
+    visibility: Literal["public", "unlisted", "private", "direct"] = "public"
+    """mastodon: who sees the posts."""
+
+    @property
+    def name(self) -> str:
+        """The account's id in the journal and on screen."""
+        return self.id or self.platform
+
+    @property
+    def url(self) -> str:
+        """The base URL, without a trailing slash (the platform's default when left out)."""
+        return (self.base_url or PUBLISH_BASE_URLS.get(self.platform, "")).rstrip("/")
+
+
 # --- ui -----------------------------------------------------------------------------------------
 
 
@@ -488,6 +545,8 @@ class Settings:
     alerts: tuple[AlertSettings, ...] = ()
     responses: tuple[ResponseTemplate, ...] = ()
     """The response library: prepared holding statements, statements, apologies, corrections, replies."""
+    publish: tuple[PublishAccount, ...] = ()
+    """The accounts approved responses are posted from; a platform without one gets copied text."""
     ui: UiSettings = field(default_factory=UiSettings)
     path: str | None = field(default=None, compare=False)
     """The file these came from (None for the embedded default built in code)."""

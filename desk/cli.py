@@ -23,7 +23,7 @@ EMIT_KINDS = ("snapshots", "mentions", "alerts", "incidents")
 # ``set_defaults(handler=fn)``, where ``fn(args) -> int`` (exit code). Keep their top-level imports light.
 COMMAND_MODULES: tuple[str, ...] = (
     "tocsin.scoring.volume_cli",
-    "tocsin.journal.cli",
+    "tocsin.desk.publish_cli",  # the journal's commands (tocsin.journal.cli), with approve and publish
     "tocsin.scoring.sentiment_cli",
 )
 

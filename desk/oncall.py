@@ -5,8 +5,9 @@ or the CLI: one source of truth for incident triggers), the desk's level changes
 health — and it decides who hears about it:
 
 - **triggers**: a new incident, a level or severity raised, an SLA breach, an acknowledgement timeout
-  (each ladder step), a source down or silent, a resurgence; pagers also hear the acknowledgement and
-  the resolution, to close what they opened;
+  (each ladder step), a source down or silent, a resurgence, a response draft awaiting approval (its
+  approvers are called through their routes); pagers also hear the acknowledgement and the
+  resolution, to close what they opened, and a draft's decision closes its approval call;
 - **the ladder**: ``tick`` climbs it (``Journal.climb_ladder``: one step per ``team.sla.ack_timeout``
   without an acknowledgement); each step's people are paged through their ``routes``;
 - **noise control**: per output, ``on``, ``min_level``, ``min_severity`` and quiet hours (only SEV1–2
@@ -28,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
+from tocsin.config.i18n import _
 from tocsin.config.outputs import in_quiet_hours, output_ids
 from tocsin.config.settings import AlertSettings, Settings
 from tocsin.desk.alerts import Alert
@@ -35,6 +37,7 @@ from tocsin.desk.delivery import DeliveryWorker, http_session_factory
 from tocsin.desk.outputs import LIFECYCLE, Output, build_outputs
 from tocsin.journal.api import Journal
 from tocsin.journal.clocks import clocks_for
+from tocsin.journal.display import kind_name, one_line
 from tocsin.journal.errors import JournalError
 from tocsin.journal.model import Event, EventKind, Incident, level_rank
 from tocsin.journal.outbox import Envelope, Outbox, OutboxStatus
@@ -264,7 +267,57 @@ class OnCall:
         if ev.kind is EventKind.RESOLVED:
             title = w["resolved"].format(id=inc.id)
             return self._make("resolved", ev, title, "", f"resolved:{inc.id}:{ev.id}", base)
+        if ev.kind is EventKind.RESPONSE_DRAFTED:
+            return self._approval_needed(ev, inc, base)
+        if ev.kind in (EventKind.RESPONSE_APPROVED, EventKind.RESPONSE_REJECTED):
+            return self._approval_decided(ev, inc, base)
         return None
+
+    def _approval_needed(self, ev: Event, inc: Incident, base: Mapping[str, Any]) -> Alert:
+        """A draft waits for a second person: its approvers (the roster people holding one of its
+        roles, its author left out) are called through their routes, once per draft."""
+        p = ev.payload
+        roles = [str(r) for r in p.get("roles") or ()]
+        members = [m.id for m in self.settings.team.roster if m.role in roles and m.id != ev.operator]
+        who = ", ".join(self._name(m) for m in members) or ", ".join(roles)
+        title = _("#{id} draft {draft} by {author} awaits approval ({who}): {kind} on {channel}").format(
+            id=inc.id,
+            draft=ev.id,
+            author=self._name(ev.operator),
+            who=who,
+            kind=kind_name(p.get("kind")),
+            channel=one_line(p.get("channel"), 40),
+        )
+        act = _("Act: tocsin incident approve {id} {draft} --operator YOU (or A on the wall)").format(
+            id=inc.id, draft=ev.id
+        )
+        detail = f"“{one_line(p.get('text'), 300)}”\n{act}"
+        data = {
+            **base,
+            "draft": ev.id,
+            "author": ev.operator,
+            "members": members,
+            "roles": roles,
+            "thread": f"draft-{ev.id}",
+        }
+        return self._make("approval_needed", ev, title, detail, approval_key(inc.id, ev.id), data)
+
+    def _approval_decided(self, ev: Event, inc: Incident, base: Mapping[str, Any]) -> Alert:
+        """The draft was approved or rejected: what its approval page opened is closed (pagers resolve
+        the draft's thread; a message still held in the outbox is withdrawn, see ``enqueue``)."""
+        draft = int(ev.payload["draft"])
+        if ev.kind is EventKind.RESPONSE_APPROVED:
+            title = _("#{id} draft {draft} approved by {who}").format(id=inc.id, draft=draft, who=ev.operator)
+        else:
+            title = _("#{id} draft {draft} rejected by {who}").format(id=inc.id, draft=draft, who=ev.operator)
+        data = {
+            **base,
+            "draft": draft,
+            "operator": ev.operator,
+            "thread": f"draft-{draft}",
+            "closes": approval_key(inc.id, draft),
+        }
+        return self._make("resolved", ev, title, "", f"approval_decided:{inc.id}:{draft}", data)
 
     def level_alert_text(self, topic: str, previous: str, level: str) -> str:
         return self.words["level"].format(topic=self._topic(topic), prev=previous, level=level)
@@ -345,7 +398,13 @@ class OnCall:
     # --- alerts → outbox ------------------------------------------------------------------------------
 
     async def enqueue(self, alerts: Sequence[Alert]) -> int:
-        """Route each alert to the outputs and people it is for, and queue it (one transaction)."""
+        """Route each alert to the outputs and people it is for, and queue it (one transaction). An
+        alert that closes another (a draft decided) first withdraws the other's messages still waiting
+        in the outbox: nobody is called to approve what is decided."""
+        for alert in alerts:
+            closes = alert.data.get("closes")
+            if closes and self.active:
+                await self.outbox.withdraw(str(closes))
         envelopes: list[Envelope] = []
         for alert in alerts:
             envelopes += await self.route(alert)
@@ -373,11 +432,13 @@ class OnCall:
                 "incident_id": alert.incident,
             }
             if alert.event in LIFECYCLE:
-                if (
-                    output.pager
-                    and alert.incident is not None
-                    and await self.outbox.sent_to(oid, alert.incident)
-                ):
+                closes = alert.data.get("closes")
+                opened = (
+                    await self.outbox.has_key(f"{closes}|{oid}")
+                    if closes
+                    else alert.incident is not None and await self.outbox.sent_to(oid, alert.incident)
+                )
+                if output.pager and opened:
                     out.append(Envelope(oid, obj, (f"{key}|{oid}",), urgent=True, **common))
                 continue
             if not self._passes(t, alert):
@@ -500,6 +561,11 @@ class OnCall:
         log.warning("%s", message)
         if self.on_problem is not None:
             self.on_problem(message)
+
+
+def approval_key(incident: int, draft: int) -> str:
+    """The dedupe key of a draft's approval call: one per draft, whichever desk saw it first."""
+    return f"approval_needed:{incident}:{draft}"
 
 
 def _with_key(alert: Alert, key: str) -> Alert:

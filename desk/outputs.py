@@ -62,8 +62,13 @@ class Message:
 
     @property
     def dedup_key(self) -> str:
-        """One pager thread per incident, stable for its whole life (trigger, acknowledge, resolve)."""
+        """One pager thread per incident, stable for its whole life (trigger, acknowledge, resolve);
+        an alert with a ``thread`` of its own (a draft's approval call) keeps a thread apart, so its
+        resolution does not close the incident's page."""
         what = f"incident-{self.incident_id}" if self.incident_id is not None else self.id
+        thread = self.alerts[-1].get("thread") if self.alerts else None
+        if thread:
+            what += f"-{thread}"
         return f"tocsin-{self.journal_uid}-{what}"
 
     @property
@@ -199,9 +204,7 @@ class WebhookOutput(Output):
         title = message.title if not who else f"{who}: {message.title}"
         detail = message.text
         at = datetime.now(UTC)
-        alert = Alert(
-            event="new_incident", at=at, title=title, detail=detail, incident=first.get("incident")
-        )
+        alert = Alert(event="new_incident", at=at, title=title, detail=detail, incident=first.get("incident"))
         return await self._post(self.settings.url, chat_payload(alert, fmt))
 
 
@@ -210,9 +213,7 @@ class NtfyOutput(Output):
 
     async def send(self, message: Message) -> Outcome:
         worst = message.worst
-        priority = _PRIORITY.get(
-            str(worst.get("severity")), _LEVEL_PRIORITY.get(str(worst.get("level")), 3)
-        )
+        priority = _PRIORITY.get(str(worst.get("severity")), _LEVEL_PRIORITY.get(str(worst.get("level")), 3))
         tags = ["rotating_light"] if priority >= 4 else ["warning"]
         body: dict[str, Any] = {
             "topic": message.address,
@@ -244,9 +245,7 @@ class PagerDutyOutput(Output):
             return await self._post(
                 url, {"routing_key": key, "event_action": action, "dedup_key": message.dedup_key}
             )
-        sev = _SEVERITY_PD.get(
-            str(alert.get("severity")), _LEVEL_PD.get(str(alert.get("level")), "warning")
-        )
+        sev = _SEVERITY_PD.get(str(alert.get("severity")), _LEVEL_PD.get(str(alert.get("level")), "warning"))
         details = {k: v for k, v in alert.items() if k not in ("title", "type")}
         body = {
             "routing_key": key,
@@ -300,9 +299,7 @@ class OpsgenieOutput(Output):
             "responders": responders,
             "tags": ["tocsin", event],
             "details": {
-                k: str(v)
-                for k, v in alert.items()
-                if k in ("incident", "topic", "level", "severity", "step")
+                k: str(v) for k, v in alert.items() if k in ("incident", "topic", "level", "severity", "step")
             },
             "entity": str(alert.get("topic") or "tocsin"),
             "source": message.desk,
@@ -364,6 +361,8 @@ NETWORK_TYPES: dict[str, type[Output]] = {
     "pagerduty": PagerDutyOutput,
     "opsgenie": OpsgenieOutput,
 }
+
+
 def build_outputs(targets: Sequence[AlertSettings], http: Callable[[], Any]) -> dict[str, Output]:
     """The network outputs of ``alerts:`` by id (bell and desktop stay with the screen)."""
     return {

@@ -35,6 +35,7 @@ from tocsin.config.settings import LEVELS, Settings
 from tocsin.desk.alerts import Alert, AlertDispatcher
 from tocsin.desk.desk import DeskLike, LevelHerald
 from tocsin.desk.oncall import OnCall
+from tocsin.desk.publishing import Publishing
 from tocsin.journal.api import Journal
 from tocsin.journal.archive import Archiver
 from tocsin.journal.errors import JournalBusy, JournalError, JournalUnavailable
@@ -125,6 +126,8 @@ class JournalSession:
         self.alerts = alerts if alerts is not None else AlertDispatcher(local)
         self.oncall: OnCall | None = None
         """Messages to the people away from the wall, and the ladder (made at ``start``)."""
+        self.publishing: Publishing | None = None
+        """Approving and posting responses (made at ``start``): the wall's ``A``."""
         self._opened_here: set[int] = set()
         self._monotonic = monotonic
         self._background = background
@@ -200,6 +203,7 @@ class JournalSession:
         run_loop = self._background if background is None else background
         self.oncall = OnCall(self.settings, journal, on_problem=self._report, on_delivered=self._wake.set)
         await self.oncall.start(background=run_loop)
+        self.publishing = Publishing(self.settings, journal)
         since = self.desk.clock.now() - RESURGENCE_WINDOW
         for inc in await journal.incidents(include_resolved=True):
             if inc.closed and inc.resolved_at is not None and inc.resolved_at >= since:
@@ -233,6 +237,8 @@ class JournalSession:
                 await self.archiver.close()
         if self.oncall is not None:
             await self.oncall.stop()
+        if self.publishing is not None:
+            await self.publishing.close()
         await self.alerts.close()
         if self.journal is not None and self._owns_journal:
             await self.journal.close()
@@ -524,7 +530,8 @@ class JournalSession:
 
     async def _notify(self, events: Sequence[Event]) -> None:
         """The journal's new events, from any desk or the CLI, to the people they concern; this desk's
-        bell rings for each ladder step and for incidents opened elsewhere."""
+        bell rings for each ladder step, for incidents opened elsewhere and for a draft its operator
+        may approve."""
         oncall, journal = self.oncall, self.journal
         if oncall is None or journal is None:
             return
@@ -534,7 +541,8 @@ class JournalSession:
                 known[iid] = await journal.incident(iid)
         for alert in await oncall.on_events(events, known.get):
             elsewhere = alert.event == "new_incident" and alert.incident not in self._opened_here
-            if alert.event in ("ack_timeout", "escalated") or elsewhere:
+            mine = alert.event == "approval_needed" and journal.operator in (alert.data.get("members") or ())
+            if alert.event in ("ack_timeout", "escalated") or elsewhere or mine:
                 self._ring(alert)
         await oncall.refresh_status()
 

@@ -17,8 +17,10 @@
 
 Actions: open_incident, acknowledge, assign, escalate, log_response (or respond: a draft when
 team.approval says so), approve, reject, add_note, pin_evidence, check, set_state / resolve / reopen,
-correct_sentiment. Reads: incident, incidents, incident_record, events,
-changes_since, pending_drafts, last_event_id, corrections, archived_*, volume, get_cursor.
+correct_sentiment; for the responses the desk posts itself (``publications.py``; the posting is
+``desk/publishing.py``): start_publishing, record_published, record_publish_failed,
+record_sent_by_hand. Reads: incident, incidents, incident_record, events, changes_since,
+pending_drafts, unsent_drafts, send_job, last_event_id, corrections, archived_*, volume, get_cursor.
 
 The journal is a file (SQLite) or, for a team across machines, a PostgreSQL database: ``desk.journal``
 (or ``$TOCSIN_JOURNAL``) set to ``postgresql://user@host/db`` — same schema, same code, see
@@ -42,6 +44,7 @@ from tocsin.journal.cursors import CursorCommands
 from tocsin.journal.errors import EmptyField, JournalUnavailable
 from tocsin.journal.history import HistoryCommands
 from tocsin.journal.incidents import IncidentCommands
+from tocsin.journal.publications import PublicationCommands
 from tocsin.journal.queries import IncidentQueries
 from tocsin.journal.store import Store, Tx, is_database_url
 from tocsin.sources.clock import Clock, WallClock
@@ -77,7 +80,9 @@ def clock_kind(clock: Clock) -> str:
     return "wall" if isinstance(clock, WallClock) else "simulated"
 
 
-class Journal(IncidentCommands, IncidentQueries, ArchiveCommands, HistoryCommands, CursorCommands):
+class Journal(
+    IncidentCommands, PublicationCommands, IncidentQueries, ArchiveCommands, HistoryCommands, CursorCommands
+):
     """One open journal: incidents, their events and clocks, the mentions archive, volume history and
     source cursors. ``clock`` is the desk's clock (actions are stamped with it); ``operator`` names
     who acts (``desk.operator`` unless given)."""

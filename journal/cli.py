@@ -29,7 +29,7 @@ CHECKLIST_STEPS = ("hold", "facts", "act", "apologise", "values")
 """``journal.model.PLAYBOOK_IDS``, spelt out: this module's imports stay light (a test keeps them equal)."""
 
 
-class _Failed(Exception):
+class CommandFailed(Exception):
     """A message for the operator; exit 2."""
 
 
@@ -41,8 +41,17 @@ def _common() -> argparse.ArgumentParser:
     return p
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add the ``incident``, ``journal`` and ``handover`` subcommands."""
+MoreIncidentCommands = Callable[[Any, argparse.ArgumentParser], None]
+"""Adds ``tocsin incident`` subcommands from the layer above (the desk's ``approve`` and ``publish``,
+which reach the platforms): called with the ``incident`` subparsers and the common options."""
+
+
+def register(
+    sub: argparse._SubParsersAction,  # type: ignore[type-arg]
+    *,
+    more: MoreIncidentCommands | None = None,
+) -> None:
+    """Add the ``incident``, ``journal`` and ``handover`` subcommands (and ``more`` incident ones)."""
     common = _common()
 
     inc = sub.add_parser("incident", help="open and work incidents from a shell")
@@ -54,22 +63,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--severity", required=True, type=str.lower, choices=SEVERITIES)
     p.add_argument("--title", required=True)
     p.add_argument("--assignee", metavar="MEMBER", help="roster member id")
-    p.set_defaults(handler=_handler(_open))
+    p.set_defaults(handler=journal_command(_open))
 
     p = isub.add_parser("ack", parents=[common], help="acknowledge: someone has it")
     p.add_argument("id", help="incident id, e.g. 12 or #12")
-    p.set_defaults(handler=_handler(_ack))
+    p.set_defaults(handler=journal_command(_ack))
 
     p = isub.add_parser("assign", parents=[common], help="give it to a roster member")
     p.add_argument("id")
     p.add_argument("member", help="roster member id")
-    p.set_defaults(handler=_handler(_assign))
+    p.set_defaults(handler=journal_command(_assign))
 
     p = isub.add_parser("note", parents=[common], help="add a note (or a lesson for the post-mortem)")
     p.add_argument("id")
     p.add_argument("text")
     p.add_argument("--lesson", action="store_true", help="a lesson learned (goes to the post-mortem)")
-    p.set_defaults(handler=_handler(_note))
+    p.set_defaults(handler=journal_command(_note))
 
     p = isub.add_parser("respond", parents=[common], help="log a response that was published or sent")
     p.add_argument("id")
@@ -79,54 +88,63 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--template", metavar="ID", help="start from this response template (responses:)")
     p.add_argument("--edit", action="store_true", help="edit the text in $VISUAL/$EDITOR before logging")
     p.add_argument("--url", help="where it can be seen")
-    p.set_defaults(handler=_handler(_respond))
+    p.add_argument(
+        "--reply-to",
+        metavar="POST",
+        help="the post it answers: the address or id of a mention pinned to the incident (or archived); "
+        "once approved, the desk replies to it where an account is configured",
+    )
+    p.set_defaults(handler=journal_command(_respond))
 
-    p = isub.add_parser("approve", parents=[common], help="approve a response draft: it goes out")
-    p.add_argument("id")
-    p.add_argument("draft", help="the draft's number (tocsin incident drafts lists them)")
-    p.add_argument("--text", help="the final words, when they differ from the draft's")
-    p.set_defaults(handler=_handler(_approve))
+    if more is not None:
+        more(isub, common)
 
     p = isub.add_parser("reject", parents=[common], help="turn a response draft down, saying why")
     p.add_argument("id")
     p.add_argument("draft")
     p.add_argument("--reason", required=True, help="why (the author reads it)")
-    p.set_defaults(handler=_handler(_reject))
+    p.set_defaults(handler=journal_command(_reject))
 
-    p = isub.add_parser("drafts", parents=[common], help="responses awaiting approval")
+    p = isub.add_parser("show", parents=[common], help="one incident, its clocks and timeline")
+    p.add_argument("id")
+    p.set_defaults(handler=journal_command(_show))
+
+    p = isub.add_parser(
+        "drafts", parents=[common], help="responses awaiting approval, or approved and not out"
+    )
     p.add_argument("id", nargs="?", help="only this incident's")
-    p.set_defaults(handler=_handler(_drafts))
+    p.set_defaults(handler=journal_command(_drafts))
 
     p = isub.add_parser("claim", parents=[common], help="record a claim going around: rumour until shown")
     p.add_argument("id")
     p.add_argument("text", help="what is being said")
     p.add_argument("--status", type=str.lower, choices=("rumour", "verified", "false"), default="rumour")
     p.add_argument("--evidence", help="what supports the status (a link, a call, a document)")
-    p.set_defaults(handler=_handler(_claim))
+    p.set_defaults(handler=journal_command(_claim))
 
     p = isub.add_parser("claim-status", parents=[common], help="a claim verified, or shown false")
     p.add_argument("id")
     p.add_argument("claim", help="the claim's number")
     p.add_argument("status", type=str.lower, choices=("rumour", "verified", "false"))
     p.add_argument("--evidence", help="what shows it (needed for verified and false)")
-    p.set_defaults(handler=_handler(_claim_status))
+    p.set_defaults(handler=journal_command(_claim_status))
 
     p = isub.add_parser("state", parents=[common], help="move it: responding, monitoring, resolved, reopen")
     p.add_argument("id")
     p.add_argument("state", type=str.lower, choices=STATES)
     p.add_argument("--reason", help="why (kept in the journal)")
-    p.set_defaults(handler=_handler(_state))
+    p.set_defaults(handler=journal_command(_state))
 
     p = isub.add_parser("escalate", parents=[common], help="next escalation step, or --severity")
     p.add_argument("id")
     p.add_argument("--severity", type=str.lower, choices=SEVERITIES)
-    p.set_defaults(handler=_handler(_escalate))
+    p.set_defaults(handler=journal_command(_escalate))
 
     p = isub.add_parser("check", parents=[common], help="tick a response-checklist step by hand")
     p.add_argument("id")
     p.add_argument("item", choices=CHECKLIST_STEPS)
     p.add_argument("--undo", action="store_true", help="untick it")
-    p.set_defaults(handler=_handler(_check))
+    p.set_defaults(handler=journal_command(_check))
 
     jr = sub.add_parser("journal", help="review the incident journal")
     jsub = jr.add_subparsers(dest="journal_command", metavar="ACTION", parser_class=type(jr))
@@ -135,11 +153,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = jsub.add_parser("list", parents=[common], help="incidents (unresolved unless --all)")
     p.add_argument("--all", action="store_true", help="include resolved incidents")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
-    p.set_defaults(handler=_handler(_list))
+    p.set_defaults(handler=journal_command(_list))
 
     p = jsub.add_parser("show", parents=[common], help="one incident, its clocks and timeline")
     p.add_argument("id")
-    p.set_defaults(handler=_handler(_show))
+    p.set_defaults(handler=journal_command(_show))
 
     p = jsub.add_parser("export", parents=[common], help="the post-mortem: md, html, json or csv")
     p.add_argument("id")
@@ -151,15 +169,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         action="store_true",
         help="write into the export folder (desk.exports, else beside the journal)",
     )
-    p.set_defaults(handler=_handler(_export))
+    p.set_defaults(handler=journal_command(_export))
 
     p = jsub.add_parser("corrections", parents=[common], help="sentiment corrections as text<TAB>label")
     p.add_argument("--out", required=True, metavar="FILE.tsv")
-    p.set_defaults(handler=_handler(_corrections))
+    p.set_defaults(handler=journal_command(_corrections))
 
     p = sub.add_parser("handover", parents=[common], help="shift handover as Markdown")
     p.add_argument("--since", default="8h", help="how far back (default 8h)")
-    p.set_defaults(handler=_handler(_handover))
+    p.set_defaults(handler=journal_command(_handover))
 
 
 # --- plumbing -----------------------------------------------------------------------------------
@@ -172,13 +190,13 @@ def _settings(args: argparse.Namespace) -> Settings:
     try:
         return resolve_settings(Path(path) if path else None)
     except ConfigError as exc:
-        raise _Failed("\n".join(str(p) for p in exc.problems)) from None
+        raise CommandFailed("\n".join(str(p) for p in exc.problems)) from None
 
 
 Action = Callable[["Journal", argparse.Namespace], Awaitable[int]]
 
 
-def _handler(action: Action) -> Callable[[argparse.Namespace], int]:
+def journal_command(action: Action) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         from tocsin.journal.errors import JournalError
 
@@ -188,7 +206,7 @@ def _handler(action: Action) -> Callable[[argparse.Namespace], int]:
 
             use_language(settings.desk.language)  # the post-mortems and handovers in the desk's language
             return asyncio.run(_with_journal(settings, args, action))
-        except (JournalError, _Failed) as exc:
+        except (JournalError, CommandFailed) as exc:
             print(f"tocsin: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
 
@@ -205,18 +223,18 @@ async def _with_journal(settings: Settings, args: argparse.Namespace, action: Ac
         await journal.close()
 
 
-def _tz(journal: Journal) -> Any:
+def desk_zone(journal: Journal) -> Any:
     from tocsin.journal.display import zone
 
     return zone(journal.settings.desk.timezone)
 
 
-async def _done(journal: Journal, what: str, incident: Any) -> int:
+async def report_done(journal: Journal, what: str, incident: Any) -> int:
     """Report an action, and record any SLA breach nobody was running a desk to record."""
     from tocsin.journal.display import local_time, one_line
 
     await journal.check_clocks()
-    when = local_time(incident.updated_at, _tz(journal))
+    when = local_time(incident.updated_at, desk_zone(journal))
     print(f"#{incident.id} {what} by {one_line(journal.operator, 40)} at {when}")
     return EXIT_OK
 
@@ -228,7 +246,7 @@ def _write(path: str | Path, text: str, *, make_folder: bool = False) -> Path:
     try:
         return write_private(Path(path), text, make_folder=make_folder)
     except OSError as exc:
-        raise _Failed(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise CommandFailed(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 # --- incident -----------------------------------------------------------------------------------
@@ -238,79 +256,119 @@ async def _open(j: Journal, a: argparse.Namespace) -> int:
     from tocsin.journal.display import one_line
 
     inc = await j.open_incident(a.topic, a.severity, a.title, assignee=a.assignee)
-    return await _done(
+    return await report_done(
         j, f"opened: {inc.severity.label} {one_line(inc.topic, 40)}: {one_line(inc.title, 80)},", inc
     )
 
 
 async def _ack(j: Journal, a: argparse.Namespace) -> int:
-    return await _done(j, "acknowledged", await j.acknowledge(a.id))
+    return await report_done(j, "acknowledged", await j.acknowledge(a.id))
 
 
 async def _assign(j: Journal, a: argparse.Namespace) -> int:
     from tocsin.journal.display import one_line
 
     inc = await j.assign(a.id, a.member)
-    return await _done(j, f"assigned to {one_line(inc.assignee, 40)}", inc)
+    return await report_done(j, f"assigned to {one_line(inc.assignee, 40)}", inc)
 
 
 async def _note(j: Journal, a: argparse.Namespace) -> int:
     inc = await j.add_note(a.id, a.text, kind="lesson" if a.lesson else "note")
-    return await _done(j, "lesson added" if a.lesson else "note added", inc)
+    return await report_done(j, "lesson added" if a.lesson else "note added", inc)
 
 
 async def _respond(j: Journal, a: argparse.Namespace) -> int:
     from tocsin.journal.templates import filled, find_template
 
     kind, text = a.kind, a.text
+    answering = await _post_answered(j, a.id, a.reply_to) if a.reply_to else None
     if a.template:
         template = find_template(j.settings, a.template)
         kind = kind or template.kind
         if text is None:
             text = filled(j.settings, template, await j.incident(a.id), j.clock.now(), j.operator)
+            if answering is not None:
+                from tocsin.config.accounts import mention_prefix
+
+                text = mention_prefix(j.settings, j.reply_ref(answering)) + text
     if kind is None:
-        raise _Failed("a response needs --kind (or --template, whose kind it takes): nothing changed")
+        raise CommandFailed("a response needs --kind (or --template, whose kind it takes): nothing changed")
     if text is None and not a.edit:
-        raise _Failed("a response needs --text, --template or --edit: nothing changed")
+        raise CommandFailed("a response needs --text, --template or --edit: nothing changed")
     if a.edit:
         text = _edit(text or "")
-    inc, draft = await j.respond(a.id, kind, a.channel, text, a.url, template=a.template)
+    inc, draft = await j.respond(a.id, kind, a.channel, text, a.url, template=a.template, reply_to=answering)
     if draft is not None:
         roles = ", ".join(j.approval_roles(inc.severity))
-        return await _done(
+        return await report_done(
             j, f"{kind.replace('_', ' ')} drafted as draft {draft}, awaiting approval by {roles}", inc
         )
-    return await _done(j, f"{kind.replace('_', ' ')} logged ({inc.state})", inc)
+    return await report_done(j, f"{kind.replace('_', ' ')} logged ({inc.state})", inc)
+
+
+async def _post_answered(j: Journal, incident: str, ref: str) -> Any:
+    """The mention ``ref`` names (its address or id): pinned to the incident, else in the archive."""
+    from tocsin.config.i18n import _
+    from tocsin.journal.display import one_line
+
+    wanted = ref.strip()
+    record = await j.incident_record(incident)
+    for ev in record.events:
+        m = ev.payload.get("mention") if str(ev.kind) == "evidence_pinned" else None
+        if isinstance(m, dict) and wanted in (m.get("url"), m.get("uid")):
+            return m
+    for source in [s.id for s in j.settings.sources] or sorted({e.source for e in record.evidence}):
+        found = await j.archived_mention(source, wanted)
+        if found is not None:
+            return found.row
+    raise CommandFailed(
+        _(
+            "--reply-to: no post {ref} pinned to #{id} or in the archive "
+            "(pin it first: p on the wall): nothing changed"
+        ).format(ref=repr(one_line(wanted, 80)), id=record.incident.id)
+    )
 
 
 async def _claim(j: Journal, a: argparse.Namespace) -> int:
     inc, claim = await j.add_claim(a.id, a.text, status=a.status, evidence=a.evidence)
-    return await _done(j, f"claim {claim} recorded as {a.status}", inc)
+    return await report_done(j, f"claim {claim} recorded as {a.status}", inc)
 
 
 async def _claim_status(j: Journal, a: argparse.Namespace) -> int:
     inc = await j.set_claim(a.id, a.claim, a.status, evidence=a.evidence)
-    return await _done(j, f"claim {a.claim} now {a.status}", inc)
-
-
-async def _approve(j: Journal, a: argparse.Namespace) -> int:
-    inc = await j.approve(a.id, a.draft, text=a.text)
-    return await _done(j, f"draft {a.draft} approved and logged as sent", inc)
+    return await report_done(j, f"claim {a.claim} now {a.status}", inc)
 
 
 async def _reject(j: Journal, a: argparse.Namespace) -> int:
     inc = await j.reject(a.id, a.draft, a.reason)
-    return await _done(j, f"draft {a.draft} rejected", inc)
+    return await report_done(j, f"draft {a.draft} rejected", inc)
 
 
 async def _drafts(j: Journal, a: argparse.Namespace) -> int:
+    from tocsin.config.i18n import _
     from tocsin.journal.display import local_time, one_line
+    from tocsin.journal.narrate import platform_name, publish_problem
 
     drafts = await j.pending_drafts(a.id)
+    unsent = await j.unsent_drafts(a.id)
+    tz = desk_zone(j)
+    for job in unsent:
+        if job.failure is not None:
+            state = _("not sent: {why}").format(why=publish_problem(job.failure, tz))
+        elif job.status == "publishing":
+            state = _("being posted on {platform}").format(platform=platform_name(job.platform))
+        else:
+            state = _("to be posted on {platform}").format(platform=platform_name(job.platform))
+        retry = _("retry: tocsin incident publish {id} {draft}").format(id=job.incident_id, draft=job.draft)
+        print(
+            _("#{id} draft {draft} approved, {state} ({retry}): {text}").format(
+                id=job.incident_id, draft=job.draft, state=state, retry=retry, text=one_line(job.text, 200)
+            )
+        )
     if not drafts:
-        print("No response awaits approval.")
+        if not unsent:
+            print("No response awaits approval.")
         return EXIT_OK
-    tz = _tz(j)
     for ev in drafts:
         p = ev.payload
         print(
@@ -338,9 +396,9 @@ def _edit(text: str) -> str:
             done = subprocess.run([*shlex.split(editor), name], check=False)
         except OSError as exc:
             why = exc.strerror or exc
-            raise _Failed(f"cannot run the editor {editor!r}: {why}; nothing changed") from None
+            raise CommandFailed(f"cannot run the editor {editor!r}: {why}; nothing changed") from None
         if done.returncode != 0:
-            raise _Failed(f"the editor {editor!r} exited with {done.returncode}: nothing changed")
+            raise CommandFailed(f"the editor {editor!r} exited with {done.returncode}: nothing changed")
         return Path(name).read_text(encoding="utf-8").strip()
     finally:
         os.unlink(name)
@@ -348,7 +406,7 @@ def _edit(text: str) -> str:
 
 async def _state(j: Journal, a: argparse.Namespace) -> int:
     inc = await j.set_state(a.id, a.state, reason=a.reason)
-    return await _done(j, f"now {inc.state}", inc)
+    return await report_done(j, f"now {inc.state}", inc)
 
 
 async def _escalate(j: Journal, a: argparse.Namespace) -> int:
@@ -358,12 +416,12 @@ async def _escalate(j: Journal, a: argparse.Namespace) -> int:
         roles = j.settings.team.escalation[inc.escalation_step - 1]
         call = [m.id for m in j.settings.team.roster if m.role in roles]
         what += f" (call: {', '.join(call) or ', '.join(roles)})"
-    return await _done(j, what, inc)
+    return await report_done(j, what, inc)
 
 
 async def _check(j: Journal, a: argparse.Namespace) -> int:
     inc = await j.check(a.id, a.item, not a.undo)
-    return await _done(j, f"{'unticked' if a.undo else 'ticked'} {a.item}", inc)
+    return await report_done(j, f"{'unticked' if a.undo else 'ticked'} {a.item}", inc)
 
 
 # --- journal ------------------------------------------------------------------------------------
@@ -383,7 +441,7 @@ async def _list(j: Journal, a: argparse.Namespace) -> int:
     if not incidents:
         print("No incidents." if a.all else "No open incidents (--all shows resolved ones too).")
         return EXIT_OK
-    tz = _tz(j)
+    tz = desk_zone(j)
     rows = [("ID", "SEV", "STATE", "TOPIC", "ASSIGNEE", "OPENED", "ACK", "RESPONSE", "TITLE")]
     for inc in incidents:
         _, ack, resp = j.clocks(inc, now)
@@ -451,6 +509,8 @@ async def _handover(j: Journal, a: argparse.Namespace) -> int:
     try:
         since = parse_duration(a.since)
     except ValueError:
-        raise _Failed(f"--since: expected a duration like 90m, 8h or 2d, got {a.since[:20]!r}") from None
+        raise CommandFailed(
+            f"--since: expected a duration like 90m, 8h or 2d, got {a.since[:20]!r}"
+        ) from None
     sys.stdout.write(await build_handover(j, since))
     return EXIT_OK

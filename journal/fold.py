@@ -27,6 +27,7 @@ from tocsin.journal.model import (
     ResponseKind,
     Severity,
     State,
+    Unsent,
 )
 from tocsin.sources.model import parse_time
 
@@ -74,6 +75,8 @@ def apply(incident: Incident | None, event: Event) -> Incident | None:
     elif kind is EventKind.RESPONSE_LOGGED:
         rkind = ResponseKind(p["kind"])
         changes["responses"] = incident.responses + 1
+        if p.get("draft") is not None and str(p["draft"]) in incident.unsent:
+            changes["unsent"] = {k: v for k, v in incident.unsent.items() if k != str(p["draft"])}
         if str(rkind) not in incident.response_kinds:
             changes["response_kinds"] = {**incident.response_kinds, str(rkind): event.at}
         if rkind.public and incident.first_response_at is None:
@@ -104,6 +107,30 @@ def apply(incident: Incident | None, event: Event) -> Incident | None:
         changes["drafts"] = {**incident.drafts, str(event.id): event.at}
     elif kind in (EventKind.RESPONSE_APPROVED, EventKind.RESPONSE_REJECTED):
         changes["drafts"] = {k: v for k, v in incident.drafts.items() if k != str(p["draft"])}
+        target = p.get("publish")
+        if kind is EventKind.RESPONSE_APPROVED and isinstance(target, Mapping):
+            unsent = Unsent(
+                int(p["draft"]), event.at, str(target["platform"]), str(target["account"]), since=event.at
+            )
+            changes["unsent"] = {**incident.unsent, str(p["draft"]): unsent}
+    elif kind in (EventKind.PUBLISHING, EventKind.PUBLISH_FAILED) and str(p["draft"]) in incident.unsent:
+        before = incident.unsent[str(p["draft"])]
+        if kind is EventKind.PUBLISHING:
+            after = dataclasses.replace(
+                before,
+                status="publishing",
+                since=event.at,
+                attempts=int(p.get("attempt") or before.attempts + 1),
+                key=str(p.get("key") or before.key or "") or None,
+                lease_until=p.get("lease_until"),
+                failure=None,
+            )
+        else:
+            failure = {k: v for k, v in p.items() if k != "draft"}
+            after = dataclasses.replace(
+                before, status="failed", since=event.at, lease_until=None, failure=failure
+            )
+        changes["unsent"] = {**incident.unsent, str(p["draft"]): after}
     elif kind is EventKind.CLAIM_ADDED:
         changes["claims"] = {**incident.claims, str(event.id): str(p["status"])}
     elif kind is EventKind.CLAIM_CHANGED:
@@ -152,11 +179,13 @@ def record(incident: Incident, events: Iterable[Event]) -> IncidentRecord:
                 p["channel"],
                 p["text"],
                 tuple(p.get("roles") or ()),
+                reply_to=p.get("reply_to"),
             )
         elif (
             e.kind in (EventKind.RESPONSE_APPROVED, EventKind.RESPONSE_REJECTED) and int(p["draft"]) in drafts
         ):
             approved = e.kind is EventKind.RESPONSE_APPROVED
+            target = p.get("publish") if approved else None
             drafts[int(p["draft"])] = dataclasses.replace(
                 drafts[int(p["draft"])],
                 status="approved" if approved else "rejected",
@@ -164,6 +193,22 @@ def record(incident: Incident, events: Iterable[Event]) -> IncidentRecord:
                 decided_by=e.operator,
                 reason=None if approved else p.get("reason"),
                 final_text=p.get("text") if approved else None,
+                platform=str(target["platform"]) if isinstance(target, Mapping) else None,
+                sent="unsent" if isinstance(target, Mapping) else None,
+            )
+        elif e.kind is EventKind.PUBLISHING and int(p["draft"]) in drafts:
+            drafts[int(p["draft"])] = dataclasses.replace(
+                drafts[int(p["draft"])], attempts=int(p.get("attempt") or 1)
+            )
+        elif e.kind is EventKind.PUBLISH_FAILED and int(p["draft"]) in drafts:
+            drafts[int(p["draft"])] = dataclasses.replace(drafts[int(p["draft"])], failure=dict(p))
+        if e.kind is EventKind.RESPONSE_LOGGED and p.get("draft") is not None and int(p["draft"]) in drafts:
+            drafts[int(p["draft"])] = dataclasses.replace(
+                drafts[int(p["draft"])],
+                sent="by_hand" if p.get("by_hand") else ("published" if p.get("published") else "sent"),
+                sent_at=e.at,
+                url=p.get("url") if p.get("published") else None,
+                failure=None,
             )
         if e.kind is EventKind.RESPONSE_LOGGED:
             responses.append(

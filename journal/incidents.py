@@ -14,7 +14,7 @@ them); everything else on a resolved incident must wait for a reopen.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -53,6 +53,9 @@ from tocsin.journal.store import Store, Tx, from_ms, to_ms
 from tocsin.journal.templates import find_template
 from tocsin.sources.clock import Clock
 from tocsin.sources.model import format_time
+
+Target = Mapping[str, str]
+"""Where the desk posts an approved response: ``{"platform": "mastodon", "account": "brand"}``."""
 
 AUTOMATIC = "tocsin"
 """Who the desk's own events (level changes, SLA breaches, resurgence) name as their author."""
@@ -323,11 +326,14 @@ class IncidentCommands:
         url: str | None = None,
         *,
         template: str | None = None,
+        reply_to: Any = None,
         now: datetime | None = None,
     ) -> Incident:
         """Record a response (a public one stops the first-response clock); at a severity that
         ``team.approval`` names, it is held as a draft instead (see ``respond``)."""
-        inc, _ = await self.respond(incident_id, kind, channel, text, url, template=template, now=now)
+        inc, _ = await self.respond(
+            incident_id, kind, channel, text, url, template=template, reply_to=reply_to, now=now
+        )
         return inc
 
     def approval_roles(self, severity: Severity) -> tuple[str, ...]:
@@ -343,14 +349,17 @@ class IncidentCommands:
         url: str | None = None,
         *,
         template: str | None = None,
+        reply_to: Any = None,
         now: datetime | None = None,
     ) -> tuple[Incident, int | None]:
         """Record what was published or sent, or — when the incident's severity needs a second
         person's approval — hold it as a draft: returns the incident and the draft's id (None when it
         was logged as sent). A draft moves the work on (acknowledged, responding) but not the
         first-response clock: nothing has gone out yet. ``template``: the response template it
-        started from (kept for the post-mortem)."""
+        started from (kept for the post-mortem). ``reply_to``: the post it answers (a mention, scored
+        or not, or its JSON form); once approved, the desk replies to it where it can post."""
         rkind = ResponseKind.parse(kind)
+        answering = self.reply_ref(reply_to) if reply_to is not None else None
         template_id = find_template(self.settings, template).id if template else None
         if not isinstance(text, str) or not text.strip():
             raise MissingResponseText()
@@ -368,6 +377,8 @@ class IncidentCommands:
             payload: dict[str, Any] = {"kind": str(rkind), "channel": channel, "text": text, "url": link}
             if template_id:
                 payload["template"] = template_id
+            if answering is not None:
+                payload["reply_to"] = answering
             roles = self.approval_roles(inc.severity)
             if roles:
                 ev, after = await append(
@@ -398,6 +409,22 @@ class IncidentCommands:
 
         inc = await self._act(incident_id, now, fn)
         return inc, draft_id
+
+    def reply_ref(self, mention: Any) -> dict[str, Any]:
+        """What a response keeps of the post it answers: where it was seen (the source, and the
+        source's type as its platform), its ids and address, its author."""
+        m = mention_row(mention).mention
+        kinds = {s.id: s.type for s in self.settings.sources}
+        ref: dict[str, Any] = {
+            "source": m.source,
+            "platform": kinds.get(m.source, m.source),
+            "uid": m.uid,
+            "url": m.url,
+            "handle": m.author.handle,
+        }
+        if m.raw_ref:
+            ref["ref"] = m.raw_ref
+        return ref
 
     async def _draft(self, tx: Tx, inc: Incident, draft: int | str) -> Event:
         """The pending draft ``draft`` of ``inc``, checked under the write lock; the operator must hold
@@ -434,10 +461,15 @@ class IncidentCommands:
         draft: int | str,
         *,
         text: str | None = None,
+        publish: Target | Callable[[Mapping[str, Any]], Target | None] | None = None,
         now: datetime | None = None,
     ) -> Incident:
-        """Approve a draft (a second person of an allowed role): it is logged as sent, with ``text``
-        when the approver changed the words; the first-response clock stops now, not at the draft."""
+        """Approve a draft (a second person of an allowed role), with ``text`` when the approver changed
+        the words. Without a target it is logged as sent (by hand: a person posts it) and the
+        first-response clock stops now, not at the draft. With one (``publish``: ``{"platform",
+        "account"}``, or a function of the draft's payload that picks it under the write lock) it
+        waits, approved and intact, for the desk to post it (``publications.py``): the clock stops when
+        the platform has it."""
         final = required("text", text) if text is not None else None
 
         async def fn(tx: Tx, inc: Incident, at: datetime) -> Incident:
@@ -449,21 +481,31 @@ class IncidentCommands:
             approval = {"draft": ev.id, "author": ev.operator, "text": sent, "waited_s": waited}
             if sent != p["text"]:
                 approval["edited"] = True
+            chosen = publish(p) if callable(publish) else publish
+            target = (
+                {"platform": str(chosen["platform"]), "account": str(chosen["account"])} if chosen else None
+            )
+            if target is not None:
+                approval["publish"] = target
             ev_ok, inc2 = await append(
                 tx, inc, EventKind.RESPONSE_APPROVED, approval, at=at, operator=self.operator
             )
             assert inc2 is not None
-            logged = {
-                "kind": p["kind"],
-                "channel": p["channel"],
-                "text": sent,
-                "url": p.get("url"),
-                "draft": ev.id,
-                "author": ev.operator,
-            }
-            if p.get("template"):
-                logged["template"] = p["template"]
-            inc2 = await self._emit(tx, inc2, EventKind.RESPONSE_LOGGED, logged, at)
+            if target is None:
+                logged = {
+                    "kind": p["kind"],
+                    "channel": p["channel"],
+                    "text": sent,
+                    "url": p.get("url"),
+                    "draft": ev.id,
+                    "author": ev.operator,
+                    "by_hand": True,
+                }
+                if p.get("template"):
+                    logged["template"] = p["template"]
+                if p.get("reply_to"):
+                    logged["reply_to"] = p["reply_to"]
+                inc2 = await self._emit(tx, inc2, EventKind.RESPONSE_LOGGED, logged, at)
             await tx.execute(
                 "UPDATE drafts SET state = 'approved', decided_event_id = ? WHERE event_id = ?",
                 (ev_ok.id, ev.id),

@@ -151,11 +151,19 @@ class EventKind(StrEnum):
     """A claim going around about the incident, marked rumour, verified or false, with its evidence."""
     CLAIM_CHANGED = "claim_changed"
     """A claim's status changed (a rumour verified, or shown false), with the evidence that did it."""
+    PUBLISHING = "publishing"
+    """An approved response is being posted from the desk: written before the platform is called, with
+    the attempt's key (reused by every retry), so a crash mid-send is visible and retried safely."""
+    PUBLISHED = "response_published"
+    """The platform took the post: its address. The ``response_logged`` that follows in the same
+    transaction records it as the response that went out."""
+    PUBLISH_FAILED = "publish_failed"
+    """Posting failed (why, in the payload): the approved response waits, intact, to be retried or sent
+    by hand."""
 
 
 CLAIM_STATUSES: tuple[str, ...] = ("rumour", "verified", "false")
 """What the desk knows of a claim: never answer a rumour as if it were a fact."""
-
 
 
 SENTIMENT_LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
@@ -241,6 +249,64 @@ class ChecklistItem:
     at: datetime | None
 
 
+# --- responses approved, not out yet -----------------------------------------------------------
+
+UNSENT_STATES: tuple[str, ...] = ("approved", "publishing", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class Unsent:
+    """An approved response the desk posts itself, not out yet: waiting for its first attempt, being
+    posted (``lease_until``: until when that desk holds it), or failed (``failure``: why)."""
+
+    draft: int
+    approved_at: datetime
+    platform: str
+    account: str
+    status: str = "approved"
+    since: datetime | None = None
+    """When the status last changed."""
+    attempts: int = 0
+    key: str | None = None
+    """The key of the first attempt, reused by every retry (the platform's dedupe key)."""
+    lease_until: int | None = None
+    """Real epoch milliseconds: another desk waits for this attempt until then."""
+    failure: Mapping[str, Any] | None = None
+    """The last ``publish_failed`` payload (``problem``, ``status``, ``detail``, ``retry_at``…)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "draft": self.draft,
+            "approved_at": format_time(self.approved_at),
+            "platform": self.platform,
+            "account": self.account,
+            "status": self.status,
+            "since": format_time(self.since) if self.since else None,
+            "attempts": self.attempts,
+            "key": self.key,
+            "lease_until": self.lease_until,
+            "failure": dict(self.failure) if self.failure is not None else None,
+        }
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> Unsent:
+        since = obj.get("since")
+        failure = obj.get("failure")
+        lease = obj.get("lease_until")
+        return cls(
+            draft=int(obj["draft"]),
+            approved_at=parse_time(str(obj["approved_at"])),
+            platform=str(obj["platform"]),
+            account=str(obj["account"]),
+            status=str(obj.get("status", "approved")),
+            since=parse_time(since) if isinstance(since, str) and since else None,
+            attempts=int(obj.get("attempts", 0)),
+            key=obj.get("key"),
+            lease_until=int(lease) if lease is not None else None,
+            failure=dict(failure) if isinstance(failure, Mapping) else None,
+        )
+
+
 # --- the incident -------------------------------------------------------------------------------
 
 
@@ -287,6 +353,9 @@ class Incident:
     """Responses awaiting approval: the draft's event id (as text) → when it was written."""
     claims: Mapping[str, str] = field(default_factory=dict)
     """Claims about the incident: the claim's event id (as text) → rumour, verified or false."""
+    unsent: Mapping[str, Unsent] = field(default_factory=dict)
+    """Approved responses the desk posts itself and that are not out yet: the draft's id (as text) →
+    where they stand (waiting, being posted, failed)."""
     responses: int = 0
     evidence: int = 0
     notes: int = 0
@@ -298,6 +367,7 @@ class Incident:
         object.__setattr__(self, "checks", _frozen(self.checks))
         object.__setattr__(self, "drafts", _frozen(self.drafts))
         object.__setattr__(self, "claims", _frozen(self.claims))
+        object.__setattr__(self, "unsent", _frozen(self.unsent))
 
     @property
     def closed(self) -> bool:
@@ -365,6 +435,7 @@ class Incident:
             "checks": {k: [done, t(at)] for k, (done, at) in self.checks.items()},
             "drafts": {k: t(v) for k, v in self.drafts.items()},
             "claims": dict(self.claims),
+            "unsent": {k: u.to_json() for k, u in self.unsent.items()},
             "checklist": [
                 {"id": c.id, "label": c.label, "done": c.done, "by": c.by, "at": t(c.at)}
                 for c in self.checklist
@@ -410,6 +481,7 @@ class Incident:
             checks={k: (bool(d), parse_time(a)) for k, (d, a) in obj.get("checks", {}).items()},
             drafts={k: parse_time(v) for k, v in obj.get("drafts", {}).items()},
             claims=dict(obj.get("claims", {})),
+            unsent={k: Unsent.from_json(u) for k, u in obj.get("unsent", {}).items()},
             responses=int(counts.get("responses", 0)),
             evidence=int(counts.get("evidence", 0)),
             notes=int(counts.get("notes", 0)),
@@ -451,6 +523,19 @@ class Draft:
     """Why it was rejected."""
     final_text: str | None = None
     """The text that went out on approval (the approver may have edited it)."""
+    reply_to: Mapping[str, Any] | None = None
+    """The post it answers (``source``, ``platform``, ``uid``, ``url``, ``handle``), if any."""
+    platform: str | None = None
+    """Where the desk posts it once approved (None: copied and sent by hand)."""
+    sent: str | None = None
+    """Once approved: ``published`` (the desk posted it), ``by_hand`` (logged as sent by a person) or
+    ``unsent`` (posting failed or has not happened yet)."""
+    sent_at: datetime | None = None
+    url: str | None = None
+    """The published post's address."""
+    failure: Mapping[str, Any] | None = None
+    """While unsent, the last failure (``publish_failed`` payload)."""
+    attempts: int = 0
 
     @property
     def waited(self) -> timedelta | None:

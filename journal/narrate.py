@@ -65,11 +65,12 @@ def describe(event: Event, tz: tzinfo, *, limit: int = 280) -> str:
             return _("assigned to {name} ({member})").format(name=name, member=member)
         return _("assigned to {member}").format(member=member)
     if k is EventKind.RESPONSE_LOGGED:
-        return _("{kind} on {channel}: {text}").format(
+        said = _("{kind} on {channel}: {text}").format(
             kind=kind_name(p.get("kind")),
             channel=one_line(p.get("channel"), 40),
             text=one_line(p.get("text"), limit),
         )
+        return said + (_(" (sent by hand)") if p.get("by_hand") else "")
     if k is EventKind.NOTE:
         kind = p.get("kind", "note")
         return f"{_(_NOTE_KINDS.get(kind, kind))}: {one_line(p.get('text'), limit)}"
@@ -137,7 +138,11 @@ def describe(event: Event, tz: tzinfo, *, limit: int = 280) -> str:
         said = _("approved draft {draft} by {author} after {minutes} min").format(
             draft=p.get("draft"), author=p.get("author"), minutes=waited
         )
-        return said + (_(", edited") if p.get("edited") else "")
+        said += _(", edited") if p.get("edited") else ""
+        target = p.get("publish")
+        if isinstance(target, Mapping):
+            said += _(", to be posted on {platform}").format(platform=platform_name(target.get("platform")))
+        return said
     if k is EventKind.RESPONSE_REJECTED:
         return _("rejected draft {draft} by {author}: {reason}").format(
             draft=p.get("draft"), author=p.get("author"), reason=one_line(p.get("reason"), limit)
@@ -162,6 +167,20 @@ def describe(event: Event, tz: tzinfo, *, limit: int = 280) -> str:
             )
             + proof
         )
+    if k is EventKind.PUBLISHING:
+        return _("posting draft {draft} on {platform} as {account} (attempt {n})").format(
+            draft=p.get("draft"),
+            platform=platform_name(p.get("platform")),
+            account=one_line(p.get("account"), 40),
+            n=p.get("attempt"),
+        )
+    if k is EventKind.PUBLISHED:
+        said = _("draft {draft} published on {platform}: {url}").format(
+            draft=p.get("draft"), platform=platform_name(p.get("platform")), url=one_line(p.get("url"), 200)
+        )
+        return said + (_(" (found already up on a retry)") if p.get("recovered") else "")
+    if k is EventKind.PUBLISH_FAILED:
+        return _("draft {draft} not sent: {why}").format(draft=p.get("draft"), why=publish_problem(p, tz))
     if k is EventKind.CHECKED:
         step = _STEP_LABELS.get(str(p.get("item")))
         label = _(step) if step else str(p.get("item"))
@@ -170,6 +189,55 @@ def describe(event: Event, tz: tzinfo, *, limit: int = 280) -> str:
 
 
 _NOTE_KINDS = {"note": N_("note"), "lesson": N_("lesson")}
+_PLATFORMS = {"mastodon": "Mastodon", "bluesky": "Bluesky", "x": "X"}
+
+
+def platform_name(platform: object) -> str:
+    """How people write a platform's name (``bluesky`` → Bluesky)."""
+    return _PLATFORMS.get(str(platform), one_line(platform, 40))
+
+
+def publish_problem(failure: Mapping[str, Any], tz: tzinfo) -> str:
+    """Why an approved response did not go out, in plain words with what to do (``failure``: a
+    ``publish_failed`` payload: ``problem``, ``platform``, ``status``, ``detail``, ``retry_at``)."""
+    problem = str(failure.get("problem"))
+    where = platform_name(failure.get("platform"))
+    status = failure.get("status")
+    detail = one_line(shown(str(failure.get("detail") or "")), 160)
+    code = f" (HTTP {status})" if status else ""
+    if problem == "auth":
+        said = _("{platform} refused the account's credentials{code}: renew the token or app password")
+    elif problem == "forbidden":
+        said = _("{platform} refused the account{code}: {detail}")
+    elif problem == "refused":
+        said = _("{platform} refused the post{code}: {detail}")
+    elif problem == "rate_limited":
+        if failure.get("retry_at"):
+            said = _("{platform} limits the account for now{code}: retry after {time}")
+        else:
+            said = _("{platform} limits the account for now{code}: retry in a few minutes")
+    elif problem == "server":
+        said = _("{platform} had a server error{code}: retry in a few minutes")
+    elif problem == "network":
+        said = _("could not reach {platform} ({detail}): nothing went out")
+    elif problem == "unknown_outcome" and failure.get("platform") == "x":
+        said = _("no answer from {platform} after sending ({detail}): the post may be up, check the account")
+    elif problem == "unknown_outcome":
+        said = _("no answer from {platform} after sending ({detail}): a retry will not post it twice")
+    elif problem == "duplicate":
+        said = _(
+            "{platform} refused it as a duplicate: it most likely went out already; check the account, "
+            "then record it as sent by hand with its link"
+        )
+    elif problem == "not_found":
+        said = _("the post to answer was not found on {platform} (deleted?)")
+    elif problem == "elsewhere":
+        said = _("the post to answer is not on {platform}")
+    else:
+        said = "{platform}: " + problem + ("{code}" if status else "") + (": {detail}" if detail else "")
+    return said.format(platform=where, code=code, detail=detail, time=_time(failure.get("retry_at"), tz))
+
+
 _CLAIM_STATUSES = {"rumour": N_("rumour"), "verified": N_("verified"), "false": N_("false")}
 
 

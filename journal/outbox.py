@@ -39,6 +39,9 @@ from tocsin.journal.model import Event, EventKind
 from tocsin.journal.store import Store, Tx, to_ms
 
 PENDING, SENDING, DELIVERED, FAILED = "pending", "sending", "delivered", "failed"
+WITHDRAWN = "withdrawn"
+"""A message that lost its reason to be sent before it went (a draft decided before its approvers were
+called): kept, never sent."""
 MAX_GROUP = 50
 """Alerts one held message gathers at most; more start a message of their own."""
 
@@ -243,6 +246,34 @@ class Outbox:
         for key in env.keys:
             await tx.execute("INSERT INTO outbox_keys (key, outbox_id) VALUES (?, ?)", (key, target))
         return target
+
+    async def withdraw(self, key: str) -> int:
+        """Take the alert of dedupe key ``key`` out of the messages not sent yet (waiting for their
+        cooldown or a retry); a message left with no alert is withdrawn. Returns how many messages
+        changed. One sent, or being sent, is left alone."""
+        needle = '%"key":' + json.dumps(key) + "%"
+
+        async def body(tx: Tx) -> int:
+            rows = await tx.fetchall(
+                "SELECT id, alerts FROM outbox WHERE state = ? AND alerts LIKE ?", (PENDING, needle)
+            )
+            changed = 0
+            for rid, text in rows:
+                alerts = json.loads(text)
+                kept = [a for a in alerts if a.get("key") != key]
+                if len(kept) == len(alerts):
+                    continue
+                if kept:
+                    await tx.execute(
+                        "UPDATE outbox SET alerts = ? WHERE id = ?",
+                        (json.dumps(kept, ensure_ascii=False, separators=(",", ":")), rid),
+                    )
+                else:
+                    await tx.execute("UPDATE outbox SET state = ? WHERE id = ?", (WITHDRAWN, rid))
+                changed += 1
+            return changed
+
+        return await self.store.write(body)
 
     async def has_key(self, key: str) -> bool:
         return bool(await self.store.scalar("SELECT 1 FROM outbox_keys WHERE key = ?", (key,)))

@@ -26,8 +26,8 @@ from tocsin.journal import display as d
 from tocsin.journal.archive import MentionRevisions
 from tocsin.journal.clocks import SlaClock, first_response_target
 from tocsin.journal.history import VolumePoint
-from tocsin.journal.model import Event, Evidence, IncidentRecord
-from tocsin.journal.narrate import claim_status, describe
+from tocsin.journal.model import Draft, Event, Evidence, IncidentRecord
+from tocsin.journal.narrate import claim_status, describe, platform_name, publish_problem
 from tocsin.sources.model import format_time
 
 if TYPE_CHECKING:
@@ -209,13 +209,31 @@ def approval_lines(pm: PostMortem) -> list[str]:
             said = _("approved by {who} at {time}, {waited} later").format(
                 who=dr.decided_by, time=when, waited=waited
             )
-            out.append(f"{head}; {said}{edited}")
+            out.append(f"{head}; {said}{edited}{_sent(dr, pm)}")
         else:
             said = _("rejected by {who} at {time}, {waited} later: {reason}").format(
                 who=dr.decided_by, time=when, waited=waited, reason=dr.reason
             )
             out.append(f"{head}; {said}")
     return out
+
+
+def _sent(dr: Draft, pm: PostMortem) -> str:
+    """``; published on Mastodon at 10:42: URL`` — what became of an approved draft."""
+    when = d.local_time(dr.sent_at, pm.tz) if dr.sent_at else "?"
+    if dr.sent == "published":
+        return "; " + _("published on {platform} at {time}: {url}").format(
+            platform=platform_name(dr.platform), time=when, url=d.safe_url(dr.url) or "?"
+        )
+    if dr.sent == "by_hand":
+        return "; " + _("sent by hand at {time}").format(time=when)
+    if dr.sent == "unsent" and dr.failure is not None:
+        return "; " + _("not sent: {why}").format(why=publish_problem(dr.failure, pm.tz))
+    if dr.sent == "unsent":
+        return "; " + _("not sent yet (to be posted on {platform})").format(
+            platform=platform_name(dr.platform)
+        )
+    return ""
 
 
 def claim_lines(pm: PostMortem) -> list[str]:
@@ -468,9 +486,7 @@ def _svg(pm: PostMortem) -> str:
         return base - plot_h * v / top
 
     aria = d.html_text(_("Mentions per {size} min around the incident").format(size=size))
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="{aria}">'
-    ]
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="{aria}">']
     for i, b in enumerate(bs):
         if not b.count:
             continue
@@ -714,6 +730,12 @@ def to_json(pm: PostMortem) -> str:
                 "waited_s": dr.waited.total_seconds() if dr.waited is not None else None,
                 "reason": dr.reason,
                 "final_text": dr.final_text,
+                "reply_to": dict(dr.reply_to) if dr.reply_to else None,
+                "platform": dr.platform,
+                "sent": dr.sent,
+                "sent_at": t(dr.sent_at),
+                "url": d.safe_url(dr.url),
+                "failure": dict(dr.failure) if dr.failure else None,
             }
             for dr in rec.drafts
         ],

@@ -6,7 +6,9 @@
   When the topic's incident was resolved lately (``session.RESURGENCE_WINDOW``), ``e`` offers to reopen
   it first: a storm coming back is the same crisis, with its clocks and its post-mortem.
 - ``a`` acknowledge, ``o`` assign (from the roster), ``r`` log a response (a draft when
-  ``team.approval`` names the severity), ``A`` approve or reject a draft, ``n`` note or lesson,
+  ``team.approval`` names the severity; answering the feed's chosen post, if there is one), ``A``
+  approve or reject a draft (approved, it is posted where ``publish:`` has an account, else copied to
+  the clipboard), or try again one that did not go out, ``n`` note or lesson,
   ``t`` tick the response checklist (``screens/checklist.py``),
   ``s`` set the state (resolving asks for a ``y`` first; with no open incident, ``s`` offers the
   recently resolved ones to reopen), ``p`` pin the feed's selected mention as evidence, ``c`` correct
@@ -27,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
 from textual.content import Content
-from tocsin.config.i18n import N_
+from tocsin.config.accounts import account_for, mention_prefix
+from tocsin.config.i18n import N_, _
 from tocsin.desk.actions import (
     draft_incident,
     escalation_choices,
@@ -35,11 +38,12 @@ from tocsin.desk.actions import (
     incident_for_topic,
     incident_trigger,
 )
+from tocsin.desk.publishing import SendResult
 from tocsin.desk.session import JournalSession
 from tocsin.journal.errors import JournalError
 from tocsin.journal.incidents import AUTOMATIC
 from tocsin.journal.model import Incident, Severity
-from tocsin.journal.narrate import describe
+from tocsin.journal.narrate import describe, platform_name
 from tocsin.journal.templates import filled, templates_for
 from tocsin.scoring.snapshot import ScoredMention
 from tocsin.tui import safe_text
@@ -58,6 +62,7 @@ from tocsin.tui.screens.incident_forms import (
     correct_form,
     escalation_form,
 )
+from tocsin.tui.screens.publishing import ReplyForm, UnsentForm, destination
 from tocsin.tui.screens.review import ReviewScreen
 
 if TYPE_CHECKING:
@@ -101,6 +106,7 @@ class IncidentKeys:
     push_screen: Callable[..., Any]
     query_one: Callable[..., Any]
     bell: Callable[[], None]
+    copy_to_clipboard: Callable[[str], None]
     focused: Any
 
     # --- the session ----------------------------------------------------------------------------
@@ -416,6 +422,8 @@ class IncidentKeys:
         inc = self._selected_incident() if journal is not None else None
         if journal is None or inc is None:
             return
+        post = self._selected_mention(chosen_only=True)  # the post this response may answer
+        answering = journal.reply_ref(post) if post is not None else None
 
         async def commit(values: dict[str, Any]) -> tuple[Incident, int | None]:
             done = await journal.respond(
@@ -425,12 +433,14 @@ class IncidentKeys:
                 values["text"],
                 values["url"] or None,
                 template=values.get("template"),
+                reply_to=values.get("reply_to"),
             )
             await self._after_action()
             return done
 
         def fill(template: ResponseTemplate) -> str:
-            return filled(self.settings, template, inc, self.desk.clock.now(), journal.operator)
+            text = filled(self.settings, template, inc, self.desk.clock.now(), journal.operator)
+            return mention_prefix(self.settings, answering) + text
 
         def said(result: tuple[Incident, int | None]) -> str:
             done, draft = result
@@ -439,35 +449,78 @@ class IncidentKeys:
             roles = ", ".join(journal.approval_roles(done.severity))
             return f"#{done.id} draft {draft} saved: awaiting approval by {roles} (nothing sent yet)"
 
-        form = RespondForm(commit, inc, templates_for(self.settings, inc), fill)
+        templates = templates_for(self.settings, inc)
+        if post is not None and answering is not None:
+            where = destination(account_for(self.settings, answering, ""), str(answering["platform"]))
+            form: RespondForm[Any] = ReplyForm(
+                commit, inc, templates, fill, post=post, where=where, tz=self._tz
+            )
+        else:
+            form = RespondForm(commit, inc, templates, fill)
         self._form(form, said)
 
     def action_approve(self) -> None:
-        """The second person: approve or reject the selected incident's response drafts."""
+        """The second person: approve or reject the selected incident's response drafts (an approved
+        one is posted where an account can, else copied to the clipboard); with none waiting, try again
+        the approved ones that did not go out, or log them as sent by hand."""
         journal = self._journal()
+        session = self.session
         inc = self._selected_incident() if journal is not None else None
-        if journal is None or inc is None:
+        if journal is None or inc is None or session is None or session.publishing is None:
             return
+        publishing = session.publishing
 
-        async def commit(values: dict[str, Any]) -> tuple[Incident, str]:
+        async def decide(values: dict[str, Any]) -> SendResult | Incident:
             draft, decision = str(values.get("draft")), values.get("decision")
+            done: SendResult | Incident
             if decision == "reject":
                 done = await journal.reject(inc.id, draft, str(values.get("reason") or ""))
+            elif decision == "retry":
+                done = await publishing.send(inc.id, draft)
+            elif decision == "hand":
+                done = await publishing.by_hand(inc.id, draft, url=values.get("url") or None)
             else:
-                done = await journal.approve(inc.id, draft)
+                done = await publishing.approve(inc.id, draft)
             await self._after_action()
-            what = "rejected" if decision == "reject" else "approved: sent"
-            return done, f"#{done.id} draft {draft} {what}"
+            return done
 
         async def show() -> None:
             drafts = await journal.pending_drafts(inc.id)
-            if not drafts:
+            unsent = await journal.unsent_drafts(inc.id) if not drafts else []
+            if drafts:
+                form: Any = ApprovalForm(decide, inc, drafts, self._tz)
+            elif unsent:
+                form = UnsentForm(decide, inc, unsent, self._tz or _local_zone())
+            else:
                 nothing = f"#{inc.id}: no response awaits approval"
                 self.notify(nothing, severity="warning", markup=False)
                 return
-            self._form(ApprovalForm(commit, inc, drafts, self._tz), lambda result: result[1])
+            self.push_screen(form, self._decided)
 
         self.run_worker(show(), group="journal", exit_on_error=False)
+
+    def _decided(self, result: SendResult | Incident | None) -> None:
+        """Say what became of a draft, once the journal has it: rejected, published (its address),
+        failed (why; A tries again), or by hand (its words in the clipboard)."""
+        if result is None:
+            return
+        self.show_incidents()
+        if isinstance(result, Incident):
+            self._done(_("#{id} draft rejected").format(id=result.id))
+            return
+        inc, draft = result.incident, result.draft
+        if result.outcome == "published":
+            said = _("#{id} draft {draft} published on {platform}: {url}")
+            where = platform_name(result.platform)
+            self._done(said.format(id=inc.id, draft=draft, platform=where, url=result.url))
+        elif result.outcome == "failed":
+            said = _("#{id} draft {draft} approved, not sent: {why} · A tries again")
+            message = safe_text.clean(said.format(id=inc.id, draft=draft, why=result.problem), 300)
+            self.notify(message, severity="error", markup=False, timeout=8)
+        else:
+            self.copy_to_clipboard(result.text)
+            said = _("#{id} draft {draft}: in your clipboard, to post yourself (logged as sent by hand)")
+            self._done(said.format(id=inc.id, draft=draft))
 
     def action_note(self) -> None:
         journal = self._journal()

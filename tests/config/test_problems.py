@@ -93,7 +93,7 @@ def test_bad_literal_value_suggests_the_closest(problems) -> None:
 def test_bad_literal_in_a_list(problems) -> None:
     assert problems("alerts:\n  - type: bell\n    on: [level_change, sla_breech]\n") == [
         "site.yaml:3: alerts[0].on[1]: expected one of: level_change, sla_breach, ack_timeout, "
-        "new_incident, source_down, resurgence, got 'sla_breech'; did you mean 'sla_breach'?"
+        "new_incident, source_down, resurgence, approval_needed, got 'sla_breech'; did you mean 'sla_breach'?"
     ]
 
 
