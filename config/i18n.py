@@ -87,6 +87,12 @@ def _(message: str) -> str:
     return _catalog.gettext(message) if message else message
 
 
+def pgettext(context: str, message: str) -> str:
+    """``message`` in the desk's language where the same English word needs another one depending on
+    what it is said of (``pgettext("link", "none")``: "aucun", of a link; "aucune", of an escalation)."""
+    return _catalog.pgettext(context, message) if message else message
+
+
 def N_(message: str) -> str:
     """Mark ``message`` for extraction without translating it yet (translated where it is shown)."""
     return message

@@ -190,6 +190,12 @@ def _value(field: str, text: str) -> str:
     return text
 
 
+def figure(text: str) -> str:
+    """A figure as the desk writes it in English ("6.2x", "100x+", "0.81", "12,000", "2.8 %") in the desk's
+    language ("6,2x", "0,81", "12 000", "2,8 %")."""
+    return text if language() == "en" else _value("ratio", text)
+
+
 def shown(reason: str) -> str:
     """A stored (English) reason in the desk's language: a template's, read back and filled in its
     translation; else a fixed phrase's translation; else as stored."""

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from tocsin.config.i18n import _, number
+from tocsin.config.reasons import shown
 from tocsin.config.settings import Level
 from tocsin.sources.base import SourceState, SourceStatus
 from tocsin.sources.model import Mention, format_time
@@ -222,8 +223,9 @@ class Blindness:
     """The newest arrival from any source (None: nothing has arrived since the desk started)."""
 
     def why(self) -> str:
-        """``masto: no network · rss: server error 503`` (source ids and errors are hostile text)."""
-        return " · ".join(f"{s.id}: {s.blind_reason}" for s in self.sources)
+        """``masto: no network · rss: server error 503`` in the desk's language, for people (source ids
+        and errors are hostile text; ``to_json`` keeps the reasons in English)."""
+        return " · ".join(f"{s.id}: {shown(s.blind_reason or '')}" for s in self.sources)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -247,7 +249,7 @@ class Behind:
     """Desk time between now and the newest mention counted (what the figures are as of)."""
 
     def words(self) -> str:
-        """"behind: 3,400 mentions waiting, figures 12 s old" (plain words for the header)."""
+        """ "behind: 3,400 mentions waiting, figures 12 s old" (plain words for the header)."""
         late = f"{self.seconds:.0f} s" if self.seconds < 120 else f"{self.seconds / 60:.0f} min"
         return _("behind: {mentions} mentions waiting, figures {late} old").format(
             mentions=number(self.mentions, 0, grouped=True), late=late

@@ -88,7 +88,9 @@ def desk_zone(name: str | None) -> tuple[tzinfo | None, str | None]:
     try:
         return ZoneInfo(name), None
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        return UTC, f"unknown time zone {name!r} in desk.timezone: times are shown in UTC"
+        return UTC, _("unknown time zone {zone} in desk.timezone: times are shown in UTC").format(
+            zone=repr(name)
+        )
 
 
 class WallApp(IncidentKeys, App[int]):
@@ -164,7 +166,7 @@ class WallApp(IncidentKeys, App[int]):
             self._layout_problem: str | None = None
         except ValueError as exc:  # settings built in code skip check-config: say so, show everything
             self.wall_layout = Layout("wall", None)
-            self._layout_problem = f"ui.layout: {exc}; showing the whole wall"
+            self._layout_problem = _("ui.layout: {error}; showing the whole wall").format(error=exc)
         self._keymap_ids = dict(settings.ui.keymap)
         self.set_keymap(settings.ui.keymap)
 
@@ -205,13 +207,14 @@ class WallApp(IncidentKeys, App[int]):
         if self.settings.ui.theme in self.available_themes:
             self.theme = self.settings.ui.theme
         else:
-            problems.append(f"unknown theme {self.settings.ui.theme!r} in ui.theme")
+            problems.append(_("unknown theme {theme} in ui.theme").format(theme=repr(self.settings.ui.theme)))
         if self._tz_problem:
             problems.append(self._tz_problem)
         unknown = sorted(set(self._keymap_ids) - binding_ids())
         if unknown:  # Textual ignores them silently; a remap that does nothing must not go unnoticed
             known = ", ".join(sorted(binding_ids()))
-            problems.append(f"unknown binding id(s) in ui.keymap: {', '.join(unknown)} (known: {known})")
+            said = _("unknown binding id(s) in ui.keymap: {ids} (known: {known})")
+            problems.append(said.format(ids=", ".join(unknown), known=known))
         if problems:
             self.notify(safe_text.clean("; ".join(problems), 600), severity="warning", markup=False)
         # The flush touches these ten times a second: look them up once.
@@ -219,10 +222,10 @@ class WallApp(IncidentKeys, App[int]):
         self._header = self.query_one(DeskHeader)
         self._panes = list(self.query(SnapshotPane))
         self._header.show(None, self.desk.clock.now())
-        self.query_one("#volume").border_title = "Volume · last hour"
-        self.query_one("#sentiment").border_title = "Sentiment"
-        self.query_one("#terms").border_title = "Surging"
-        self.query_one("#health").border_title = "Sources"
+        self.query_one("#volume").border_title = _("Volume · last hour")
+        self.query_one("#sentiment").border_title = _("Sentiment")
+        self.query_one("#terms").border_title = _("Surging")
+        self.query_one("#health").border_title = _("Sources")
         self._apply_layout(0)
         chosen = self.wall_layout.panes
         if chosen is None or "feed" in chosen:
@@ -252,7 +255,9 @@ class WallApp(IncidentKeys, App[int]):
         try:
             await self.desk.start()
         except Exception as exc:  # a dead source must not take the wall down; say why, keep running
-            message = safe_text.clean(f"the desk could not start: {exc}", 500)  # may quote a feed
+            message = safe_text.clean(
+                _("the desk could not start: {error}").format(error=exc), 500
+            )  # may quote a feed
             self.notify(message, severity="error", markup=False, timeout=60)
             return
         self._desk_running = True
@@ -396,7 +401,7 @@ class WallApp(IncidentKeys, App[int]):
         """Count unique voices (distinct authors) in the volume sparkline, or raw mentions again."""
         volume = self.query_one(VolumePane)
         volume.unique = not volume.unique
-        volume.border_title = "Unique voices · last hour" if volume.unique else "Volume · last hour"
+        volume.border_title = _("Unique voices · last hour") if volume.unique else _("Volume · last hour")
 
     def on_feed_view_open_mention(self, message: FeedView.OpenMention) -> None:
         """Enter on a feed line: the mention's detail, with what the latest snapshot knows."""

@@ -27,13 +27,18 @@ def marked() -> dict[str, tuple[str, ...]]:
     """msgid → (msgid, plural?) for every string marked in the desk's code, as ``make i18n`` extracts."""
     found: dict[str, tuple[str, ...]] = {}
     for package in PACKAGES:
-        for filename, _line, message, _comments, _context in extract_from_dir(
+        for filename, _line, message, _comments, context in extract_from_dir(
             ROOT / package, method_map=[("**.py", "python")], keywords=KEYWORDS
         ):
             ids = (message,) if isinstance(message, str) else tuple(message)
-            found.setdefault(ids[0], ids)
+            found.setdefault(_key(ids[0], context), (*ids, context) if context else ids)
             assert all(ids), f"{package}/{filename}: an empty marked string"
     return found
+
+
+def _key(msgid: str, context: str | None) -> str:
+    """A message's key in ``marked``: its id, with its context (``pgettext``) when it has one."""
+    return f"{context}\x04{msgid}" if context else msgid
 
 
 def french_catalog():
@@ -47,7 +52,9 @@ def test_every_marked_string_has_a_french_translation() -> None:
     catalog = french_catalog()
     missing = []
     for msgid, ids in sorted(strings.items()):
-        entry = catalog.get(ids if len(ids) > 1 else msgid)
+        context = msgid.partition("\x04")[0] if "\x04" in msgid else None
+        ids = ids[:-1] if context else ids
+        entry = catalog.get(ids if len(ids) > 1 else ids[0], context=context)
         if entry is None or entry.fuzzy:
             missing.append(msgid)
             continue
@@ -80,6 +87,8 @@ def test_the_shipped_catalog_is_the_translated_one() -> None:
         if isinstance(entry.id, tuple):
             for n, text in ((1, entry.string[0]), (2, entry.string[1])):
                 assert shipped.ngettext(entry.id[0], entry.id[1], n) == text, entry.id
+        elif entry.context:
+            assert shipped.pgettext(entry.context, entry.id) == entry.string, f"{entry.id!r}: run `make i18n`"
         else:
             assert shipped.gettext(entry.id) == entry.string, f"{entry.id!r}: run `make i18n`"
 

@@ -14,6 +14,7 @@ from textual.geometry import Size
 from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import DataTable
+from tocsin.config.i18n import _
 from tocsin.scoring.snapshot import Snapshot
 from tocsin.tui.panes.keyed_table import KeyedTable, SyncCounts
 
@@ -56,7 +57,8 @@ RowT = TypeVar("RowT", bound=Hashable)
 class TablePane(SnapshotPane, Generic[RowT]):
     """A pane showing one ranked, keyed table of snapshot rows, kept in place by ``KeyedTable``.
 
-    Subclasses give ``COLUMNS`` (key, label), ``TITLE``, ``STYLE_PREFIX`` (their component classes are
+    Subclasses give ``COLUMNS`` (key, label) and ``TITLE`` (English, marked with ``N_``: shown in the
+    desk's language), ``STYLE_PREFIX`` (their component classes are
     ``<prefix>--<name>``), ``shown`` (the keyed rows of a snapshot, in order), ``cells`` (one row's cells,
     hostile fields through safe_text) and ``subtitle``."""
 
@@ -73,14 +75,14 @@ class TablePane(SnapshotPane, Generic[RowT]):
         self.last_sync = SyncCounts()
         table: DataTable[Text] = DataTable(cursor_type="row", show_cursor=False)
         for key, label in self.COLUMNS:
-            table.add_column(label, key=key)
+            table.add_column(_(label), key=key)
         self.rows = KeyedTable(table, [key for key, _ in self.COLUMNS])
 
     def compose(self) -> ComposeResult:
         yield self.rows.table
 
     def on_mount(self) -> None:
-        self.border_title = self.TITLE
+        self.border_title = _(self.TITLE)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return container.height  # the table fills what the layout gives

@@ -9,6 +9,7 @@ from datetime import tzinfo
 from typing import ClassVar
 
 from rich.text import Text
+from tocsin.config.i18n import N_, _, number, percent
 from tocsin.scoring.snapshot import ClusterRow, Snapshot, TopicSnapshot
 from tocsin.tui import safe_text
 from tocsin.tui.panes.base import TablePane
@@ -16,11 +17,11 @@ from tocsin.tui.panes.keyed_table import hottest_first
 
 MAX_ROWS = 10
 COLUMNS: tuple[tuple[str, str], ...] = (
-    ("size", "Size"),
-    ("authors", "Accts"),
-    ("first", "Since"),
-    ("bot", "Bots"),
-    ("text", "Text"),
+    ("size", N_("Size")),
+    ("authors", N_("Accts")),
+    ("first", N_("Since")),
+    ("bot", N_("Bots")),
+    ("text", N_("Text")),
 )
 TEXT_CHARS = 160
 
@@ -47,7 +48,7 @@ class ClustersPane(TablePane["ClusterRow"]):
     """
 
     COLUMNS = COLUMNS
-    TITLE = "Copy-paste waves"
+    TITLE = N_("Copy-paste waves")
     STYLE_PREFIX = "clusters"
 
     def __init__(
@@ -68,18 +69,20 @@ class ClustersPane(TablePane["ClusterRow"]):
 
     def subtitle(self, snapshot: Snapshot, rows: int) -> str:
         share = max((t.copy_paste_share for t in snapshot.topics.values()), default=0.0)
-        return f"{share:.0%} of recent mentions are copies" if rows else "no copy-paste wave"
+        if not rows:
+            return _("no copy-paste wave")
+        return _("{share} of recent mentions are copies").format(share=percent(share))
 
     def cells(self, row: ClusterRow) -> Sequence[Text]:
         """One wave's cells; its text through safe_text."""
         style = self._style
         botty = row.bot_mean >= self._bot_flag
-        mean = f"{row.bot_mean:.0%}"
+        mean = percent(row.bot_mean)
         bots = Text(f"{mean} ⚠" if botty else mean, style("bot" if botty else "muted"))
         since = row.first_seen.astimezone(self._tz).strftime("%H:%M")
         return (
-            Text(f"{row.size:,}", style("size")),
-            Text(f"{row.authors:,}"),
+            Text(number(row.size, 0, grouped=True), style("size")),
+            Text(number(row.authors, 0, grouped=True)),
             Text(since, style("muted")),
             bots,
             safe_text.text(row.text, max_len=TEXT_CHARS),

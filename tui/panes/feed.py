@@ -29,7 +29,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from tocsin.config.i18n import N_
+from tocsin.config.i18n import N_, _, number
 from tocsin.desk.feed import DEFAULT_CAPACITY, FeedBuffer, FeedEntry, edited
 from tocsin.desk.palette import SENTIMENT_SIGN
 from tocsin.scoring.snapshot import ScoredMention
@@ -221,7 +221,7 @@ class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
         self._show_status()
 
     def on_mount(self) -> None:
-        self.border_title = "Live feed"
+        self.border_title = _("Live feed")
         self._show_status()
 
     def _show_status(self) -> None:
@@ -406,12 +406,12 @@ class FeedView(ScrollView, can_focus=True, inherit_bindings=False):
             parts += [(" ", ""), (count, "feed--influential" if loud else "feed--followers")]
         bot = scored.scores.get("bot")
         if isinstance(bot, dict) and isinstance(bot.get("score"), (int, float)) and bot["score"] >= BOT_SCORE:
-            parts += [(" ", ""), ("bot?", "feed--bot")]
+            parts += [(" ", ""), (_("bot?"), "feed--bot")]
         # Before the text, which the width cuts: the operator must see it is not the post as first seen.
         if m.deleted:
-            parts += [(" ", ""), ("[deleted]", "feed--revised")]
+            parts += [(" ", ""), (_("[deleted]"), "feed--revised")]
         if edited(m):
-            parts += [(" ", ""), ("(edited)", "feed--revised")]
+            parts += [(" ", ""), (_("(edited)"), "feed--revised")]
         parts += [(" ", ""), (safe_text.clean(m.text, max(width, 1)), "feed--deleted" if m.deleted else body)]
         return parts
 
@@ -435,15 +435,19 @@ def status_content(view: FeedView) -> Content:
     buffer = view.buffer
     parts: list[Content | tuple[str, str] | str] = []
     if buffer.query:
+        shown = _("{n} of {total}").format(
+            n=number(len(buffer), 0, grouped=True), total=number(buffer.total, 0, grouped=True)
+        )
         parts += [
-            ("filter ", "$foreground-muted"),
+            (_("filter") + " ", "$foreground-muted"),
             safe_text.content(f"“{buffer.query}”", "bold", max_len=40),
-            (f" {len(buffer):,} of {buffer.total:,}", "$foreground-muted"),
+            (f" {shown}", "$foreground-muted"),
             " · ",
         ]
     if view.tail:
-        parts.append(("following ▼", "$success"))
+        parts.append((_("following ▼"), "$success"))
     else:
-        waiting = f" · {view.waiting:,} new below" if view.waiting else ""
-        parts += [(f"paused{waiting}", "bold $warning"), (" · End to follow", "$foreground-muted")]
+        new = _("{n} new below").format(n=number(view.waiting, 0, grouped=True))
+        waiting = f" · {new}" if view.waiting else ""
+        parts += [(_("paused") + waiting, "bold $warning"), (" · " + _("End to follow"), "$foreground-muted")]
     return Content.assemble(*parts)

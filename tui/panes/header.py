@@ -40,7 +40,9 @@ def source_alarms(snapshot: Snapshot | None) -> list[Content]:
         return []
     return [
         safe_text.content(
-            _("⚠ source {source} {warning}").format(source=safe_text.clean(s.id, 30), warning=s.gap_warning),
+            _("⚠ source {source} {warning}").format(
+                source=safe_text.clean(s.id, 30), warning=shown(s.gap_warning)
+            ),
             ALARM_STYLE,
             max_len=120,
         )

@@ -13,6 +13,8 @@ from datetime import datetime
 
 from textual.content import Content
 from textual.geometry import Size
+from tocsin.config.i18n import N_, _, ngettext, number
+from tocsin.config.reasons import shown
 from tocsin.config.text import duration_str
 from tocsin.desk.palette import SOURCE_STATE_MARK
 from tocsin.scoring.snapshot import Snapshot
@@ -26,13 +28,35 @@ ALARM_ROW = "on $error 25%"
 """The background of a row whose source raised the gap alarm."""
 ALARM_TEXT = "bold $text-error"
 MAX_ROWS = 12
+STATE_WORDS = {
+    "connecting": N_("connecting"),
+    "live": N_("live"),
+    "reconnecting": N_("reconnecting"),
+    "failed": N_("failed"),
+    "finished": N_("finished"),
+    "stopped": N_("stopped"),
+}
+"""A source's state in words (the status keeps the English value)."""
+
+
+def state_word(state: str) -> str:
+    return _(STATE_WORDS[state]) if state in STATE_WORDS else state
 
 
 def last_event_age(status: SourceStatus, now: datetime) -> str:
     """``last 3 s ago``, or ``no event yet``."""
     if status.last_event_at is None:
-        return "no event yet"
-    return f"last {duration_str(now - status.last_event_at, 'spoken')} ago"
+        return _("no event yet")
+    return _("last {span} ago").format(span=duration_str(now - status.last_event_at, "spoken"))
+
+
+def _padded(text: str, width: int) -> str:
+    """``text`` in a column of ``width``, with at least one space after it (French runs longer)."""
+    return text.ljust(width) if len(text) < width else text + " "
+
+
+def _rate(status: SourceStatus) -> str:
+    return f" {number(status.rate_per_min)}/min"
 
 
 class SourceHealthPane(SnapshotPane):
@@ -75,7 +99,7 @@ class SourceHealthPane(SnapshotPane):
     def render(self) -> Content:
         snap = self.snapshot
         if snap is None or not snap.sources:
-            return Content.styled("no sources reporting yet", "$foreground-muted")
+            return Content.styled(_("no sources reporting yet"), "$foreground-muted")
         width = max(20, self.content_region.width)
         statuses = list(snap.sources.values())
         if self.compact:
@@ -85,7 +109,9 @@ class SourceHealthPane(SnapshotPane):
         kind_width = min(10, max(len(safe_text.clean(s.kind, 10)) for s in statuses))
         rows = [_row(s, now, width, id_width, kind_width) for s in statuses[:MAX_ROWS]]
         if len(statuses) > MAX_ROWS:
-            rows[-1] = Content.styled(f"+{len(statuses) - MAX_ROWS + 1} more sources", "$foreground-muted")
+            more = len(statuses) - MAX_ROWS + 1
+            said = ngettext("+{n} more source", "+{n} more sources", more).format(n=more)
+            rows[-1] = Content.styled(said, "$foreground-muted")
         return Content("\n").join(rows)
 
 
@@ -100,7 +126,8 @@ def _row(status: SourceStatus, now: datetime, width: int, id_width: int, kind_wi
     what is wrong first, the counts when not zero, the last error when it still matters."""
     state = str(status.state)
     mark, style = SOURCE_STATE_MARK.get(state, ("?", "$foreground-muted"))
-    rate = f" {status.rate_per_min:.1f}/min" if state == "live" else ""
+    rate = _rate(status) if state == "live" else ""
+    word = state_word(state)
     head = Content.assemble(
         (mark, style),
         " ",
@@ -108,26 +135,27 @@ def _row(status: SourceStatus, now: datetime, width: int, id_width: int, kind_wi
         "  ",
         _cell(status.kind, "$foreground-muted", kind_width),
         "  ",
-        (state, style),
-        (rate.ljust(max(0, 19 - len(state))), ""),
+        (word, style),
+        (rate.ljust(max(0, 19 - len(word))), ""),
         " ",
-        (last_event_age(status, now).ljust(17), "$foreground-muted"),
+        (_padded(last_event_age(status, now), 17), "$foreground-muted"),
     )
     tail: list[Content] = []
     if status.blind_reason and not (status.gap_warning and status.blind_reason in status.gap_warning):
-        tail.append(safe_text.content(f"⊘ not seeing: {status.blind_reason}", ALARM_TEXT, max_len=80))
+        blind = _("⊘ not seeing: {why}").format(why=shown(status.blind_reason))
+        tail.append(safe_text.content(blind, ALARM_TEXT, max_len=80))
     if status.gap_warning:
-        tail.append(safe_text.content(f"⚠ {status.gap_warning}", ALARM_TEXT, max_len=80))
+        tail.append(safe_text.content(f"⚠ {shown(status.gap_warning)}", ALARM_TEXT, max_len=80))
     if status.reconnects:
-        tail.append(Content.styled(f"{status.reconnects} reconnects", "$text-warning"))
+        tail.append(Content.styled(_("{n} reconnects").format(n=status.reconnects), "$text-warning"))
     if status.malformed:
-        tail.append(Content.styled(f"{status.malformed} malformed", "$text-warning"))
+        tail.append(Content.styled(_("{n} malformed").format(n=status.malformed), "$text-warning"))
     if status.last_error and (status.gap_warning or state in TROUBLED or status.malformed):
         detail = status.last_error
         if status.blind_reason and detail.startswith(status.blind_reason + ": "):
             detail = detail[len(status.blind_reason) + 2 :]  # said just before, in the same words
         tail.append(safe_text.content(detail, "$text-error", max_len=300))
-    line = Content.assemble(head, Content(" · ").join(tail) if tail else ("ok", "$foreground-muted"))
+    line = Content.assemble(head, Content(" · ").join(tail) if tail else (_("ok"), "$foreground-muted"))
     line = line.truncate(width, ellipsis=True)
     if status.gap_warning or status.blind_reason:
         line = line.pad_right(width - line.cell_length).stylize_before(ALARM_ROW)
@@ -151,7 +179,7 @@ def _compact(status: SourceStatus, room: int) -> Content:
             ("⊘ " if status.blind_reason else "⚠ ", ALARM_TEXT),
             safe_text.content(status.id, ALARM_TEXT, max_len=20),
             " ",
-            safe_text.content(warning, ALARM_TEXT, max_len=max(8, room)),
+            safe_text.content(shown(warning), ALARM_TEXT, max_len=max(8, room)),
         )
     mark, style = SOURCE_STATE_MARK.get(state, ("?", "$foreground-muted"))
     pieces: list[Content | tuple[str, str] | str] = [
@@ -159,14 +187,14 @@ def _compact(status: SourceStatus, room: int) -> Content:
         " ",
         safe_text.content(status.id, "bold", max_len=20),
         " ",
-        (state, style),
+        (state_word(state), style),
     ]
     if state == "live":
-        pieces.append((f" {status.rate_per_min:.1f}/min", ""))
+        pieces.append((_rate(status), ""))
     if status.reconnects:
-        pieces.append((f" ({status.reconnects}× reconnected)", "$foreground-muted"))
+        pieces.append((" " + _("({n}× reconnected)").format(n=status.reconnects), "$foreground-muted"))
     if status.malformed:
-        pieces.append((f" {status.malformed} malformed", "$text-warning"))
+        pieces.append((" " + _("{n} malformed").format(n=status.malformed), "$text-warning"))
     head = Content.assemble(*pieces)
     if state in TROUBLED and status.last_error:
         room_left = room - head.cell_length - 2

@@ -178,7 +178,7 @@ class IncidentsPane(DataTable[Text]):
 
     def on_mount(self) -> None:
         self._set_columns(COLUMNS)
-        self.border_title = "Incidents"
+        self.border_title = _("Incidents")
         self.display = bool(self.layout_shows)
 
     def _set_columns(self, columns: tuple[tuple[str, str, int | None], ...]) -> None:
@@ -249,8 +249,9 @@ class IncidentsPane(DataTable[Text]):
             self.select_incident(selected.id)  # the cursor stays on the incident, not on the row
         self._subtitle = status or ""
         self.display = bool(wanted) if self.layout_shows is None else self.layout_shows
-        if not wanted and self.border_title != "Incidents · none open":
-            self.border_title = "Incidents · none open"
+        none_open = _("Incidents · none open")
+        if not wanted and self.border_title != none_open:
+            self.border_title = none_open
         self.tick(now, force=True)
 
     def set_status(self, status: str | None) -> None:

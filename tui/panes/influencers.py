@@ -13,6 +13,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
+from tocsin.config.i18n import N_, _, percent
 from tocsin.scoring.snapshot import InfluencerRow, Snapshot, TopicSnapshot
 from tocsin.tui import safe_text
 from tocsin.tui.panes.base import TablePane
@@ -21,13 +22,13 @@ from tocsin.tui.panes.keyed_table import hottest_first
 MAX_ROWS = 12
 """Rows kept in the table (the pipeline ranks; a wall is not a spreadsheet)."""
 COLUMNS: tuple[tuple[str, str], ...] = (
-    ("who", "Who"),
-    ("tier", "Tier"),
-    ("reach", "Reach"),
-    ("inf", "Inf"),
-    ("bot", "Bot"),
-    ("neg", "Neg"),
-    ("last", "Last said"),
+    ("who", N_("Who")),
+    ("tier", N_("Tier")),
+    ("reach", N_("Reach")),
+    ("inf", N_("Inf")),
+    ("bot", N_("Bot")),
+    ("neg", N_("Neg")),
+    ("last", N_("Last said")),
 )
 LAST_TEXT = 120
 HANDLE_CHARS = 20
@@ -80,7 +81,7 @@ class InfluencersPane(TablePane["InfluencerRow"]):
             self.handle = handle
 
     COLUMNS = COLUMNS
-    TITLE = "Who is talking"
+    TITLE = N_("Who is talking")
     STYLE_PREFIX = "influencers"
 
     def __init__(self, *, bot_flag: float = 0.6, id: str | None = None, classes: str | None = None) -> None:
@@ -94,7 +95,7 @@ class InfluencersPane(TablePane["InfluencerRow"]):
         return shown
 
     def subtitle(self, snapshot: Snapshot, rows: int) -> str:
-        return f"{rows} flagged" if rows else "nobody flagged in the window"
+        return _("{n} flagged").format(n=rows) if rows else _("nobody flagged in the window")
 
     def cells(self, row: InfluencerRow) -> Sequence[Text]:
         """One row's cells, every hostile field through safe_text."""
@@ -104,7 +105,7 @@ class InfluencersPane(TablePane["InfluencerRow"]):
             who.append(" ")
             who.append_text(Text(f" {safe_text.clean(row.watch_role, 16)} ", style("role")))  # a badge
         loud = row.tier in ("macro", "mega")
-        bot = Text(f"{row.bot:.0%}", style("bot") if row.bot >= self._bot_flag else style("muted"))
+        bot = Text(percent(row.bot), style("bot") if row.bot >= self._bot_flag else style("muted"))
         neg = Text(f"{row.negative}/{row.mentions}", style("negative") if row.negative else style("muted"))
         return (
             who,

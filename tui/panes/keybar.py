@@ -14,6 +14,7 @@ from textual.events import Resize
 from textual.widget import Widget
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
+from tocsin.config.i18n import _
 
 HELP_ACTION = "help"
 """The action of the key that lists every key (``app.help``, shown as ``app.help`` or ``help``)."""
@@ -31,7 +32,8 @@ def fitting(keys: list[FooterKey], width: int) -> tuple[list[FooterKey], int]:
     if sum(key_width(k) for k in keys) - 1 <= width:  # the last key needs no margin after it
         return list(keys), 0
     help_keys = [k for k in keys if k.action.rsplit(".", 1)[-1] == HELP_ACTION]
-    budget = width - sum(key_width(k) + 9 for k in help_keys)  # room for the help key's " · N more"
+    more = cell_len(" · " + _("{n} more").format(n=9))  # room for the help key's " · N more"
+    budget = width - sum(key_width(k) + more for k in help_keys)
     shown: list[FooterKey] = []
     for key in keys:
         if key in help_keys:
@@ -66,7 +68,8 @@ class KeyBar(Footer):
         shown, self.left_out = fitting(plain, width)
         for key in shown:
             if self.left_out and key.action.rsplit(".", 1)[-1] == HELP_ACTION:
-                key.description = f"{key.description} · {self.left_out} more"
+                more = _("{n} more").format(n=self.left_out)
+                key.description = f"{key.description} · {more}"
             yield key
 
     def on_resize(self, event: Resize) -> None:

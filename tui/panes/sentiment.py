@@ -4,13 +4,15 @@ and the trend of the negative share over the last hour as a sparkline."""
 from __future__ import annotations
 
 from textual.content import Content
+from tocsin.config.i18n import N_, _, number
 from tocsin.desk.charts import bar, sparkline
 from tocsin.desk.palette import SENTIMENT_SIGN, SENTIMENT_STYLE
 from tocsin.scoring.snapshot import TopicSnapshot
 from tocsin.tui import safe_text
 from tocsin.tui.panes.base import SnapshotPane
 
-LABELS = (("negative", "neg"), ("neutral", "neu"), ("positive", "pos"))
+LABELS = (("negative", N_("neg")), ("neutral", N_("neu")), ("positive", N_("pos")))
+"""(label, its short name: English, marked, shown in the desk's language — three letters in both)."""
 
 
 class SentimentPane(SnapshotPane):
@@ -21,7 +23,7 @@ class SentimentPane(SnapshotPane):
     def render(self) -> Content:
         snap = self.snapshot
         if snap is None or not snap.topics:
-            return Content.styled("no topic figures yet", "$foreground-muted italic")
+            return Content.styled(_("no topic figures yet"), "$foreground-muted italic")
         width = max(12, self.content_region.width)
         lines: list[Content] = []
         for topic in snap.topics.values():
@@ -33,7 +35,7 @@ class SentimentPane(SnapshotPane):
 
 
 def _shares(topic: TopicSnapshot) -> dict[str, float] | None:
-    shares = {label: float(topic.sentiment.get(label, 0.0)) for label, _ in LABELS}
+    shares = {label: float(topic.sentiment.get(label, 0.0)) for label, _short in LABELS}
     return shares if sum(shares.values()) > 0 else None
 
 
@@ -48,6 +50,7 @@ def _wall_lines(topic: TopicSnapshot, width: int) -> list[Content]:
     bar_width = max(4, width - 10)
     for label, short in LABELS:
         style = SENTIMENT_STYLE[label]
+        short = _(short)
         if shares is None:
             lines.append(Content.styled(f"{short}  –", "$foreground-muted"))
             continue
@@ -57,21 +60,22 @@ def _wall_lines(topic: TopicSnapshot, width: int) -> list[Content]:
                 (f"{short} ", style),
                 (filled, style),
                 (empty, "$foreground-muted 30%"),
-                (f" {shares[label] * 100:3.0f} %", style),
+                (f" {number(shares[label] * 100, 0):>3} %", style),
             )
         )
-    trend_width = max(0, width - 6)  # after the 'trend ' label
+    label = _("trend") + " "
+    trend_width = max(0, width - len(label))  # after the label
     trend = _trend(topic, trend_width)
-    lines.append(Content.assemble(("trend ", "$foreground-muted"), (trend, "$text-error")))
+    lines.append(Content.assemble((label, "$foreground-muted"), (trend, "$text-error")))
     return lines
 
 
 def _compact_line(topic: TopicSnapshot, width: int) -> Content:
     shares = _shares(topic)
     if shares is None:
-        return Content.styled("no scored mentions yet", "$foreground-muted")
+        return Content.styled(_("no scored mentions yet"), "$foreground-muted")
     parts: list[tuple[str, str] | str] = []
-    for label, _ in LABELS:
+    for label, _short in LABELS:
         parts += [(f"{SENTIMENT_SIGN[label]}{shares[label] * 100:.0f}", SENTIMENT_STYLE[label]), " "]
     parts.append(("% ", "$foreground-muted"))
     head = Content.assemble(*parts)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from textual.content import Content
+from tocsin.config.i18n import _, number
 from tocsin.scoring.snapshot import TermRow, TopicSnapshot
 from tocsin.tui import safe_text
 from tocsin.tui.panes.base import SnapshotPane
@@ -36,13 +37,15 @@ def term_label(row: TermRow) -> str:
 
 def _count(n: float) -> str:
     """Whole uses once there are a few (the counts are decayed, so fractional); tenths below."""
-    return safe_text.number_str(round(n)) if n >= 1.5 else f"{n:.1f}".removesuffix(".0")
+    if n >= 1.5:
+        return safe_text.number_str(round(n))
+    return number(n, 1).removesuffix(".0").removesuffix(",0")
 
 
 def term_line(row: TermRow, width: int) -> Content:
     """``▲▲ #briochegate      142 vs 3``: the figures right-aligned, the term cut to fit."""
     mark, style = marker(row.surge)
-    figures = f" {_count(row.count)} vs {_count(row.usual)}"
+    figures = " " + _("{count} vs {usual}").format(count=_count(row.count), usual=_count(row.usual))
     room = max(4, width - len(mark) - 1 - len(figures))
     term = Content(term_label(row)).truncate(room, ellipsis=True)
     pad = max(0, room - term.cell_length)
@@ -63,7 +66,7 @@ class TermsPane(SnapshotPane):
         rows: Sequence[TermRow] = topic.terms[: lines - len(out)]
         out.extend(term_line(row, width) for row in rows)
         if not rows:
-            out.append(Content.styled("nothing surging", "$foreground-muted italic"))
+            out.append(Content.styled(_("nothing surging"), "$foreground-muted italic"))
         return out[:lines]
 
     def _compact_line(self, topic: TopicSnapshot, width: int, named: bool) -> Content:
@@ -74,13 +77,13 @@ class TermsPane(SnapshotPane):
             mark, style = marker(row.surge)
             parts.append(Content.assemble((mark.strip(), style), Content(term_label(row))))
         if not topic.terms:
-            parts.append(Content.styled("nothing surging", "$foreground-muted italic"))
+            parts.append(Content.styled(_("nothing surging"), "$foreground-muted italic"))
         return Content(" ").join(parts).truncate(width, ellipsis=True)
 
     def render(self) -> Content:
         snap = self.snapshot
         if snap is None or not snap.topics:
-            return Content.styled("no terms yet", "$foreground-muted italic")
+            return Content.styled(_("no terms yet"), "$foreground-muted italic")
         width = max(10, self.content_region.width)
         named = len(snap.topics) > 1
         lines: list[Content] = []

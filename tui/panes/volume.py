@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from textual.content import Content
 from textual.reactive import reactive
+from tocsin.config.i18n import _, ngettext, number
+from tocsin.config.reasons import figure, shown
 from tocsin.config.settings import LevelSettings
 from tocsin.desk.charts import bar, resample, sparkline
 from tocsin.scoring.detector import times
@@ -63,18 +65,19 @@ class VolumePane(SnapshotPane):
     def _gauge(
         self, topic: TopicSnapshot, bar_width: int, short: bool = False
     ) -> list[Content | tuple[str, str] | str]:
-        rate = (f"{topic.rate_per_min:6.1f}/min", "bold")
+        rate = (f"{number(topic.rate_per_min):>6}/min", "bold")
         base = topic.baseline_per_min
         if base is None:
-            return [rate, ("  learning" if short else "  baseline: learning", "$foreground-muted")]
+            learning = _("learning") if short else _("baseline: learning")
+            return [rate, (f"  {learning}", "$foreground-muted")]
         parts: list[Content | tuple[str, str] | str] = [rate]
         if not short:
-            parts.append((f"  usual {base:.1f}", "$foreground-muted"))
+            parts.append(("  " + _("usual {rate}").format(rate=number(base)), "$foreground-muted"))
         ratio = topic.ratio
         if ratio is None:
             return parts
         style = self._ratio_style(ratio)
-        parts += [" ", (f"{times(ratio):>5}", f"bold {style}")]
+        parts += [" ", (f"{figure(times(ratio)):>5}", f"bold {style}")]
         if bar_width > 0:
             filled, empty = bar(ratio / (self._levels.crisis_ratio * 1.25), bar_width)
             parts += [" ", (filled, style), (empty, "$foreground-muted 30%")]
@@ -83,7 +86,7 @@ class VolumePane(SnapshotPane):
     def render(self) -> Content:
         snap = self.snapshot
         if snap is None or not snap.topics:
-            return Content.styled("no topic figures yet", "$foreground-muted italic")
+            return Content.styled(_("no topic figures yet"), "$foreground-muted italic")
         width = max(10, self.content_region.width)
         lines: list[Content] = []
         name_column = 1 + max(len(safe_text.clean(t.name, NAME_WIDTH)) for t in snap.topics.values())
@@ -92,7 +95,9 @@ class VolumePane(SnapshotPane):
             if self.compact:
                 gauge = Content.assemble(*self._gauge(topic, bar_width=0, short=True))
                 if topic.anomaly >= ANOMALY_STYLES[-1][0]:  # only when it says something: the line is short
-                    gauge = Content.assemble(gauge, (f" ⚡{topic.anomaly:.2f}", anomaly_style(topic.anomaly)))
+                    gauge = Content.assemble(
+                        gauge, (f" ⚡{number(topic.anomaly, 2)}", anomaly_style(topic.anomaly))
+                    )
                 name_width = min(NAME_WIDTH, name_column)
                 spark_w = max(0, width - name_width - gauge.cell_length - 1)
                 spark = _spark(self._series(topic), spark_w)[0] if spark_w >= 6 else ""
@@ -110,7 +115,11 @@ class VolumePane(SnapshotPane):
             lines.append(_anomaly_line(topic, width))
             for row in _spark(self._series(topic), width, rows=SPARK_ROWS):
                 lines.append(Content.styled(row, "$accent"))
-            lines.append(_axis(width, hour_totals(topic, unique=self.unique)))
+            totals = (
+                hour_totals(topic, unique=self.unique),
+                hour_totals(topic, unique=self.unique, window=False),
+            )
+            lines.append(_axis(width, *totals))
         return Content("\n").join(lines)
 
     def _series(self, topic: TopicSnapshot) -> tuple[int, ...]:
@@ -120,17 +129,19 @@ class VolumePane(SnapshotPane):
         return topic.volume
 
 
-def hour_totals(topic: TopicSnapshot, *, unique: bool = False) -> str:
+def hour_totals(topic: TopicSnapshot, *, unique: bool = False, window: bool = True) -> str:
     """``480 mentions · 37 authors in the last hour``: both counts over the hour the sparkline shows
-    (``TopicSnapshot.mentions`` counts since the start and would not say so)."""
-    authors = _count(topic.unique_authors, "author")
+    (``TopicSnapshot.mentions`` counts since the start and would not say so); without the window's words
+    when not ``window`` (the axis beside them says it)."""
+    n = topic.unique_authors
+    authors = ngettext("{n} author", "{n} authors", n).format(n=number(n, 0, grouped=True))
     if unique:
-        return f"unique voices · {authors} in the last hour"
-    return f"{_count(sum(topic.volume), 'mention')} · {authors} in the last hour"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+        said = _("unique voices · {authors} in the last hour") if window else _("unique voices · {authors}")
+        return said.format(authors=authors)
+    total = sum(topic.volume)
+    mentions = ngettext("{n} mention", "{n} mentions", total).format(n=number(total, 0, grouped=True))
+    said = _("{mentions} · {authors} in the last hour") if window else "{mentions} · {authors}"
+    return said.format(mentions=mentions, authors=authors)
 
 
 def _spark(series: tuple[int, ...], width: int, rows: int = 1) -> list[str]:
@@ -146,10 +157,10 @@ def _anomaly_line(topic: TopicSnapshot, width: int) -> Content:
     """``anomaly 0.93 ▮▮▮▮▮▮▮▮▮  above the usual for a Saturday 14:00`` (the detector's own words)."""
     style = anomaly_style(topic.anomaly)
     parts: list[Content | tuple[str, str] | str] = [
-        ("anomaly ", "$foreground-muted"),
-        (f"{topic.anomaly:.2f}", style),
+        (_("anomaly") + " ", "$foreground-muted"),
+        (number(topic.anomaly, 2), style),
     ]
-    surprise = safe_text.content(topic.surprise, style, max_len=200) if topic.surprise else None
+    surprise = safe_text.content(shown(topic.surprise), style, max_len=200) if topic.surprise else None
     # The detector's words say more than a bar: the bar only where both fit.
     if surprise is None or 14 + ANOMALY_BAR + 2 + surprise.cell_length <= width:
         filled, empty = bar(topic.anomaly, ANOMALY_BAR)
@@ -157,17 +168,18 @@ def _anomaly_line(topic: TopicSnapshot, width: int) -> Content:
     if surprise is not None:
         parts += ["  ", surprise]
     elif topic.anomaly < ANOMALY_STYLES[-1][0]:
-        parts.append(("  nothing unusual", "$foreground-muted"))
+        parts.append(("  " + _("nothing unusual"), "$foreground-muted"))
     return Content.assemble(*parts).truncate(width, ellipsis=True)
 
 
-def _axis(width: int, middle: str) -> Content:
+def _axis(width: int, middle: str, short: str) -> Content:
     """The time axis under a sparkline: an hour ago on the left, now on the right, the hour's totals
-    between them (without "in the last hour" when narrow: the axis beside them says the window)."""
-    left, right = "-60 min", "now"
+    between them (``short``, without "in the last hour", when narrow: the axis beside them says the
+    window)."""
+    left, right = "-60 min", _("now")
     room = width - len(left) - len(right)
     if room < len(middle) + 2:
-        middle = middle.removesuffix(" in the last hour")
+        middle = short
     if room < len(middle) + 2:
         middle = ""
     pad = room - len(middle)

@@ -20,7 +20,8 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
-from tocsin.config.i18n import N_
+from tocsin.config.i18n import N_, _, datetime_text, number, percent, pgettext
+from tocsin.config.reasons import INFLUENCE_TERM, say, shown
 from tocsin.config.settings import Settings
 from tocsin.config.text import duration_str
 from tocsin.desk.feed import author_updated, edited
@@ -43,20 +44,20 @@ def account_age(created: datetime | None, now: datetime) -> str | None:
     seconds = (now - created).total_seconds()
     days = seconds / 86400
     if days >= 730:
-        return f"{days / 365.25:.0f} years"
+        return _("{n} years").format(n=f"{days / 365.25:.0f}")
     if days >= 60:
-        return f"{days / 30.44:.0f} months"
+        return _("{n} months").format(n=f"{days / 30.44:.0f}")
     if days >= 2:
-        return f"{days:.0f} days"
+        return _("{n} days").format(n=f"{days:.0f}")
     return duration_str(seconds, "spoken")
 
 
 def _yes_no(value: bool | None) -> str:
-    return "unknown" if value is None else ("yes" if value else "no")
+    return _("unknown") if value is None else (_("yes") if value else _("no"))
 
 
 def _count(n: int | None) -> str:
-    return "unknown" if n is None else f"{n:,}"
+    return _("unknown") if n is None else number(n, 0, grouped=True)
 
 
 class _Lines:
@@ -66,7 +67,8 @@ class _Lines:
         self.lines: list[Content] = []
 
     def row(self, label: str, *value: Content | tuple[str, str] | str) -> None:
-        self.lines.append(Content.assemble((label.ljust(LABEL_WIDTH), "$foreground-muted"), *value))
+        """``label``: English, marked with ``N_`` by the caller, shown in the desk's language."""
+        self.lines.append(Content.assemble((_(label).ljust(LABEL_WIDTH), "$foreground-muted"), *value))
 
     def more(self, *value: Content | tuple[str, str] | str) -> None:
         self.lines.append(Content.assemble(" " * LABEL_WIDTH, *value))
@@ -75,9 +77,10 @@ class _Lines:
         self.lines.append(Content(""))
 
     def heading(self, title: str) -> None:
+        """``title``: English, marked with ``N_`` by the caller."""
         if self.lines:
             self.blank()
-        self.lines.append(Content.styled(title, "bold $accent"))
+        self.lines.append(Content.styled(_(title), "bold $accent"))
 
     def content(self) -> Content:
         return Content("\n").join(self.lines)
@@ -108,10 +111,10 @@ def influence_explainer(settings: Settings) -> Explainer:
 
 def influence_lines(influence: Mapping[str, Any]) -> list[str]:
     """The formula's terms in words: the ``explain`` lines the scorer wrote, else built from ``terms``
-    (``[name, value, weight]``), else nothing."""
+    (``[name, value, weight]``), else nothing; in the desk's language (the scorer writes English)."""
     explain = influence.get("explain")
     if isinstance(explain, Sequence) and not isinstance(explain, str):
-        return [str(line) for line in explain]
+        return [shown(str(line)) for line in explain]
     terms = influence.get("terms")
     out: list[str] = []
     if isinstance(terms, Sequence) and not isinstance(terms, str):
@@ -124,7 +127,14 @@ def influence_lines(influence: Mapping[str, Any]) -> list[str]:
                 continue
             v, w = _number(value), _number(weight)
             if v is not None and w is not None:
-                out.append(f"{name}: {v:.2f} × {w:.2f} = {100 * v * w:.1f} pts")
+                term = say(
+                    INFLUENCE_TERM,
+                    name=name,
+                    value=f"{v:.2f}",
+                    weight=f"{w:.2f}",
+                    points=f"{100 * v * w:.1f}",
+                )
+                out.append(shown(term))
     return out
 
 
@@ -146,13 +156,7 @@ def detail_content(
     clean = safe_text.clean
     guard = troll_reasons(scored.scores, a.handle, bot_flag=bot_flag, block_list=block_list)
     if guard:
-        out.lines.append(
-            Content.assemble(
-                ("⚠ Do not answer publicly: ", "bold $text-error"),
-                safe_text.content("; ".join(guard), max_len=300),
-                (" (a private reply, or none; answering anyway is your call)", "$foreground-muted"),
-            )
-        )
+        out.lines.append(troll_warning(guard))
 
     # --- the mention
     title: list[Content | tuple[str, str] | str] = [safe_text.handle(a.handle, "bold $primary-lighten-2", 60)]
@@ -162,135 +166,173 @@ def detail_content(
     when = m.created_at.astimezone(tz)
     ago = duration_str(now - m.created_at, "spoken")
     out.row(
-        "Posted",
-        (when.strftime("%a %d %b %H:%M:%S %Z").strip(), "bold"),
-        (f"  ({ago} ago)", "$foreground-muted"),
-        "  on ",
+        N_("Posted"),
+        (datetime_text(when, "%a %d %b %H:%M:%S %Z", "EEE d MMM HH:mm:ss zzz").strip(), "bold"),
+        ("  " + _("({span} ago)").format(span=ago), "$foreground-muted"),
+        "  " + _("on") + " ",
         safe_text.content(m.source, "bold", max_len=40),
     )
     if m.received_at and abs((m.received_at - m.created_at).total_seconds()) >= 60:
-        out.more(("received ", "$foreground-muted"), m.received_at.astimezone(tz).strftime("%d %b %H:%M:%S"))
-    unknown = ("unknown", "$foreground-muted")
-    out.row("Link", safe_text.url(m.url, "underline", max_len=200) if m.url else ("none", unknown[1]))
+        received = datetime_text(m.received_at.astimezone(tz), "%d %b %H:%M:%S", "d MMM HH:mm:ss")
+        out.more((_("received") + " ", "$foreground-muted"), received)
+    unknown = (_("unknown"), "$foreground-muted")
+    no_link = (pgettext("link", "none"), unknown[1])
+    out.row(N_("Link"), safe_text.url(m.url, "underline", max_len=200) if m.url else no_link)
     names = {tid: t.name for tid, t in (snapshot.topics.items() if snapshot else ())}
     topics = [clean(names.get(tid, tid), 60) for tid in scored.topics]
-    out.row("Topics", Content(", ".join(topics) or "none"))
+    out.row(N_("Topics"), Content(", ".join(topics) or _("none")))
     if m.hashtags:
-        out.row("Hashtags", Content(" ".join(f"#{clean(tag, 60)}" for tag in m.hashtags[:40])))
-    extras = [f"language {clean(m.lang, 12)}" if m.lang else "language unknown"]
+        out.row(N_("Hashtags"), Content(" ".join(f"#{clean(tag, 60)}" for tag in m.hashtags[:40])))
+    extras = [_("language {lang}").format(lang=clean(m.lang, 12)) if m.lang else _("language unknown")]
     if m.reply_to:
-        extras.append("a reply")
+        extras.append(_("a reply"))
     if edited(m):
-        extras.append("edited by its author since first seen")
+        extras.append(_("edited by its author since first seen"))
     if m.deleted:
-        extras.append("DELETED by its author")
+        extras.append(_("DELETED by its author"))
     out.row("", (" · ".join(extras), "$foreground-muted"))
     out.blank()
     out.lines.append(safe_text.content(m.text, "", max_len=TEXT_CHARS, multiline=True))
 
     # --- the author
-    out.heading("Author")
-    out.row("Handle", safe_text.handle(a.handle, "bold", 80))
-    out.row("Name", safe_text.content(a.name, "", max_len=120) if a.name else unknown)
+    out.heading(N_("Author"))
+    out.row(N_("Handle"), safe_text.handle(a.handle, "bold", 80))
+    out.row(N_("Name"), safe_text.content(a.name, "", max_len=120) if a.name else unknown)
     out.row(
-        "Audience",
-        f"followers {_count(a.followers)}",
+        N_("Audience"),
+        _("followers {n}").format(n=_count(a.followers)),
         # the post came with a bare profile; these figures are the ones looked up after it
-        (" (updated after the post)", "$foreground-muted") if author_updated(m) else "",
-        f" · following {_count(a.following)} · posts {_count(a.posts)}",
+        (" " + _("(updated after the post)"), "$foreground-muted") if author_updated(m) else "",
+        " · " + _("following {n} · posts {posts}").format(n=_count(a.following), posts=_count(a.posts)),
     )
     age = account_age(a.created_at, now)
-    since = f" (since {a.created_at.astimezone(tz):%d %b %Y})" if a.created_at else ""
-    out.row("Account", f"age {age}{since}" if age else "age unknown")
+    since = ""
+    if a.created_at:
+        joined = datetime_text(a.created_at.astimezone(tz), "%d %b %Y", "d MMM y")
+        since = " " + _("(since {date})").format(date=joined)
+    out.row(N_("Account"), _("age {age}").format(age=age) + since if age else _("age unknown"))
     bot_flag_style = "$text-error" if a.bot else ""
     out.row(
-        "Flags",
-        f"verified {_yes_no(a.verified)} · ",
-        (f"the platform says bot: {_yes_no(a.bot)}", bot_flag_style),
+        N_("Flags"),
+        _("verified {answer}").format(answer=_yes_no(a.verified)) + " · ",
+        (_("the platform says bot: {answer}").format(answer=_yes_no(a.bot)), bot_flag_style),
     )
     out.row(
-        "Engagement",
-        f"replies {_count(e.replies)} · reposts {_count(e.reposts)} · likes {_count(e.likes)}",
+        N_("Engagement"),
+        _("replies {replies} · reposts {reposts} · likes {likes}").format(
+            replies=_count(e.replies), reposts=_count(e.reposts), likes=_count(e.likes)
+        ),
     )
 
     # --- the judgement
-    out.heading("Judgement")
+    out.heading(N_("Judgement"))
     s = scored.sentiment
     out.row(
-        "Sentiment",
-        (s.label, f"bold {SENTIMENT_STYLE.get(s.label, '')}".strip()),
-        f"  confidence {s.score:.2f}",
-        ("  engine ", "$foreground-muted"),
+        N_("Sentiment"),
+        (_(SENTIMENT_WORDS.get(s.label, s.label)), f"bold {SENTIMENT_STYLE.get(s.label, '')}".strip()),
+        "  " + _("confidence {score}").format(score=number(s.score, 2)),
+        ("  " + _("engine") + " ", "$foreground-muted"),
         safe_text.content(s.engine, "bold", max_len=20),
     )
     scores = scored.scores
     influence = _score_map(scores, "influence")
+    not_scored = (_("not scored"), "$foreground-muted")
     if influence is None:
-        out.row("Influence", ("not scored", "$foreground-muted"))
+        out.row(N_("Influence"), not_scored)
     else:
         score = _number(influence.get("score"))
         tier = influence.get("tier")
         parts: list[Content | tuple[str, str] | str] = [
             (f"{score:.0f}/100" if score is not None else "?", "bold"),
             ("  ", ""),
-            safe_text.content(f"{tier} tier" if tier else "tier unknown", "", max_len=30),
+            safe_text.content(
+                _("{tier} tier").format(tier=tier) if tier else _("tier unknown"), "", max_len=30
+            ),
         ]
         if influence.get("partial"):
-            parts.append(("  (followers unknown: scored from what is known)", "$foreground-muted"))
+            parts.append(("  " + _("(followers unknown: scored from what is known)"), "$foreground-muted"))
         role = influence.get("watchlist")
         if role:
-            badge = f" watchlist: {clean(str(role), 30)} "
+            badge = " " + _("watchlist: {role}").format(role=clean(str(role), 30)) + " "
             parts += ["  ", safe_text.content(badge, "bold $background on $warning")]
-        out.row("Influence", *parts)
+        out.row(N_("Influence"), *parts)
         lines = influence_lines(influence)
         if not lines and explainer is not None:
             again = explainer(m)
-            lines = again.explain()
+            lines = [shown(line) for line in again.explain()]
             if score is not None and again.score != round(score):  # settings changed since: say so
-                lines.insert(0, f"scored {score:.0f} then; by today's settings {again.score}:")
+                then = _("scored {then} then; by today's settings {now}:")
+                lines.insert(0, then.format(then=f"{score:.0f}", now=again.score))
         for line in lines:
             out.more(safe_text.content(line, "$foreground-muted", max_len=200))
     bot = _score_map(scores, "bot")
     if bot is None:
-        out.row("Bot", ("not scored", "$foreground-muted"))
+        out.row(N_("Bot"), not_scored)
     else:
         bot_score = _number(bot.get("score"))
         likely = bot_score is not None and bot_score >= bot_flag
         out.row(
-            "Bot",
-            (f"{bot_score:.2f}" if bot_score is not None else "?", "bold $text-error" if likely else "bold"),
-            ("  likely a bot", "$text-error") if likely else ("  probably a person", "$foreground-muted"),
+            N_("Bot"),
+            (
+                number(bot_score, 2) if bot_score is not None else "?",
+                "bold $text-error" if likely else "bold",
+            ),
+            ("  " + _("likely a bot"), "$text-error")
+            if likely
+            else ("  " + _("probably a person"), "$foreground-muted"),
         )
         reasons = bot.get("reasons")
         if isinstance(reasons, Sequence) and not isinstance(reasons, str):
             for reason in list(reasons)[:20]:
-                out.more("· ", safe_text.content(str(reason), "", max_len=200))
+                out.more("· ", safe_text.content(shown(str(reason)), "", max_len=200))
             if not reasons:
-                out.more(("no signal fired", "$foreground-muted"))
+                out.more((_("no signal fired"), "$foreground-muted"))
     cluster = _score_map(scores, "cluster")
     if cluster is None:
-        out.row("Copy-paste", ("not part of a copy-paste wave", "$foreground-muted"))
+        out.row(N_("Copy-paste"), (_("not part of a copy-paste wave"), "$foreground-muted"))
     else:
         size, authors = _number(cluster.get("size")), _number(cluster.get("authors"))
         out.row(
-            "Copy-paste",
-            ("in a copy-paste wave", "bold $text-warning"),
-            f": {size:.0f} mentions" if size is not None else "",
-            f" from {authors:.0f} accounts" if authors is not None else "",
+            N_("Copy-paste"),
+            (_("in a copy-paste wave"), "bold $text-warning"),
+            _(": {n} mentions").format(n=f"{size:.0f}") if size is not None else "",
+            _(" from {n} accounts").format(n=f"{authors:.0f}") if authors is not None else "",
         )
         row = _cluster_row(snapshot, scored.topics, cluster.get("id"))
         if row is not None:
             first = row.first_seen.astimezone(tz).strftime("%H:%M")
             botty = row.bot_mean >= bot_flag
+            live = _("since {time} · now {size} live from {authors} accounts · mean bot").format(
+                time=first,
+                size=number(row.size, 0, grouped=True),
+                authors=number(row.authors, 0, grouped=True),
+            )
             out.more(
-                (f"since {first} · now {row.size:,} live from {row.authors:,} accounts · mean bot ", ""),
+                (live + " ", ""),
                 (
-                    f"{row.bot_mean:.0%}" + (" ⚠ likely a campaign" if botty else ""),
+                    percent(row.bot_mean) + (" ⚠ " + _("likely a campaign") if botty else ""),
                     "bold $text-error" if botty else "",
                 ),
             )
-            out.more(("first: ", "$foreground-muted"), safe_text.content(row.text, "italic", max_len=300))
+            out.more(
+                (_("first:") + " ", "$foreground-muted"), safe_text.content(row.text, "italic", max_len=300)
+            )
     return out.content()
+
+
+SENTIMENT_WORDS = {"negative": N_("negative"), "neutral": N_("neutral"), "positive": N_("positive")}
+"""The sentiment labels in words (the scores keep the English label)."""
+
+
+def troll_warning(guard: Sequence[str]) -> Content:
+    """``⚠ Do not answer publicly: looks like a bot (0.81: …) (a private reply, or none; …)``: the troll
+    guard's advice, with its reasons (``scoring/troll.py``, English) in the desk's language. The mention
+    detail and the respond form both show it."""
+    return Content.assemble(
+        (_("⚠ Do not answer publicly:") + " ", "bold $text-error"),
+        safe_text.content("; ".join(shown(reason) for reason in guard), max_len=300),
+        (" " + _("(a private reply, or none; answering anyway is your call)"), "$foreground-muted"),
+    )
 
 
 def _cluster_row(snapshot: Snapshot | None, topics: Sequence[str], cluster_id: object) -> ClusterRow | None:
@@ -367,6 +409,6 @@ class MentionScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
-            box.border_title = "Mention"
-            box.border_subtitle = "Esc to close"
+            box.border_title = _("Mention")
+            box.border_subtitle = _("Esc to close")
             yield Static(self._content, id="mention-detail")
