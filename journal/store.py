@@ -192,6 +192,38 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX drafts_pending ON drafts(state, incident_id)",
         ),
     ),
+    (
+        6,
+        (
+            # attached desks (desk/attach.py) read the archive in the order it was written: every
+            # archive write (a new mention, a revision, a deletion) gives the row the next ``seq``, from
+            # the counter ``mentions_seq`` in journal_meta (never reused, even when pruning empties the
+            # table); rows from before this version keep none. A reply needs the post's own reference.
+            "ALTER TABLE mentions ADD COLUMN seq INTEGER",
+            "ALTER TABLE mentions ADD COLUMN reply_to TEXT",
+            "ALTER TABLE mentions ADD COLUMN raw_ref TEXT",
+            "CREATE INDEX mentions_seq ON mentions(seq)",
+            # the ingest desk's latest snapshot, in its JSON form, for attached desks: one row per
+            # name (``ingest``), overwritten ~2 times a second; ``version`` goes up with each
+            """CREATE TABLE snapshots (
+                name TEXT PRIMARY KEY,
+                version INTEGER NOT NULL,
+                desk TEXT NOT NULL,
+                written_at INTEGER NOT NULL,
+                body TEXT NOT NULL
+            ) WITHOUT ROWID""",
+            # every desk on the journal and its heartbeat (real epoch ms): who watches, who ingests
+            """CREATE TABLE desks (
+                id TEXT PRIMARY KEY,
+                operator TEXT NOT NULL,
+                role TEXT NOT NULL,
+                host TEXT NOT NULL,
+                pid INTEGER NOT NULL,
+                started_at INTEGER NOT NULL,
+                seen_at INTEGER NOT NULL
+            ) WITHOUT ROWID""",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
