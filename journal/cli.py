@@ -290,7 +290,7 @@ async def _respond(j: Journal, a: argparse.Namespace) -> int:
             if answering is not None:
                 from tocsin.config.accounts import mention_prefix
 
-                text = mention_prefix(j.settings, j.reply_ref(answering)) + text
+                text = mention_prefix(j.settings, j.reply_ref(answering), a.channel) + text
     if kind is None:
         raise CommandFailed("a response needs --kind (or --template, whose kind it takes): nothing changed")
     if text is None and not a.edit:

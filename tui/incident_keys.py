@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
 from textual.content import Content
-from tocsin.config.accounts import account_for, mention_prefix
+from tocsin.config.accounts import mention_prefix, replying_account
 from tocsin.config.i18n import N_, _
 from tocsin.desk.actions import (
     draft_incident,
@@ -424,6 +424,8 @@ class IncidentKeys:
             return
         post = self._selected_mention(chosen_only=True)  # the post this response may answer
         answering = journal.reply_ref(post) if post is not None else None
+        replier = replying_account(self.settings, answering)
+        channel = replier.platform if replier is not None else str((answering or {}).get("platform") or "")
 
         async def commit(values: dict[str, Any]) -> tuple[Incident, int | None]:
             done = await journal.respond(
@@ -440,7 +442,7 @@ class IncidentKeys:
 
         def fill(template: ResponseTemplate) -> str:
             text = filled(self.settings, template, inc, self.desk.clock.now(), journal.operator)
-            return mention_prefix(self.settings, answering) + text
+            return mention_prefix(self.settings, answering, channel) + text
 
         def said(result: tuple[Incident, int | None]) -> str:
             done, draft = result
@@ -451,9 +453,9 @@ class IncidentKeys:
 
         templates = templates_for(self.settings, inc)
         if post is not None and answering is not None:
-            where = destination(account_for(self.settings, answering, ""), str(answering["platform"]))
+            where = destination(replier, channel)
             form: RespondForm[Any] = ReplyForm(
-                commit, inc, templates, fill, post=post, where=where, tz=self._tz
+                commit, inc, templates, fill, post=post, where=where, channel=channel, tz=self._tz
             )
         else:
             form = RespondForm(commit, inc, templates, fill)

@@ -189,6 +189,19 @@ async def test_no_account_for_the_platform_hands_the_words_back(tmp_path: Path) 
         assert (await hugo.incident(iid)).first_response_at == clock.now()
 
 
+async def test_a_reply_goes_out_only_on_the_channel_of_its_platform(tmp_path: Path) -> None:
+    """A press statement written while a post was chosen stays a press statement: a person sends it."""
+    clock = ManualClock(T0)
+    async with FakeMastodonWrites() as server:
+        server.add_remote(POST_URI, POST_URL)
+        settings = desk_settings(tmp_path, masto_account(server))
+        iid, draft = await draft_reply(settings, clock, post(), channel="press")
+        async with await Journal.open(settings, clock=clock, operator="hugo") as hugo:
+            async with Publishing(settings, hugo) as publishing:
+                result = await publishing.approve(iid, draft)
+        assert result.outcome == "by_hand" and not server.posted
+
+
 async def test_bluesky_and_x_replies_through_the_desk(tmp_path: Path) -> None:
     clock = ManualClock(T0)
     async with FakePds() as pds, FakeXWrites() as xapi:
@@ -201,8 +214,8 @@ async def test_bluesky_and_x_replies_through_the_desk(tmp_path: Path) -> None:
         on_bsky = post("bsky", uid=parent, url="https://bsky.app/profile/did:plc:julie/post/3lroot")
         on_x = post("xs", uid="1859000000000000001", url="https://x.com/julie/status/1859000000000000001")
         results = []
-        for answering in (on_bsky, on_x):
-            iid, draft = await draft_reply(settings, clock, answering, channel="social")
+        for answering, channel in ((on_bsky, "bsky"), (on_x, "twitter")):
+            iid, draft = await draft_reply(settings, clock, answering, channel=channel)
             async with await Journal.open(settings, clock=clock, operator="hugo") as hugo:
                 async with Publishing(settings, hugo) as publishing:
                     results.append(await publishing.approve(iid, draft))
@@ -268,7 +281,7 @@ team:
     - {id: hugo, name: Hugo Marchand, role: head-of-comms}
   approval: {sev2: [head-of-comms]}
 responses:
-  - {id: holding-en, kind: holding_statement, text: "We have seen the video and we are looking into it. {agent}"}
+  - {id: holding-en, kind: holding_statement, text: "We have seen the video and are looking into it. {agent}"}
 publish:
   - {platform: mastodon, id: brand, base_url: "URL", token: "${TOCSIN_TEST_PUBLISH_TOKEN}"}
 """

@@ -50,7 +50,9 @@ async def test_the_demo_trigger_post_answered_approved_and_published(
             )
             template = find_template(settings, "holding-fr")
             reply = camille.reply_ref(trigger)
-            text = mention_prefix(settings, reply) + filled(settings, template, inc, clock.now(), "camille")
+            text = mention_prefix(settings, reply, "mastodon") + filled(
+                settings, template, inc, clock.now(), "camille"
+            )
             _, draft = await camille.respond(
                 inc.id, template.kind, "mastodon", text, template=template.id, reply_to=trigger
             )

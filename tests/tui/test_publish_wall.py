@@ -58,10 +58,12 @@ async def draft_from_the_wall(
     await pilot.pause()
     form = app.screen
     assert isinstance(form, ReplyForm)
+    channel = form.query_one("#channel", Input)
+    assert channel.value == ("mastodon" if app.settings.publish else "demo")  # the post's platform
     if not reply:
         form.query_one("#reply", Checkbox).value = False
+        channel.value = "instagram"
     form.query_one("#template", Select).value = "hold-fr"
-    form.query_one("#channel", Input).value = "mastodon" if reply else "instagram"
     await pilot.pause()
     await pilot.press("ctrl+s")
     await settle(app, pilot)

@@ -2,7 +2,8 @@
 
 - ``ReplyForm``: the respond form (``r``) when the feed has a post chosen — it shows the post and
   whether the response answers it, and where it will go once approved (posted as a reply by the
-  account of ``publish:`` for that platform, or copied for a person to post).
+  account of ``publish:`` for that platform, or copied for a person to post); the channel starts as
+  that platform (a reply is posted only on the channel of its platform).
 - ``UnsentForm``: ``A`` on an incident whose approved response did not go out — why, its words in
   full, and the choice: try again, or copy it and log it as sent by hand (with the link of the post
   made by hand, when there is one).
@@ -60,18 +61,26 @@ class ReplyForm(RespondForm[T]):
         *,
         post: ScoredMention,
         where: str,
+        channel: str,
         tz: tzinfo | None,
         **kwargs: Any,
     ) -> None:
         super().__init__(commit, incident, templates, fill, **kwargs)
         self._post = post
         self._where = where
+        self._channel = channel
         self._tz = tz
 
     def fields(self) -> ComposeResult:
         yield TickBox(_("Answer this post ({where})").format(where=self._where), value=True, id="reply")
         yield Static(mention_line(self._post, self._tz), classes="form-context")
         yield from super().fields()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        # the platform the reply goes out on: a channel naming something else (press, email) makes it
+        # a response a person sends, even with the post ticked
+        self.query_one("#channel", Input).value = self._channel
 
     def values(self) -> dict[str, Any]:
         values = super().values()
