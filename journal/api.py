@@ -11,6 +11,9 @@
     for event in await journal.changes_since(last_seen): …          # other desks' actions (poll ~2/s)
     async with journal.store.listen(EVENTS) as wakes: …             # or wake on them (journal/store.py)
     lease = await journal.store.lead("ingest")                      # one ingest desk at a time
+    await journal.publish_snapshot(desk_id, body, now)              # what the ingest desk shows…
+    for m in await journal.archived_since(seq): …                   # …and scores, for attached desks
+    await journal.heartbeat(DeskPresence(…))                        # who is on the journal (desks)
     signal, ack, first_response = journal.clocks(inc)               # live countdowns
     await archiver.close()
     await journal.close()
@@ -20,7 +23,8 @@ team.approval says so), approve, reject, add_note, pin_evidence, check, set_stat
 correct_sentiment; for the responses the desk posts itself (``publications.py``; the posting is
 ``desk/publishing.py``): start_publishing, record_published, record_publish_failed,
 record_sent_by_hand. Reads: incident, incidents, incident_record, events, changes_since,
-pending_drafts, unsent_drafts, send_job, last_event_id, corrections, archived_*, volume, get_cursor.
+pending_drafts, unsent_drafts, send_job, last_event_id, corrections, archived_*, archive_seq, volume,
+get_cursor, desks, published_snapshot.
 
 The journal is a file (SQLite) or, for a team across machines, a PostgreSQL database: ``desk.journal``
 (or ``$TOCSIN_JOURNAL``) set to ``postgresql://user@host/db`` — same schema, same code, see
@@ -41,6 +45,7 @@ import platformdirs
 from tocsin.config.settings import Settings, runs_on_simulated_clock
 from tocsin.journal.archive import ArchiveCommands
 from tocsin.journal.cursors import CursorCommands
+from tocsin.journal.desks import DeskCommands
 from tocsin.journal.errors import EmptyField, JournalUnavailable
 from tocsin.journal.history import HistoryCommands
 from tocsin.journal.incidents import IncidentCommands
@@ -81,7 +86,13 @@ def clock_kind(clock: Clock) -> str:
 
 
 class Journal(
-    IncidentCommands, PublicationCommands, IncidentQueries, ArchiveCommands, HistoryCommands, CursorCommands
+    IncidentCommands,
+    PublicationCommands,
+    IncidentQueries,
+    ArchiveCommands,
+    HistoryCommands,
+    CursorCommands,
+    DeskCommands,
 ):
     """One open journal: incidents, their events and clocks, the mentions archive, volume history and
     source cursors. ``clock`` is the desk's clock (actions are stamped with it); ``operator`` names

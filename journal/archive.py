@@ -80,6 +80,8 @@ class MentionRow:
             self.sentiment_engine,
             _dumps(dict(self.scores)) if self.scores else None,
             1 if pinned else 0,
+            m.reply_to,
+            m.raw_ref,
         )
 
     def snapshot(self) -> dict[str, Any]:
@@ -149,30 +151,31 @@ def _row_from_json(obj: Mapping[str, Any]) -> MentionRow:
 
 _COLUMNS = (
     "source, uid, created_at, received_at, topics, author, text, url, lang, hashtags, engagement, "
-    "sentiment_label, sentiment_score, sentiment_engine, scores, pinned"
+    "sentiment_label, sentiment_score, sentiment_engine, scores, pinned, reply_to, raw_ref"
 )
-_READ_COLUMNS = f"{_COLUMNS}, deleted_at, edited_at, original_text"
-_PLACEHOLDERS = ", ".join("?" * 16)
-# A new mention, or one seen again (replayed, or its author's profile arrived), refreshes its row,
-# except a pinned one, which stays as pinned; marks of deletion and edits stay.
-ARCHIVE_SQL = (
-    f"INSERT INTO mentions ({_COLUMNS}) VALUES ({_PLACEHOLDERS}) "
-    "ON CONFLICT(source, uid) DO UPDATE SET received_at = excluded.received_at, topics = excluded.topics, "
+_READ_COLUMNS = f"{_COLUMNS}, deleted_at, edited_at, original_text, seq"
+_PLACEHOLDERS = ", ".join("?" * 18)
+_REFRESH = (
+    "received_at = excluded.received_at, topics = excluded.topics, "
     "author = excluded.author, text = excluded.text, url = excluded.url, lang = excluded.lang, "
     "hashtags = excluded.hashtags, engagement = excluded.engagement, "
     "sentiment_label = excluded.sentiment_label, sentiment_score = excluded.sentiment_score, "
-    "sentiment_engine = excluded.sentiment_engine, scores = excluded.scores WHERE mentions.pinned = 0"
+    "sentiment_engine = excluded.sentiment_engine, scores = excluded.scores, "
+    "reply_to = excluded.reply_to, raw_ref = excluded.raw_ref, seq = excluded.seq"
+)
+# A new mention, or one seen again (replayed, or its author's profile arrived), refreshes its row,
+# except a pinned one, which stays as pinned; marks of deletion and edits stay. Every statement that
+# writes what attached desks should see again takes the next ``seq`` as its last value.
+ARCHIVE_SQL = (
+    f"INSERT INTO mentions ({_COLUMNS}, seq) VALUES ({_PLACEHOLDERS}, ?) "
+    f"ON CONFLICT(source, uid) DO UPDATE SET {_REFRESH} WHERE mentions.pinned = 0"
 )
 # An edit: the new words and their scores, the first archived words kept the first time they change
 # (in an UPDATE every right-hand side reads the row as it was, so ``mentions.text`` is the old text).
 # A mention first seen as an edit is inserted with no original: the desk never saw its first words.
 EDIT_SQL = (
-    f"INSERT INTO mentions ({_COLUMNS}, edited_at) VALUES ({_PLACEHOLDERS}, ?) "
-    "ON CONFLICT(source, uid) DO UPDATE SET received_at = excluded.received_at, topics = excluded.topics, "
-    "author = excluded.author, text = excluded.text, url = excluded.url, lang = excluded.lang, "
-    "hashtags = excluded.hashtags, engagement = excluded.engagement, "
-    "sentiment_label = excluded.sentiment_label, sentiment_score = excluded.sentiment_score, "
-    "sentiment_engine = excluded.sentiment_engine, scores = excluded.scores, "
+    f"INSERT INTO mentions ({_COLUMNS}, edited_at, seq) VALUES ({_PLACEHOLDERS}, ?, ?) "
+    f"ON CONFLICT(source, uid) DO UPDATE SET {_REFRESH}, "
     "original_text = CASE WHEN mentions.original_text IS NULL AND mentions.text <> excluded.text "
     "THEN mentions.text ELSE mentions.original_text END, "
     "edited_at = CASE WHEN coalesce(mentions.edited_at, 0) > excluded.edited_at THEN mentions.edited_at "
@@ -187,7 +190,7 @@ EDIT_PINNED_SQL = (
 # A deletion marks the row, pinned or not, and changes nothing else: the deleted post arrives unscored,
 # and its words and judgement as the desk saw them are the evidence. A mention never archived gets no
 # row (there would be nothing to show but "deleted"). The first time the desk learnt it is kept.
-DELETE_SQL = "UPDATE mentions SET deleted_at = ? WHERE source = ? AND uid = ? AND deleted_at IS NULL"
+DELETE_SQL = "UPDATE mentions SET deleted_at = ?, seq = ? WHERE source = ? AND uid = ? AND deleted_at IS NULL"
 _INSERT = f"INSERT INTO mentions ({_COLUMNS}) VALUES ({_PLACEHOLDERS}) ON CONFLICT(source, uid) DO"
 KEEP_SQL = f"{_INSERT} NOTHING"
 PIN_SQL = f"{_INSERT} UPDATE SET pinned = 1"
@@ -229,15 +232,37 @@ def _runs(batch: Sequence[Any]) -> list[_Run]:
     return runs
 
 
+SEQ_KEY = "mentions_seq"
+"""journal_meta's counter of archive writes: the last ``seq`` given (see ``archived_since``)."""
+
+
+async def take_seqs(tx: Tx, n: int) -> int:
+    """Reserve ``n`` archive ``seq`` values (inside a write: writers are serialised, so seqs follow
+    the order of the commits and a reader that saw seq N has seen every write before it); returns
+    the first. The counter lives in journal_meta, so pruning never lets a seq be given twice."""
+    last = await tx.scalar("SELECT value FROM journal_meta WHERE key = ?", (SEQ_KEY,))
+    first = int(last or 0) + 1
+    await tx.execute(
+        "INSERT INTO journal_meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (SEQ_KEY, str(first + n - 1)),
+    )
+    return first
+
+
 async def _write_runs(tx: Tx, runs: Sequence[_Run]) -> None:
+    seq = await take_seqs(tx, sum(len(rows) for _, rows in runs))
     for kind, rows in runs:
+        numbered = range(seq, seq + len(rows))
+        seq += len(rows)
         if kind is None:
-            await tx.executemany(ARCHIVE_SQL, rows)
+            await tx.executemany(ARCHIVE_SQL, [(*r, n) for r, n in zip(rows, numbered, strict=True)])
         elif kind == "edit":
-            await tx.executemany(EDIT_SQL, rows)
+            await tx.executemany(EDIT_SQL, [(*r, n) for r, n in zip(rows, numbered, strict=True)])
             await tx.executemany(EDIT_PINNED_SQL, [(r[-1], r[0], r[1]) for r in rows])
         else:
-            await tx.executemany(DELETE_SQL, rows)
+            deleted = [(at, n, source, uid) for (at, source, uid), n in zip(rows, numbered, strict=True)]
+            await tx.executemany(DELETE_SQL, deleted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +277,9 @@ class ArchivedMention:
     """When the desk learnt of the author's last edit (``row`` holds the edited version)."""
     original_text: str | None = None
     """The words first archived, kept on the first edit that changed them."""
+    seq: int | None = None
+    """Where its last write stands in the archive's order (``archived_since``); None for rows archived
+    before schema 6, and for evidence pinned before the archive had it."""
 
     @property
     def mention(self) -> Mention:
@@ -342,6 +370,22 @@ class ArchiveCommands:
     async def archived_count(self) -> int:
         return int(await self.store.scalar("SELECT count(*) FROM mentions"))
 
+    async def archived_since(self, seq: int, *, limit: int = 2000) -> list[ArchivedMention]:
+        """The mentions written to the archive after ``seq`` (new ones, revisions, deletions), in the
+        order they were written, at most ``limit``: an attached desk's feed, read from its cursor (the
+        last one's ``seq``). A mention written again comes again, as it now stands."""
+        rows = await self.store.fetchall(
+            f"SELECT {_READ_COLUMNS} FROM mentions WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+        )
+        if len(rows) > _CONVERT_INLINE:  # a catch-up of thousands would stall the screen's loop
+            return await asyncio.to_thread(lambda: [_archived(r) for r in rows])
+        return [_archived(r) for r in rows]
+
+    async def archive_seq(self) -> int:
+        """The last ``seq`` the archive gave (0 for none): where a new reader starts."""
+        value = await self.store.scalar("SELECT value FROM journal_meta WHERE key = ?", (SEQ_KEY,))
+        return int(value or 0)
+
     async def prune(self, now: datetime | None = None) -> PruneResult:
         """Forget mentions posted before ``now - desk.archive_retention``, except pinned evidence,
         and volume history older than that which no incident's chart needs."""
@@ -370,7 +414,8 @@ def _archived(r: tuple[Any, ...]) -> ArchivedMention:
     from tocsin.sources.model import Author, Engagement
 
     source, uid, created, received, topics, author, text, url, lang, hashtags, engagement = r[:11]
-    label, score, engine, scores, pinned, deleted_at, edited_at, original_text = r[11:]
+    label, score, engine, scores, pinned, reply_to, raw_ref = r[11:18]
+    deleted_at, edited_at, original_text, seq = r[18:]
     a = json.loads(author)
     e = json.loads(engagement) if engagement else [None, None, None]
     mention = Mention(
@@ -393,12 +438,15 @@ def _archived(r: tuple[Any, ...]) -> ArchivedMention:
         lang=lang,
         hashtags=tuple(json.loads(hashtags)) if hashtags else (),
         engagement=Engagement(*e),
+        reply_to=reply_to,
+        raw_ref=raw_ref,
         deleted=deleted_at is not None,
     )
     row = MentionRow(
         mention, tuple(json.loads(topics)), label, score, engine, json.loads(scores) if scores else {}
     )
-    return ArchivedMention(row, bool(pinned), _time(deleted_at), _time(edited_at), original_text)
+    order = None if seq is None else int(seq)
+    return ArchivedMention(row, bool(pinned), _time(deleted_at), _time(edited_at), original_text, order)
 
 
 def _time(ms: int | None) -> datetime | None:
