@@ -30,6 +30,7 @@ from tocsin.config.accounts import account_for
 from tocsin.config.i18n import _
 from tocsin.config.settings import PublishAccount, Settings
 from tocsin.journal.api import Journal
+from tocsin.journal.display import zone
 from tocsin.journal.errors import JournalError
 from tocsin.journal.model import EventKind, Incident
 from tocsin.journal.narrate import publish_problem
@@ -163,13 +164,9 @@ class Publishing:
         is posting it, it is out already, the incident was resolved), with nothing changed."""
         job = await self.journal.send_job(incident_id, draft)
         account = next((a for a in self.settings.publish if a.name == job.account), None)
-        if account is None or account.platform != job.platform:
-            failure: Mapping[str, Any] = {"problem": "no_account", "platform": job.platform}
-            why = _no_account_words(job)
-            inc = await self.journal.incident(job.incident_id)
-            return SendResult(
-                inc, job.draft, "failed", job.text, job.platform, job.account, problem=why, failure=failure
-            )
+        if account is None or account.platform != job.platform:  # the settings changed since
+            inc = await self.journal.record_publish_failed(job.incident_id, job.draft, problem="no_account")
+            return self._failed(inc, job)
         publisher = self._publisher(account)
         now = datetime.fromtimestamp(self._real(), UTC)
         seed = f"{await self._uid()}:{job.incident_id}:{job.draft}"
@@ -203,17 +200,7 @@ class Publishing:
                 retry_after=exc.retry_after,
                 maybe_sent=exc.maybe_sent,
             )
-            failure = inc.unsent[str(job.draft)].failure or {}
-            return SendResult(
-                inc,
-                job.draft,
-                "failed",
-                job.text,
-                job.platform,
-                job.account,
-                problem=publish_problem(failure, _zone(self.settings)),
-                failure=failure,
-            )
+            return self._failed(inc, job)
         log.info(
             "draft %s of #%s posted on %s as %s: %s",
             job.draft,
@@ -236,6 +223,14 @@ class Publishing:
             raise JournalError(words) from None
         return SendResult(inc, job.draft, "published", job.text, job.platform, job.account, url=post.url)
 
+    def _failed(self, inc: Incident, job: SendJob) -> SendResult:
+        """What a failure recorded on ``inc`` says, in words."""
+        failure = inc.unsent[str(job.draft)].failure or {}
+        words = publish_problem(failure, zone(self.settings.desk.timezone))
+        return SendResult(
+            inc, job.draft, "failed", job.text, job.platform, job.account, problem=words, failure=failure
+        )
+
     async def by_hand(
         self, incident_id: int | str, draft: int | str, *, url: str | None = None
     ) -> SendResult:
@@ -252,17 +247,3 @@ class Publishing:
         if self._journal_uid is None:
             self._journal_uid = await Outbox(self.journal.store).journal_uid()
         return self._journal_uid
-
-
-def _no_account_words(job: SendJob) -> str:
-    from tocsin.journal.narrate import platform_name
-
-    return _(
-        "the {platform} account {account} is no longer in the settings (publish:): send it by hand"
-    ).format(platform=platform_name(job.platform), account=job.account)
-
-
-def _zone(settings: Settings) -> Any:
-    from tocsin.journal.display import zone
-
-    return zone(settings.desk.timezone)

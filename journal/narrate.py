@@ -233,6 +233,8 @@ def publish_problem(failure: Mapping[str, Any], tz: tzinfo) -> str:
         said = _("the post to answer was not found on {platform} (deleted?)")
     elif problem == "elsewhere":
         said = _("the post to answer is not on {platform}")
+    elif problem == "no_account":
+        said = _("no {platform} account in the settings (publish:) any more: send it by hand")
     else:
         said = "{platform}: " + problem + ("{code}" if status else "") + (": {detail}" if detail else "")
     return said.format(platform=where, code=code, detail=detail, time=_time(failure.get("retry_at"), tz))

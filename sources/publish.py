@@ -44,7 +44,7 @@ from urllib.parse import quote
 import aiohttp
 from tocsin.config.settings import PublishAccount
 from tocsin.sources.model import format_time
-from tocsin.sources.net import USER_AGENT, parse_retry_after
+from tocsin.sources.net import USER_AGENT, parse_retry_after, plain_reason
 
 log = logging.getLogger(__name__)
 
@@ -246,9 +246,8 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
 
 
 def _network_words(exc: BaseException) -> str:
-    """The network's trouble in words (never the URL the library may quote)."""
-    from tocsin.sources.net import plain_reason
-
+    """The network's trouble in words (never the URL the library may quote): English, marked for
+    translation where it is shown."""
     return plain_reason(exc)
 
 
@@ -344,22 +343,18 @@ class BlueskyPublisher(Publisher):
         return self._session
 
     async def _xrpc(self, method: str, name: str, **kw: Any) -> Any:
-        """An authenticated call; an expired session is renewed once."""
-        for attempt in (0, 1):
-            token, _ = await self._login(fresh=attempt == 1)
-            try:
-                return await self._call(
-                    method,
-                    f"{self.account.url}/xrpc/{name}",
-                    headers={"Authorization": f"Bearer {token}"},
-                    **kw,
-                )
-            except PublishError as exc:
-                expired = exc.status in (400, 401) and "expired" in exc.detail.lower()
-                if attempt == 0 and (expired or exc.problem == AUTH):
-                    continue
+        """An authenticated call; a session the server no longer takes (expired, revoked) is renewed
+        once (a refused call made nothing: trying again cannot post twice)."""
+        url = f"{self.account.url}/xrpc/{name}"
+        token, _ = await self._login()
+        try:
+            return await self._call(method, url, headers={"Authorization": f"Bearer {token}"}, **kw)
+        except PublishError as exc:
+            expired = exc.status in (400, 401) and "expired" in exc.detail.lower()
+            if not (expired or exc.problem == AUTH):
                 raise
-        raise AssertionError("unreachable")
+        token, _ = await self._login(fresh=True)
+        return await self._call(method, url, headers={"Authorization": f"Bearer {token}"}, **kw)
 
     async def _record(self, did: str, rkey: str) -> Mapping[str, Any] | None:
         """A post record (its ``uri``, ``cid`` and ``value``), or None when there is none."""

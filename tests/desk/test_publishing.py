@@ -146,6 +146,28 @@ async def test_a_refused_token_leaves_the_draft_intact_and_the_retry_publishes_o
         assert "old-revoked-token" not in caplog.text and "the-new-token" not in caplog.text
 
 
+async def test_an_account_removed_since_the_approval_says_to_send_it_by_hand(tmp_path: Path) -> None:
+    clock = ManualClock(T0)
+    async with FakeMastodonWrites() as server:
+        server.add_remote(POST_URI, POST_URL)
+        settings = desk_settings(tmp_path, masto_account(server))
+        iid, draft = await draft_reply(settings, clock, post())
+        async with await Journal.open(settings, clock=clock, operator="hugo") as hugo:
+            await hugo.approve(iid, draft, publish={"platform": "mastodon", "account": "brand"})
+            async with Publishing(desk_settings(tmp_path), hugo) as publishing:  # publish: emptied
+                result = await publishing.send(iid, draft)
+                assert result.outcome == "failed" and not server.posted
+                assert (
+                    result.problem
+                    == "no Mastodon account in the settings (publish:) any more: send it by hand"
+                )
+                assert (await hugo.events(iid))[-1].kind is EventKind.PUBLISH_FAILED
+                done = await publishing.by_hand(
+                    iid, draft, url="https://brand.social.example/@maisonbrioche/9"
+                )
+            assert done.outcome == "by_hand" and (await hugo.incident(iid)).unsent == {}
+
+
 async def test_a_crash_between_send_and_record_never_posts_twice_on_mastodon(tmp_path: Path) -> None:
     clock = ManualClock(T0)
     real = [1_000_000.0]
