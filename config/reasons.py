@@ -101,6 +101,10 @@ SOURCE_NO_ANSWER = N_("no answer for {span}")
 SOURCE_SERVER_ERROR = N_("server error {status}")
 SOURCE_REFUSED = N_("request refused (HTTP {status})")
 
+# Why an incident was reopened, when the desk says it (tui/incident_keys.py); an operator's own words
+# are kept as typed.
+RESURGENCE = N_("resurgence: level {level}")
+
 LEVEL_NAMES: dict[str, str] = {
     "calm": N_("calm"),
     "watch": N_("watch"),
@@ -135,7 +139,7 @@ _SINGLE = (
     VOLUME_LEARNING, VOLUME_QUIET, VOLUME_ABOVE, VOLUME_ABOVE_OVER, VOLUME_BELOW, VOLUME_USUAL, VOLUME_STORM,
     VOLUME_STORM_CALMING, OVER_MINUTES, OVER_HOURS,
     SOURCE_SILENT, SOURCE_SILENT_CONNECTING, SOURCE_SILENT_RECONNECTING, SOURCE_CONNECTING,
-    SOURCE_RECONNECTING, SOURCE_NO_ANSWER, SOURCE_SERVER_ERROR, SOURCE_REFUSED,
+    SOURCE_RECONNECTING, SOURCE_NO_ANSWER, SOURCE_SERVER_ERROR, SOURCE_REFUSED, RESURGENCE,
 )  # fmt: skip
 _FIELD = re.compile(r"\{(\w+)\}")
 _FIELD_PATTERNS = {"n": r"\d[\d,.]*", "status": r"\d+", "score": r"[\d.?]+"}

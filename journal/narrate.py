@@ -105,8 +105,10 @@ def describe(event: Event, tz: tzinfo, *, limit: int = 280) -> str:
     if k is EventKind.RESOLVED:
         return _("resolved") + (f": {one_line(p['summary'], limit)}" if p.get("summary") else "")
     if k is EventKind.REOPENED:
+        reason = p.get("reason")
         return _("reopened from {state}: {reason}").format(
-            state=state_name(p.get("from")), reason=one_line(p.get("reason"), limit)
+            state=state_name(p.get("from")),
+            reason=one_line(shown(reason) if isinstance(reason, str) else reason, limit),
         )
     if k is EventKind.SENTIMENT_CORRECTED:
         change = f"{p.get('old') or _('unscored')} → {p.get('new')}"

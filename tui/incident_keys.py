@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
 from textual.content import Content
+from tocsin.config import reasons
 from tocsin.config.accounts import mention_prefix, replying_account
-from tocsin.config.i18n import N_, _
+from tocsin.config.i18n import N_, _, ngettext
 from tocsin.desk.actions import (
     draft_incident,
     escalation_choices,
@@ -40,6 +41,7 @@ from tocsin.desk.actions import (
 )
 from tocsin.desk.publishing import SendResult
 from tocsin.desk.session import JournalSession
+from tocsin.journal.display import state_name
 from tocsin.journal.errors import JournalError
 from tocsin.journal.incidents import AUTOMATIC
 from tocsin.journal.model import Incident, Severity
@@ -62,6 +64,7 @@ from tocsin.tui.screens.incident_forms import (
     correct_form,
     escalation_form,
 )
+from tocsin.tui.screens.mention import SENTIMENT_WORDS
 from tocsin.tui.screens.publishing import ReplyForm, UnsentForm, destination
 from tocsin.tui.screens.review import ReviewScreen
 
@@ -126,7 +129,9 @@ class IncidentKeys:
             self.session = None
             self._session_problem = str(exc)
             self.notify(
-                f"no incident journal: {safe_text.clean(str(exc), 300)}; incidents cannot be recorded",
+                _("no incident journal: {error}; incidents cannot be recorded").format(
+                    error=safe_text.clean(str(exc), 300)
+                ),
                 severity="error",
                 markup=False,
                 timeout=30,
@@ -158,10 +163,15 @@ class IncidentKeys:
         if theirs:  # one toast: the latest action, and how many came with it (toasts never stack)
             ev = theirs[-1]
             said = describe(ev, self._tz or _local_zone(), limit=120)
-            more = f" (and {len(theirs) - 1} more actions)" if len(theirs) > 1 else ""
+            n = len(theirs) - 1
+            more = (
+                " " + ngettext("(and {n} more action)", "(and {n} more actions)", n).format(n=n) if n else ""
+            )
             self.notify(
-                safe_text.clean(f"{ev.operator} on #{ev.incident_id}: {said}{more}", 300),
-                title="Another desk",
+                safe_text.clean(
+                    f"{ev.operator} " + _("on #{id}").format(id=ev.incident_id) + f": {said}{more}", 300
+                ),
+                title=_("Another desk"),
                 markup=False,
             )
         self.show_incidents()
@@ -193,8 +203,8 @@ class IncidentKeys:
     def _journal(self) -> Journal | None:
         session = self.session
         if session is None or session.journal is None:
-            why = self._session_problem or "this wall runs without one"
-            message = f"no incident journal ({safe_text.clean(why, 200)})"
+            why = self._session_problem or _("this wall runs without one")
+            message = _("no incident journal ({why})").format(why=safe_text.clean(why, 200))
             self.notify(message, severity="warning", markup=False)
             return None
         return session.journal
@@ -203,7 +213,7 @@ class IncidentKeys:
         pane = self.query_one(IncidentsPane)
         inc = pane.selected_incident
         if inc is None and not quiet:
-            self.notify("no open incident: press e to open one", severity="warning", markup=False)
+            self.notify(_("no open incident: press e to open one"), severity="warning", markup=False)
         return inc
 
     def _selected_mention(self, *, chosen_only: bool = False) -> ScoredMention | None:
@@ -299,7 +309,7 @@ class IncidentKeys:
             self._escalate(journal, existing)
             return
         if topic is None:
-            self.notify("no topic configured to open an incident on", severity="warning", markup=False)
+            self.notify(_("no topic configured to open an incident on"), severity="warning", markup=False)
             return
         recent = session.recently_resolved(topic)
         if recent:
@@ -315,14 +325,18 @@ class IncidentKeys:
         """The topic's incident was resolved lately: reopen it (the default), or open a fresh one."""
         when = resolved.resolved_at.astimezone(self._tz).strftime("%a %H:%M") if resolved.resolved_at else "?"
         choices = [
-            ("reopen", f"Reopen #{resolved.id} (resolved {when}): the same storm is back"),
-            ("new", "Open a new incident: this is something else"),
+            (
+                "reopen",
+                _("Reopen #{id} (resolved {time}): the same storm is back").format(id=resolved.id, time=when),
+            ),
+            ("new", _("Open a new incident: this is something else")),
         ]
 
         async def commit(values: dict[str, Any]) -> Incident | str:
             if values.get("choice") != "reopen":
                 return "new"
-            why = f"resurgence: level {level}" if level else "it came back"
+            # kept in English in the journal, shown in the reader's language (config/reasons.py)
+            why = reasons.say(reasons.RESURGENCE, level=level) if level else N_("it came back")
             inc = await journal.reopen(resolved.id, reason=why)
             await self._after_action()
             self.query_one(IncidentsPane).select_incident(inc.id)
@@ -332,12 +346,12 @@ class IncidentKeys:
             if result == "new":
                 open_new()
             elif isinstance(result, Incident):
-                self._done(f"#{result.id} reopened: {result.title}")
+                self._done(_("#{id} reopened: {title}").format(id=result.id, title=result.title))
                 self.show_incidents()
 
         heading = Content.assemble(
-            ("Escalate", "bold $accent"),
-            " · the topic's last incident ",
+            (_("Escalate"), "bold $accent"),
+            " · " + _("the topic's last incident") + " ",
             (f"#{resolved.id} {resolved.severity.label} ", "bold"),
             safe_text.content(resolved.title, max_len=50),
         )
@@ -369,7 +383,8 @@ class IncidentKeys:
             return inc
 
         form = OpenIncidentForm(commit, self.settings, draft, self._tz, evidence=mention)
-        self._form(form, lambda inc: f"#{inc.id} opened: {inc.severity.label} {inc.title}")
+        opened = _("#{id} opened: {severity} {title}")
+        self._form(form, lambda inc: opened.format(id=inc.id, severity=inc.severity.label, title=inc.title))
 
     def _escalate(self, journal: Journal, incident: Incident) -> None:
         choices = escalation_choices(self.settings, incident)
@@ -383,8 +398,8 @@ class IncidentKeys:
 
         def said(inc: Incident) -> str:
             if inc.severity is not incident.severity:
-                return f"#{inc.id} is now {inc.severity.label}"
-            return f"#{inc.id} escalated to step {inc.escalation_step}"
+                return _("#{id} is now {state}").format(id=inc.id, state=inc.severity.label)
+            return _("#{id} escalated to step {step}").format(id=inc.id, step=inc.escalation_step)
 
         self._form(escalation_form(commit, incident, choices), said)
 
@@ -396,7 +411,7 @@ class IncidentKeys:
 
         async def work() -> str:
             done = await journal.acknowledge(inc.id)
-            return f"#{done.id} acknowledged by {done.acknowledged_by}"
+            return _("#{id} acknowledged by {who}").format(id=done.id, who=done.acknowledged_by)
 
         self._run(work)
 
@@ -414,7 +429,9 @@ class IncidentKeys:
         names = {m.id: m.name for m in self.settings.team.roster}
         self._form(
             assign_form(commit, inc, self.settings),
-            lambda done: f"#{done.id} assigned to {names.get(done.assignee, done.assignee)}",
+            lambda done: _("#{id} assigned to {who}").format(
+                id=done.id, who=names.get(done.assignee, done.assignee)
+            ),
         )
 
     def action_respond(self) -> None:
@@ -447,9 +464,12 @@ class IncidentKeys:
         def said(result: tuple[Incident, int | None]) -> str:
             done, draft = result
             if draft is None:
-                return f"#{done.id} response logged (now {done.state})"
+                return _("#{id} response logged (now {state})").format(
+                    id=done.id, state=state_name(done.state)
+                )
             roles = ", ".join(journal.approval_roles(done.severity))
-            return f"#{done.id} draft {draft} saved: awaiting approval by {roles} (nothing sent yet)"
+            saved = _("#{id} draft {draft} saved: awaiting approval by {roles} (nothing sent yet)")
+            return saved.format(id=done.id, draft=draft, roles=roles)
 
         templates = templates_for(self.settings, inc)
         if post is not None and answering is not None:
@@ -494,7 +514,7 @@ class IncidentKeys:
             elif unsent:
                 form = UnsentForm(decide, inc, unsent, self._tz or _local_zone())
             else:
-                nothing = f"#{inc.id}: no response awaits approval"
+                nothing = _("#{id}: no response awaits approval").format(id=inc.id)
                 self.notify(nothing, severity="warning", markup=False)
                 return
             self.push_screen(form, self._decided)
@@ -538,7 +558,9 @@ class IncidentKeys:
 
         self._form(
             NoteForm(commit, inc),
-            lambda result: f"#{result[0].id} {'lesson' if result[1] else 'note'} added",
+            lambda result: (_("#{id} lesson added") if result[1] else _("#{id} note added")).format(
+                id=result[0].id
+            ),
         )
 
     def action_set_state(self) -> None:
@@ -556,7 +578,8 @@ class IncidentKeys:
             await self._after_action()
             return done
 
-        self._form(StateForm(commit, inc), lambda done: f"#{done.id} is now {done.state}")
+        now = _("#{id} is now {state}")
+        self._form(StateForm(commit, inc), lambda done: now.format(id=done.id, state=state_name(done.state)))
 
     def _offer_reopen(self, journal: Journal, session: JournalSession) -> None:
         """``s`` with no open incident: the recently resolved ones, to reopen (the way back from an
@@ -564,7 +587,9 @@ class IncidentKeys:
         recent = session.recently_resolved()
         if not recent:
             self.notify(
-                "no open or recently resolved incident: press e to open one", severity="warning", markup=False
+                _("no open or recently resolved incident: press e to open one"),
+                severity="warning",
+                markup=False,
             )
             return
 
@@ -575,7 +600,8 @@ class IncidentKeys:
             return done
 
         self._form(
-            ReopenForm(commit, recent[:8], self._tz), lambda done: f"#{done.id} reopened: {done.title}"
+            ReopenForm(commit, recent[:8], self._tz),
+            lambda done: _("#{id} reopened: {title}").format(id=done.id, title=done.title),
         )
 
     def action_pin(self) -> None:
@@ -585,14 +611,15 @@ class IncidentKeys:
             return
         mention = self._selected_mention()
         if mention is None:
-            self.notify("no mention selected in the feed", severity="warning", markup=False)
+            self.notify(_("no mention selected in the feed"), severity="warning", markup=False)
             return
 
         async def work() -> str:
             done = await journal.pin_evidence(inc.id, mention)
             m = mention.mention
             when = m.created_at.astimezone(self._tz).strftime("%H:%M:%S")
-            return f"pinned {safe_text.handle_str(m.author.handle)}'s post of {when} to #{done.id}"
+            said = _("pinned {handle}'s post of {time} to #{id}")
+            return said.format(handle=safe_text.handle_str(m.author.handle), time=when, id=done.id)
 
         self._run(work)
 
@@ -602,7 +629,7 @@ class IncidentKeys:
         if journal is None:
             return
         if mention is None:
-            self.notify("no mention selected in the feed", severity="warning", markup=False)
+            self.notify(_("no mention selected in the feed"), severity="warning", markup=False)
             return
         session = self.session
         incidents = session.incidents if session is not None else ()
@@ -621,9 +648,9 @@ class IncidentKeys:
 
         self._form(
             correct_form(commit, mention, self._tz),
-            lambda label: (
-                f"sentiment of {safe_text.handle_str(mention.mention.author.handle)}'s post "
-                f"recorded as {label} (training data)"
+            lambda label: _("sentiment of {handle}'s post recorded as {label} (training data)").format(
+                handle=safe_text.handle_str(mention.mention.author.handle),
+                label=_(SENTIMENT_WORDS.get(label, label)),
             ),
         )
 

@@ -409,7 +409,7 @@ def confirm_reopen(
 
     async def reopen() -> None:
         try:
-            done = await journal.reopen(incident.id, reason=_("reopened from the review"))
+            done = await journal.reopen(incident.id, reason=N_("reopened from the review"))  # English, kept
         except JournalError as exc:
             screen.notify(safe_text.clean(str(exc), 300), severity="error", markup=False)
             return
