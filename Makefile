@@ -41,7 +41,7 @@ test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.test-installed
-	$(BIN)/python -m pytest tests/bench -q -p no:cacheprovider --override-ini addopts= -o timeout=0 -s
+	$(BIN)/python -m pytest tests/bench -q -p no:cacheprovider --override-ini addopts= --import-mode=importlib -o timeout=0 -s
 	@cat bench.json
 
 fuzz: $(VENV)/.test-installed
