@@ -72,7 +72,8 @@ def _check_port_free(host: str, port: int, key: str, report: Report) -> None:
 
 
 def _check_journal_path(settings: S.Settings, report: Report) -> None:
-    if not settings.desk.journal:
+    if not settings.desk.journal or S.is_database_url(settings.desk.journal):
+        # a team's PostgreSQL journal: the server is checked when the desk connects (and says so plainly)
         return  # the default path in the user's data folder, created on first use
     path = Path(settings.desk.journal).expanduser()
     if path.is_dir():

@@ -18,6 +18,18 @@ from typing import Literal, get_args
 # --- desk ---------------------------------------------------------------------------------------
 
 
+JOURNAL_URL_SCHEMES = ("postgresql", "postgres")
+
+
+def is_database_url(location: object) -> bool:
+    """Whether ``desk.journal`` names a PostgreSQL journal (``postgresql://…``) rather than a file.
+
+    Only a ``str`` can be a URL: ``Path("postgresql://h/db")`` has already folded the ``//``."""
+    if not isinstance(location, str) or "://" not in location:
+        return False
+    return location.split(":", 1)[0].lower() in JOURNAL_URL_SCHEMES
+
+
 @dataclass(frozen=True)
 class DeskSettings:
     name: str = "tocsin"

@@ -42,7 +42,7 @@ from pathlib import Path
 from types import TracebackType
 
 import platformdirs
-from tocsin.config.settings import Settings, runs_on_simulated_clock
+from tocsin.config.settings import Settings, is_database_url, runs_on_simulated_clock
 from tocsin.journal.archive import ArchiveCommands
 from tocsin.journal.cursors import CursorCommands
 from tocsin.journal.desks import DeskCommands
@@ -51,7 +51,7 @@ from tocsin.journal.history import HistoryCommands
 from tocsin.journal.incidents import IncidentCommands
 from tocsin.journal.publications import PublicationCommands
 from tocsin.journal.queries import IncidentQueries
-from tocsin.journal.store import Store, Tx, is_database_url
+from tocsin.journal.store import Store, Tx
 from tocsin.sources.clock import Clock, WallClock
 
 ENV_PATH = "TOCSIN_JOURNAL"

@@ -41,6 +41,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from tocsin.config.settings import is_database_url
 from tocsin.journal.errors import JournalUnavailable
 
 if TYPE_CHECKING:
@@ -235,7 +236,6 @@ SNAPSHOTS = "snapshots"
 """Channel: a desk wrote a snapshot of what it shows (for attached desks)."""
 CHANNELS = (EVENTS, MENTIONS, SNAPSHOTS)
 
-URL_SCHEMES = ("postgresql", "postgres")
 
 
 def to_ms(dt: datetime) -> int:
@@ -247,15 +247,6 @@ def to_ms(dt: datetime) -> int:
 
 def from_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
-
-
-def is_database_url(location: object) -> bool:
-    """Whether ``location`` names a PostgreSQL journal (``postgresql://…``) rather than a file.
-
-    Only a ``str`` can be a URL: ``Path("postgresql://h/db")`` has already folded the ``//``."""
-    if not isinstance(location, str) or "://" not in location:
-        return False
-    return location.split(":", 1)[0].lower() in URL_SCHEMES
 
 
 def redact_url(url: str) -> str:

@@ -67,6 +67,17 @@ def test_a_journal_path_that_is_a_folder_is_refused(write, tmp_path: Path) -> No
     assert problems(fine) == []
 
 
+def test_a_postgresql_journal_is_not_checked_as_a_file(write, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "postgresql:").write_text("")  # a URL read as a path would need this to be a folder
+    team = write(
+        "desk: {journal: 'postgresql://desk@db.example/tocsin'}\n"
+        + TOPICS
+        + "sources: [{type: demo, id: demo}]\n"
+    )
+    assert problems(team) == []
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from tocsin.config.settings import is_database_url
 from tocsin.journal.dialect import POSTGRES, SQLITE, postgres_ddl, to_dollar_params
-from tocsin.journal.store import MIGRATIONS, is_database_url
+from tocsin.journal.store import MIGRATIONS
 
 
 def test_placeholders_are_numbered_in_order_outside_quotes() -> None:
