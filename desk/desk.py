@@ -66,7 +66,10 @@ class Desk:
         inline_scoring: bool = False,
         sentiment: SentimentScorer | None = None,
     ) -> None:
-        """``sentiment`` replaces the SentimentService (tests); otherwise one is built from settings."""
+        """``sentiment`` replaces the SentimentService (tests); otherwise one is built from settings.
+        ``inline_scoring``: the sentiment engine and the judge run in threads of this process (tests);
+        otherwise each runs in a worker process, on the second core. A desk given its ``sentiment``
+        (a unit test's fake) judges in a thread too."""
         self.settings = settings
         if clock is None:
             from tocsin.sources.registry import build_clock
@@ -78,6 +81,7 @@ class Desk:
 
             sources = build_sources(settings, clock)
         self.sources: list[Source] = list(sources)
+        own_workers = not inline_scoring and sentiment is None
         if sentiment is None:
             from tocsin.scoring.sentiment import SentimentService
 
@@ -89,6 +93,7 @@ class Desk:
             sentiment,
             sources=self._source_status,
             platforms={s.id: s.kind for s in self.sources},
+            judge_in_worker=own_workers,
         )
         self._pumps: list[asyncio.Task[None]] = []
         self._started = False

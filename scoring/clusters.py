@@ -159,8 +159,8 @@ def band_shape(threshold: float, num_perm: int) -> tuple[int, int]:
     above = np.linspace(threshold, 1.0, 200)
     for bands in range(1, num_perm + 1):
         for rows in range(1, num_perm // bands + 1):
-            false_pos = np.trapezoid(1 - (1 - below**rows) ** bands, below)
-            false_neg = np.trapezoid(1 - (1 - (1 - above**rows) ** bands), above)
+            false_pos = float(np.trapezoid(1 - (1 - below**rows) ** bands, below))
+            false_neg = float(np.trapezoid(1 - (1 - (1 - above**rows) ** bands), above))
             if (error := false_pos + false_neg) < best_error:
                 best, best_error = (bands, rows), error
     return best
@@ -192,26 +192,26 @@ class BandIndex:
             found = table.get(band)
             if found is None:
                 table[band] = key
-            elif found.__class__ is int:
-                table[band] = [found, key]  # type: ignore[list-item]
+            elif isinstance(found, int):
+                table[band] = [found, key]
             else:
-                found.append(key)  # type: ignore[union-attr]
+                found.append(key)
 
     def remove(self, key: int, bands: Sequence[int]) -> None:
         for table, band in zip(self._tables, bands, strict=True):
             found = table.get(band)
             if found is None:
                 continue
-            if found.__class__ is int:
+            if isinstance(found, int):
                 if found == key:
                     del table[band]
                 continue
             try:
-                found.remove(key)  # type: ignore[union-attr]  # short: a few representatives per wave
+                found.remove(key)  # short: a few representatives per wave
             except ValueError:
                 continue
-            if len(found) == 1:  # type: ignore[arg-type]
-                table[band] = found[0]  # type: ignore[index]
+            if len(found) == 1:
+                table[band] = found[0]
 
     def query(self, bands: Sequence[int]) -> list[int]:
         """The keys sharing a band with these band keys; a key sharing several bands comes several times
@@ -222,10 +222,10 @@ class BandIndex:
             found = table.get(band)
             if found is None:
                 continue
-            if found.__class__ is int:
-                append(found)  # type: ignore[arg-type]
+            if isinstance(found, int):
+                append(found)
             else:
-                extend(found)  # type: ignore[arg-type]
+                extend(found)
         return out
 
 

@@ -142,6 +142,19 @@ class TopicJudgement:
     copy_paste_share: float
 
 
+def blank_judgement(at: datetime) -> TopicJudgement:
+    """A topic's judgement before the judge has seen anything: calm since ``at``, nothing to show (the
+    desk's first snapshot while the judge worker starts)."""
+    return TopicJudgement(
+        state=LevelState("calm", (), False, "calm", at),
+        volume=VolumeJudgement(None, None, 0.0, None, None),
+        influencers=(),
+        terms=(),
+        clusters=(),
+        copy_paste_share=0.0,
+    )
+
+
 @dataclass(slots=True)
 class _Wave:
     """What the judge adds to a copy-paste cluster: its topics and its members' bot-likelihood."""

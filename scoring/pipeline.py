@@ -11,11 +11,16 @@ on the loop, the judge turns them into levels (level changes go to the level lis
 Nothing kept per mention grows with the number seen: the dedupe memory, the feed, the windows and the
 judge's state are all bounded.
 
-Threads: the judge runs in one dedicated worker thread. Clustering a mention costs ~200 µs, too much
-for the loop that also serves the screen; the thread keeps that work off it and, being one thread fed in
-order, never lets two steps touch the judgement state at once (the judge also locks itself, for the
-final snapshot taken from the loop at stop). The sentiment engine runs at the same time in its own
-worker (a process, or a thread when inline), so a batch costs the slower of the two, not the sum.
+Where the judge runs: judging costs more CPU per mention than anything else the desk does (~100 µs).
+The desk (``Desk``, headless and the wall) runs it in a worker process (``judge_worker.JudgeProcess``),
+on the second core: batches go to it as they are formed, up to ``IN_FLIGHT`` ahead of the one being
+counted, so the worker judges the next batch while the loop counts, feeds and draws this one, and the
+loop only ever awaits futures. Tests (and a desk whose worker keeps dying) run the same ``Judge`` in one
+dedicated thread of this process, one batch at a time, in exactly the order of calls the worker sees
+but for that overlap; being one thread fed in order, it never lets two steps touch the judgement state
+at once (the judge also locks itself, for the final snapshot taken from the loop at stop). The
+sentiment engine runs at the same time in its own worker (a process, or a thread when inline), so a
+batch costs the slower of the two, not the sum.
 """
 
 from __future__ import annotations
@@ -23,18 +28,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Protocol
+from typing import Any, Protocol
 
 from tocsin.config.settings import Settings
-from tocsin.scoring.judge import Judge, Judged, TopicFigures, TopicJudgement
+from tocsin.scoring.judge import Judge, Judged, TopicFigures, TopicJudgement, blank_judgement
+from tocsin.scoring.judge_worker import JudgeProcess, RemoteJudged
 from tocsin.scoring.levels import LevelState
 from tocsin.scoring.recent import RecentKeys
 from tocsin.scoring.snapshot import Behind, ScoredMention, SentimentScore, Snapshot, TopicSnapshot
@@ -51,6 +59,8 @@ BATCH_WAIT_S = 0.05
 JUDGE_STOP_S = 5.0
 """On stop, how long (real seconds) the judge may take to finish what it was given."""
 QUEUE_SIZE = 10_000
+IN_FLIGHT = 3
+"""Batches handed to a judge worker and not yet counted, at most (the thread judge takes one at a time)."""
 BEHIND_MENTIONS = 512
 """A backlog of this many mentions (two batches) is a desk falling behind: a replay's clock then moves
 only with the data, and the snapshot says how far behind the desk is."""
@@ -63,6 +73,8 @@ BatchListener = Callable[[Sequence[ScoredMention]], None]
 LevelListener = Callable[[str, LevelState, datetime], None]
 """``fn(topic id, level state, desk time)``, called on the loop when a topic's level changes."""
 _Item = tuple[Mention, tuple[str, ...], str | None]
+_Judging = asyncio.Future[Any]
+"""A batch's judgement under way: ``list[Judged]`` (thread), ``list[RemoteJudged]`` (worker) or None."""
 """A mention to score: its topics, and its ``Mention.revision`` (None for a new post, counted)."""
 
 
@@ -234,9 +246,11 @@ class Pipeline:
         queue_size: int = QUEUE_SIZE,
         feed_size: int = FEED_SIZE,
         real_time: Callable[[], float] = time.monotonic,
+        judge_in_worker: bool = False,
     ) -> None:
         """``platforms``: source id → source type, for influence reach (default: from the settings);
-        ``real_time``: monotonic seconds, paces the judge's costlier tables (tests inject it)."""
+        ``real_time``: monotonic seconds, paces the judge's costlier tables (tests inject it);
+        ``judge_in_worker``: judge in a worker process (the desk) rather than in a thread (tests)."""
         self.settings = settings
         self.clock = clock
         self.scorer = scorer
@@ -251,7 +265,17 @@ class Pipeline:
             for t in settings.topics
         }
         types = {s.id: s.type for s in settings.sources}
-        self.judge = Judge(settings, start=now, platforms={**types, **(platforms or {})})
+        self._platforms = {**types, **(platforms or {})}
+        self.judge: Judge | None = None
+        """The judge when it runs in this process (in a thread); None while a worker process runs it."""
+        self._worker: JudgeProcess | None = None
+        if judge_in_worker:
+            self._worker = JudgeProcess(settings, start=now, platforms=self._platforms)
+        else:
+            self.judge = Judge(settings, start=now, platforms=self._platforms)
+        self._judge_note: str | None = None
+        self._judgements: dict[str, TopicJudgement] | None = None
+        """The last judgements received (a snapshot whose judge failed to answer shows them)."""
         self.counters = MonitorCounters()
         self._recent: RecentKeys[tuple[str, ...]] = RecentKeys()
         self._versions: RecentKeys[int] = RecentKeys()
@@ -270,6 +294,10 @@ class Pipeline:
         self._seq = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._judging: ThreadPoolExecutor | None = None
+        self._scoring: asyncio.Queue[tuple[list[_Item], asyncio.Future[list[SentimentScore]], _Judging]] = (
+            asyncio.Queue()
+        )
+        self._slots = asyncio.Semaphore(IN_FLIGHT if judge_in_worker else 1)
         self._received_upto: datetime | None = None
         self._snapshot_at: datetime | None = None
         self._snapshot = self._assemble(*self._read(), fresh=True)
@@ -349,11 +377,14 @@ class Pipeline:
     def start(self) -> None:
         if self._tasks:
             return
-        if self._judging is None:
+        if self._worker is not None:
+            self._worker.start()
+        elif self._judging is None:
             self._judging = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tocsin-judge")
         self._tasks = [
             asyncio.create_task(self._collect(), name="tocsin-collect"),
             asyncio.create_task(self._score(), name="tocsin-score"),
+            asyncio.create_task(self._count(), name="tocsin-count"),
             asyncio.create_task(self._publish(), name="tocsin-publish"),
         ]
 
@@ -361,7 +392,7 @@ class Pipeline:
         """Wait (real time) until everything queued is processed; False if it took longer."""
         loop = asyncio.get_running_loop()
         end = loop.time() + within
-        while not self.idle and any(not t.done() for t in self._tasks[:2]):
+        while not self.idle and any(not t.done() for t in self._tasks[:3]):
             if loop.time() >= end:
                 return False
             await asyncio.sleep(0.005)
@@ -375,6 +406,14 @@ class Pipeline:
         for t in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
+        while not self._scoring.empty():  # batches sent for scoring and never counted
+            _, sentiment, verdicts = self._scoring.get_nowait()
+            sentiment.cancel()
+            verdicts.cancel()
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            await self._stop_worker(worker)
+            return
         judging, self._judging = self._judging, None
         if judging is not None:
             # the judge's thread runs its queue in order: once this no-op has run, everything before has
@@ -473,18 +512,72 @@ class Pipeline:
             await self._batches.put(items)
 
     async def _score(self) -> None:
-        loop = asyncio.get_running_loop()
+        """Send each batch to the sentiment engine and the judge as soon as it is formed (while earlier
+        ones are being scored or counted: at most ``IN_FLIGHT`` with a judge worker, one with the thread)."""
         while True:
             items = await self._batches.get()
+            await self._slots.acquire()
             live = live_items(items)
-            judging = loop.run_in_executor(self._judging, self._judge_batch, live)
+            judging = self._start_judging(live)
+            sentiment = asyncio.ensure_future(self._sentiment(live))
+            self._scoring.put_nowait((items, sentiment, judging))
+
+    async def _count(self) -> None:
+        """Count the batches in the order they were formed, each once its sentiment and judgement are in."""
+        while True:
+            items, sentiment, judging = await self._scoring.get()
             try:
-                scores = await self._sentiment(live)
+                scores = await sentiment
                 judged = await judging
             except BaseException:
+                sentiment.cancel()
                 judging.cancel()
                 raise
-            self._aggregate(items, scores, judged)
+            try:
+                self._aggregate(items, scores, judged)
+            finally:
+                self._slots.release()
+
+    def _start_judging(self, live: list[tuple[Mention, tuple[str, ...]]]) -> _Judging:
+        """The batch's judgement under way: in the worker process, else in the judge's thread."""
+        worker = self._worker
+        if worker is not None and worker.broken:
+            self._judge_in_process(worker)
+            worker = None
+        if worker is None:
+            return asyncio.get_running_loop().run_in_executor(self._judging, self._judge_batch, live)
+        return asyncio.ensure_future(self._judged_remotely(worker.judge(live)))
+
+    async def _judged_remotely(self, fut: Future[list[RemoteJudged]]) -> list[RemoteJudged] | None:
+        try:
+            return await asyncio.wrap_future(fut)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the mentions still count, unjudged (JudgeLost: the worker restarts)
+            self.counters.judgement_failures += 1
+            log.warning("judging a batch failed: %s", exc)
+            return None
+
+    def _judge_in_process(self, worker: JudgeProcess) -> None:
+        """The worker kept dying: judge in a thread of this process from now on (a new, empty judge)."""
+        self._judge_note = worker.note
+        self._worker = None
+        threading.Thread(target=worker.close, name="tocsin-judge-close", daemon=True).start()
+        self.judge = Judge(self.settings, start=self.clock.now(), platforms=self._platforms)
+        self._judging = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tocsin-judge")
+        log.error("judging in-process from now on: %s", self._judge_note)
+
+    @property
+    def judge_note(self) -> str | None:
+        """Why the judgement is not what it should be (its worker restarted, or judging moved
+        in-process), until the desk stops; None while all is well."""
+        worker = self._worker
+        return worker.note if worker is not None and worker.note else self._judge_note
+
+    @property
+    def judge_pid(self) -> int | None:
+        """The judge worker's process id (None when the judge runs in this process)."""
+        return None if self._worker is None else self._worker.pid
 
     async def _sentiment(self, live: list[tuple[Mention, tuple[str, ...]]]) -> list[SentimentScore]:
         if not live:
@@ -504,6 +597,7 @@ class Pipeline:
 
     def _judge_batch(self, live: list[tuple[Mention, tuple[str, ...]]]) -> list[Judged] | None:
         """The judge's per-batch step (in its thread); None if it failed (the mentions still count)."""
+        assert self.judge is not None
         try:
             return self.judge.judge_batch(live)
         except Exception:
@@ -512,6 +606,7 @@ class Pipeline:
             return None
 
     def _settle(self, batch: list[tuple[Mention, tuple[str, ...], Judged, str]]) -> None:
+        assert self.judge is not None
         try:
             self.judge.settle(batch)
         except Exception:
@@ -519,7 +614,10 @@ class Pipeline:
             log.exception("settling a batch's judgement failed")
 
     def _aggregate(
-        self, items: list[_Item], scores: list[SentimentScore], judged: list[Judged] | None
+        self,
+        items: list[_Item],
+        scores: list[SentimentScore],
+        judged: Sequence[Judged | RemoteJudged] | None,
     ) -> None:
         """Number, count, feed and hand on a batch; ``scores`` and ``judged`` cover its live mentions
         (all but deletions). Revisions get a new number (the feed replaces the line it shows) and are
@@ -528,7 +626,7 @@ class Pipeline:
         append = out.append
         make = _new_scored_mention
         per_topic: dict[str, list[tuple[float, str, str]]] = {}
-        settle: list[tuple[Mention, tuple[str, ...], Judged, str]] = []
+        settle: list[tuple[Mention, tuple[str, ...], Any, str]] = []
         seq = self._seq
         it = iter(scores)
         verdicts = iter(judged) if judged is not None else None
@@ -562,14 +660,16 @@ class Pipeline:
         for tid, entries in per_topic.items():
             topics[tid].windows.add_many(entries)
         if settle:
-            if self._judging is not None:
+            if self._worker is not None and isinstance(settle[0][2], RemoteJudged):
+                self._worker.settle(settle)
+            elif self._judging is not None:
                 self._judging.submit(self._settle, settle)  # in order, after this batch's judging
-            else:
+            elif self.judge is not None:
                 self._settle(settle)
         self._seq = seq
-        received = items[-1][0].received_at if items else None
-        if received is not None and (self._received_upto is None or received > self._received_upto):
-            self._received_upto = received
+        newest = items[-1][0].received_at if items else None
+        if newest is not None and (self._received_upto is None or newest > self._received_upto):
+            self._received_upto = newest
         self._feed.extend(out)
         self.counters.scored += len(out)
         self._done += len(out)
@@ -589,33 +689,97 @@ class Pipeline:
         while True:
             began = loop.time()
             at, readings = self._read()
-            judgements = await loop.run_in_executor(
-                self._judging, self.judge.assess, at, _figures(readings), self._real_time()
-            )
+            judgements = await self._assess(at, readings, fresh=False)
             self._snapshot = self._snapshot_from(at, readings, judgements)
             self._tell_levels()
             # a busy judge delays a snapshot; the pace stays one per period, not one per period + delay
             await asyncio.sleep(max(0.0, period - (loop.time() - began)))
 
+    async def _assess(
+        self, at: datetime, readings: dict[str, _Reading], *, fresh: bool
+    ) -> dict[str, TopicJudgement]:
+        """The judge's word on these figures, without the loop waiting for it."""
+        worker, figures, real = self._worker, _figures(readings), self._real_time()
+        if worker is None:
+            assert self.judge is not None
+            assess = functools.partial(self.judge.assess, at, figures, real, fresh=fresh)
+            return self._judged(await asyncio.get_running_loop().run_in_executor(self._judging, assess))
+        try:
+            asked = worker.assess(at, figures, real, fresh=fresh)
+            answer: dict[str, TopicJudgement] = await asyncio.wrap_future(asked)
+            return self._judged(answer)
+        except Exception as exc:  # the worker died: the last word it gave stands until it is back
+            log.warning("the judge did not assess: %s", exc)
+            return self._judged(None)
+
+    def _judged(self, judgements: dict[str, TopicJudgement] | None) -> dict[str, TopicJudgement]:
+        if judgements is None:
+            return self._judgements or {tid: blank_judgement(self.clock.now()) for tid in self._topics}
+        self._judgements = judgements
+        return judgements
+
     def publish_now(self) -> Snapshot:
         """Build and publish a snapshot from the current figures, every table fresh (the publisher does
-        this at refresh_hz, refreshing the costlier tables on their own schedule)."""
+        this at refresh_hz, refreshing the costlier tables on their own schedule). With a judge worker
+        this waits for its answer (tests; the desk itself never calls it)."""
         self._snapshot = self._assemble(*self._read(), fresh=True)
         return self._snapshot
 
     def _assemble(self, at: datetime, readings: dict[str, _Reading], *, fresh: bool) -> Snapshot:
-        judgements = self.judge.assess(at, _figures(readings), self._real_time(), fresh=fresh)
+        worker = self._worker
+        if worker is None:
+            assert self.judge is not None
+            judgements = self._judged(
+                self.judge.assess(at, _figures(readings), self._real_time(), fresh=fresh)
+            )
+        elif worker.pid is None:  # not started yet (the desk's first snapshot): nothing judged so far
+            judgements = {tid: blank_judgement(at) for tid in readings}
+        else:
+            try:
+                asked = worker.assess(at, _figures(readings), self._real_time(), fresh=fresh)
+                judgements = self._judged(asked.result(JUDGE_STOP_S))
+            except Exception as exc:
+                log.warning("the judge did not assess: %s", exc)
+                judgements = self._judged(None)
         self._tell_levels()
         return self._snapshot_from(at, readings, judgements)
 
     def _tell_levels(self) -> None:
-        for tid, state, at in self.judge.take_changes():
+        source = self._worker if self._worker is not None else self.judge
+        if source is None:
+            return
+        for tid, state, at in source.take_changes():
             for fn in self._level_listeners:
                 try:
                     fn(tid, state, at)
                 except Exception:
                     self.counters.listener_errors += 1
                     log.exception("level listener failed")
+
+    async def _stop_worker(self, worker: JudgeProcess) -> None:
+        """Let the worker finish what it was given (at most ``JUDGE_STOP_S``), publish the final
+        snapshot from it, and stop it."""
+        try:
+            async with asyncio.timeout(JUDGE_STOP_S):
+                await asyncio.wrap_future(worker.flush())
+                at, readings = self._read()
+                asked = worker.assess(at, _figures(readings), self._real_time(), fresh=True)
+                answer: dict[str, TopicJudgement] = await asyncio.wrap_future(asked)
+                judgements = self._judged(answer)
+                self._snapshot = self._snapshot_from(at, readings, judgements)
+                for tid, state, when in worker.take_changes():
+                    for fn in self._level_listeners:
+                        try:
+                            fn(tid, state, when)
+                        except Exception:
+                            self.counters.listener_errors += 1
+                            log.exception("level listener failed")
+        except (TimeoutError, Exception) as exc:
+            # a judge that does not finish must not hold the desk open: the last published snapshot
+            # stays the final one
+            log.warning("the judge did not finish (%s); stopping without it", exc or "timeout")
+        self._judge_note = worker.note
+        await asyncio.to_thread(worker.close)
 
     def _read(self) -> tuple[datetime, dict[str, _Reading]]:
         """The snapshot time and every topic's figures at it, read on the loop."""
@@ -718,7 +882,6 @@ class Pipeline:
             engine_note=self.scorer.note,
             behind=self._behind,
         )
-
 
 
 def _figures(readings: Mapping[str, _Reading]) -> dict[str, TopicFigures]:

@@ -121,6 +121,9 @@ def _worker_init(flair_model: str | None, threads: int | None, batch: int) -> No
     from tocsin.scoring.flair_engine import go_offline
 
     go_offline()  # before anything can import flair or transformers in this process
+    from tocsin.scoring.process_name import name_process
+
+    name_process("tocsin-sentiment")
     _worker_engine = SentimentEngine(Path(flair_model) if flair_model else None, threads=threads, batch=batch)
 
 

@@ -1,24 +1,45 @@
 """End to end as a user hits it (``make bench``): a varied storm replay through ``tocsin run --headless``.
 
-200,000 generated mentions (``tests/bench/replay.py``: French and English, copy-paste campaigns, echoes, a
-Zipf spread of authors) in a jsonl file read as fast as it goes, every judgement on, snapshots emitted:
+Generated mentions (``tests/bench/replay.py``: French and English, copy-paste campaigns, echoes, a Zipf
+spread of authors) in a jsonl file read as fast as it goes, every judgement on, snapshots emitted. The
+desk's processes are watched through ``/proc`` while it runs (the workers name themselves
+``tocsin-judge`` and ``tocsin-sentiment``):
 
-- ``e2e_headless_mentions_per_s``: mentions counted ÷ real seconds from launch to exit (start-up
+- ``e2e_headless_mentions_per_s``: 200,000 mentions counted ÷ real seconds from launch to exit (start-up
   included, as a user waits for it);
 - ``e2e_headless_cpu_s_per_100k``: CPU seconds of the desk and its worker processes per 100k mentions
-  (both cores' work, so a figure that parallelism does not hide);
-- ``e2e_rss_mb_at_200k``: peak resident memory of the desk process.
+  (both cores' work, so a figure that parallelism does not hide), and each process's share:
+  ``e2e_cpu_s_per_100k_main``, ``…_judge``, ``…_sentiment``;
+- ``e2e_rss_mb_at_200k``: peak resident memory of the desk's process and its judge worker (what the
+  single desk process held before the judge moved out), and each: ``e2e_rss_mb_main_at_200k``, ``…_judge…``;
+- over a 1,000,000-mention replay: ``e2e_headless_mentions_per_s_1m``, ``e2e_rss_mb_at_1m`` (peak, desk and
+  judge) and ``e2e_rss_growth_pct_200k_to_1m`` (that peak against the peak when the first 200,000 were
+  counted, in the same run: what memory keeps growing with the mentions seen; target ≤ 10 %).
+
+Figures are per process and in CPU seconds as well as per real second because the machine is shared:
+a run while other work takes a core shows in the throughput, much less in the CPU figures.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import pytest
+
+N = 200_000
+N_LONG = 1_000_000
+TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+PROCESSES = {"tocsin": "main", "tocsin-judge": "judge", "tocsin-sentimen": "sentiment"}
+"""``/proc/PID/comm`` (15 bytes at most) → the figure's name for that process."""
 
 
 def _replay_writer() -> Callable[[Path, int], Path]:
@@ -32,40 +53,191 @@ def _replay_writer() -> Callable[[Path, int], Path]:
     spec.loader.exec_module(module)
     return module.write
 
-N = 200_000
 
-
-def test_e2e_headless_replay(tmp_path: Path, bench_record: Callable[[str, float], None]) -> None:
-    data = _replay_writer()(tmp_path / "replay.jsonl", N)
-    config = tmp_path / "replay.yaml"
+def _config(tmp: Path, data: Path) -> Path:
+    config = tmp / f"{data.stem}.yaml"
     config.write_text(
-        "desk: {name: bench, journal: " + str(tmp_path / "journal.sqlite") + "}\n"
+        "desk: {name: bench, journal: " + str(tmp / f"{data.stem}.sqlite") + "}\n"
         "topics:\n  - {id: brioche, name: Maison Brioche, keywords: [maison brioche, maisonbrioche,"
         " '#maisonbrioche', '#briochegate', '@maisonbrioche']}\n"
         "sources:\n  - {type: jsonl, id: replay, path: " + str(data) + "}\n"
     )
+    return config
+
+
+@dataclass
+class _Process:
+    name: str
+    cpu_s: float = 0.0
+    rss_mb: float = 0.0
+    peak_mb: float = 0.0
+    wait_s: float = 0.0
+    """Time its threads were ready to run but waited for a core (``schedstat``): a busy machine."""
+
+
+@dataclass
+class ProcessWatch:
+    """The desk's process tree as ``/proc`` shows it, sampled every ``period`` seconds from a thread."""
+
+    root: int
+    period: float = 0.2
+    seen: dict[int, _Process] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.period)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def sample(self) -> None:
+        for pid in self._tree(self.root):
+            try:
+                comm = Path(f"/proc/{pid}/comm").read_text().strip()
+                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                status = Path(f"/proc/{pid}/status").read_text().splitlines()
+            except OSError:
+                continue  # it ended between the listing and the reading
+            kb = {ln.split(":")[0]: int(ln.split()[1]) for ln in status if ln.startswith(("VmRSS", "VmHWM"))}
+            p = self.seen.setdefault(pid, _Process(PROCESSES.get(comm, comm)))
+            p.name = PROCESSES.get(comm, comm)  # a spawned worker names itself once it has started
+            p.cpu_s = (int(stat[11]) + int(stat[12])) / TICK  # utime + stime
+            p.rss_mb = kb.get("VmRSS", 0) / 1024
+            p.peak_mb = max(p.peak_mb, kb.get("VmHWM", 0) / 1024)
+            try:
+                tasks = list(Path(f"/proc/{pid}/task").iterdir())
+                p.wait_s = sum(int((t / "schedstat").read_text().split()[1]) for t in tasks) / 1e9
+            except (OSError, IndexError, ValueError):
+                pass
+
+    @staticmethod
+    def _tree(root: int) -> list[int]:
+        out, todo = [], [root]
+        while todo:
+            pid = todo.pop()
+            out.append(pid)
+            try:
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    todo += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                pass
+        return out
+
+    def by_name(self, what: str) -> dict[str, float]:
+        """``cpu_s``, ``rss_mb`` or ``peak_mb`` summed per process name."""
+        out: dict[str, float] = {}
+        for p in self.seen.values():
+            out[p.name] = out.get(p.name, 0.0) + getattr(p, what)
+        return out
+
+    def desk_mb(self, what: str) -> float:
+        """The desk's own memory: its process and its judge worker."""
+        found = self.by_name(what)
+        return found.get("main", 0.0) + found.get("judge", 0.0)
+
+
+@dataclass
+class HeadlessRun:
+    elapsed: float
+    counted: int
+    cpu_s: float
+    watch: ProcessWatch
+    desk_mb_at: dict[int, float]
+    """Peak desk memory (process + judge) when a snapshot first said this many mentions were counted."""
+
+
+def run_headless(config: Path, marks: tuple[int, ...] = ()) -> HeadlessRun:
+    """``tocsin run --headless`` on ``config`` to the end of its replay, watched."""
     tocsin = Path(sys.executable).parent / "tocsin"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    out = subprocess.run(
-        [str(tocsin), "run", "--headless", "--config", str(config), "--emit", "snapshots",
-         "--duration", "600"],
-        capture_output=True, text=True, check=True,
-    ).stdout
+    proc = subprocess.Popen(
+        [
+            str(tocsin),
+            "run",
+            "--headless",
+            "--config",
+            str(config),
+            "--emit",
+            "snapshots",
+            "--duration",
+            "1800",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    watch = ProcessWatch(proc.pid)
+    at: dict[int, float] = {}
+    last = ""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        last = line
+        waiting = [m for m in marks if m not in at]
+        if waiting and '"snapshot"' in line:
+            counted = json.loads(line)["topics"]["brioche"]["mentions"]
+            for m in waiting:
+                if counted >= m:
+                    watch.sample()
+                    at[m] = watch.desk_mb("peak_mb")
+    stderr = proc.stderr.read() if proc.stderr is not None else ""
+    code = proc.wait()
     elapsed = time.perf_counter() - t0
+    watch.stop()
+    assert code == 0, stderr[-2000:]
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    last = json.loads(out.strip().splitlines()[-1])
-    counted = last["topics"]["brioche"]["mentions"]
-    assert counted > 0.9 * N  # the replay's texts all name the brand; a few have it only in a link
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    bench_record("e2e_headless_mentions_per_s", N / elapsed)
-    bench_record("e2e_headless_cpu_s_per_100k", cpu / N * 100_000)
-    bench_record("e2e_rss_mb_at_200k", after.ru_maxrss / 1024)
+    counted = json.loads(last)["topics"]["brioche"]["mentions"]
+    return HeadlessRun(elapsed, counted, cpu, watch, at)
+
+
+def _record_processes(
+    run: HeadlessRun, n: int, record: Callable[[str, float], None], suffix: str = ""
+) -> None:
+    for name, cpu in sorted(run.watch.by_name("cpu_s").items()):
+        if name in PROCESSES.values():
+            record(f"e2e_cpu_s_per_100k_{name}{suffix}", cpu / n * 100_000)
+
+
+def test_e2e_headless_replay(tmp_path: Path, bench_record: Callable[[str, float], None]) -> None:
+    data = _replay_writer()(tmp_path / "replay.jsonl", N)
+    run = run_headless(_config(tmp_path, data))
+    assert run.counted > 0.9 * N  # the replay's texts all name the brand; a few have it only in a link
+    bench_record("e2e_headless_mentions_per_s", N / run.elapsed)
+    bench_record("e2e_headless_cpu_s_per_100k", run.cpu_s / N * 100_000)
+    _record_processes(run, N, bench_record)
+    peaks = run.watch.by_name("peak_mb")
+    bench_record("e2e_rss_mb_at_200k", run.watch.desk_mb("peak_mb"))
+    bench_record("e2e_rss_mb_main_at_200k", peaks.get("main", 0.0))
+    if "judge" in peaks:
+        bench_record("e2e_rss_mb_judge_at_200k", peaks["judge"])
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_e2e_headless_replay_1m(tmp_path: Path, bench_record: Callable[[str, float], None]) -> None:
+    """A million mentions (about four minutes here): does memory stay flat, does the pace hold?"""
+    data = _replay_writer()(tmp_path / "replay_1m.jsonl", N_LONG)
+    run = run_headless(_config(tmp_path, data), marks=(N,))
+    data.unlink()
+    assert run.counted > 0.9 * N_LONG and N in run.desk_mb_at
+    bench_record("e2e_headless_mentions_per_s_1m", N_LONG / run.elapsed)
+    _record_processes(run, N_LONG, bench_record, "_1m")
+    peak = run.watch.desk_mb("peak_mb")
+    bench_record("e2e_rss_mb_at_1m", peak)
+    bench_record("e2e_rss_growth_pct_200k_to_1m", (peak / run.desk_mb_at[N] - 1) * 100)
 
 
 def test_judge_us_per_mention_varied(tmp_path: Path, bench_record: Callable[[str, float], None]) -> None:
     """``judge_us_per_mention_varied``: ``Judge.judge_batch`` and ``settle`` on the replay's varied texts
-    (campaigns, echoes, a Zipf spread of authors), in batches of 256, per mention."""
+    (campaigns, echoes, a Zipf spread of authors), in batches of 256, per mention (CPU time of this
+    process, the judge's own thread)."""
     import orjson
     from tocsin.config.settings import Settings, TopicSettings
     from tocsin.scoring.judge import Judge
@@ -80,9 +252,9 @@ def test_judge_us_per_mention_varied(tmp_path: Path, bench_record: Callable[[str
     warm, timed = items[:10_000], items[10_000:]
     for k in range(0, len(warm), 256):
         judge.judge_batch(warm[k : k + 256])
-    t0 = time.perf_counter()
+    t0 = time.thread_time()
     for k in range(0, len(timed), 256):
         batch = timed[k : k + 256]
         judged = judge.judge_batch(batch)
         judge.settle([(m, t, j, "negative") for (m, t), j in zip(batch, judged, strict=True)])
-    bench_record("judge_us_per_mention_varied", (time.perf_counter() - t0) / len(timed) * 1e6)
+    bench_record("judge_us_per_mention_varied", (time.thread_time() - t0) / len(timed) * 1e6)
