@@ -117,7 +117,9 @@ class MinHasher:
 
     def signature(self, shingles: np.ndarray) -> Signature:
         """The signature of a non-empty array of 32-bit shingle hashes."""
-        return ((self._a * shingles + self._b) >> _SHIFT).min(axis=1).astype(np.uint32)
+        mixed = self._a * shingles
+        mixed += self._b
+        return (mixed.min(axis=1) >> _SHIFT).astype(np.uint32)
 
     def signatures(self, norms: Sequence[str]) -> np.ndarray:
         """The signatures of normalised texts, one row each (``len(norms)`` × ``num_perm``, uint32).
@@ -144,8 +146,10 @@ class MinHasher:
             u = int(np.searchsorted(ends, firsts[t] + _CHUNK_SHINGLES, side="right"))
             u = max(u, t + 1)
             lo, hi = firsts[t], ends[u - 1]
-            mixed = (a * kept[lo:hi] + b) >> _SHIFT
-            out[t:u] = np.minimum.reduceat(mixed, firsts[t:u] - lo, axis=1).T
+            mixed = a * kept[lo:hi]
+            mixed += b
+            # the shift is monotonic: the minimum's top half is the minimum of the top halves
+            out[t:u] = (np.minimum.reduceat(mixed, firsts[t:u] - lo, axis=1) >> _SHIFT).T
             t = u
         return out
 

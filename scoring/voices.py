@@ -183,9 +183,17 @@ class AuthorTable:
         self._forget_silent(now)
         if len(self._authors) <= self.max_authors:
             return
+        horizon = (now - self.window).timestamp()
         ranked = []
         for key, rec in self._authors.items():
-            tally = self._tally(rec, now)
-            ranked.append((tally.rank if tally else -1.0, key))
+            posts = rec.posts
+            if len(posts) == 1:  # most authors of a storm post once: their rank without a tally
+                at, negative, influence = posts[0]
+                bonus = WATCH_BONUS if rec.watch_role else 0.0
+                rank = influence * (0.5 + negative) + bonus if at >= horizon else -1.0
+            else:
+                tally = self._tally(rec, now)
+                rank = tally.rank if tally else -1.0
+            ranked.append((rank, key))
         keep = {k for _, k in heapq.nlargest(self.max_authors, ranked)}
         self._authors = {k: a for k, a in self._authors.items() if k in keep}
