@@ -20,6 +20,7 @@ template matches (an older wording, a role named in the settings) is shown as it
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import cache
 
 from tocsin.config.i18n import N_, N_plural, _, language, ngettext, number
@@ -176,7 +177,7 @@ def _value(field: str, text: str) -> str:
     if field in _NESTED:
         return shown(text)
     if field == "why":  # several reasons
-        return "; ".join(shown(part) for part in text.split("; "))
+        return listed(shown(part) for part in text.split("; "))
     if field == "when":  # "Saturday 10:00"
         day, _sep, rest = text.partition(" ")
         return f"{_(day)} {rest}" if day in DAY_NAMES else text
@@ -192,6 +193,11 @@ def _value(field: str, text: str) -> str:
     if _DECIMAL.match(text):
         return number(float(text), len(text.split(".")[1]))
     return text
+
+
+def listed(reasons: Iterable[str]) -> str:
+    """Reasons one after the other as the language writes them: ``a; b`` (``a ; b`` in French)."""
+    return _("; ").join(reasons)
 
 
 def figure(text: str) -> str:

@@ -27,6 +27,7 @@ from tocsin.journal.model import (
     ResponseKind,
     Severity,
     State,
+    TrollGuard,
     Unsent,
 )
 from tocsin.sources.model import parse_time
@@ -180,6 +181,7 @@ def record(incident: Incident, events: Iterable[Event]) -> IncidentRecord:
                 p["text"],
                 tuple(p.get("roles") or ()),
                 reply_to=p.get("reply_to"),
+                troll_guard=TrollGuard.from_json(p.get("troll_guard")),
             )
         elif (
             e.kind in (EventKind.RESPONSE_APPROVED, EventKind.RESPONSE_REJECTED) and int(p["draft"]) in drafts
@@ -213,7 +215,14 @@ def record(incident: Incident, events: Iterable[Event]) -> IncidentRecord:
         if e.kind is EventKind.RESPONSE_LOGGED:
             responses.append(
                 Response(
-                    e.id, e.at, e.operator, ResponseKind(p["kind"]), p["channel"], p["text"], p.get("url")
+                    e.id,
+                    e.at,
+                    e.operator,
+                    ResponseKind(p["kind"]),
+                    p["channel"],
+                    p["text"],
+                    p.get("url"),
+                    troll_guard=TrollGuard.from_json(p.get("troll_guard")),
                 )
             )
         elif e.kind is EventKind.EVIDENCE_PINNED:

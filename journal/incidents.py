@@ -46,6 +46,7 @@ from tocsin.journal.model import (
     ResponseKind,
     Severity,
     State,
+    TrollGuard,
     level_rank,
     parse_incident_id,
 )
@@ -350,6 +351,7 @@ class IncidentCommands:
         *,
         template: str | None = None,
         reply_to: Any = None,
+        troll_guard: TrollGuard | None = None,
         now: datetime | None = None,
     ) -> tuple[Incident, int | None]:
         """Record what was published or sent, or — when the incident's severity needs a second
@@ -357,7 +359,9 @@ class IncidentCommands:
         was logged as sent). A draft moves the work on (acknowledged, responding) but not the
         first-response clock: nothing has gone out yet. ``template``: the response template it
         started from (kept for the post-mortem). ``reply_to``: the post it answers (a mention, scored
-        or not, or its JSON form); once approved, the desk replies to it where it can post."""
+        or not, or its JSON form); once approved, the desk replies to it where it can post.
+        ``troll_guard``: the troll guard advised not to answer this author publicly; a public response
+        given anyway keeps it (the post-mortem says so), a private reply follows the advice."""
         rkind = ResponseKind.parse(kind)
         answering = self.reply_ref(reply_to) if reply_to is not None else None
         template_id = find_template(self.settings, template).id if template else None
@@ -379,6 +383,8 @@ class IncidentCommands:
                 payload["template"] = template_id
             if answering is not None:
                 payload["reply_to"] = answering
+            if troll_guard is not None and troll_guard.reasons and rkind.public:
+                payload["troll_guard"] = troll_guard.to_json()
             roles = self.approval_roles(inc.severity)
             if roles:
                 ev, after = await append(
@@ -505,6 +511,8 @@ class IncidentCommands:
                     logged["template"] = p["template"]
                 if p.get("reply_to"):
                     logged["reply_to"] = p["reply_to"]
+                if p.get("troll_guard"):
+                    logged["troll_guard"] = p["troll_guard"]
                 inc2 = await self._emit(tx, inc2, EventKind.RESPONSE_LOGGED, logged, at)
             await tx.execute(
                 "UPDATE drafts SET state = 'approved', decided_event_id = ? WHERE event_id = ?",

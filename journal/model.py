@@ -493,6 +493,30 @@ class Incident:
 
 
 @dataclass(frozen=True, slots=True)
+class TrollGuard:
+    """The troll guard's advice not to answer an author publicly, kept on a response given anyway: the
+    post-mortem says the team answered despite it, and why it had advised against."""
+
+    author: str
+    """The handle of the post answered (or the incident's trigger post)."""
+    reasons: tuple[str, ...]
+    """In English (``scoring/troll.py``); ``config.reasons.shown`` puts them in the reader's language."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"author": self.author, "reasons": list(self.reasons)}
+
+    @classmethod
+    def from_json(cls, obj: object) -> TrollGuard | None:
+        """The guard kept in an event's payload (None: there was none, or it is unreadable)."""
+        if not isinstance(obj, Mapping):
+            return None
+        reasons = obj.get("reasons")
+        if not isinstance(reasons, list) or not reasons:
+            return None
+        return cls(str(obj.get("author") or ""), tuple(str(r) for r in reasons))
+
+
+@dataclass(frozen=True, slots=True)
 class Response:
     event_id: int
     at: datetime
@@ -501,6 +525,8 @@ class Response:
     channel: str
     text: str
     url: str | None
+    troll_guard: TrollGuard | None = None
+    """Answered publicly although the troll guard advised against it (and why)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -525,6 +551,8 @@ class Draft:
     """The text that went out on approval (the approver may have edited it)."""
     reply_to: Mapping[str, Any] | None = None
     """The post it answers (``source``, ``platform``, ``uid``, ``url``, ``handle``), if any."""
+    troll_guard: TrollGuard | None = None
+    """Drafted although the troll guard advised against answering publicly (and why)."""
     platform: str | None = None
     """Where the desk posts it once approved (None: copied and sent by hand)."""
     sent: str | None = None

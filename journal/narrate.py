@@ -11,9 +11,9 @@ from datetime import tzinfo
 from typing import Any
 
 from tocsin.config.i18n import N_, _
-from tocsin.config.reasons import level_name, shown
+from tocsin.config.reasons import level_name, listed, shown
 from tocsin.journal.display import kind_name, local_time, one_line, state_name
-from tocsin.journal.model import PLAYBOOK, Event, EventKind, Severity
+from tocsin.journal.model import PLAYBOOK, Event, EventKind, Severity, TrollGuard
 from tocsin.sources.model import parse_time
 
 _STEP_LABELS = {s.id: s.label for s in PLAYBOOK}
@@ -70,7 +70,7 @@ def describe(event: Event, tz: tzinfo, *, limit: int = 280) -> str:
             channel=one_line(p.get("channel"), 40),
             text=one_line(p.get("text"), limit),
         )
-        return said + (_(" (sent by hand)") if p.get("by_hand") else "")
+        return said + (_(" (sent by hand)") if p.get("by_hand") else "") + _despite(p)
     if k is EventKind.NOTE:
         kind = p.get("kind", "note")
         return f"{_(_NOTE_KINDS.get(kind, kind))}: {one_line(p.get('text'), limit)}"
@@ -134,7 +134,7 @@ def describe(event: Event, tz: tzinfo, *, limit: int = 280) -> str:
             draft=event.id,
             roles=roles,
             text=one_line(p.get("text"), limit),
-        )
+        ) + _despite(p)
     if k is EventKind.RESPONSE_APPROVED:
         waited = int(float(p.get("waited_s") or 0) // 60)
         said = _("approved draft {draft} by {author} after {minutes} min").format(
@@ -188,6 +188,21 @@ def describe(event: Event, tz: tzinfo, *, limit: int = 280) -> str:
         label = _(step) if step else str(p.get("item"))
         return (_("ticked “{step}”") if p.get("done") else _("unticked “{step}”")).format(step=label)
     return str(k)
+
+
+def _despite(payload: Mapping[str, Any]) -> str:
+    """`` — answered despite the troll guard: …`` when the response kept the guard's advice."""
+    guard = TrollGuard.from_json(payload.get("troll_guard"))
+    return f" — {despite_troll_guard(guard)}" if guard is not None else ""
+
+
+def despite_troll_guard(guard: TrollGuard) -> str:
+    """``answered despite the troll guard (@x: looks like a bot (0.81: account 3 days old))`` in the
+    desk's language (raw author text inside: escape it for the format)."""
+    reasons = listed(shown(r) for r in guard.reasons)
+    return _("answered despite the troll guard ({author}: {reasons})").format(
+        author=one_line(guard.author, 60), reasons=one_line(reasons, 400)
+    )
 
 
 _NOTE_KINDS = {"note": N_("note"), "lesson": N_("lesson")}

@@ -325,4 +325,6 @@ def _logged(drafted: Event, approved: Event, *, url: str | None) -> dict[str, An
         logged["template"] = p["template"]
     if p.get("reply_to"):
         logged["reply_to"] = p["reply_to"]
+    if p.get("troll_guard"):
+        logged["troll_guard"] = p["troll_guard"]
     return logged

@@ -27,7 +27,7 @@ from tocsin.journal.archive import MentionRevisions
 from tocsin.journal.clocks import SlaClock, first_response_target
 from tocsin.journal.history import VolumePoint
 from tocsin.journal.model import Draft, Event, Evidence, IncidentRecord
-from tocsin.journal.narrate import claim_status, describe, platform_name, publish_problem
+from tocsin.journal.narrate import claim_status, describe, despite_troll_guard, platform_name, publish_problem
 from tocsin.sources.model import format_time
 
 if TYPE_CHECKING:
@@ -144,14 +144,14 @@ def revision_notes(pm: PostMortem, e: Evidence, *, limit: int = 500) -> tuple[st
 
     notes = []
     if r.edited_at is not None:
-        note = f"edited by its author at {when(r.edited_at)}"
+        note = _("edited by its author at {time}").format(time=when(r.edited_at))
         if r.original_text is not None and r.original_text != e.text:
-            note += f"; first version: “{d.one_line(r.original_text, limit)}”"
+            note += "; " + _("first version: “{text}”").format(text=d.one_line(r.original_text, limit))
         elif r.edited_at >= e.pinned_at:
-            note += ", after it was pinned (the words above are as pinned)"
+            note += _(", after it was pinned (the words above are as pinned)")
         notes.append(note)
     if r.deleted_at is not None:
-        notes.append(f"deleted by its author at {when(r.deleted_at)}")
+        notes.append(_("deleted by its author at {time}").format(time=when(r.deleted_at)))
     return tuple(notes)
 
 
@@ -198,6 +198,8 @@ def approval_lines(pm: PostMortem) -> list[str]:
             author=dr.author,
             time=at,
         )
+        if dr.troll_guard is not None:
+            head += f" ({despite_troll_guard(dr.troll_guard)})"
         if dr.status == "pending":
             waiting = _("awaiting approval ({roles}) since {time}").format(roles=", ".join(dr.roles), time=at)
             out.append(f"{head}; {waiting}")
@@ -370,6 +372,8 @@ def to_markdown(pm: PostMortem) -> str:
         out.append("> " + d.md_block(r.text).replace("  \n", "  \n> "))
         if d.safe_url(r.url):
             out += ["", d.md_link(_("published here"), r.url)]
+        if r.troll_guard is not None:
+            out += ["", f"⚠ *{d.md(despite_troll_guard(r.troll_guard))}*"]
         out.append("")
     out += _approvals_md(pm)
     if rec.claims:
@@ -591,9 +595,14 @@ def to_html(pm: PostMortem) -> str:
         said = _("{time} · {kind} on {channel} · by {who}").format(
             time=t(r.at), kind=h(d.kind_name(r.kind)), channel=h(r.channel, 60), who=h(r.operator)
         )
+        guard = (
+            f'<div class="rev">⚠ {h(despite_troll_guard(r.troll_guard))}</div>'
+            if r.troll_guard is not None
+            else ""
+        )
         out.append(
             f'<div class="ev"><div class="who">{said}{link(r.url, _("published here"))}</div>'
-            f"<blockquote>{d.html_block(r.text)}</blockquote></div>"
+            f"<blockquote>{d.html_block(r.text)}</blockquote>{guard}</div>"
         )
     if rec.drafts:
         out.append("<h2>" + h(_("Approvals ({drafts})").format(drafts=_drafts(len(rec.drafts)))) + "</h2>")
@@ -712,6 +721,7 @@ def to_json(pm: PostMortem) -> str:
                 "channel": r.channel,
                 "text": r.text,
                 "url": d.safe_url(r.url),
+                "troll_guard": r.troll_guard.to_json() if r.troll_guard is not None else None,
             }
             for r in rec.responses
         ],
@@ -736,6 +746,7 @@ def to_json(pm: PostMortem) -> str:
                 "sent_at": t(dr.sent_at),
                 "url": d.safe_url(dr.url),
                 "failure": dict(dr.failure) if dr.failure else None,
+                "troll_guard": dr.troll_guard.to_json() if dr.troll_guard is not None else None,
             }
             for dr in rec.drafts
         ],
@@ -855,48 +866,62 @@ def to_text(pm: PostMortem, *, evidence_shown: int = 20) -> str:
     def t(dt: datetime | None) -> str:
         return d.local_time(dt, tz)
 
+    about = _("topic {topic} · assignee {who}").format(
+        topic=o(pm.topic_name, 60), who=o(_who(pm, inc.assignee), 60)
+    )
+    if inc.escalation_step:
+        about += " · " + _("escalation step {step}").format(step=inc.escalation_step)
+    if inc.level:
+        about += " · " + _("level {level}").format(level=o(level_name(inc.level), 20))
+    opened = _("first signal {time} · opened {opened} by {who}").format(
+        time=t(inc.first_signal_at), opened=t(inc.opened_at), who=o(inc.opened_by, 40)
+    )
     out = [
-        f"#{inc.id} {inc.severity.label} {inc.state}: {o(inc.title, 200)}",
-        f"  topic {o(pm.topic_name, 60)} · assignee {o(_who(pm, inc.assignee), 60)}"
-        + (f" · escalation step {inc.escalation_step}" if inc.escalation_step else "")
-        + (f" · level {o(inc.level, 20)}" if inc.level else ""),
-        f"  first signal {t(inc.first_signal_at)} · opened {t(inc.opened_at)} by {o(inc.opened_by, 40)}",
+        f"#{inc.id} {inc.severity.label} {d.state_name(inc.state)}: {o(inc.title, 200)}",
+        f"  {about}",
+        f"  {opened}",
         "",
-        "Clocks",
+        _("Clocks"),
     ]
     for c in pm.clocks:
         label, target, took, status = _clock_row(pm, c)
-        out.append(f"  {label:<26} target {target:<8} took {took:<16} {status}")
-    out += ["", "Checklist"]
+        figures = _("target {target} took {took}").format(target=f"{target:<8}", took=f"{took:<16}")
+        out.append(f"  {label:<26} {figures} {status}")
+    out += ["", _("Checklist")]
     for item in inc.checklist:
-        out.append(f"  [{'x' if item.done else ' '}] {item.label}")
+        out.append(f"  [{'x' if item.done else ' '}] {_(item.label)}")
     if rec.responses:
-        out += ["", f"Responses ({len(rec.responses)})"]
+        out += ["", _("Responses ({n})").format(n=len(rec.responses))]
         for r in rec.responses:
             url = d.safe_url(r.url)
-            out.append(
-                f"  {t(r.at)} {r.kind.label} on {o(r.channel, 40)} by {o(r.operator, 40)}: {o(r.text, 300)}"
+            said = _("{kind} on {channel} by {who}").format(
+                kind=d.kind_name(r.kind), channel=o(r.channel, 40), who=o(r.operator, 40)
             )
+            out.append(f"  {t(r.at)} {said}: {o(r.text, 300)}")
             if url:
                 out.append(f"    {url}")
+            if r.troll_guard is not None:
+                out.append(f"    ⚠ {o(despite_troll_guard(r.troll_guard), 400)}")
     if rec.claims:
-        out += ["", f"Claims ({len(rec.claims)})"]
+        out += ["", _("Claims ({n})").format(n=len(rec.claims))]
         out += [f"  {o(line, 400)}" for line in claim_lines(pm)]
     if rec.drafts:
-        out += ["", f"Approvals ({_drafts(len(rec.drafts))})"]
+        out += ["", _("Approvals ({drafts})").format(drafts=_drafts(len(rec.drafts)))]
         out += [f"  {o(line, 400)}" for line in approval_lines(pm)]
     if rec.evidence:
-        out += ["", f"Evidence ({len(rec.evidence)} pinned)"]
+        out += ["", _("Evidence ({n} pinned)").format(n=len(rec.evidence))]
         for e in rec.evidence[:evidence_shown]:
             out.append(f"  {t(e.created_at)} @{o(e.author_handle, 40)}: {o(e.text, 200)}")
             out += [f"    {o(note, 300)}" for note in revision_notes(pm, e, limit=200)]
         if len(rec.evidence) > evidence_shown:
-            out.append(f"  … and {len(rec.evidence) - evidence_shown} more (see the export)")
+            more = _("… and {n} more (see the export)").format(n=len(rec.evidence) - evidence_shown)
+            out.append(f"  {more}")
     if rec.notes:
-        out += ["", "Notes"]
+        out += ["", _("Notes")]
         for n in rec.notes:
-            out.append(f"  {t(n.at)} {o(n.operator, 40)} ({n.kind}): {o(n.text, 300)}")
-    out += ["", "Timeline"]
+            kind = _("lesson") if str(n.kind) == "lesson" else _("note")
+            out.append(f"  {t(n.at)} {o(n.operator, 40)} ({kind}): {o(n.text, 300)}")
+    out += ["", _("Timeline")]
     for ev in rec.events:
         out.append(
             f"  {d.local_time(ev.at, tz, seconds=True)}  {o(ev.operator, 20):<10} {o(describe(ev, tz), 200)}"

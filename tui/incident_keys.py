@@ -39,12 +39,13 @@ from tocsin.desk.actions import (
     incident_for_topic,
     incident_trigger,
 )
+from tocsin.desk.answer_guard import answer_guard, guard_for
 from tocsin.desk.publishing import SendResult
 from tocsin.desk.session import JournalSession
 from tocsin.journal.display import state_name
 from tocsin.journal.errors import JournalError
 from tocsin.journal.incidents import AUTOMATIC
-from tocsin.journal.model import Incident, Severity
+from tocsin.journal.model import Incident, Severity, TrollGuard
 from tocsin.journal.narrate import describe, platform_name
 from tocsin.journal.templates import filled, templates_for
 from tocsin.scoring.snapshot import ScoredMention
@@ -453,6 +454,7 @@ class IncidentKeys:
                 values["url"] or None,
                 template=values.get("template"),
                 reply_to=values.get("reply_to"),
+                troll_guard=values.get("troll_guard"),
             )
             await self._after_action()
             return done
@@ -472,13 +474,30 @@ class IncidentKeys:
             return saved.format(id=done.id, draft=draft, roles=roles)
 
         templates = templates_for(self.settings, inc)
+        # the troll guard on the post answered: the chosen one's scores are at hand, the incident's
+        # trigger post's are read from the journal once the form is open
+        guard = (
+            guard_for(self.settings, post.scores, post.mention.author.handle) if post is not None else None
+        )
         if post is not None and answering is not None:
             where = destination(replier, channel)
             form: RespondForm[Any] = ReplyForm(
-                commit, inc, templates, fill, post=post, where=where, channel=channel, tz=self._tz
+                commit,
+                inc,
+                templates,
+                fill,
+                post=post,
+                where=where,
+                channel=channel,
+                tz=self._tz,
+                guard=guard,
             )
         else:
-            form = RespondForm(commit, inc, templates, fill)
+
+            async def trigger() -> TrollGuard | None:  # the incident's trigger post, from the journal
+                return await answer_guard(journal, self.settings, inc, None)
+
+            form = RespondForm(commit, inc, templates, fill, find_guard=trigger)
         self._form(form, said)
 
     def action_approve(self) -> None:

@@ -30,10 +30,11 @@ from tocsin.config.settings import ResponseTemplate, Settings
 from tocsin.desk.actions import CHANNELS, STATE_CHOICES, EscalationChoice, IncidentDraft, response_choices
 from tocsin.journal.display import kind_name, state_name
 from tocsin.journal.errors import JournalError
-from tocsin.journal.model import Incident
+from tocsin.journal.model import Incident, TrollGuard
 from tocsin.scoring.snapshot import ScoredMention
 from tocsin.tui import safe_text
 from tocsin.tui.screens.checklist import TickBox
+from tocsin.tui.screens.mention import troll_warning
 
 T = TypeVar("T")
 Commit = Callable[[dict[str, Any]], Awaitable[T]]
@@ -345,15 +346,25 @@ class RespondForm(IncidentForm[T]):
         fill: Callable[[ResponseTemplate], str] | None = None,
         *,
         template: str | None = None,
+        guard: TrollGuard | None = None,
+        find_guard: Callable[[], Awaitable[TrollGuard | None]] | None = None,
     ) -> None:
+        """``guard``: the troll guard's advice on the post this answers, when it is known already;
+        ``find_guard``: how to look it up (the incident's trigger post, read from the journal) once the
+        form is open."""
         super().__init__(commit, incident_heading(incident, _("Log a response")))
         self._incident = incident
         self._templates = {t.id: t for t in templates}
         self._fill = fill
         self._start = template if template in self._templates else None
+        self.guard = guard
+        """What the troll guard holds against the post answered (None: nothing); kept on the response
+        when it is answered publicly anyway."""
+        self._find_guard = find_guard
 
     def fields(self) -> ComposeResult:
         kind = "holding_statement" if self._incident.first_response_at is None else "official_statement"
+        yield Static(self._guard_content(), id="troll-guard", classes="form-context")
         if self._templates:
             yield Label(_("Start from a template (then edit the text)"))
             yield Select(
@@ -383,7 +394,39 @@ class RespondForm(IncidentForm[T]):
     def on_mount(self) -> None:
         if self._start is not None:
             self._use_template(self._start)
+        self.query_one("#troll-guard", Static).display = self.guard is not None
         self.query_one("#channel", Input).focus()
+        if self._find_guard is not None:
+            self.run_worker(self._look_up_guard(self._find_guard), group="guard", exit_on_error=False)
+
+    async def _look_up_guard(self, find: Callable[[], Awaitable[TrollGuard | None]]) -> None:
+        try:
+            guard = await find()
+        except JournalError:
+            return  # no advice then: the form works without it
+        if guard is not None:
+            self.show_guard(guard)
+
+    def _guard_content(self) -> Content:
+        """The troll guard's warning, as the mention detail says it, and what answering anyway means."""
+        guard = self.guard
+        if guard is None:
+            return Content("")
+        anyway = _(
+            "Answering {author} publicly anyway is recorded as such, in the journal and the post-mortem."
+        )
+        return Content.assemble(
+            troll_warning(guard.reasons),
+            "\n",
+            (anyway.format(author=safe_text.clean(guard.author, 60)), "$foreground-muted"),
+        )
+
+    def show_guard(self, guard: TrollGuard | None) -> None:
+        """The troll guard's advice, once it is known."""
+        self.guard = guard
+        box = self.query_one("#troll-guard", Static)
+        box.update(self._guard_content())
+        box.display = guard is not None
 
     @on(Select.Changed, "#template")
     def _template_chosen(self, event: Select.Changed) -> None:
@@ -412,6 +455,7 @@ class RespondForm(IncidentForm[T]):
             "text": self.query_one("#text", TextArea).text,
             "url": self.query_one("#url", Input).value,
             "template": self.template,
+            "troll_guard": self.guard,
         }
 
 

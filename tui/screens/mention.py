@@ -21,7 +21,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 from tocsin.config.i18n import N_, _, datetime_text, number, percent, pgettext
-from tocsin.config.reasons import INFLUENCE_TERM, say, shown
+from tocsin.config.reasons import INFLUENCE_TERM, listed, say, shown
 from tocsin.config.settings import Settings
 from tocsin.config.text import duration_str
 from tocsin.desk.feed import author_updated, edited
@@ -330,7 +330,7 @@ def troll_warning(guard: Sequence[str]) -> Content:
     detail and the respond form both show it."""
     return Content.assemble(
         (_("⚠ Do not answer publicly:") + " ", "bold $text-error"),
-        safe_text.content("; ".join(shown(reason) for reason in guard), max_len=300),
+        safe_text.content(listed(shown(reason) for reason in guard), max_len=300),
         (" " + _("(a private reply, or none; answering anyway is your call)"), "$foreground-muted"),
     )
 
