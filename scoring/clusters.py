@@ -430,6 +430,12 @@ class CopyPasteIndex:
         state = self._clusters.get(cluster_id)
         return None if state is None else state.view()
 
+    def summary(self, cluster_id: int) -> tuple[int, int, datetime] | None:
+        """(live members, distinct authors, last seen) of a live cluster, None once it has expired. O(1),
+        nothing built: the judge ranks every wave with it each second."""
+        state = self._clusters.get(cluster_id)
+        return None if state is None else (state.size, len(state.authors), state.last_seen)
+
     def copy_paste_share(self, now: datetime, window: timedelta | None = None) -> float:
         """Share of the last ``window``'s mentions (default: the whole window) that repeated another."""
         since = now - (window or self.settings.window)

@@ -26,6 +26,7 @@ stop) never meets a half-updated state.
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -36,7 +37,7 @@ from typing import Any
 from tocsin.config import reasons as r
 from tocsin.config.settings import ScoringSettings, Settings, TopicSettings
 from tocsin.scoring.bots import BotScore, BotScorer
-from tocsin.scoring.clusters import Cluster, CopyPasteIndex, normalise_plain, without_links
+from tocsin.scoring.clusters import CopyPasteIndex, normalise_plain, without_links
 from tocsin.scoring.detector import Anomaly, SpikeDetector
 from tocsin.scoring.influence import Influence, InfluenceScorer
 from tocsin.scoring.levels import (
@@ -164,6 +165,18 @@ class _Wave:
     judged: int = 0
     big: bool = False
     """Reached ``clusters.min_size`` (shown, and counted as a campaign)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _WaveTable:
+    """A topic's copy-paste waves as last refreshed: the rows shown, and its likely campaigns."""
+
+    rows: tuple[ClusterRow, ...]
+    campaigns: tuple[tuple[datetime, int], ...]
+    """(last seen, accounts) of each likely campaign among the topic's live waves."""
+
+
+_NO_WAVES = _WaveTable((), ())
 
 
 class _CopyShare:
@@ -319,7 +332,7 @@ class Judge:
         self._last_at: datetime | None = None
         self._terms_done: tuple[float, float] | None = None
         self._voices_done: tuple[float, float] | None = None
-        self._wave_rows: list[tuple[ClusterRow, set[str]]] | None = None
+        self._wave_rows: dict[str, _WaveTable] | None = None
         # level changes waiting to be told; a deque (atomic appends and pops) so that taking them from
         # the loop never waits for the judge's lock, which a batch being judged may hold for a while
         self._changes: deque[tuple[str, LevelState, datetime]] = deque()
@@ -452,7 +465,7 @@ class Judge:
             if terms_due:
                 self._terms_done = (real, desk)
             if voices_due or self._wave_rows is None:
-                # the wave table on the tables' schedule, not at every snapshot (it sorts every wave)
+                # the wave table on the tables' schedule, not at every snapshot (it looks at every wave)
                 self._wave_rows = self._live_waves()
             waves = self._wave_rows
             out: dict[str, TopicJudgement] = {}
@@ -460,15 +473,12 @@ class Judge:
                 topic = self.topics[tid]
                 volume = topic.feed_detector(fig, self.bucket, at)
                 roles, influential = topic.involvement.signals(at)
-                rows = [row for row, wave_topics in waves if tid in wave_topics]
+                table = waves.get(tid, _NO_WAVES)
                 # A wave weighs on the level when its accounts look automated and it is still posting:
                 # people quoting a post word for word (a retweet with its "RT @…") are an echo, not a
                 # campaign; they stay listed, after the likely campaigns.
                 active = at - CAMPAIGN_ACTIVE
-                campaign = max(
-                    (r.authors for r in rows if r.bot_mean >= self._likely_bot and r.last_seen >= active),
-                    default=0,
-                )
+                campaign = max((n for last, n in table.campaigns if last >= active), default=0)
                 state = topic.tracker.update(
                     at,
                     TopicSignals(
@@ -506,7 +516,7 @@ class Judge:
                     volume=volume,
                     influencers=topic.influencers,
                     terms=topic.term_rows,
-                    clusters=tuple(rows[:CLUSTERS_TOP]),
+                    clusters=table.rows,
                     copy_paste_share=topic.copies.share(desk),
                 )
             return out
@@ -521,34 +531,49 @@ class Judge:
             changes.append(self._changes.popleft())
         return changes
 
-    def _live_waves(self) -> list[tuple[ClusterRow, set[str]]]:
-        """The live copy-paste waves of at least ``clusters.min_size``: likely campaigns (mean
-        bot-likelihood at ``bots.flag_at`` or more) first, then by size. O(waves)."""
-        found: list[tuple[Cluster, _Wave]] = []
+    def _live_waves(self) -> dict[str, _WaveTable]:
+        """Each topic's wave table: its ``CLUSTERS_TOP`` live copy-paste waves of at least
+        ``clusters.min_size`` — likely campaigns (mean bot-likelihood at ``bots.flag_at`` or more) first,
+        then by size — and when each of its likely campaigns last posted, with how many accounts.
+        O(waves), with rows made only for the waves shown."""
+        likely, min_size, summary = self._likely_bot, self._min_size, self.clusters.summary
+        ranked: dict[str, list[tuple[bool, int, int, int]]] = {}
+        campaigns: dict[str, list[tuple[datetime, int]]] = {}
         for cid, stats in self._waves.items():
-            if stats.big:
-                c = self.clusters.cluster(cid)
-                if c is not None and c.size >= self._min_size:
-                    found.append((c, stats))
-        rows = [
-            (
-                ClusterRow(
-                    id=c.id,
-                    size=c.size,
-                    authors=c.authors,
-                    first_seen=c.first_seen,
-                    last_seen=c.last_seen,
-                    text=c.representative,
-                    bot_mean=stats.bot_sum / stats.judged if stats.judged else 0.0,
-                ),
-                stats.topics,
+            if not stats.big:
+                continue
+            found = summary(cid)
+            if found is None or found[0] < min_size:
+                continue
+            size, authors, last_seen = found
+            is_campaign = stats.judged > 0 and stats.bot_sum / stats.judged >= likely
+            key = (not is_campaign, -size, -authors, cid)
+            for tid in stats.topics:
+                ranked.setdefault(tid, []).append(key)
+                if is_campaign:
+                    campaigns.setdefault(tid, []).append((last_seen, authors))
+        return {
+            tid: _WaveTable(
+                tuple(self._wave_row(key[3]) for key in heapq.nsmallest(CLUSTERS_TOP, keys)),
+                tuple(campaigns.get(tid, ())),
             )
-            for c, stats in found
-        ]
-        rows.sort(key=lambda rt: (rt[0].bot_mean < self._likely_bot, -rt[0].size, -rt[0].authors, rt[0].id))
-        return rows
+            for tid, keys in ranked.items()
+        }
+
+    def _wave_row(self, cid: int) -> ClusterRow:
+        c, stats = self.clusters.cluster(cid), self._waves[cid]
+        assert c is not None
+        return ClusterRow(
+            id=c.id,
+            size=c.size,
+            authors=c.authors,
+            first_seen=c.first_seen,
+            last_seen=c.last_seen,
+            text=c.representative,
+            bot_mean=stats.bot_sum / stats.judged if stats.judged else 0.0,
+        )
 
     def _forget_finished_waves(self) -> None:
         """Drop the judge's notes on clusters whose members have all expired (bounded memory)."""
-        cluster = self.clusters.cluster
-        self._waves = {cid: w for cid, w in self._waves.items() if cluster(cid) is not None}
+        alive = self.clusters.summary
+        self._waves = {cid: w for cid, w in self._waves.items() if alive(cid) is not None}
