@@ -759,6 +759,7 @@ class Pipeline:
     async def _stop_worker(self, worker: JudgeProcess) -> None:
         """Let the worker finish what it was given (at most ``JUDGE_STOP_S``), publish the final
         snapshot from it, and stop it."""
+        self._judge_note = worker.note
         try:
             async with asyncio.timeout(JUDGE_STOP_S):
                 await asyncio.wrap_future(worker.flush())
@@ -778,7 +779,6 @@ class Pipeline:
             # a judge that does not finish must not hold the desk open: the last published snapshot
             # stays the final one
             log.warning("the judge did not finish (%s); stopping without it", exc or "timeout")
-        self._judge_note = worker.note
         await asyncio.to_thread(worker.close)
 
     def _read(self) -> tuple[datetime, dict[str, _Reading]]:
@@ -881,6 +881,7 @@ class Pipeline:
             engine=self.scorer.engine,
             engine_note=self.scorer.note,
             behind=self._behind,
+            judge_note=self.judge_note,
         )
 
 

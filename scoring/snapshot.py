@@ -290,6 +290,9 @@ class Snapshot:
     """Why that engine (e.g. "flair loading", "model not found: …, lexicon fallback")."""
     behind: Behind | None = None
     """The desk is falling behind what its sources hand it (None: it keeps up)."""
+    judge_note: str | None = None
+    """Why the judgement is not what it should be (its worker process died and was restarted, with
+    waves, terms and baselines starting over; or judging moved in-process), until the desk stops."""
     blind: Blindness | None = field(default=None, init=False)
     """Set from ``sources``: the desk cannot see (``blindness``), above every topic's level."""
 
@@ -305,6 +308,7 @@ class Snapshot:
             "seq": self.seq,
             "engine": self.engine,
             "engine_note": self.engine_note,
+            "judge_note": self.judge_note,
             "blind": None if self.blind is None else self.blind.to_json(),
             "behind": None if self.behind is None else self.behind.to_json(),
             "topics": {k: t.to_json() for k, t in self.topics.items()},

@@ -117,7 +117,7 @@ async def test_a_pipeline_judging_in_a_worker_counts_judges_and_tells_levels() -
     topic = mon.snapshot().topics["brioche"]
     assert topic.mentions == 60 and [c.size for c in topic.clusters] == [20]
     assert topic.influencers  # settled in the worker: the voices table has them
-    assert mon.judge is None and mon.judge_note is None
+    assert mon.judge is None and mon.judge_note is None and mon.snapshot().judge_note is None
 
 
 async def test_a_pipeline_whose_worker_dies_keeps_counting_and_says_so() -> None:
@@ -138,3 +138,4 @@ async def test_a_pipeline_whose_worker_dies_keeps_counting_and_says_so() -> None
     await mon.stop()
     assert mon.snapshot().topics["brioche"].mentions == 60  # every mention counted, judged or not
     assert mon.judge_note is not None and "restarted" in mon.judge_note
+    assert mon.snapshot().to_json()["judge_note"] == mon.judge_note  # headless and the wall say it
