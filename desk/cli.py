@@ -57,16 +57,23 @@ def _positive_float(value: str) -> float:
     return f
 
 
-def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--headless", action="store_true", help="no screen: JSON Lines on stdout")
-    p.add_argument("--duration", type=_positive_float, metavar="S", help="stop after S seconds (real time)")
+def _add_desk_options(p: argparse.ArgumentParser, default: object = None) -> None:
+    """Who this desk is and which desk it shows (``tocsin`` and ``tocsin run``)."""
     p.add_argument(
-        "--emit",
-        type=_emit_list,
-        default=("snapshots",),
-        metavar="KINDS",
-        help="what to write headless: snapshots,mentions,alerts,incidents (default: snapshots)",
+        "--attach",
+        nargs="?",
+        const="",
+        default=default,
+        metavar="JOURNAL",
+        help="show the desk that ingests on a journal (a file or a postgresql:// URL; default: the "
+        "config's desk.journal), opening no source of its own",
     )
+    p.add_argument(
+        "--operator", default=default, metavar="NAME", help="who acts at this desk (default: desk.operator)"
+    )
+
+
+def _add_shown_options(p: argparse.ArgumentParser) -> None:
     from tocsin.config.layouts import LAYOUTS, PANES
 
     shown = p.add_mutually_exclusive_group()
@@ -83,10 +90,25 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--headless", action="store_true", help="no screen: JSON Lines on stdout")
+    p.add_argument("--duration", type=_positive_float, metavar="S", help="stop after S seconds (real time)")
+    p.add_argument(
+        "--emit",
+        type=_emit_list,
+        default=("snapshots",),
+        metavar="KINDS",
+        help="what to write headless: snapshots,mentions,alerts,incidents (default: snapshots)",
+    )
+    _add_shown_options(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tocsin", description="A crisis desk for the terminal.")
     parser.add_argument("--config", metavar="FILE", help="settings file (default: yours, else the demo)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on internal errors")
+    _add_desk_options(parser)
+    _add_shown_options(parser)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     demo = sub.add_parser("demo", help="the desk on the bundled bad-buzz scenario")
@@ -96,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="the desk on a config (use --headless for JSON Lines)")
     run.add_argument("--config", dest="run_config", metavar="FILE")
     _add_run_options(run)
+    _add_desk_options(run, default=argparse.SUPPRESS)  # given before `run`, they hold
 
     check = sub.add_parser("check-config", help="validate a settings file")
     check.add_argument("file")
@@ -147,7 +170,12 @@ def _dispatch(args: argparse.Namespace) -> int:
             f"use `tocsin {args.command or 'run'} --headless` for JSON Lines"
         )
 
-    settings = _settings(args)
+    attach = getattr(args, "attach", None)
+    if attach is not None and (args.command == "demo" or getattr(args, "headless", False)):
+        raise BadInput("--attach opens a wall on the desk that ingests: it has no demo or headless mode")
+    # an attached desk opens no source: the sources' files and ports are the ingest desk's business
+    settings = _settings(args, preflight=attach is None)
+    settings = _with_operator(settings, getattr(args, "operator", None))
     from tocsin.config.i18n import use as use_language  # Babel loads only past --help
 
     use_language(settings.desk.language)  # before any word is shown: the wall, its help, its forms
@@ -165,7 +193,19 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_OK if healthy else EXIT_INTERNAL
     from tocsin.tui.app import run_tui
 
-    return run_tui(settings, duration=getattr(args, "duration", None))
+    return run_tui(settings, duration=getattr(args, "duration", None), attach=attach)
+
+
+def _with_operator(settings: Settings, operator: str | None) -> Settings:
+    """The settings with ``--operator`` in place of ``desk.operator`` (each desk on a shared journal
+    signs its own actions)."""
+    if operator is None:
+        return settings
+    if not operator.strip():
+        raise BadInput("--operator: give a name: every journal entry names who acted")
+    import dataclasses
+
+    return dataclasses.replace(settings, desk=dataclasses.replace(settings.desk, operator=operator.strip()))
 
 
 def _with_layout(settings: Settings, layout: str | None) -> Settings:
@@ -184,7 +224,7 @@ def _with_layout(settings: Settings, layout: str | None) -> Settings:
     return dataclasses.replace(settings, ui=dataclasses.replace(settings.ui, layout=layout))
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _settings(args: argparse.Namespace, *, preflight: bool = True) -> Settings:
     from tocsin.config.loader import ConfigError, load_default, resolve_settings
 
     if args.command == "demo":
@@ -192,7 +232,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     path = getattr(args, "run_config", None) or args.config
     try:
         # preflight: the files, ports and journal path the run needs, checked before anything starts
-        return resolve_settings(Path(path) if path else None, preflight=True)
+        return resolve_settings(Path(path) if path else None, preflight=preflight)
     except ConfigError as exc:
         raise BadInput("\n".join(str(p) for p in exc.problems)) from None
 

@@ -18,7 +18,9 @@ writing JSON Lines, one object per line, each with a ``"type"``:
 
 The incident journal (``tocsin.desk.session``: archive, SLA clocks, level notes, alerts, source cursors)
 runs when incidents are emitted or when alerts go beyond the screen (webhook, desktop); a plain JSON
-pipe leaves the journal alone.
+pipe leaves the journal alone. With the journal, the desk is its ingest desk: it takes the journal's
+ingest lease before its sources open, and while another desk holds it, it says so on stderr and waits
+to take over (``desk/ingest.py`` says why: one desk ingests per journal).
 
 Output is ASCII-only JSON (non-ASCII escaped), so hostile mention text cannot reach a terminal as
 control sequences. No textual import here: this runs where there is no terminal at all.
@@ -219,7 +221,7 @@ async def _start_session(
     from tocsin.desk.session import JournalSession
     from tocsin.journal.errors import JournalError
 
-    session = JournalSession(settings, desk)
+    session = JournalSession(settings, desk, standby=True)  # writes nothing before it holds the lease
     session.add_problem_listener(lambda message: print(f"tocsin: {message}", file=sys.stderr))
     if "incidents" in emit:
         session.add_change_listener(lambda _events, incidents: writer.write(_incidents(incidents)))
@@ -237,6 +239,11 @@ async def _start_session(
         print(f"tocsin: no incident journal: {exc}", file=sys.stderr)
         await session.stop()
         return None
+
+    def waiting(holder: str) -> None:
+        print(f"tocsin: standby: {holder} ingests on this journal; waiting to take over", file=sys.stderr)
+
+    await session.lead_ingest(waiting)
     if "incidents" in emit:
         writer.write(_incidents(session.incidents))  # where things stand as the desk starts
     return session

@@ -10,9 +10,19 @@
   consecutive snapshots), remembers when it left calm (an incident's first signal), tells the journal
   (``on_level``: level notes, resurgence reopens) and alerts;
 - checks the SLA clocks every few seconds of desk time (breaches recorded once, then alerted);
-- polls the journal for changes about once a second, so several desks on one journal see each
-  other's actions, and keeps the unresolved incidents cached for the wall;
-- prunes the archive every hour.
+- polls the journal for changes about once a second, and at once (at most 4 times a second) when the
+  journal says events were written (``Store.listen``), so several desks on one journal see each
+  other's actions within a second, and keeps the unresolved incidents cached for the wall;
+- prunes the archive every hour;
+- publishes the desk's snapshot to the journal twice a second, for attached desks;
+- says this desk is there (a heartbeat every 2 s) and reads who else is (``presence.TeamView``: how
+  many desks are attached, whether the ingest desk is alive), for the header.
+
+Only the desk that ingests (``ingesting``: it holds the journal's ``ingest`` lease) archives, counts
+volume, saves cursors, prunes, publishes its snapshot and notes level changes on incidents. An attached
+desk, or an ingest desk standing by (``desk/attach.py``, ``desk/ingest.py``), follows the levels of the
+snapshots it is shown (for an incident's first signal, and this screen's bell) and acts on incidents
+like any desk; the ingest desk does the rest, once.
 
 Time: countdowns, levels and SLA checks read the desk's clock; the polling, saving and pruning cadence
 is real time (``monotonic``, injected). Tests drive each step directly (``poll``, ``check_clocks``,
@@ -28,19 +38,25 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from tocsin.config.outputs import LOCAL_TYPES
 from tocsin.config.settings import LEVELS, Settings
 from tocsin.desk.alerts import Alert, AlertDispatcher
+from tocsin.desk.attach import JournalDesk
 from tocsin.desk.desk import DeskLike, LevelHerald
 from tocsin.desk.oncall import OnCall
+from tocsin.desk.presence import HEARTBEAT_S, TeamView, describe_me, look, new_desk_id, real_now
 from tocsin.desk.publishing import Publishing
+from tocsin.desk.wire import snapshot_to_wire
 from tocsin.journal.api import Journal
 from tocsin.journal.archive import Archiver
+from tocsin.journal.desks import INGEST
 from tocsin.journal.errors import JournalBusy, JournalError, JournalUnavailable
 from tocsin.journal.history import VolumePoint
 from tocsin.journal.model import Event, EventKind, Incident, level_rank
+from tocsin.journal.store import EVENTS, Lease
 from tocsin.scoring.levels import LevelState
 from tocsin.scoring.snapshot import Snapshot
 
@@ -50,6 +66,10 @@ TICK_S = 0.25
 """Real seconds between two rounds of the background loop."""
 POLL_EVERY_S = 1.0
 """Real seconds between two looks at the journal for other desks' actions."""
+POLL_GAP_S = 0.25
+"""The closest two looks may be when the journal wakes the session (events written)."""
+PUBLISH_EVERY_S = 0.5
+"""Real seconds between two snapshots published for attached desks."""
 CURSOR_EVERY_S = 10.0
 VOLUME_EVERY_S = 5.0
 PRUNE_FIRST_S = 60.0
@@ -112,15 +132,32 @@ class JournalSession:
         alerts: AlertDispatcher | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         background: bool = True,
+        location: str | Path | None = None,
+        wall: Callable[[], datetime] = real_now,
+        standby: bool = False,
     ) -> None:
-        """``desk``: a ``Desk`` (or a fake with its shape); ``journal``: an open one to use (default:
-        open ``settings``'s on the desk's clock, and close it at the end). ``background=False``:
-        ``start`` runs no loop (tests call ``tick``, ``poll``… themselves)."""
+        """``desk``: a ``Desk`` (or a fake with its shape), an ``AttachedDesk`` or an ``IngestDesk``;
+        ``journal``: an open one to use (default: open ``settings``'s, or the one at ``location``, on the
+        desk's clock, and close it at the end). ``background=False``: ``start`` runs no loop (tests
+        call ``tick``, ``poll``… themselves). ``wall``: real time, for presence. ``standby``: a plain
+        ``Desk`` that must take the ingest lease first (``lead_ingest``) writes nothing it sees until then."""
         self.settings = settings
         self.desk = desk
         self.journal: Journal | None = journal
         self._owns_journal = journal is None
+        self._location = location
         self._operator = operator
+        self._wall = wall
+        self.desk_id = new_desk_id()
+        """This desk on the journal: its presence row, and the holder of its ingest lease."""
+        self.team: TeamView | None = None
+        """The desks on the journal, as of the last heartbeat (None before the first)."""
+        self._started_at = wall()
+        self._lease: Lease | None = None
+        self._waiting = standby
+        self._last_poll = 0.0
+        self._published_snapshot: Snapshot | None = None
+        self._events_task: asyncio.Task[None] | None = None
         # the screen's own outputs ring at once; the others go through the journal's outbox (OnCall)
         local = [t for t in settings.alerts if t.type in LOCAL_TYPES]
         self.alerts = alerts if alerts is not None else AlertDispatcher(local)
@@ -178,6 +215,24 @@ class JournalSession:
         for fn in self._problem_listeners:
             fn(message)
 
+    # --- who this desk is -----------------------------------------------------------------------
+
+    @property
+    def role(self) -> str:
+        """``ingest``, ``standby`` or ``attached`` (what the desk says; a plain ``Desk`` ingests, or
+        stands by while it waits in ``lead_ingest``)."""
+        if isinstance(self.desk, JournalDesk):
+            return self.desk.role
+        return "standby" if self._waiting else "ingest"
+
+    @property
+    def ingesting(self) -> bool:
+        """Whether this desk's writes of what it sees (archive, volume, cursors, snapshot, level notes)
+        are the journal's: only the ingest desk's are."""
+        if isinstance(self.desk, JournalDesk):
+            return self.desk.ingesting
+        return not self._waiting
+
     # --- lifecycle ------------------------------------------------------------------------------
 
     async def start(self, *, background: bool | None = None) -> None:
@@ -189,9 +244,16 @@ class JournalSession:
         self._started = True
         if self.journal is None:
             self.journal = await Journal.open(
-                self.settings, clock=self.desk.clock, operator=self._operator, desk_clock=True
+                self.settings,
+                clock=self.desk.clock,
+                operator=self._operator,
+                path=self._location,
+                desk_clock=self.role != "attached",  # an attached desk keeps no timeline of its own
             )
         journal = self.journal
+        if isinstance(self.desk, JournalDesk):
+            await self.desk.use_journal(journal, self.desk_id)
+            self.desk.add_role_listener(self._role_changed)
         await self._resume_sources()
         self.archiver = Archiver(journal, on_problem=self._archive_problem)
         self.desk.add_batch_listener(self._on_batch)
@@ -214,9 +276,12 @@ class JournalSession:
             "cursors": now + CURSOR_EVERY_S,
             "volume": now + VOLUME_EVERY_S,
             "prune": now + PRUNE_FIRST_S,
+            "publish": now,
+            "presence": now,
         }
         if self._background if background is None else background:
             self._task = asyncio.create_task(self._run(), name="tocsin-session")
+            self._events_task = asyncio.create_task(self._follow_events(journal), name="tocsin-events")
 
     async def stop(self) -> None:
         """Write what is pending (volume, cursors, archive), close the alerts and the journal.
@@ -224,15 +289,17 @@ class JournalSession:
         if self._stopped:
             return
         self._stopped = True
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for task in (self._task, self._events_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._events_task = None
         if self.journal is not None and self._started:
             await self._guard(self.process_levels(), "levels")
-            await self._guard(self.flush_volume(), "volume")
-            await self._guard(self.save_cursors(), "cursors")
+            if self.ingesting:
+                await self._guard(self.flush_volume(), "volume")
+                await self._guard(self.save_cursors(), "cursors")
             if self.archiver is not None:
                 await self.archiver.close()
         if self.oncall is not None:
@@ -240,6 +307,14 @@ class JournalSession:
         if self.publishing is not None:
             await self.publishing.close()
         await self.alerts.close()
+        if self.journal is not None and self._started:
+            await self._guard(self._goodbye(), "presence")
+            # last: the lease goes once this desk's last writes are in, for the next leader to start from
+            if isinstance(self.desk, JournalDesk):
+                await self.desk.leave_journal()
+            lease, self._lease = self._lease, None
+            if lease is not None:
+                await lease.release()
         if self.journal is not None and self._owns_journal:
             await self.journal.close()
 
@@ -268,7 +343,9 @@ class JournalSession:
         """One round of the periodic work: whatever is due now."""
         if self.archiver is not None and self.archiver.healthy:
             self._problems.pop("archive", None)
-        if not self._level_listener:
+        await self._check_lease()
+        ingesting = self.ingesting
+        if not self._level_listener or not ingesting:  # a desk shown, not run here: its snapshots say
             self.observe(self.desk.snapshot())
         await self._guard(self.process_levels(), "levels")
         now = self.desk.clock.now()
@@ -278,7 +355,16 @@ class JournalSession:
         real = self._monotonic()
         if real >= self._due["poll"]:
             self._due["poll"] = real + POLL_EVERY_S
+            self._last_poll = real
             await self._guard(self.poll(), "poll")
+        if real >= self._due["presence"]:
+            self._due["presence"] = real + HEARTBEAT_S
+            await self._guard(self.presence(), "presence")
+        if not ingesting:
+            return
+        if real >= self._due["publish"]:
+            self._due["publish"] = real + PUBLISH_EVERY_S
+            await self._guard(self.publish_snapshot(), "publish")
         if real >= self._due["volume"]:
             self._due["volume"] = real + VOLUME_EVERY_S
             await self._guard(self.flush_volume(), "volume")
@@ -288,6 +374,98 @@ class JournalSession:
         if real >= self._due["prune"]:
             self._due["prune"] = real + PRUNE_EVERY_S
             await self._guard(self.prune(), "prune")
+
+    async def _follow_events(self, journal: Journal) -> None:
+        """Poll as soon as the journal says events were written (another desk acted), at most every
+        ``POLL_GAP_S``: an action on one screen shows on the others within a second."""
+        while True:
+            try:
+                async with journal.store.listen(EVENTS) as wakes:
+                    while True:
+                        await wakes.get()
+                        self._due["poll"] = min(self._due["poll"], self._last_poll + POLL_GAP_S)
+                        self._wake.set()
+            except JournalError:  # cannot listen now (the server out of reach): the 1 s poll goes on
+                await asyncio.sleep(POLL_EVERY_S)
+
+    # --- the desks on the journal ---------------------------------------------------------------
+
+    async def presence(self) -> TeamView:
+        """Beat this desk's heart and see who else is on the journal (``team``)."""
+        journal = self._need_journal()
+        me = describe_me(self.desk_id, journal.operator, self.role, self._started_at)
+        self.team = await look(journal, me, ingesting=self.ingesting, wall=self._wall)
+        return self.team
+
+    async def _goodbye(self) -> None:
+        """An ingest desk leaves its row (when it was last seen is what the others say of it); any
+        other desk takes its row away."""
+        journal = self._need_journal()
+        if self.role == INGEST:
+            me = describe_me(self.desk_id, journal.operator, INGEST, self._started_at)
+            await look(journal, me, ingesting=True, wall=self._wall)
+        else:
+            await journal.leave(self.desk_id)
+
+    async def _role_changed(self, role: str) -> None:
+        """The desk took the lead, or stands by: the others learn it at once, not at the next beat."""
+        self._due["publish"] = 0.0
+        await self._guard(self.presence(), "presence")
+
+    async def publish_snapshot(self) -> int | None:
+        """Publish the desk's snapshot for attached desks (unless it is the one published last);
+        returns its version."""
+        journal = self._need_journal()
+        snapshot = self.desk.snapshot()
+        if snapshot is self._published_snapshot:
+            return None
+        speed = getattr(self.desk.clock, "speed", 1.0)  # test fakes may lack the optional parts
+        body = snapshot_to_wire(snapshot, speed=speed, finished=bool(getattr(self.desk, "finished", False)))
+        version = await journal.publish_snapshot(self.desk_id, body, self._wall())
+        self._published_snapshot = snapshot
+        return version
+
+    async def lead_ingest(self, on_wait: Callable[[str], None] | None = None) -> None:
+        """Take the journal's ingest lease for a plain ``Desk`` (headless), before it starts: if another
+        desk holds it, say who (``on_wait``), stand by until it goes, then resume the sources from the
+        cursors it saved."""
+        journal = self._need_journal()
+        try:
+            lease = await journal.store.try_lead(INGEST, holder=self.desk_id)
+        except JournalUnavailable:
+            lease = None
+        if lease is None:
+            try:
+                holder = await journal.store.leader(INGEST)
+            except JournalError:
+                holder = None
+            if on_wait is not None:
+                on_wait(holder or "another desk")
+            await self._guard(self.presence(), "presence")
+            lease = await journal.store.lead(INGEST, holder=self.desk_id)
+            await self._resume_sources()
+        self._lease = lease
+        self._waiting = False
+        await self._guard(self.presence(), "presence")
+
+    async def _check_lease(self) -> None:
+        """A plain desk's lease lost with its connection: taken back if nobody else took it; otherwise
+        this desk's writes stop (the other desk leads now) and the problem is said."""
+        lease = self._lease
+        if lease is None or not lease.lost.is_set():
+            return
+        journal = self._need_journal()
+        try:
+            again = await journal.store.try_lead(INGEST, holder=self.desk_id)
+        except JournalUnavailable:
+            return  # tried again at the next round
+        if again is not None:
+            self._lease = again
+            return
+        self._lease = None
+        self._waiting = True
+        self._problems["lease"] = "another desk took over ingesting: this desk no longer writes what it sees"
+        self._report(self._problems["lease"])
 
     async def _guard(self, work: Any, step: str = "") -> Any:
         """Run one step; a journal problem is kept (per step) and reported once, not raised."""
@@ -340,6 +518,8 @@ class JournalSession:
 
         Every item is archived (a revision marks or refreshes its row), but only new posts count in
         the volume history: a deletion, an edit or a late author profile was counted when first seen."""
+        if not self.ingesting:
+            return  # another desk's mentions, shown here: archived and counted by that desk
         if self.archiver is not None and not self._stopped:
             self.archiver.add(batch)
         volume, dirty = self._volume, self._dirty
@@ -414,10 +594,15 @@ class JournalSession:
         else:
             left_calm = before.left_calm_at
         self.levels[topic] = TopicLevel(topic, level, reasons, since, left_calm)
-        if level != previous:
-            change = _LevelChange(topic, previous, level, reasons, at)
+        if level == previous:
+            return
+        change = _LevelChange(topic, previous, level, reasons, at)
+        if self.ingesting:
             self._alert_level(change)  # at once: the journal note may wait for the next round
             self._pending_levels.append(change)
+        elif before is not None:  # where things stood when this desk attached is no news
+            # this screen's bell; the ingest desk alerts the people away and notes it on incidents
+            self._ring(self._level_alert(change))
 
     def first_signal(self, topic: str) -> datetime | None:
         """When ``topic`` left calm, if it is above calm now."""
@@ -449,18 +634,19 @@ class JournalSession:
         return next((t.label for t in self.settings.topics if t.id == topic), topic)
 
     def _alert_level(self, change: _LevelChange) -> None:
+        self._raise(self._level_alert(change))
+
+    def _level_alert(self, change: _LevelChange) -> Alert:
         rise = level_rank(change.level) > level_rank(change.previous)
-        self._raise(
-            Alert(
-                event="level_change",
-                at=change.at,
-                title=f"{self._topic_name(change.topic)}: {change.previous} → {change.level}",
-                detail="; ".join(change.reasons) if change.reasons else "",
-                topic=change.topic,
-                level=change.level,
-                urgent=rise,
-                data={"from": change.previous, "to": change.level, "reasons": list(change.reasons)},
-            )
+        return Alert(
+            event="level_change",
+            at=change.at,
+            title=f"{self._topic_name(change.topic)}: {change.previous} → {change.level}",
+            detail="; ".join(change.reasons) if change.reasons else "",
+            topic=change.topic,
+            level=change.level,
+            urgent=rise,
+            data={"from": change.previous, "to": change.level, "reasons": list(change.reasons)},
         )
 
     def _alert_reopened(self, event: Event, change: _LevelChange) -> None:

@@ -315,6 +315,8 @@ class WallApp(IncidentKeys, App[int]):
         self._announce_levels(snapshot)
         if not on_wall:
             return
+        if self.session is not None:
+            self._header.set_team(self.session.team)
         self._header.show(snapshot, desk.clock.now(), finished=desk.finished)
         self._apply_layout(len(snapshot.topics))  # the terminal may have been resized
         for pane in self._panes:
@@ -496,9 +498,22 @@ def binding_ids() -> set[str]:
     return ids
 
 
-def run_tui(settings: Settings, *, duration: float | None = None) -> int:
-    """Open the wall on ``settings`` until the user quits (or ``duration`` seconds pass); exit code."""
-    app = WallApp(settings, duration=duration, journal=True)
+def run_tui(settings: Settings, *, duration: float | None = None, attach: str | None = None) -> int:
+    """Open the wall on ``settings`` until the user quits (or ``duration`` seconds pass); exit code.
+
+    The desk ingests (``IngestDesk``: it takes the journal's ingest lease, or stands by while another
+    desk holds it); with ``attach`` (a journal's path or URL, or "" for the settings' journal) it shows
+    the desk that ingests on that journal instead (``AttachedDesk``)."""
+    from tocsin.desk.attach import AttachedDesk
+    from tocsin.desk.ingest import IngestDesk
+
+    desk: DeskLike
+    if attach is None:
+        desk = IngestDesk(settings)
+    else:
+        desk = AttachedDesk(settings)
+    session = JournalSession(settings, desk, location=attach or None)
+    app = WallApp(settings, desk, duration=duration, session=session)
     app.run()
     code = app.return_code
     return 0 if code is None else code

@@ -4,7 +4,12 @@ silent 12 min"): during a crisis, no mentions is not good news.
 
 Above every level, the blind state: when no source still meant to deliver is seeing, a reversed line
 says so first (which sources, since when, why in plain words) and each topic's badge reads BLIND; the
-level it had stays beside it, but a calm one is never shown green: a desk that cannot see is not calm."""
+level it had stays beside it, but a calm one is never shown green: a desk that cannot see is not calm.
+
+On a journal shared by several desks, the title says who this desk is among them (the ingest desk, or
+attached to it, or standing by to take over) and how many desks are attached. When no ingest desk is
+alive, a desk shown the ingest desk's figures cannot see either: a reversed line says so first ("no
+ingest desk since 09:41 — figures frozen") and each topic's badge reads FROZEN, in the blind style."""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from tocsin.config.reasons import level_name, shown
 from tocsin.config.settings import LEVELS
 from tocsin.config.text import duration_str
 from tocsin.desk.palette import LEVEL_MARK, level_style
+from tocsin.desk.presence import TeamView
 from tocsin.scoring.snapshot import Blindness, Snapshot, TopicSnapshot
 from tocsin.tui import safe_text
 
@@ -74,6 +80,50 @@ def blind_line(blind: Blindness, now: datetime, tz: tzinfo | None) -> Content:
     )
 
 
+def team_words(team: TeamView) -> str:
+    """The title's presence words: ``ingest desk · 2 desks attached``, ``attached to alice's ingest
+    desk · 3 desks attached``, ``standby · 1 desk attached``."""
+    n = team.attached
+    attached = ngettext("{n} desk attached", "{n} desks attached", n).format(n=n)
+    if team.role == "ingest":
+        return _("ingest desk · {attached}").format(attached=attached)
+    if team.role == "standby":
+        return _("standby · {attached}").format(attached=attached)
+    if team.ingest_alive and team.ingest is not None:
+        who = _("attached to {operator}'s ingest desk").format(operator=team.ingest.operator)
+        return f"{who} · {attached}"
+    return _("attached · {attached}").format(attached=attached)
+
+
+def team_line(team: TeamView | None, tz: tzinfo | None) -> Content | None:
+    """The line under the title, when the desks on the journal need one: no ingest desk alive (loud),
+    or this desk standing by."""
+    if team is None or team.role == "ingest":
+        return None
+    if not team.ingest_alive:
+        if team.gone_since is None:
+            said = " " + _("{mark} NO INGEST DESK: nothing to show until one starts").format(mark=BLIND_MARK)
+        else:
+            since = team.gone_since.astimezone(tz).strftime("%H:%M")
+            span = duration_str(team.as_of - team.gone_since, "spoken")
+            said = " " + _("{mark} NO INGEST DESK since {since} ({span}) — figures frozen").format(
+                mark=BLIND_MARK, since=since, span=span
+            )
+        if team.role == "standby":
+            return Content.assemble((said + " ", ALARM_STYLE), "  ", (_("this desk is taking over"), "bold"))
+        return Content.assemble((said + " ", ALARM_STYLE))
+    if team.role == "standby":
+        if team.ingest is not None:
+            who = _("{operator}'s desk on {host} ingests").format(
+                operator=team.ingest.operator, host=team.ingest.host
+            )
+        else:
+            who = _("another desk ingests")
+        words = _("STANDBY: {who}; this desk shows it, and takes over if it stops").format(who=who)
+        return safe_text.content("◌ " + words, "bold $text-warning", max_len=200)
+    return None
+
+
 def _level_rank(topic: TopicSnapshot) -> int:
     return LEVELS.index(topic.level) if topic.level in LEVELS else 0
 
@@ -94,6 +144,7 @@ class DeskHeader(Widget):
         self._now: datetime | None = None
         self._finished = False
         self._news: Content | None = None
+        self._team: TeamView | None = None
 
     def show(self, snapshot: Snapshot | None, now: datetime, *, finished: bool = False) -> None:
         """Take the latest snapshot and desk time (aware UTC); repaint if anything visible changed."""
@@ -113,8 +164,23 @@ class DeskHeader(Widget):
         self._news = news
         self.refresh(layout=layout)
 
+    def set_team(self, team: TeamView | None) -> None:
+        """The desks on the journal as the session last saw them (None: no journal, or not yet)."""
+        if team == self._team:
+            return
+        lines_before = self._line_count()
+        self._team = team
+        self.refresh(layout=self._line_count() != lines_before)
+
+    @property
+    def frozen(self) -> bool:
+        """No ingest desk is alive, and this desk only shows one: its figures are frozen."""
+        team = self._team
+        return team is not None and team.role != "ingest" and not team.ingest_alive
+
     def _line_count(self) -> int:
         news = 1 if self._news is not None else 0
+        team = 1 if team_line(self._team, self._tz) is not None else 0
         snap = self._snapshot
         n = len(snap.topics) if snap else 0
         if snap is not None and snap.blind is not None:
@@ -123,7 +189,7 @@ class DeskHeader(Widget):
             alarms = 1 if source_alarms(snap) else 0
         behind = 1 if snap is not None and snap.behind is not None else 0
         topics = max(1, min(n, MAX_TOPIC_LINES) + (1 if n > MAX_TOPIC_LINES else 0))
-        return 1 + topics + alarms + news + behind
+        return 1 + team + topics + alarms + news + behind
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return self._line_count()
@@ -137,6 +203,11 @@ class DeskHeader(Widget):
                 engine += [" ", safe_text.content(f"({snap.engine_note})", "$text-warning", max_len=60)]
         if self._finished:
             engine.append(("   " + _("all sources finished"), "$foreground-muted"))
+        if self._team is not None:
+            engine += [
+                "   ",
+                safe_text.content("⇄ " + team_words(self._team), "$foreground-muted", max_len=100),
+            ]
         title = Content.assemble(
             ("tocsin", "bold $accent"),
             " ▸ ",
@@ -147,6 +218,9 @@ class DeskHeader(Widget):
             *engine,
         )
         lines = [title]
+        team = team_line(self._team, self._tz)
+        if team is not None:  # no ingest desk: said before anything it would have shown
+            lines.append(team)
         alarms = source_alarms(snap)
         blind = snap.blind if snap is not None else None
         if blind is not None and self._now is not None:
@@ -165,8 +239,9 @@ class DeskHeader(Widget):
             hottest = sorted(topics, key=_level_rank, reverse=True)
             keep = {id(t) for t in hottest[:MAX_TOPIC_LINES]}
             shown = [t for t in topics if id(t) in keep]
+        unseen = _("FROZEN") if self.frozen else _("BLIND") if blind is not None else None
         for topic in shown:
-            lines.append(_topic_line(topic, blind is not None))
+            lines.append(_topic_line(topic, unseen))
         if len(topics) > MAX_TOPIC_LINES:
             more = len(topics) - MAX_TOPIC_LINES
             words = ngettext("+{n} more topic", "+{n} more topics", more).format(n=more)
@@ -183,15 +258,16 @@ class DeskHeader(Widget):
         return Content("\n").join(line.truncate(width, ellipsis=True) for line in lines)
 
 
-def _topic_line(topic: TopicSnapshot, blind: bool) -> Content:
-    """`` ◆ ALERT  Maison Brioche  42.0/min  volume 14x the usual``; blind, the badge says so and the
-    level is only what was last seen (a calm one muted, never green)."""
+def _topic_line(topic: TopicSnapshot, unseen: str | None) -> Content:
+    """`` ◆ ALERT  Maison Brioche  42.0/min  volume 14x the usual``; when the desk cannot see (``unseen``
+    is the badge: BLIND, or FROZEN when no ingest desk is alive), the badge says so and the level is
+    only what was last seen (a calm one muted, never green)."""
     mark = LEVEL_MARK.get(topic.level, "?")
     reasons = " · ".join(shown(r) for r in topic.reasons) if topic.reasons else _("normal activity")
     name = safe_text.content(topic.name, "bold", max_len=30)
     rate = (f"{number(topic.rate_per_min)}/min", "bold")
     why = safe_text.content(reasons, "$foreground-muted", max_len=160)
-    if not blind:
+    if unseen is None:
         return Content.assemble(
             (f" {mark} {level_name(topic.level).upper()} ", level_style(topic.level)),
             " ",
@@ -204,7 +280,7 @@ def _topic_line(topic: TopicSnapshot, blind: bool) -> Content:
     calm = _level_rank(topic) == 0
     seen_style = "$foreground-muted" if calm else level_style(topic.level)
     pieces: list[Content | tuple[str, str] | str] = [
-        (f" {BLIND_MARK} {_('BLIND')} ", ALARM_STYLE),
+        (f" {BLIND_MARK} {unseen} ", ALARM_STYLE),
         " ",
         name,
         "  " + _("last seen") + " ",
