@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from tocsin.config import settings as S
+from tocsin.config.i18n import _
 from tocsin.config.layouts import THEMES, parse_layout
 from tocsin.config.responses import template_problems
 
@@ -32,7 +33,7 @@ def quote(text: str, limit: int = 60) -> str:
 def did_you_mean(word: str, choices: list[str]) -> str:
     """``; did you mean 'x'?`` for the closest choice, or nothing."""
     close = difflib.get_close_matches(word, choices, n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return _("; did you mean {word}?").format(word=repr(close[0])) if close else ""
 
 
 def _check_desk(desk: S.DeskSettings, report: Report) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from tocsin.config.i18n import _
 from tocsin.config.settings import AlertSettings, AlertTrigger
 from tocsin.journal.display import one_line
 from tocsin.sources.model import format_time
@@ -136,8 +137,9 @@ def payload(alert: Alert, fmt: str) -> dict[str, Any]:
 
 def _describe(alert_settings: AlertSettings, index: int) -> str:
     """How messages name an alert target: its position and kind, never its URL."""
-    kind = f"webhook ({alert_settings.format})" if alert_settings.type == "webhook" else alert_settings.type
-    return f"alert #{index + 1} ({kind})" if alert_settings.type == "webhook" else f"{kind} alert"
+    if alert_settings.type == "webhook":
+        return _("alert #{n} (webhook ({format}))").format(n=index + 1, format=alert_settings.format)
+    return _("{kind} alert").format(kind=alert_settings.type)
 
 
 class AlertDispatcher:
@@ -191,7 +193,7 @@ class AlertDispatcher:
     def _spawn(self, coro: Any, name: str) -> None:
         if len(self._tasks) >= MAX_IN_FLIGHT:
             coro.close()
-            self._failed(name, f"dropped: {MAX_IN_FLIGHT} alerts still being delivered")
+            self._failed(name, _("dropped: {n} alerts still being delivered").format(n=MAX_IN_FLIGHT))
             return
         task = asyncio.get_running_loop().create_task(self._guard(coro, name), name=f"tocsin-{name}")
         self._tasks.add(task)
@@ -203,7 +205,7 @@ class AlertDispatcher:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # never let a delivery bug surface as an unhandled task error
-            problem = f"internal error ({type(exc).__name__})"
+            problem = _("internal error ({kind})").format(kind=type(exc).__name__)
         if problem:
             self._failed(name, problem)
         else:
@@ -211,7 +213,7 @@ class AlertDispatcher:
 
     def _failed(self, name: str, why: str) -> None:
         self.errors += 1
-        self.last_error = f"{name} failed: {why}"
+        self.last_error = _("{target} failed: {why}").format(target=name, why=why)
         log.warning("%s", self.last_error)
         if self.on_problem is not None:
             self.on_problem(self.last_error)
@@ -237,12 +239,12 @@ class AlertDispatcher:
                 if resp.status >= 300:
                     return f"HTTP {resp.status}"
         except TimeoutError:
-            return f"no answer within {self._timeout:g} s"
+            return _("no answer within {seconds} s").format(seconds=f"{self._timeout:g}")
         except aiohttp.InvalidURL:
-            return "the url is not a valid address"
+            return _("the url is not a valid address")
         except aiohttp.ClientError as exc:
             # str(exc) may quote the URL (and its token): the exception's kind says enough
-            return f"cannot reach the server ({type(exc).__name__})"
+            return _("cannot reach the server ({kind})").format(kind=type(exc).__name__)
         return None
 
     async def _desktop(self, alert: Alert) -> str | None:
@@ -252,7 +254,7 @@ class AlertDispatcher:
         if not isinstance(path, str):
             if "desktop" not in self.skipped:
                 self.skipped.add("desktop")
-                note = "desktop alerts skipped: notify-send is not installed (package libnotify-bin)"
+                note = _("desktop alerts skipped: notify-send is not installed (package libnotify-bin)")
                 log.info("%s", note)
                 if self.on_problem is not None:
                     self.on_problem(note)
@@ -274,8 +276,8 @@ class AlertDispatcher:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             await proc.wait()
-            return "notify-send did not return"
-        return f"notify-send exited with {code}" if code else None
+            return _("notify-send did not return")
+        return _("notify-send exited with {code}").format(code=code) if code else None
 
     async def close(self, wait: float = 1.0) -> None:
         """Give deliveries under way up to ``wait`` seconds, cancel the rest, close the HTTP client."""

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from tocsin.config.i18n import _
 from tocsin.desk.outputs import SEND_TIMEOUT_S, Message, Outcome, Output
 from tocsin.journal.outbox import Outbox, OutboxRow, worker_id
 from tocsin.sources.clock import Clock
@@ -134,7 +135,7 @@ class DeliveryWorker:
             except Exception as exc:  # a journal hiccup or a bug: said, then tried again
                 failures += 1
                 log.exception("alert delivery round failed")
-                self._problem(f"alert delivery: {type(exc).__name__}: {exc}"[:300])
+                self._problem(_("alert delivery: {error}").format(error=f"{type(exc).__name__}: {exc}")[:300])
                 busy = False
                 await asyncio.sleep(min(30.0, 0.5 * 2**failures))
             if busy or self._stopping:
@@ -201,12 +202,13 @@ class DeliveryWorker:
             why = error if outcome.permanent else f"{error} ({tries} tries)"
             events = await self.outbox.failed(row, self.worker, why, now, retry_at_ms=None)
             self.gave_up += 1
-            self._problem(f"alert to {row.output} given up: {why}")
+            self._problem(_("alert to {output} given up: {why}").format(output=row.output, why=why))
             return bool(events)
         delay = backoff_s(tries, outcome.retry_after, self._rand)
         await self.outbox.failed(row, self.worker, error, now, retry_at_ms=self._ms() + round(delay * 1000))
         self.retried += 1
-        self._problem(f"alert to {row.output} failed ({error}); it stays in the outbox and is retried")
+        said = _("alert to {output} failed ({error}); it stays in the outbox and is retried")
+        self._problem(said.format(output=row.output, error=error))
         return False
 
     def _problem(self, message: str) -> None:

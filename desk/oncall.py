@@ -29,8 +29,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
-from tocsin.config.i18n import _
+from tocsin.config.i18n import N_, _
 from tocsin.config.outputs import in_quiet_hours, output_ids
+from tocsin.config.reasons import level_name, listed, shown
 from tocsin.config.settings import AlertSettings, Settings
 from tocsin.desk.alerts import Alert
 from tocsin.desk.delivery import DeliveryWorker, http_session_factory
@@ -47,48 +48,27 @@ log = logging.getLogger(__name__)
 URGENT_SEVERITIES = ("sev1", "sev2")
 """What quiet hours let through."""
 
-_WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "opened": "{sev} incident #{id} opened on {topic}: {title}",
-        "step": "#{id} not acknowledged: step {step} of {of} called ({who})",
-        "page": "{sev} #{id} needs you (step {step}: not acknowledged for {wait} min): {title}",
-        "breach_ack": "#{id} not acknowledged: it was due at {due}",
-        "breach_resp": "#{id}: first public response overdue (due at {due})",
-        "severity": "#{id} raised to {sev}: {title}",
-        "resurgence": "#{id} reopened: {topic} is back ({why})",
-        "acknowledged": "#{id} acknowledged by {who}",
-        "resolved": "#{id} resolved",
-        "level": "{topic}: {prev} → {level}",
-        "source_down": "Source {source} is not seeing: {why}",
-        "clocks": "Ack due {ack} · first response due {resp}",
-        "level_is": "Level {level}",
-        "act": "Act: tocsin incident ack {id} (or a on the wall)",
-        "act_level": "Look at the wall; open an incident with e",
-        "act_source": "Check the source on the wall's health pane",
-        "nobody": "nobody on the roster",
-        "none": "none",
-    },
-    "fr": {
-        "opened": "Incident {sev} #{id} ouvert sur {topic} : {title}",
-        "step": "#{id} non pris en charge : échelon {step} sur {of} appelé ({who})",
-        "page": "{sev} #{id} vous attend (échelon {step} : sans prise en charge depuis {wait} min) : {title}",
-        "breach_ack": "#{id} non pris en charge : attendu à {due}",
-        "breach_resp": "#{id} : première réponse publique en retard (attendue à {due})",
-        "severity": "#{id} passé en {sev} : {title}",
-        "resurgence": "#{id} rouvert : {topic} repart ({why})",
-        "acknowledged": "#{id} pris en charge par {who}",
-        "resolved": "#{id} résolu",
-        "level": "{topic} : {prev} → {level}",
-        "source_down": "La source {source} ne voit plus rien : {why}",
-        "clocks": "Prise en charge avant {ack} · première réponse avant {resp}",
-        "level_is": "Niveau {level}",
-        "act": "Agir : tocsin incident ack {id} (ou a sur le mur)",
-        "act_level": "Regardez le mur ; ouvrez un incident avec e",
-        "act_source": "Vérifiez la source dans le panneau santé du mur",
-        "nobody": "personne dans l'équipe",
-        "none": "aucune",
-    },
+_WORDS: dict[str, str] = {
+    "opened": N_("{sev} incident #{id} opened on {topic}: {title}"),
+    "step": N_("#{id} not acknowledged: step {step} of {of} called ({who})"),
+    "page": N_("{sev} #{id} needs you (step {step}: not acknowledged for {wait} min): {title}"),
+    "breach_ack": N_("#{id} not acknowledged: it was due at {due}"),
+    "breach_resp": N_("#{id}: first public response overdue (due at {due})"),
+    "severity": N_("#{id} raised to {sev}: {title}"),
+    "resurgence": N_("#{id} reopened: {topic} is back ({why})"),
+    "acknowledged": N_("#{id} acknowledged by {who}"),
+    "resolved": N_("#{id} resolved"),
+    "level": N_("{topic}: {prev} → {level}"),
+    "source_down": N_("Source {source} is not seeing: {why}"),
+    "clocks": N_("Ack due {ack} · first response due {resp}"),
+    "level_is": N_("Level {level}"),
+    "act": N_("Act: tocsin incident ack {id} (or a on the wall)"),
+    "act_level": N_("Look at the wall; open an incident with e"),
+    "act_source": N_("Check the source on the wall's health pane"),
+    "nobody": N_("nobody on the roster"),
+    "none": N_("none"),
 }
+"""The messages' words, in English; translated (``desk.language``) as each message is made."""
 
 
 class OnCall:
@@ -131,7 +111,6 @@ class OnCall:
             on_event=on_delivered,
             **kwargs,
         )
-        self.words = _WORDS.get(settings.desk.language, _WORDS["en"])
         self.tz = _zone(settings.desk.timezone)
         self.queued = 0
         self.suppressed = 0
@@ -185,10 +164,10 @@ class OnCall:
         try:
             await self.flush()
         except JournalError as exc:
-            self._say(f"alerts not queued yet: {exc}")
+            self._say(_("alerts not queued yet: {error}").format(error=exc))
         except Exception as exc:  # never a silent death
             log.exception("queueing alerts failed")
-            self._say(f"alerts not queued: internal error ({type(exc).__name__})")
+            self._say(_("alerts not queued: internal error ({kind})").format(kind=type(exc).__name__))
 
     async def flush(self) -> int:
         """Queue the desk-side alerts waiting (kept for the next try when the journal is busy)."""
@@ -213,7 +192,6 @@ class OnCall:
         """The alert one journal event calls for, if any."""
         if inc is None or ev.incident_id is None:
             return None
-        w = self.words
         p = ev.payload
         base: dict[str, Any] = {
             "incident": inc.id,
@@ -224,22 +202,22 @@ class OnCall:
         sev = inc.severity.label
         topic = self._topic(inc.topic)
         if ev.kind is EventKind.OPENED:
-            title = w["opened"].format(sev=sev, id=inc.id, topic=topic, title=inc.title)
+            title = self._w("opened").format(sev=sev, id=inc.id, topic=topic, title=inc.title)
             return self._make(
                 "new_incident", ev, title, self._detail(inc, ev.at), f"new_incident:{inc.id}", base
             )
         if ev.kind is EventKind.ESCALATED and "step" in p:
             members = [str(m) for m in p.get("members") or ()]
-            who = ", ".join(self._name(m) for m in members) or w["nobody"]
+            who = ", ".join(self._name(m) for m in members) or self._w("nobody")
             step = int(p["step"])
-            title = w["step"].format(id=inc.id, step=step, of=p.get("of"), who=who)
+            title = self._w("step").format(id=inc.id, step=step, of=p.get("of"), who=who)
             data = {**base, "step": step, "members": members, "roles": list(p.get("roles") or ())}
             event = "ack_timeout" if p.get("auto") else "escalated"
             return self._make(event, ev, title, self._detail(inc, ev.at), f"ladder:{inc.id}:step{step}", data)
         if ev.kind is EventKind.ESCALATED and "to_severity" in p:
             if int(str(p["to_severity"])[3]) >= int(str(p.get("from_severity", "sev4"))[3]):
                 return None  # a severity lowered is no reason to call anyone
-            title = w["severity"].format(id=inc.id, sev=sev, title=inc.title)
+            title = self._w("severity").format(id=inc.id, sev=sev, title=inc.title)
             key = f"severity:{inc.id}:{p['to_severity']}"
             return self._make("level_change", ev, title, self._detail(inc, ev.at), key, base)
         if ev.kind is EventKind.SLA_BREACHED:
@@ -247,25 +225,25 @@ class OnCall:
             if p.get("clock") == "ack":
                 if self.settings.team.escalation:
                     return None  # the ladder's first step says it, with who was called
-                title = w["breach_ack"].format(id=inc.id, due=due)
+                title = self._w("breach_ack").format(id=inc.id, due=due)
                 return self._make(
                     "ack_timeout", ev, title, self._detail(inc, ev.at), f"ack_timeout:{inc.id}", base
                 )
-            title = w["breach_resp"].format(id=inc.id, due=due)
+            title = self._w("breach_resp").format(id=inc.id, due=due)
             key = f"sla_breach:{inc.id}:{p.get('clock')}"
             return self._make("sla_breach", ev, title, self._detail(inc, ev.at), key, base)
         if ev.kind is EventKind.REOPENED:
-            why = str(p.get("reason") or "")
-            title = w["resurgence"].format(id=inc.id, topic=topic, why=why)
+            why = shown(str(p.get("reason") or ""))
+            title = self._w("resurgence").format(id=inc.id, topic=topic, why=why)
             return self._make(
                 "resurgence", ev, title, self._detail(inc, ev.at), f"resurgence:{inc.id}:{ev.id}", base
             )
         if ev.kind is EventKind.ACKNOWLEDGED:
-            title = w["acknowledged"].format(id=inc.id, who=ev.operator)
+            title = self._w("acknowledged").format(id=inc.id, who=ev.operator)
             data = {**base, "operator": ev.operator}
             return self._make("acknowledged", ev, title, "", f"acknowledged:{inc.id}:{ev.id}", data)
         if ev.kind is EventKind.RESOLVED:
-            title = w["resolved"].format(id=inc.id)
+            title = self._w("resolved").format(id=inc.id)
             return self._make("resolved", ev, title, "", f"resolved:{inc.id}:{ev.id}", base)
         if ev.kind is EventKind.RESPONSE_DRAFTED:
             return self._approval_needed(ev, inc, base)
@@ -320,7 +298,9 @@ class OnCall:
         return self._make("resolved", ev, title, "", f"approval_decided:{inc.id}:{draft}", data)
 
     def level_alert_text(self, topic: str, previous: str, level: str) -> str:
-        return self.words["level"].format(topic=self._topic(topic), prev=previous, level=level)
+        return self._w("level").format(
+            topic=self._topic(topic), prev=level_name(previous), level=level_name(level)
+        )
 
     def _make(
         self, event: Any, ev: Event, title: str, detail: str, key: str, data: Mapping[str, Any]
@@ -343,19 +323,20 @@ class OnCall:
 
     def _detail(self, inc: Incident, now: datetime) -> str:
         """Reasons, clocks and the command to act, in two or three short lines."""
-        w = self.words
         lines = []
         if inc.level:
-            reasons = "; ".join(inc.level_reasons[:3])
-            lines.append(w["level_is"].format(level=inc.level) + (f": {reasons}" if reasons else ""))
-        _, ack, resp = clocks_for(inc, self.settings.team.sla, now)
+            reasons = listed(shown(r) for r in inc.level_reasons[:3])
+            lines.append(
+                self._w("level_is").format(level=level_name(inc.level)) + (f": {reasons}" if reasons else "")
+            )
+        _signal, ack, resp = clocks_for(inc, self.settings.team.sla, now)
         lines.append(
-            w["clocks"].format(
-                ack=self._hm(ack.due_at) if ack.due_at else w["none"],
-                resp=self._hm(resp.due_at) if resp.due_at else w["none"],
+            self._w("clocks").format(
+                ack=self._hm(ack.due_at) if ack.due_at else self._w("none"),
+                resp=self._hm(resp.due_at) if resp.due_at else self._w("none"),
             )
         )
-        lines.append(w["act"].format(id=inc.id))
+        lines.append(self._w("act").format(id=inc.id))
         return "\n".join(lines)
 
     def source_alerts(self, statuses: Iterable[Any], now: datetime) -> list[Alert]:
@@ -381,14 +362,14 @@ class OnCall:
             if sid in self._down:
                 continue
             self._down[sid] = str(why or state)
-            title = self.words["source_down"].format(source=sid, why=why or state)
+            title = self._w("source_down").format(source=sid, why=shown(str(why or state)))
             minute = int(now.timestamp()) // 60
             out.append(
                 Alert(
                     event="source_down",
                     at=now,
                     title=title,
-                    detail=self.words["act_source"],
+                    detail=self._w("act_source"),
                     data={"source": sid, "reason": str(why or state)},
                     key=f"source_down:{sid}:{minute}",
                 )
@@ -531,13 +512,18 @@ class OnCall:
             return None
         parts = []
         if s.retrying:
-            parts.append(f"{s.retrying} waiting to retry")
+            parts.append(_("{n} waiting to retry").format(n=s.retrying))
         if s.failed:
-            parts.append(f"{s.failed} undeliverable")
+            parts.append(_("{n} undeliverable").format(n=s.failed))
         why = f" ({s.last_error})" if s.last_error else ""
-        return "alerts: " + ", ".join(parts) + why
+        return _("alerts: {what}").format(what=", ".join(parts)) + why
 
     # --- words -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _w(key: str) -> str:
+        """One of the messages' words, in the desk's language."""
+        return _(_WORDS[key])
 
     def _topic(self, topic: str) -> str:
         return next((t.label for t in self.settings.topics if t.id == topic), topic)

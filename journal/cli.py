@@ -29,6 +29,25 @@ CHECKLIST_STEPS = ("hold", "facts", "act", "apologise", "values")
 """``journal.model.PLAYBOOK_IDS``, spelt out: this module's imports stay light (a test keeps them equal)."""
 
 
+def _(message: str) -> str:
+    """``message`` in the desk's language (Babel loads only past ``--help``: imported when first used)."""
+    from tocsin.config.i18n import _ as translated
+
+    return translated(message)
+
+
+def N_(message: str) -> str:
+    """Marks ``message`` for the catalog, translated where it is shown (``tocsin.config.i18n.N_``)."""
+    return message
+
+
+LIST_COLUMNS = (
+    N_("ID"), N_("SEV"), N_("STATE"), N_("TOPIC"), N_("ASSIGNEE"), N_("OPENED"), N_("ACK"), N_("RESPONSE"),
+    N_("TITLE"),
+)  # fmt: skip
+"""``incident list``'s column titles (English, translated when shown)."""
+
+
 class CommandFailed(Exception):
     """A message for the operator; exit 2."""
 
@@ -235,7 +254,8 @@ async def report_done(journal: Journal, what: str, incident: Any) -> int:
 
     await journal.check_clocks()
     when = local_time(incident.updated_at, desk_zone(journal))
-    print(f"#{incident.id} {what} by {one_line(journal.operator, 40)} at {when}")
+    said = _("#{id} {what} by {who} at {time}")
+    print(said.format(id=incident.id, what=what, who=one_line(journal.operator, 40), time=when))
     return EXIT_OK
 
 
@@ -246,7 +266,9 @@ def _write(path: str | Path, text: str, *, make_folder: bool = False) -> Path:
     try:
         return write_private(Path(path), text, make_folder=make_folder)
     except OSError as exc:
-        raise CommandFailed(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise CommandFailed(
+            _("cannot write {path}: {error}").format(path=path, error=exc.strerror or exc)
+        ) from None
 
 
 # --- incident -----------------------------------------------------------------------------------
@@ -256,28 +278,30 @@ async def _open(j: Journal, a: argparse.Namespace) -> int:
     from tocsin.journal.display import one_line
 
     inc = await j.open_incident(a.topic, a.severity, a.title, assignee=a.assignee)
-    return await report_done(
-        j, f"opened: {inc.severity.label} {one_line(inc.topic, 40)}: {one_line(inc.title, 80)},", inc
+    opened = _("opened: {severity} {topic}: {title},").format(
+        severity=inc.severity.label, topic=one_line(inc.topic, 40), title=one_line(inc.title, 80)
     )
+    return await report_done(j, opened, inc)
 
 
 async def _ack(j: Journal, a: argparse.Namespace) -> int:
-    return await report_done(j, "acknowledged", await j.acknowledge(a.id))
+    return await report_done(j, _("acknowledged"), await j.acknowledge(a.id))
 
 
 async def _assign(j: Journal, a: argparse.Namespace) -> int:
     from tocsin.journal.display import one_line
 
     inc = await j.assign(a.id, a.member)
-    return await report_done(j, f"assigned to {one_line(inc.assignee, 40)}", inc)
+    return await report_done(j, _("assigned to {member}").format(member=one_line(inc.assignee, 40)), inc)
 
 
 async def _note(j: Journal, a: argparse.Namespace) -> int:
     inc = await j.add_note(a.id, a.text, kind="lesson" if a.lesson else "note")
-    return await report_done(j, "lesson added" if a.lesson else "note added", inc)
+    return await report_done(j, _("lesson added") if a.lesson else _("note added"), inc)
 
 
 async def _respond(j: Journal, a: argparse.Namespace) -> int:
+    from tocsin.journal.display import kind_name, state_name
     from tocsin.journal.templates import filled, find_template
 
     kind, text = a.kind, a.text
@@ -292,18 +316,20 @@ async def _respond(j: Journal, a: argparse.Namespace) -> int:
 
                 text = mention_prefix(j.settings, j.reply_ref(answering), a.channel) + text
     if kind is None:
-        raise CommandFailed("a response needs --kind (or --template, whose kind it takes): nothing changed")
+        raise CommandFailed(
+            _("a response needs --kind (or --template, whose kind it takes): nothing changed")
+        )
     if text is None and not a.edit:
-        raise CommandFailed("a response needs --text, --template or --edit: nothing changed")
+        raise CommandFailed(_("a response needs --text, --template or --edit: nothing changed"))
     if a.edit:
         text = _edit(text or "")
     inc, draft = await j.respond(a.id, kind, a.channel, text, a.url, template=a.template, reply_to=answering)
     if draft is not None:
         roles = ", ".join(j.approval_roles(inc.severity))
-        return await report_done(
-            j, f"{kind.replace('_', ' ')} drafted as draft {draft}, awaiting approval by {roles}", inc
-        )
-    return await report_done(j, f"{kind.replace('_', ' ')} logged ({inc.state})", inc)
+        drafted = _("{kind} drafted as draft {draft}, awaiting approval by {roles}")
+        return await report_done(j, drafted.format(kind=kind_name(kind), draft=draft, roles=roles), inc)
+    logged = _("{kind} logged ({state})").format(kind=kind_name(kind), state=state_name(inc.state))
+    return await report_done(j, logged, inc)
 
 
 async def _post_answered(j: Journal, incident: str, ref: str) -> Any:
@@ -330,18 +356,24 @@ async def _post_answered(j: Journal, incident: str, ref: str) -> Any:
 
 
 async def _claim(j: Journal, a: argparse.Namespace) -> int:
+    from tocsin.journal.narrate import claim_status
+
     inc, claim = await j.add_claim(a.id, a.text, status=a.status, evidence=a.evidence)
-    return await report_done(j, f"claim {claim} recorded as {a.status}", inc)
+    said = _("claim {claim} recorded as {status}").format(claim=claim, status=claim_status(a.status))
+    return await report_done(j, said, inc)
 
 
 async def _claim_status(j: Journal, a: argparse.Namespace) -> int:
+    from tocsin.journal.narrate import claim_status
+
     inc = await j.set_claim(a.id, a.claim, a.status, evidence=a.evidence)
-    return await report_done(j, f"claim {a.claim} now {a.status}", inc)
+    said = _("claim {claim} now {status}").format(claim=a.claim, status=claim_status(a.status))
+    return await report_done(j, said, inc)
 
 
 async def _reject(j: Journal, a: argparse.Namespace) -> int:
     inc = await j.reject(a.id, a.draft, a.reason)
-    return await report_done(j, f"draft {a.draft} rejected", inc)
+    return await report_done(j, _("draft {draft} rejected").format(draft=a.draft), inc)
 
 
 async def _drafts(j: Journal, a: argparse.Namespace) -> int:
@@ -367,14 +399,22 @@ async def _drafts(j: Journal, a: argparse.Namespace) -> int:
         )
     if not drafts:
         if not unsent:
-            print("No response awaits approval.")
+            print(_("No response awaits approval."))
         return EXIT_OK
     for ev in drafts:
         p = ev.payload
+        said = _("#{id} draft {draft} by {author} since {time} ({kind} on {channel}, for {roles}): {text}")
         print(
-            f"#{ev.incident_id} draft {ev.id} by {one_line(ev.operator, 20)} since {local_time(ev.at, tz)} "
-            f"({one_line(p.get('kind'), 20)} on {one_line(p.get('channel'), 20)}, for "
-            f"{one_line(', '.join(p.get('roles') or ()), 40)}): {one_line(p.get('text'), 200)}"
+            said.format(
+                id=ev.incident_id,
+                draft=ev.id,
+                author=one_line(ev.operator, 20),
+                time=local_time(ev.at, tz),
+                kind=one_line(p.get("kind"), 20),
+                channel=one_line(p.get("channel"), 20),
+                roles=one_line(", ".join(p.get("roles") or ()), 40),
+                text=one_line(p.get("text"), 200),
+            )
         )
     return EXIT_OK
 
@@ -396,32 +436,39 @@ def _edit(text: str) -> str:
             done = subprocess.run([*shlex.split(editor), name], check=False)
         except OSError as exc:
             why = exc.strerror or exc
-            raise CommandFailed(f"cannot run the editor {editor!r}: {why}; nothing changed") from None
+            said = _("cannot run the editor {editor}: {error}; nothing changed")
+            raise CommandFailed(said.format(editor=repr(editor), error=why)) from None
         if done.returncode != 0:
-            raise CommandFailed(f"the editor {editor!r} exited with {done.returncode}: nothing changed")
+            said = _("the editor {editor} exited with {code}: nothing changed")
+            raise CommandFailed(said.format(editor=repr(editor), code=done.returncode))
         return Path(name).read_text(encoding="utf-8").strip()
     finally:
         os.unlink(name)
 
 
 async def _state(j: Journal, a: argparse.Namespace) -> int:
+    from tocsin.journal.display import state_name
+
     inc = await j.set_state(a.id, a.state, reason=a.reason)
-    return await report_done(j, f"now {inc.state}", inc)
+    return await report_done(j, _("now {state}").format(state=state_name(inc.state)), inc)
 
 
 async def _escalate(j: Journal, a: argparse.Namespace) -> int:
     inc = await j.escalate(a.id, a.severity)
-    what = f"now {inc.severity.label}" if a.severity else f"escalated to step {inc.escalation_step}"
-    if not a.severity:
+    if a.severity:
+        what = _("now {state}").format(state=inc.severity.label)
+    else:
+        what = _("escalated to step {step}").format(step=inc.escalation_step)
         roles = j.settings.team.escalation[inc.escalation_step - 1]
         call = [m.id for m in j.settings.team.roster if m.role in roles]
-        what += f" (call: {', '.join(call) or ', '.join(roles)})"
+        what += " " + _("(call: {who})").format(who=", ".join(call) or ", ".join(roles))
     return await report_done(j, what, inc)
 
 
 async def _check(j: Journal, a: argparse.Namespace) -> int:
     inc = await j.check(a.id, a.item, not a.undo)
-    return await report_done(j, f"{'unticked' if a.undo else 'ticked'} {a.item}", inc)
+    said = _("unticked {step}") if a.undo else _("ticked {step}")
+    return await report_done(j, said.format(step=a.item), inc)
 
 
 # --- journal ------------------------------------------------------------------------------------
@@ -430,7 +477,7 @@ async def _check(j: Journal, a: argparse.Namespace) -> int:
 async def _list(j: Journal, a: argparse.Namespace) -> int:
     import json
 
-    from tocsin.journal.display import local_time, one_line
+    from tocsin.journal.display import local_time, one_line, state_name
 
     now = j.clock.now()
     incidents = await j.incidents(include_resolved=a.all)
@@ -439,17 +486,17 @@ async def _list(j: Journal, a: argparse.Namespace) -> int:
             print(json.dumps({"type": "incident", **inc.to_json()}, ensure_ascii=False))
         return EXIT_OK
     if not incidents:
-        print("No incidents." if a.all else "No open incidents (--all shows resolved ones too).")
+        print(_("No incidents.") if a.all else _("No open incidents (--all shows resolved ones too)."))
         return EXIT_OK
     tz = desk_zone(j)
-    rows = [("ID", "SEV", "STATE", "TOPIC", "ASSIGNEE", "OPENED", "ACK", "RESPONSE", "TITLE")]
+    rows = [tuple(_(title) for title in LIST_COLUMNS)]
     for inc in incidents:
-        _, ack, resp = j.clocks(inc, now)
+        _signal, ack, resp = j.clocks(inc, now)
         rows.append(
             (
                 f"#{inc.id}",
                 inc.severity.label,
-                str(inc.state),
+                state_name(inc.state),
                 one_line(inc.topic, 16),
                 one_line(inc.assignee or "—", 12),
                 local_time(inc.opened_at, tz),
@@ -482,7 +529,8 @@ async def _export(j: Journal, a: argparse.Namespace) -> int:
         target = export_dir(j.settings, j.path) / export_name(pm.record.incident.id, a.format)
     if target is not None:
         written = _write(target, text, make_folder=a.save)
-        print(f"wrote the {a.format} post-mortem of #{pm.record.incident.id} to {written}", file=sys.stderr)
+        said = _("wrote the {format} post-mortem of #{id} to {path}")
+        print(said.format(format=a.format, id=pm.record.incident.id, path=written), file=sys.stderr)
     else:
         sys.stdout.write(text)
     return EXIT_OK
@@ -498,7 +546,7 @@ async def _corrections(j: Journal, a: argparse.Namespace) -> int:
             latest.pop((c.source, c.uid), None)
             latest[(c.source, c.uid)] = (text, c.new_label)
     _write(a.out, "".join(f"{text}\t{label}\n" for text, label in latest.values()))
-    print(f"wrote {len(latest)} corrections to {a.out}", file=sys.stderr)
+    print(_("wrote {n} corrections to {path}").format(n=len(latest), path=a.out), file=sys.stderr)
     return EXIT_OK
 
 
@@ -509,8 +557,7 @@ async def _handover(j: Journal, a: argparse.Namespace) -> int:
     try:
         since = parse_duration(a.since)
     except ValueError:
-        raise CommandFailed(
-            f"--since: expected a duration like 90m, 8h or 2d, got {a.since[:20]!r}"
-        ) from None
+        said = _("--since: expected a duration like 90m, 8h or 2d, got {value}")
+        raise CommandFailed(said.format(value=repr(a.since[:20]))) from None
     sys.stdout.write(await build_handover(j, since))
     return EXIT_OK

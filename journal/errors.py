@@ -1,12 +1,15 @@
 """What can go wrong with a journal action, in words an operator can act on.
 
 Every error raised by a command is raised before anything is written: the message says so
-("nothing changed"), and the screen or the CLI shows it as is (``str(exc)``).
+("nothing changed"), and the screen or the CLI shows it as is (``str(exc)``), in the desk's language:
+an error is said to the person who just acted, never stored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+from tocsin.config.i18n import _
 
 
 class JournalError(Exception):
@@ -19,40 +22,44 @@ class JournalError(Exception):
 
 class UnknownIncident(JournalError):
     def __init__(self, incident_id: object) -> None:
-        super().__init__(f"no incident #{incident_id} in the journal: nothing changed")
+        super().__init__(_("no incident #{id} in the journal: nothing changed").format(id=incident_id))
         self.incident_id = incident_id
 
 
 class EmptyField(JournalError):
     def __init__(self, field: str, what: str | None = None) -> None:
-        super().__init__(what or f"{field} is required and cannot be empty: nothing changed")
+        super().__init__(
+            what or _("{field} is required and cannot be empty: nothing changed").format(field=field)
+        )
         self.field = field
 
 
 class MissingResponseText(EmptyField):
     def __init__(self) -> None:
-        super().__init__("text", "a response needs the text that was published or sent: nothing changed")
+        super().__init__("text", _("a response needs the text that was published or sent: nothing changed"))
 
 
 class InvalidValue(JournalError):
     def __init__(self, field: str, value: object, allowed: Iterable[str]) -> None:
         shown = str(value)[:40]
-        super().__init__(f"{field}: {shown!r} is not one of {', '.join(allowed)}: nothing changed")
+        said = _("{field}: {value} is not one of {allowed}: nothing changed")
+        super().__init__(said.format(field=field, value=repr(shown), allowed=", ".join(allowed)))
         self.field = field
 
 
 class IncidentClosed(JournalError):
     def __init__(self, incident_id: int) -> None:
-        super().__init__(f"incident #{incident_id} is resolved: reopen it first; nothing changed")
+        super().__init__(
+            _("incident #{id} is resolved: reopen it first; nothing changed").format(id=incident_id)
+        )
         self.incident_id = incident_id
 
 
 class InvalidTransition(JournalError):
     def __init__(self, incident_id: int, current: str, wanted: str, hint: str = "") -> None:
         extra = f" ({hint})" if hint else ""
-        super().__init__(
-            f"incident #{incident_id} is {current}: cannot go to {wanted}{extra}; nothing changed"
-        )
+        said = _("incident #{id} is {state}: cannot go to {wanted}{hint}; nothing changed")
+        super().__init__(said.format(id=incident_id, state=current, wanted=wanted, hint=extra))
         self.incident_id = incident_id
 
 
@@ -60,14 +67,15 @@ class AlreadyDone(JournalError):
     """The action would change nothing (already acknowledged, already that severity…)."""
 
     def __init__(self, incident_id: int, what: str) -> None:
-        super().__init__(f"incident #{incident_id} {what}: nothing changed")
+        super().__init__(_("incident #{id} {what}: nothing changed").format(id=incident_id, what=what))
         self.incident_id = incident_id
 
 
 class UnknownMember(JournalError):
     def __init__(self, member: str, roster: Iterable[str]) -> None:
         known = ", ".join(roster)
-        super().__init__(f"{member[:40]!r} is not on the roster ({known}): nothing changed")
+        said = _("{member} is not on the roster ({known}): nothing changed")
+        super().__init__(said.format(member=repr(member[:40]), known=known))
         self.member = member
 
 
@@ -76,10 +84,10 @@ class UnknownTemplate(JournalError):
         from tocsin.config.checks import did_you_mean
 
         names = list(known)
-        listed = ", ".join(names) if names else "none: add some under responses: in the settings"
+        listed = ", ".join(names) if names else _("none: add some under responses: in the settings")
+        said = _("no response template {template} (templates: {known}){hint}: nothing changed")
         super().__init__(
-            f"no response template {template[:40]!r} (templates: {listed}){did_you_mean(template, names)}: "
-            "nothing changed"
+            said.format(template=repr(template[:40]), known=listed, hint=did_you_mean(template, names))
         )
         self.template = template
 
@@ -88,21 +96,18 @@ class NotAllowed(JournalError):
     """The operator may not take this decision (not an approver, or their own draft)."""
 
     def __init__(self, who: str, why: str) -> None:
-        super().__init__(f"{who[:40]} {why}: nothing changed")
+        super().__init__(_("{who} {why}: nothing changed").format(who=who[:40], why=why))
 
 
 class UnknownDraft(JournalError):
     def __init__(self, incident_id: int, draft: object, why: str | None = None) -> None:
-        super().__init__(
-            f"incident #{incident_id} has no draft {str(draft)[:20]} awaiting approval"
-            + (f" ({why})" if why else "")
-            + ": nothing changed"
-        )
+        said = _("incident #{id} has no draft {draft} awaiting approval{why}: nothing changed")
+        super().__init__(said.format(id=incident_id, draft=str(draft)[:20], why=f" ({why})" if why else ""))
 
 
 class NoEscalationStep(JournalError):
     def __init__(self, incident_id: int, why: str) -> None:
-        super().__init__(f"incident #{incident_id}: {why}; nothing changed")
+        super().__init__(_("incident #{id}: {why}; nothing changed").format(id=incident_id, why=why))
         self.incident_id = incident_id
 
 
@@ -110,10 +115,10 @@ class JournalBusy(JournalError):
     """Another process held the journal for longer than we were willing to wait."""
 
     def __init__(self, seconds: float) -> None:
-        super().__init__(
-            f"the journal stayed busy for {seconds:.0f} s (another tocsin is writing): "
-            "nothing changed, try again"
+        said = _(
+            "the journal stayed busy for {seconds} s (another tocsin is writing): nothing changed, try again"
         )
+        super().__init__(said.format(seconds=f"{seconds:.0f}"))
 
 
 class JournalUnavailable(JournalError):

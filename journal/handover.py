@@ -10,6 +10,8 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from tocsin.config.i18n import _, ngettext
+from tocsin.config.reasons import level_name
 from tocsin.config.text import duration_str
 from tocsin.journal import display as d
 from tocsin.journal.model import Event, EventKind, Incident
@@ -36,38 +38,46 @@ async def build_handover(journal: Journal, since: timedelta, now: datetime | Non
         return d.local_time(dt, tz, date=date)
 
     def head(inc: Incident) -> str:
-        return f"#{inc.id} {inc.severity.label} {inc.state}: {d.md(inc.title, 120)}"
+        return f"#{inc.id} {inc.severity.label} {d.state_name(inc.state)}: {d.md(inc.title, 120)}"
 
+    prepared = _("Prepared by {who}, covering the last {span} (since {time}).").format(
+        who=d.md(journal.operator), span=duration_str(since), time=d.local_time(start, tz)
+    )
     out = [
-        f"# Handover: {d.md(journal.settings.desk.name)}, {d.local_time(now, tz)}",
+        "# "
+        + _("Handover: {desk}, {time}").format(
+            desk=d.md(journal.settings.desk.name), time=d.local_time(now, tz)
+        ),
         "",
-        f"Prepared by {d.md(journal.operator)}, covering the last {duration_str(since)} "
-        f"(since {d.local_time(start, tz)}).",
+        prepared,
         "",
-        f"## Open incidents ({len(open_incidents)})",
+        "## " + _("Open incidents ({n})").format(n=len(open_incidents)),
         "",
     ]
     if not open_incidents:
-        out.append("Nothing open.")
+        out.append(_("Nothing open."))
     for inc in open_incidents:
         clocks = journal.clocks(inc, now)
         done = sum(1 for c in inc.checklist if c.done)
-        who = names.get(inc.assignee or "", inc.assignee) if inc.assignee else "unassigned"
+        who = names.get(inc.assignee or "", inc.assignee) if inc.assignee else _("unassigned")
+        opened = _("opened {time} ({span} ago)").format(
+            time=t(inc.opened_at, date=True), span=duration_str(now - inc.opened_at)
+        )
         parts = [
-            f"topic {d.md(inc.topic)}",
+            _("topic {topic}").format(topic=d.md(inc.topic)),
             d.md(who),
-            f"opened {t(inc.opened_at, date=True)} ({duration_str(now - inc.opened_at)} ago)",
+            opened,
             clocks[1].describe("handover"),
             clocks[2].describe("handover"),
-            f"checklist {done}/{len(inc.checklist)}",
+            _("checklist {done}/{of}").format(done=done, of=len(inc.checklist)),
         ]
         if inc.level:
-            parts.append(f"level {d.md(inc.level)}")
+            parts.append(_("level {level}").format(level=d.md(level_name(inc.level))))
         out.append(f"- **{head(inc)}**  \n  " + " · ".join(parts))
     unacked = [i for i in open_incidents if i.state.needs_ack]
-    out += ["", f"## Waiting for acknowledgement ({len(unacked)})", ""]
+    out += ["", "## " + _("Waiting for acknowledgement ({n})").format(n=len(unacked)), ""]
     if not unacked:
-        out.append("None: every open incident has someone on it.")
+        out.append(_("None: every open incident has someone on it."))
     for inc in unacked:
         out.append(f"- **{head(inc)}**, {journal.clocks(inc, now)[1].describe('handover')}")
     breaches: list[str] = []
@@ -75,16 +85,22 @@ async def build_handover(journal: Journal, since: timedelta, now: datetime | Non
         for c in journal.clocks(inc, now)[1:]:
             if c.breached:
                 recorded = inc.breaches.get(c.name)
-                note = f", recorded {t(recorded)}" if recorded else ""
-                breaches.append(f"- #{inc.id}: {c.describe('handover')} (was due {t(c.due_at)}{note})")
+                note = _(", recorded {time}").format(time=t(recorded)) if recorded else ""
+                due = _("was due {time}").format(time=t(c.due_at))
+                breaches.append(f"- #{inc.id}: {c.describe('handover')} ({due}{note})")
     for e in events:
         if e.kind is EventKind.SLA_BREACHED and e.incident_id in known and known[e.incident_id].closed:
-            breaches.append(f"- #{e.incident_id} (since resolved): {d.md(describe(e, tz))}")
-    out += ["", f"## SLA breaches ({len(breaches)})", ""]
-    out += breaches or ["None."]
-    out += ["", f"## What happened since {d.local_time(start, tz)} ({len(events)} events)", ""]
+            since_resolved = _("(since resolved)")
+            breaches.append(f"- #{e.incident_id} {since_resolved}: {d.md(describe(e, tz))}")
+    out += ["", "## " + _("SLA breaches ({n})").format(n=len(breaches)), ""]
+    out += breaches or [_("None.")]
+    # the English words as they always were, one form for every count; the pair gives French its singular
+    happened = ngettext(
+        "What happened since {time} ({n} events)", "What happened since {time} ({n} events)", len(events)
+    ).format(time=d.local_time(start, tz), n=len(events))
+    out += ["", f"## {happened}", ""]
     if not events:
-        out.append("Nothing was recorded.")
+        out.append(_("Nothing was recorded."))
     by_incident: dict[int | None, list[Event]] = defaultdict(list)
     for e in events:
         by_incident[e.incident_id].append(e)
@@ -97,9 +113,9 @@ async def build_handover(journal: Journal, since: timedelta, now: datetime | Non
     if loose:
         corrections = sum(1 for e in loose if e.kind is EventKind.SENTIMENT_CORRECTED)
         out += [
-            "### Outside incidents",
+            "### " + _("Outside incidents"),
             "",
-            f"- {corrections} sentiment correction(s) for the training data",
+            "- " + _("{n} sentiment correction(s) for the training data").format(n=corrections),
             "",
         ]
     resolved = [
@@ -108,10 +124,9 @@ async def build_handover(journal: Journal, since: timedelta, now: datetime | Non
         if known[i].resolved_at is not None and known[i].resolved_at >= start
     ]
     if resolved:
-        out += ["## Resolved in this period", ""]
+        out += ["## " + _("Resolved in this period"), ""]
         for inc in resolved:
-            out.append(
-                f"- #{inc.id} {inc.severity.label}: {d.md(inc.title, 120)}, resolved {t(inc.resolved_at)}"
-            )
+            said = _("resolved {time}").format(time=t(inc.resolved_at))
+            out.append(f"- #{inc.id} {inc.severity.label}: {d.md(inc.title, 120)}, {said}")
         out.append("")
     return "\n".join(out).rstrip() + "\n"

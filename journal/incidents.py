@@ -18,9 +18,11 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from tocsin.config.i18n import N_, _
 from tocsin.config.settings import Settings
-from tocsin.journal.archive import KEEP_SQL, MentionRow, mention_row, pin_in
+from tocsin.journal.archive import MentionRow, keep_in, mention_row, pin_in
 from tocsin.journal.clocks import unrecorded_breaches
+from tocsin.journal.display import kind_name, state_name
 from tocsin.journal.errors import (
     AlreadyDone,
     EmptyField,
@@ -50,6 +52,7 @@ from tocsin.journal.model import (
     level_rank,
     parse_incident_id,
 )
+from tocsin.journal.narrate import claim_status as claim_word
 from tocsin.journal.store import Store, Tx, from_ms, to_ms
 from tocsin.journal.templates import find_template
 from tocsin.sources.clock import Clock
@@ -59,6 +62,8 @@ Target = Mapping[str, str]
 """Where the desk posts an approved response: ``{"platform": "mastodon", "account": "brand"}``."""
 
 AUTOMATIC = "tocsin"
+DRAFT_STATES = {"approved": N_("approved"), "rejected": N_("rejected")}
+"""A decided draft's state in words (the journal keeps the English value)."""
 """Who the desk's own events (level changes, SLA breaches, resurgence) name as their author."""
 
 _SURGE = level_rank("alert")
@@ -212,7 +217,9 @@ class IncidentCommands:
         async def fn(tx: Tx, inc: Incident, at: datetime) -> Incident:
             self._not_closed(inc)
             if not inc.state.needs_ack:
-                raise AlreadyDone(inc.id, f"was already acknowledged by {inc.acknowledged_by}")
+                raise AlreadyDone(
+                    inc.id, _("was already acknowledged by {who}").format(who=inc.acknowledged_by)
+                )
             return await self._emit(tx, inc, EventKind.ACKNOWLEDGED, {"from": str(inc.state)}, at)
 
         return await self._act(incident_id, now, fn)
@@ -224,7 +231,7 @@ class IncidentCommands:
         async def fn(tx: Tx, inc: Incident, at: datetime) -> Incident:
             self._not_closed(inc)
             if inc.assignee == who["member"]:
-                raise AlreadyDone(inc.id, f"is already assigned to {who['member']}")
+                raise AlreadyDone(inc.id, _("is already assigned to {member}").format(member=who["member"]))
             return await self._emit(tx, inc, EventKind.ASSIGNED, {**who, "previous": inc.assignee}, at)
 
         return await self._act(incident_id, now, fn)
@@ -240,17 +247,16 @@ class IncidentCommands:
             self._not_closed(inc)
             if sev is not None:
                 if sev is inc.severity:
-                    raise AlreadyDone(inc.id, f"is already {sev.label}")
+                    raise AlreadyDone(inc.id, _("is already {state}").format(state=sev.label))
                 payload: dict[str, Any] = {"from_severity": str(inc.severity), "to_severity": str(sev)}
                 return await self._emit(tx, inc, EventKind.ESCALATED, payload, at)
             if not ladder:
                 raise NoEscalationStep(
-                    inc.id, "no escalation ladder in team.escalation (give a severity instead)"
+                    inc.id, _("no escalation ladder in team.escalation (give a severity instead)")
                 )
             if inc.escalation_step >= len(ladder):
-                raise NoEscalationStep(
-                    inc.id, f"already at the top of the escalation ladder (step {len(ladder)})"
-                )
+                top = _("already at the top of the escalation ladder (step {step})").format(step=len(ladder))
+                raise NoEscalationStep(inc.id, top)
             # whoever calls a step by hand is at a keyboard already: nobody pages them
             payload = self._ladder_step(inc.escalation_step + 1, skip=self.operator)
             return await self._emit(tx, inc, EventKind.ESCALATED, payload, at)
@@ -445,20 +451,21 @@ class IncidentCommands:
         if row is None:
             raise UnknownDraft(inc.id, draft)
         if row[0] != "pending":
-            raise UnknownDraft(inc.id, draft, f"it was already {row[0]}")
+            state = _(DRAFT_STATES[row[0]]) if row[0] in DRAFT_STATES else row[0]
+            raise UnknownDraft(inc.id, draft, _("it was already {state}").format(state=state))
         found = await tx.fetchone(f"SELECT {EVENT_COLUMNS} FROM events WHERE id = ?", (did,))
         assert found is not None
         ev = event_of(found)
         roles = tuple(ev.payload.get("roles") or ())
         member = next((m for m in self.settings.team.roster if m.id == self.operator), None)
         if ev.operator == self.operator:
-            raise NotAllowed(self.operator, "wrote this draft: a second person must approve it")
+            raise NotAllowed(self.operator, _("wrote this draft: a second person must approve it"))
         if member is None:
-            raise NotAllowed(self.operator, f"is not on the roster: only {', '.join(roles)} can decide")
+            said = _("is not on the roster: only {roles} can decide")
+            raise NotAllowed(self.operator, said.format(roles=", ".join(roles)))
         if member.role not in roles:
-            raise NotAllowed(
-                self.operator, f"is {member.role}: only {', '.join(roles)} can approve this draft"
-            )
+            said = _("is {role}: only {roles} can approve this draft")
+            raise NotAllowed(self.operator, said.format(role=member.role, roles=", ".join(roles)))
         return ev
 
     async def approve(
@@ -597,15 +604,19 @@ class IncidentCommands:
         wanted = _claim_status(status)
         proof = _optional(evidence)
         if wanted != "rumour" and proof is None:
-            raise EmptyField("evidence", f"calling a claim {wanted} needs the evidence: nothing changed")
+            said = _("calling a claim {status} needs the evidence: nothing changed")
+            raise EmptyField("evidence", said.format(status=claim_word(wanted)))
 
         async def fn(tx: Tx, inc: Incident, at: datetime) -> Incident:
             self._not_closed(inc)
             key = str(claim).strip().lstrip("#")
             if key not in inc.claims:
-                raise InvalidValue("claim", claim, list(inc.claims) or ["(no claim recorded yet)"])
+                raise InvalidValue("claim", claim, list(inc.claims) or [_("(no claim recorded yet)")])
             if inc.claims[key] == wanted:
-                raise AlreadyDone(inc.id, f"already has claim {key} as {wanted}")
+                raise AlreadyDone(
+                    inc.id,
+                    _("already has claim {claim} as {status}").format(claim=key, status=claim_word(wanted)),
+                )
             payload = {"claim": int(key), "status": wanted, "previous": inc.claims[key], "evidence": proof}
             return await self._emit(tx, inc, EventKind.CLAIM_CHANGED, payload, at)
 
@@ -648,7 +659,7 @@ class IncidentCommands:
             (inc.id, m.source, m.uid),
         )
         if pinned is not None:
-            raise AlreadyDone(inc.id, "already has this mention pinned")
+            raise AlreadyDone(inc.id, _("already has this mention pinned"))
         await pin_in(tx, row)
         event, after = await append(
             tx,
@@ -677,11 +688,12 @@ class IncidentCommands:
             self._not_closed(inc)
             current = next(c for c in inc.checklist if c.id == step)
             if done and current.done:
-                raise AlreadyDone(inc.id, f"already has {step!r} ticked")
+                raise AlreadyDone(inc.id, _("already has {step} ticked").format(step=repr(step)))
             if not done and not current.done:
-                raise AlreadyDone(inc.id, f"does not have {step!r} ticked")
+                raise AlreadyDone(inc.id, _("does not have {step} ticked").format(step=repr(step)))
             if not done and current.by != "check":
-                raise AlreadyDone(inc.id, f"has {step!r} ticked by the {current.by} logged; it stays ticked")
+                said = _("has {step} ticked by the {kind} logged; it stays ticked")
+                raise AlreadyDone(inc.id, said.format(step=repr(step), kind=kind_name(current.by)))
             return await self._emit(tx, inc, EventKind.CHECKED, {"item": step, "done": bool(done)}, at)
 
         return await self._act(incident_id, now, fn)
@@ -715,7 +727,7 @@ class IncidentCommands:
         async def fn(tx: Tx, inc: Incident, at: datetime) -> Incident:
             self._not_closed(inc)
             if inc.state is target:
-                raise AlreadyDone(inc.id, f"is already {target}")
+                raise AlreadyDone(inc.id, _("is already {state}").format(state=state_name(target)))
             inc = await self._ensure_ack(tx, inc, at)
             payload = {"from": str(inc.state), "to": str(target), "reason": _optional(reason)}
             return await self._emit(tx, inc, EventKind.STATE_CHANGED, payload, at)
@@ -729,7 +741,7 @@ class IncidentCommands:
 
         async def fn(tx: Tx, inc: Incident, at: datetime) -> Incident:
             if inc.closed:
-                raise AlreadyDone(inc.id, "is already resolved")
+                raise AlreadyDone(inc.id, _("is already {state}").format(state=state_name("resolved")))
             return await self._emit(
                 tx, inc, EventKind.RESOLVED, {"from": str(inc.state), "summary": _optional(summary)}, at
             )
@@ -745,11 +757,11 @@ class IncidentCommands:
             if inc.state not in (State.MONITORING, State.RESOLVED):
                 raise InvalidTransition(
                     inc.id,
-                    str(inc.state),
-                    "reopened",
-                    "only a monitoring or resolved incident can be reopened",
+                    state_name(inc.state),
+                    state_name("reopened"),
+                    _("only a monitoring or resolved incident can be reopened"),
                 )
-            payload = {"from": str(inc.state), "reason": _optional(reason) or "reopened by hand"}
+            payload = {"from": str(inc.state), "reason": _optional(reason) or N_("reopened by hand")}
             return await self._emit(tx, inc, EventKind.REOPENED, payload, at)
 
         return await self._act(incident_id, now, fn)
@@ -874,7 +886,7 @@ class IncidentCommands:
 
         async def body(tx: Tx) -> Event:
             inc = await load_incident(tx, iid) if iid is not None else None
-            await tx.execute(KEEP_SQL, row.values())
+            await keep_in(tx, row)
             ev, _ = await append(
                 tx,
                 inc,
