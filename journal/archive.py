@@ -3,13 +3,47 @@
 Takes what the pipeline hands out without depending on ``tocsin.scoring``: any object with
 ``.mention`` (a ``Mention``), ``.topics``, ``.sentiment`` (``.label``, ``.score``, ``.engine``) and
 ``.scores``; a bare ``Mention``; or the public JSON mention object (a dict, as ``--emit mentions``
-writes it). A batch is one transaction. Pinned evidence is never pruned.
+writes it). A batch is one transaction.
 
 A mention sent again with the same (source, uid) is a revision (``Mention.revision``), and the archive
 keeps what a post-mortem needs to tell the story: a deletion only marks the row (``deleted_at``; its
 sentiment and scores stay as they were judged); an edit replaces the words and their scores but keeps
 the first archived words (``original_text``) and marks ``edited_at``; a later author profile refreshes
 the row. Pinned evidence is never rewritten, only marked deleted or edited.
+
+**How it is stored, and why.** A storm is hundreds of thousands of mentions a day, and a desk keeps a
+month of them: stored as they were in schema 6 (a text column a field, keyed JSON for the author and
+the scores, a second copy of source and uid in the primary key's index) a mention took ~800 bytes, a
+busy month tens of gigabytes. Since schema 7 a row is (``journal/archive_format.py``)::
+
+    id | key | created_at | seq | topics | pinned | deleted_at | edited_at | dict | body
+
+- ``body``: everything the mention was (source, uid, words, link, author and their counts at the
+  time, engagement, language, hashtags, sentiment, every score, reply_to, raw_ref, the first words of
+  an edited post) as one JSON array with no key names, compressed alone with zstd and a **dictionary
+  trained on this journal's own mentions** (``mention_dicts``; the row's ``dict`` says which, 0 for
+  none). Posts are short: compressed alone they shrink ~1.5x, with a dictionary that already holds
+  their brand, hashtags, handles' shapes, URLs, score names and bot reasons ~4x (540 → 127 bytes on the
+  bench's mentions). The first dictionary is trained once the archive has ``TRAIN_AFTER`` mentions (the
+  rows written before it are compressed again with it), a new one every ``RETRAIN_EVERY`` writes on
+  what is said now; each is 32 kB, immutable and kept, so every row stays readable.
+- ``key``: a 64-bit hash of (source, uid) with a plain index (8 bytes instead of a second copy of a
+  ~60-byte Bluesky URI); rows that share a key (a collision) are told apart by the source and uid in
+  their records, so lookups read a key's rows and compare.
+- ``created_at``, ``seq``, ``topics``, ``pinned`` and the revision marks stay columns: what the
+  queries select on (a time window, an attached desk's cursor, a topic, pinned evidence, prune).
+
+Measured (``make bench``, ``journal_bytes_per_100k_mentions``, and a headless replay of
+``tests/bench/replay.py``): 800 → ~230 bytes a mention on the bench's mentions, 620 → ~215 on the
+varied replay, nothing of a mention dropped. Not done, and why: an authors table (a profile kept once
+per author) saves at most the ~20 bytes an author costs in a compressed record, and only for authors
+who post many times with the same counts; the followers at the time of a post are part of its
+judgement (influence) and change, so they would stay in the record anyway. Compressing many mentions
+together would shrink more, but a revision or a prune would rewrite whole blocks.
+
+Retention (``desk.archive_retention``, 30 days unless set; the desk prunes every hour) forgets older
+mentions but keeps pinned evidence and the mentions of an incident's topic posted in its window (6 h
+before it opened to 6 h after it was resolved), marked ``KEPT`` so later prunes pass them by.
 """
 
 from __future__ import annotations
@@ -17,12 +51,24 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from tocsin.journal.archive_format import (
+    RETRAIN_EVERY,
+    TRAIN_AFTER,
+    TRAIN_SAMPLE,
+    Codecs,
+    codecs_in,
+    codecs_of,
+    encode,
+    mention_key,
+    train,
+)
 from tocsin.journal.errors import InvalidValue, JournalBusy, JournalUnavailable
 from tocsin.journal.store import MENTIONS, Store, Tx, from_ms, to_ms
 from tocsin.sources.clock import Clock
@@ -45,44 +91,6 @@ class MentionRow:
     sentiment_score: float | None
     sentiment_engine: str | None
     scores: Mapping[str, Any]
-
-    def values(self, pinned: bool = False) -> tuple[Any, ...]:
-        m, a, e = self.mention, self.mention.author, self.mention.engagement
-        author = {
-            k: v
-            for k, v in (
-                ("handle", a.handle),
-                ("name", a.name),
-                ("followers", a.followers),
-                ("following", a.following),
-                ("posts", a.posts),
-                ("created_at", format_time(a.created_at) if a.created_at else None),
-                ("verified", a.verified),
-                ("bot", a.bot),
-            )
-            if v is not None
-        }
-        engagement = [e.replies, e.reposts, e.likes]
-        return (
-            m.source,
-            m.uid,
-            to_ms(m.created_at),
-            to_ms(m.received_at),
-            _dumps(list(self.topics)),
-            _dumps(author),
-            m.text,
-            m.url,
-            m.lang,
-            _dumps(list(m.hashtags)) if m.hashtags else None,
-            None if engagement == [None, None, None] else _dumps(engagement),
-            self.sentiment_label,
-            self.sentiment_score,
-            self.sentiment_engine,
-            _dumps(dict(self.scores)) if self.scores else None,
-            1 if pinned else 0,
-            m.reply_to,
-            m.raw_ref,
-        )
 
     def snapshot(self) -> dict[str, Any]:
         """What an ``evidence_pinned`` event keeps: the mention as it was, original time and text."""
@@ -149,87 +157,203 @@ def _row_from_json(obj: Mapping[str, Any]) -> MentionRow:
     )
 
 
-_COLUMNS = (
-    "source, uid, created_at, received_at, topics, author, text, url, lang, hashtags, engagement, "
-    "sentiment_label, sentiment_score, sentiment_engine, scores, pinned, reply_to, raw_ref"
+_COLUMNS = "id, key, created_at, seq, topics, pinned, deleted_at, edited_at, dict, body"
+"""A row as read: ``_archived`` takes them in this order."""
+INSERT_SQL = (
+    "INSERT INTO mentions (key, created_at, seq, topics, pinned, deleted_at, edited_at, dict, body) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_READ_COLUMNS = f"{_COLUMNS}, deleted_at, edited_at, original_text, seq"
-_PLACEHOLDERS = ", ".join("?" * 18)
-_REFRESH = (
-    "received_at = excluded.received_at, topics = excluded.topics, "
-    "author = excluded.author, text = excluded.text, url = excluded.url, lang = excluded.lang, "
-    "hashtags = excluded.hashtags, engagement = excluded.engagement, "
-    "sentiment_label = excluded.sentiment_label, sentiment_score = excluded.sentiment_score, "
-    "sentiment_engine = excluded.sentiment_engine, scores = excluded.scores, "
-    "reply_to = excluded.reply_to, raw_ref = excluded.raw_ref, seq = excluded.seq"
+UPDATE_SQL = (
+    "UPDATE mentions SET topics = ?, seq = ?, pinned = ?, deleted_at = ?, edited_at = ?, dict = ?, body = ? "
+    "WHERE id = ?"
 )
-# A new mention, or one seen again (replayed, or its author's profile arrived), refreshes its row,
-# except a pinned one, which stays as pinned; marks of deletion and edits stay. Every statement that
-# writes what attached desks should see again takes the next ``seq`` as its last value.
-ARCHIVE_SQL = (
-    f"INSERT INTO mentions ({_COLUMNS}, seq) VALUES ({_PLACEHOLDERS}, ?) "
-    f"ON CONFLICT(source, uid) DO UPDATE SET {_REFRESH} WHERE mentions.pinned = 0"
-)
-# An edit: the new words and their scores, the first archived words kept the first time they change
-# (in an UPDATE every right-hand side reads the row as it was, so ``mentions.text`` is the old text).
-# A mention first seen as an edit is inserted with no original: the desk never saw its first words.
-EDIT_SQL = (
-    f"INSERT INTO mentions ({_COLUMNS}, edited_at, seq) VALUES ({_PLACEHOLDERS}, ?, ?) "
-    f"ON CONFLICT(source, uid) DO UPDATE SET {_REFRESH}, "
-    "original_text = CASE WHEN mentions.original_text IS NULL AND mentions.text <> excluded.text "
-    "THEN mentions.text ELSE mentions.original_text END, "
-    "edited_at = CASE WHEN coalesce(mentions.edited_at, 0) > excluded.edited_at THEN mentions.edited_at "
-    "ELSE excluded.edited_at END WHERE mentions.pinned = 0"
-)
-# Pinned evidence keeps its words (the post-mortem quotes what was pinned) but learns it was edited.
-# (The later of two times is a CASE: SQLite spells it max(a, b), PostgreSQL greatest(a, b).)
-EDIT_PINNED_SQL = (
-    "UPDATE mentions SET edited_at = CASE WHEN coalesce(edited_at, 0) > ?1 THEN edited_at ELSE ?1 END "
-    "WHERE source = ?2 AND uid = ?3 AND pinned = 1"
-)
-# A deletion marks the row, pinned or not, and changes nothing else: the deleted post arrives unscored,
-# and its words and judgement as the desk saw them are the evidence. A mention never archived gets no
-# row (there would be nothing to show but "deleted"). The first time the desk learnt it is kept.
-DELETE_SQL = "UPDATE mentions SET deleted_at = ?, seq = ? WHERE source = ? AND uid = ? AND deleted_at IS NULL"
-_INSERT = f"INSERT INTO mentions ({_COLUMNS}) VALUES ({_PLACEHOLDERS}) ON CONFLICT(source, uid) DO"
-KEEP_SQL = f"{_INSERT} NOTHING"
-PIN_SQL = f"{_INSERT} UPDATE SET pinned = 1"
+PINNED = 1
+"""``mentions.pinned``: evidence pinned to an incident (never rewritten, never pruned)."""
+KEPT = 2
+"""``mentions.pinned``: kept past retention because an incident of one of its topics was open around
+it (see ``prune``); rewritten like any other row."""
+_LOOKUP_SIZES = (1, 16, 256)
+"""Keys asked for in one statement: a few fixed sizes (padded), so each is prepared once."""
 
 
-async def pin_in(tx: Tx, row: MentionRow) -> None:
-    """Archive a mention as pinned evidence (inside a caller's transaction)."""
-    await tx.execute(PIN_SQL, row.values(pinned=True))
+def _lookup_sql(size: int, condition: str) -> str:
+    marks = ", ".join("?" * size)
+    return f"SELECT {_COLUMNS} FROM mentions WHERE key IN ({marks}){condition}"
 
 
-_CONVERT_INLINE = 64
-
-
-_Run = tuple[str | None, list[tuple[Any, ...]]]
-
-
-def _runs(batch: Sequence[Any]) -> list[_Run]:
-    """The batch's statement values in runs of one kind (``None``: new mentions and author revisions,
-    ``"edit"``, ``"deleted"``), in the batch's order: an edit that follows its original is applied after
-    it. A batch without revisions is one run."""
-    runs: list[_Run] = []
-    kind: str | None = "start"
+async def _by_keys(tx: Tx, keys: Sequence[int], condition: str = "") -> list[tuple[Any, ...]]:
+    """Every row whose key is one of ``keys`` (collisions included: tell them apart by their record)."""
     rows: list[tuple[Any, ...]] = []
+    i = 0
+    while i < len(keys):
+        size = next((n for n in _LOOKUP_SIZES if n >= len(keys) - i), _LOOKUP_SIZES[-1])
+        chunk = list(keys[i : i + size])
+        chunk += [chunk[-1]] * (size - len(chunk))
+        rows += await tx.fetchall(_lookup_sql(size, condition), chunk)
+        i += size
+    return rows
+
+
+@dataclass(slots=True)
+class _Item:
+    """One mention of a batch, ready to write: what it is (``kind``: None for a new post or an author's
+    profile, ``edit``, ``deleted``, ``pin``, ``keep``), its key and its record, compressed with
+    ``dict_id`` (none for a deletion, which writes only its mark)."""
+
+    kind: str | None
+    row: MentionRow
+    key: int
+    created_ms: int
+    received_ms: int
+    topics: str
+    dict_id: int
+    body: bytes | None
+
+
+def _prepare(batch: Sequence[Any], codecs: Codecs, dict_id: int, kind: str | None = None) -> list[_Item]:
+    """The batch's mentions encoded and compressed (``kind`` for all, else each one's revision)."""
+    items = []
     for obj in batch:
         row = mention_row(obj)
         m = row.mention
-        revision = m.revision
-        if revision == "deleted":
-            values: tuple[Any, ...] = (to_ms(m.received_at), m.source, m.uid)
-        elif revision == "edit":
-            values = (*row.values(), to_ms(m.received_at))
-        else:
-            revision = None  # an author revision is an upsert like a new mention
-            values = row.values()
-        if revision != kind:
-            kind, rows = revision, []
-            runs.append((kind, rows))
-        rows.append(values)
-    return runs
+        what = kind if kind is not None else m.revision
+        if what == "author":
+            what = None  # an author's profile refreshes the row like the post seen again
+        created = to_ms(m.created_at)
+        body = None if what == "deleted" else codecs.compress(dict_id, encode(row, created))
+        key = mention_key(m.source, m.uid)
+        items.append(
+            _Item(what, row, key, created, to_ms(m.received_at), _dumps(list(row.topics)), dict_id, body)
+        )
+    return items
+
+
+@dataclass(slots=True)
+class _Slot:
+    """A mention's row as a batch leaves it: read from the journal (``id``) or new."""
+
+    id: int | None
+    key: int
+    created_ms: int
+    seq: int | None
+    topics: str
+    pinned: int
+    deleted_at: int | None
+    edited_at: int | None
+    dict_id: int
+    body: bytes
+    text: str
+    original: str | None
+    changed: bool = False
+
+
+def _later(a: int | None, b: int) -> int:
+    return b if a is None or b >= a else a
+
+
+def _apply(item: _Item, slots: dict[tuple[str, str], _Slot], seq: int, codecs: Codecs) -> None:
+    """What one mention does to its row (the rules in the module docstring), in the batch's order."""
+    m = item.row.mention
+    who = (m.source, m.uid)
+    slot = slots.get(who)
+    if item.kind == "deleted":  # marks the row, pinned or not; the first time the desk learnt it stays
+        if slot is not None and slot.deleted_at is None:
+            slot.deleted_at, slot.seq, slot.changed = item.received_ms, seq, True
+        return
+    assert item.body is not None
+    if slot is None:
+        slots[who] = _Slot(
+            None,
+            item.key,
+            item.created_ms,
+            None if item.kind in ("pin", "keep") else seq,
+            item.topics,
+            PINNED if item.kind == "pin" else 0,
+            None,
+            item.received_ms if item.kind == "edit" else None,
+            item.dict_id,
+            item.body,
+            m.text,
+            None,
+            True,
+        )
+        return
+    if item.kind == "keep":
+        return
+    if item.kind == "pin":
+        if slot.pinned != PINNED:
+            slot.pinned, slot.changed = PINNED, True
+        return
+    if slot.pinned == PINNED:  # pinned evidence keeps its words; it only learns it was edited
+        if item.kind == "edit":
+            slot.edited_at, slot.changed = _later(slot.edited_at, item.received_ms), True
+        return
+    original = slot.original
+    if item.kind == "edit":
+        if original is None and slot.text != m.text:
+            original = slot.text  # the first archived words, kept the first time they change
+        slot.edited_at = _later(slot.edited_at, item.received_ms)
+    if original is None and slot.created_ms == item.created_ms:
+        slot.body, slot.dict_id = item.body, item.dict_id
+    else:
+        slot.body = codecs.compress(item.dict_id, encode(item.row, slot.created_ms, original))
+        slot.dict_id = item.dict_id
+    slot.topics, slot.text, slot.original, slot.seq, slot.changed = item.topics, m.text, original, seq, True
+
+
+async def _write_items(tx: Tx, items: Sequence[_Item], first_seq: int | None) -> None:
+    """Write prepared mentions in one transaction: the rows they touch read once, then each mention
+    applied in order (the n-th taking seq ``first_seq + n``), then one INSERT or UPDATE a row."""
+    codecs = codecs_of(tx)
+    slots: dict[tuple[str, str], _Slot] = {}
+    existing = await _by_keys(tx, sorted({item.key for item in items}))
+    if existing:
+        await codecs.load(tx, {r[8] for r in existing})
+    for r in existing:
+        rid, key, created, seq, topics, pinned, deleted_at, edited_at, dict_id, body = r
+        record = codecs.read(dict_id, body)
+        slots[(record.source, record.uid)] = _Slot(
+            rid, key, created, seq, topics, pinned, deleted_at, edited_at, dict_id, body,
+            record.text, record.original_text,
+        )  # fmt: skip
+    for n, item in enumerate(items):
+        _apply(item, slots, (first_seq or 0) + n, codecs)
+    inserts, updates = [], []
+    for s in slots.values():
+        if s.id is None:
+            inserts.append(
+                (s.key, s.created_ms, s.seq, s.topics, s.pinned, s.deleted_at, s.edited_at, s.dict_id, s.body)
+            )
+        elif s.changed:
+            updates.append((s.topics, s.seq, s.pinned, s.deleted_at, s.edited_at, s.dict_id, s.body, s.id))
+    if inserts:
+        await tx.executemany(INSERT_SQL, inserts)
+    if updates:
+        await tx.executemany(UPDATE_SQL, updates)
+
+
+async def _writing_dict(tx: Tx) -> int:
+    """The dictionary to write with, asking the journal for a newer one now and then."""
+    codecs = codecs_of(tx)
+    if codecs.stale():
+        await codecs.refresh(tx)
+    return codecs.latest
+
+
+async def pin_in(tx: Tx, row: MentionRow) -> None:
+    """Archive a mention as pinned evidence (inside a caller's transaction); its row, if it has one
+    already, is only marked pinned."""
+    dict_id = await _writing_dict(tx)
+    await _write_items(tx, _prepare([row], codecs_of(tx), dict_id, "pin"), None)
+
+
+async def keep_in(tx: Tx, row: MentionRow) -> None:
+    """Archive a mention unless it is already (inside a caller's transaction)."""
+    dict_id = await _writing_dict(tx)
+    await _write_items(tx, _prepare([row], codecs_of(tx), dict_id, "keep"), None)
+
+
+_CONVERT_INLINE = 64
 
 
 SEQ_KEY = "mentions_seq"
@@ -248,21 +372,6 @@ async def take_seqs(tx: Tx, n: int) -> int:
         (SEQ_KEY, str(first + n - 1)),
     )
     return first
-
-
-async def _write_runs(tx: Tx, runs: Sequence[_Run]) -> None:
-    seq = await take_seqs(tx, sum(len(rows) for _, rows in runs))
-    for kind, rows in runs:
-        numbered = range(seq, seq + len(rows))
-        seq += len(rows)
-        if kind is None:
-            await tx.executemany(ARCHIVE_SQL, [(*r, n) for r, n in zip(rows, numbered, strict=True)])
-        elif kind == "edit":
-            await tx.executemany(EDIT_SQL, [(*r, n) for r, n in zip(rows, numbered, strict=True)])
-            await tx.executemany(EDIT_PINNED_SQL, [(r[-1], r[0], r[1]) for r in rows])
-        else:
-            deleted = [(at, n, source, uid) for (at, source, uid), n in zip(rows, numbered, strict=True)]
-            await tx.executemany(DELETE_SQL, deleted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +410,10 @@ class PruneResult:
     volume_minutes: int
 
 
+WINDOW_MARGIN_MS = 6 * 3600 * 1000
+"""An incident's window: from this long before it opened to this long after it was resolved."""
+
+
 class ArchiveCommands:
     """The archive part of ``Journal`` (needs ``store``, ``clock`` and ``settings``)."""
 
@@ -308,36 +421,107 @@ class ArchiveCommands:
     clock: Clock
     retention: timedelta
 
+    def _codecs(self) -> Codecs:
+        return codecs_in(self.store.cache)
+
     async def archive(self, mentions: Sequence[Any], *, durable: bool = False) -> int:
         """Archive a batch in one transaction, revisions included; returns how many mentions it took
         (a deletion of a mention never archived is taken and changes nothing).
 
         ``durable=False`` commits with ``synchronous=NORMAL``: safe if the process dies, and a power cut
         loses at most the last batches, which the sources can replay from their cursors. Listeners on
-        ``MENTIONS`` are woken when it commits (payload: how many mentions).
+        ``MENTIONS`` are woken when it commits (payload: how many mentions). The archive's first
+        compression dictionary is trained after the batch that reaches ``TRAIN_AFTER`` writes.
         """
         if not mentions:
             return 0
         batch = list(mentions)
+        codecs = self._codecs()
+        if codecs.checked_at == float("-inf"):  # a process's first batch: the journal's dictionary
+            await self.store.read(codecs.refresh)
+        dict_id = codecs.latest
         if len(batch) > _CONVERT_INLINE:
-            # ~30 µs a mention: a big batch converted on the loop would stall the screen for milliseconds
-            runs = await asyncio.to_thread(_runs, batch)
+            # ~10 µs a mention: a big batch converted on the loop would stall the screen for milliseconds
+            items = await asyncio.to_thread(_prepare, batch, codecs, dict_id)
         else:
-            runs = _runs(batch)
+            items = _prepare(batch, codecs, dict_id)
 
-        async def insert(tx: Tx) -> None:
-            await _write_runs(tx, runs)
+        async def insert(tx: Tx) -> int:
+            first = await take_seqs(tx, len(items))
+            await _write_items(tx, items, first)
+            if codecs.stale():
+                await codecs.refresh(tx)
             tx.notify(MENTIONS, str(len(batch)))
+            return first + len(items) - 1
 
-        await self.store.write(insert, durable=durable)
+        last = await self.store.write(insert, durable=durable)
+        if training_due(codecs, last):
+            await self.train_archive(last)
         return len(batch)
+
+    async def train_archive(self, seq: int | None = None) -> int | None:
+        """Train a new compression dictionary on the latest archived records and write with it from now
+        on (the first one also recompresses the rows written before it); returns its id, or None when
+        there is too little to train on or another desk trained one meanwhile. ``archive`` calls this
+        when it is due (``TRAIN_AFTER``, ``RETRAIN_EVERY``); a failure is logged, never raised."""
+        codecs = self._codecs()
+        seq = seq if seq is not None else await self.archive_seq()
+        codecs.next_training = seq + TRAIN_AFTER  # whatever happens, not again before then
+        try:
+
+            async def sample(tx: Tx) -> list[tuple[Any, ...]]:
+                rows = await tx.fetchall(
+                    "SELECT dict, body FROM mentions ORDER BY id DESC LIMIT ?", (TRAIN_SAMPLE,)
+                )
+                await codecs.load(tx, {r[0] for r in rows})
+                return rows
+
+            rows = await self.store.read(sample)
+            before = codecs.latest
+
+            def trained() -> bytes | None:
+                return train([codecs.decompress(d, bytes(b)) for d, b in rows])
+
+            body = await asyncio.to_thread(trained)
+            if body is None:
+                return None
+
+            async def keep(tx: Tx) -> int | None:
+                await codecs.refresh(tx)
+                if codecs.latest != before:
+                    return None  # another desk trained one meanwhile: write with theirs
+                dict_id = await _insert_dict(tx, body, seq, len(rows))
+                if before == 0:
+                    await _recompress_undictionaried(tx, dict_id, body)
+                return dict_id
+
+            dict_id = await self.store.write(keep, durable=False)
+            if dict_id is not None:  # known to this process once it is in the journal, not before
+                codecs.add(dict_id, body, seq)
+            return dict_id
+        except Exception:  # a dictionary is an economy: the archive works without a new one
+            log.exception("archive: could not train a compression dictionary")
+            return None
+
+    async def _read_rows(self, sql: str, params: Sequence[Any]) -> list[ArchivedMention]:
+        codecs = self._codecs()
+
+        async def q(tx: Tx) -> list[tuple[Any, ...]]:
+            rows = await tx.fetchall(sql, params)
+            await codecs.load(tx, {r[8] for r in rows})
+            return rows
+
+        rows = await self.store.read(q)
+        if len(rows) > _CONVERT_INLINE:  # a catch-up of thousands would stall the screen's loop
+            return await asyncio.to_thread(lambda: [_archived(r, codecs) for r in rows])
+        return [_archived(r, codecs) for r in rows]
 
     async def archived_mention(self, source: str, uid: str) -> ArchivedMention | None:
         """One archived mention, as stored."""
-        rows = await self.store.fetchall(
-            f"SELECT {_READ_COLUMNS} FROM mentions WHERE source = ? AND uid = ?", (source, uid)
+        rows = await self._read_rows(
+            f"SELECT {_COLUMNS} FROM mentions WHERE key = ?", (mention_key(source, uid),)
         )
-        return _archived(rows[0]) if rows else None
+        return next((a for a in rows if (a.mention.source, a.mention.uid) == (source, uid)), None)
 
     async def archived_between(
         self, start: datetime, end: datetime, *, topic: str | None = None, limit: int = 10_000
@@ -348,24 +532,33 @@ class ArchiveCommands:
         if topic is not None:
             where += " AND " + self.store.dialect.json_array_has("mentions.topics")
             params.append(topic)
-        rows = await self.store.fetchall(
-            f"SELECT {_READ_COLUMNS} FROM mentions WHERE {where} ORDER BY created_at LIMIT ?",
+        return await self._read_rows(
+            f"SELECT {_COLUMNS} FROM mentions WHERE {where} ORDER BY created_at, id LIMIT ?",
             (*params, limit),
         )
-        return [_archived(r) for r in rows]
 
     async def pinned_revisions(self, incident_id: int) -> dict[tuple[str, str], MentionRevisions]:
         """The evidence pinned to an incident that was deleted or edited since: (source, uid) → marks."""
-        rows = await self.store.fetchall(
-            "SELECT m.source, m.uid, m.deleted_at, m.edited_at, m.original_text FROM pins p "
-            "JOIN mentions m ON m.source = p.source AND m.uid = p.uid "
-            "WHERE p.incident_id = ? AND (m.deleted_at IS NOT NULL OR m.edited_at IS NOT NULL)",
-            (incident_id,),
-        )
-        return {
-            (source, uid): MentionRevisions(_time(deleted), _time(edited), original)
-            for source, uid, deleted, edited, original in rows
-        }
+        codecs = self._codecs()
+
+        async def q(tx: Tx) -> tuple[set[tuple[str, str]], list[tuple[Any, ...]]]:
+            pins = {(s, u) for s, u in await tx.fetchall(
+                "SELECT source, uid FROM pins WHERE incident_id = ?", (incident_id,)
+            )}  # fmt: skip
+            keys = sorted({mention_key(s, u) for s, u in pins})
+            rows = await _by_keys(tx, keys, " AND (deleted_at IS NOT NULL OR edited_at IS NOT NULL)")
+            await codecs.load(tx, {r[8] for r in rows})
+            return pins, rows
+
+        pins, rows = await self.store.read(q)
+        found = {}
+        for r in rows:
+            record = codecs.read(r[8], r[9])
+            if (record.source, record.uid) in pins:
+                found[(record.source, record.uid)] = MentionRevisions(
+                    _time(r[6]), _time(r[7]), record.original_text
+                )
+        return found
 
     async def archived_count(self) -> int:
         return int(await self.store.scalar("SELECT count(*) FROM mentions"))
@@ -374,12 +567,9 @@ class ArchiveCommands:
         """The mentions written to the archive after ``seq`` (new ones, revisions, deletions), in the
         order they were written, at most ``limit``: an attached desk's feed, read from its cursor (the
         last one's ``seq``). A mention written again comes again, as it now stands."""
-        rows = await self.store.fetchall(
-            f"SELECT {_READ_COLUMNS} FROM mentions WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+        return await self._read_rows(
+            f"SELECT {_COLUMNS} FROM mentions WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
         )
-        if len(rows) > _CONVERT_INLINE:  # a catch-up of thousands would stall the screen's loop
-            return await asyncio.to_thread(lambda: [_archived(r) for r in rows])
-        return [_archived(r) for r in rows]
 
     async def archive_seq(self) -> int:
         """The last ``seq`` the archive gave (0 for none): where a new reader starts."""
@@ -387,13 +577,25 @@ class ArchiveCommands:
         return int(value or 0)
 
     async def prune(self, now: datetime | None = None) -> PruneResult:
-        """Forget mentions posted before ``now - desk.archive_retention``, except pinned evidence,
-        and volume history older than that which no incident's chart needs."""
+        """Forget mentions posted before ``now - desk.archive_retention``, except pinned evidence and
+        the mentions of an incident's topic posted in its window (6 h before it opened to 6 h after it
+        was resolved, or now), which the post-mortem may still want (marked ``KEPT``, so later prunes
+        pass them by); and volume history older than that which no incident's chart needs."""
         now = now or self.clock.now()
         cutoff = to_ms(now - self.retention)
-        margin = 6 * 3600 * 1000
+        margin = WINDOW_MARGIN_MS
+        in_window = (
+            "EXISTS (SELECT 1 FROM incidents i WHERE mentions.created_at BETWEEN i.opened_at - ? "
+            "AND coalesce(i.resolved_at, ?) + ? AND "
+            + self.store.dialect.json_array_has("mentions.topics", "i.topic")
+            + ")"
+        )
 
         async def delete(tx: Tx) -> PruneResult:
+            await tx.execute(
+                f"UPDATE mentions SET pinned = {KEPT} WHERE created_at < ? AND pinned = 0 AND {in_window}",
+                (cutoff, margin, to_ms(now), margin),
+            )
             mentions = await tx.changed("DELETE FROM mentions WHERE created_at < ? AND pinned = 0", (cutoff,))
             # an incident's chart needs its topic's minutes from 6 h before the opening to 6 h after the end
             minutes = await tx.changed(
@@ -410,12 +612,70 @@ class ArchiveCommands:
         return result
 
 
-def _archived(r: tuple[Any, ...]) -> ArchivedMention:
+def training_due(codecs: Codecs, seq: int) -> bool:
+    """Whether the archive, at ``seq``, should train a compression dictionary (see archive_format)."""
+    if seq < codecs.next_training:
+        return False
+    if codecs.latest == 0:
+        return seq >= TRAIN_AFTER
+    return seq - codecs.latest_seq >= RETRAIN_EVERY
+
+
+_RECOMPRESS_MAX = 20_000
+
+
+async def _insert_dict(tx: Tx, body: bytes, seq: int, samples: int) -> int:
+    return int(
+        await tx.scalar(
+            "INSERT INTO mention_dicts (seq, samples, trained_at, body) VALUES (?, ?, ?, ?) RETURNING id",
+            (seq, samples, int(time.time() * 1000), body),
+        )
+    )
+
+
+async def _recompress_undictionaried(tx: Tx, dict_id: int, dictionary: bytes) -> None:
+    """The rows written before the journal had a dictionary, compressed again with its first (a few
+    thousand: the dictionary's own sample)."""
+    codecs = Codecs()  # not the store's: the dictionary is not the journal's until this commits
+    codecs.add(dict_id, dictionary, 0)
+    rows = await tx.fetchall("SELECT id, body FROM mentions WHERE dict = 0 LIMIT ?", (_RECOMPRESS_MAX,))
+    await tx.executemany(
+        "UPDATE mentions SET dict = ?, body = ? WHERE id = ?",
+        [(dict_id, codecs.compress(dict_id, codecs.decompress(0, bytes(b))), rid) for rid, b in rows],
+    )
+
+
+def _archived(r: tuple[Any, ...], codecs: Codecs) -> ArchivedMention:
+    _id, _key, created, seq, topics, pinned, deleted_at, edited_at, dict_id, body = r
+    record = codecs.read(dict_id, body)
+    row = record.row(created, json.loads(topics), deleted_at is not None)
+    order = None if seq is None else int(seq)
+    return ArchivedMention(
+        row, pinned == PINNED, _time(deleted_at), _time(edited_at), record.original_text, order
+    )
+
+
+def _time(ms: int | None) -> datetime | None:
+    return None if ms is None else from_ms(ms)
+
+
+# --- migration 7: the archive as schema 6 kept it, into the compact archive -------------------------
+
+_V6_COLUMNS = (
+    "source, uid, created_at, received_at, topics, author, text, url, lang, hashtags, engagement, "
+    "sentiment_label, sentiment_score, sentiment_engine, scores, pinned, reply_to, raw_ref, "
+    "deleted_at, edited_at, original_text, seq"
+)
+_V6_PAGE = 2000
+
+
+def _v6_row(r: tuple[Any, ...]) -> tuple[MentionRow, str | None]:
+    """A row of schema 6's ``mentions`` (JSON columns) as a MentionRow and its original words."""
     from tocsin.sources.model import Author, Engagement
 
     source, uid, created, received, topics, author, text, url, lang, hashtags, engagement = r[:11]
-    label, score, engine, scores, pinned, reply_to, raw_ref = r[11:18]
-    deleted_at, edited_at, original_text, seq = r[18:]
+    label, score, engine, scores = r[11:15]
+    reply_to, raw_ref, deleted_at, original_text = r[16], r[17], r[18], r[20]
     a = json.loads(author)
     e = json.loads(engagement) if engagement else [None, None, None]
     mention = Mention(
@@ -445,12 +705,52 @@ def _archived(r: tuple[Any, ...]) -> ArchivedMention:
     row = MentionRow(
         mention, tuple(json.loads(topics)), label, score, engine, json.loads(scores) if scores else {}
     )
-    order = None if seq is None else int(seq)
-    return ArchivedMention(row, bool(pinned), _time(deleted_at), _time(edited_at), original_text, order)
+    return row, original_text
 
 
-def _time(ms: int | None) -> datetime | None:
-    return None if ms is None else from_ms(ms)
+async def convert_archive_v7(tx: Tx) -> None:
+    """Migration 7's step (frozen with it): schema 6's ``mentions`` rows into ``archive_v7``, the first
+    dictionary trained on the latest of them when there are enough, every mark and seq kept."""
+    total = int(await tx.scalar("SELECT count(*) FROM mentions"))
+    if not total:
+        return
+    codecs = Codecs()  # not the store's: nothing here is the journal's until the migration commits
+    dict_id = 0
+    if total >= TRAIN_AFTER:
+        sample = await tx.fetchall(
+            f"SELECT {_V6_COLUMNS} FROM mentions ORDER BY created_at DESC LIMIT ?", (TRAIN_SAMPLE,)
+        )
+        records = []
+        for r in sample:
+            row, original = _v6_row(r)
+            records.append(encode(row, int(r[2]), original))
+        body = train(records)
+        if body is not None:
+            seq = int(await tx.scalar("SELECT value FROM journal_meta WHERE key = ?", (SEQ_KEY,)) or 0)
+            dict_id = await _insert_dict(tx, body, seq, len(records))
+            codecs.add(dict_id, body, seq)
+    after: tuple[Any, ...] | None = None
+    done = 0
+    while True:
+        page = "WHERE source > ? OR (source = ? AND uid > ?) " if after else ""
+        params: tuple[Any, ...] = (after[0], after[0], after[1]) if after else ()
+        rows = await tx.fetchall(
+            f"SELECT {_V6_COLUMNS} FROM mentions {page}ORDER BY source, uid LIMIT {_V6_PAGE}", params
+        )
+        if not rows:
+            break
+        values = []
+        for r in rows:
+            row, original = _v6_row(r)
+            created = int(r[2])
+            body = codecs.compress(dict_id, encode(row, created, original))
+            m = row.mention
+            key = mention_key(m.source, m.uid)
+            values.append((key, created, r[21], _dumps(list(row.topics)), r[15], r[18], r[19], dict_id, body))
+        await tx.executemany(INSERT_SQL.replace("INTO mentions", "INTO archive_v7"), values)
+        done += len(rows)
+        after = (rows[-1][0], rows[-1][1])
+    log.info("archive: %d mentions converted to the compact archive (dictionary %d)", done, dict_id)
 
 
 class Archiver:
@@ -582,7 +882,7 @@ class Archiver:
         lost = 0
         for m in chunk:
             try:
-                mention_row(m).values()  # refuses what cannot be read before touching the journal
+                encode(mention_row(m), 0)  # refuses what cannot be stored before touching the journal
                 self.written += await self._write_retrying([m])
             except Exception as exc:
                 lost += 1

@@ -36,9 +36,10 @@ class Dialect:
         """A migration statement (``MIGRATIONS`` are written in SQLite's types) as this database takes it."""
         return statement
 
-    def json_array_has(self, column: str) -> str:
-        """A condition: the JSON array of strings in ``column`` holds the next parameter's value."""
-        return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE value = ?)"
+    def json_array_has(self, column: str, value: str = "?") -> str:
+        """A condition: the JSON array of strings in ``column`` holds ``value`` (an expression: the next
+        parameter unless told)."""
+        return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE value = {value})"
 
 
 class PostgresDialect(Dialect):
@@ -50,9 +51,9 @@ class PostgresDialect(Dialect):
     def ddl(self, statement: str) -> str:
         return postgres_ddl(statement)
 
-    def json_array_has(self, column: str) -> str:
+    def json_array_has(self, column: str, value: str = "?") -> str:
         elements = f"json_array_elements_text({column}::json)"
-        return f"EXISTS (SELECT 1 FROM {elements} AS j(value) WHERE j.value = ?)"
+        return f"EXISTS (SELECT 1 FROM {elements} AS j(value) WHERE j.value = {value})"
 
 
 SQLITE = Dialect()

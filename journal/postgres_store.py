@@ -157,8 +157,8 @@ def _is_gone(exc: BaseException, conn: asyncpg.Connection | None) -> bool:
 class PgTx(Tx):
     dialect = POSTGRES
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        super().__init__()
+    def __init__(self, conn: asyncpg.Connection, cache: dict[str, Any] | None = None) -> None:
+        super().__init__(cache)
         self._conn = conn
 
     async def execute(self, sql: str, params: Params = ()) -> None:
@@ -340,7 +340,7 @@ class PostgresStore(Store):
             async def attempt() -> T:
                 conn = await self._connection()
                 pid = conn.get_server_pid()
-                tx = PgTx(conn)
+                tx = PgTx(conn, self.cache)
                 xid: int | None = None
                 committing = False
                 try:  # BEGIN inside: a cancel while it is under way must still end the transaction
@@ -429,7 +429,7 @@ class PostgresStore(Store):
                 conn = await self._connection()
                 try:
                     await conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                    return await fn(PgTx(conn))
+                    return await fn(PgTx(conn, self.cache))
                 except Exception as exc:
                     if _is_gone(exc, conn):
                         raise self._dropped(exc, conn) from None

@@ -82,8 +82,8 @@ def prepare_path(path: str | Path) -> Path:
 class SqliteTx(Tx):
     dialect = SQLITE
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        super().__init__()
+    def __init__(self, conn: aiosqlite.Connection, cache: dict[str, Any] | None = None) -> None:
+        super().__init__(cache)
         self._conn = conn
 
     async def execute(self, sql: str, params: Params = ()) -> None:
@@ -125,7 +125,7 @@ class SqliteStore(Store):
         self._monotonic = monotonic
         self._lock = asyncio.Lock()
         self._synchronous = "FULL"
-        self._tx = SqliteTx(conn)
+        self._tx = SqliteTx(conn, self.cache)
         self._listeners: weakref.WeakSet[SqliteListener] = weakref.WeakSet()
 
     @classmethod

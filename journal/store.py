@@ -50,8 +50,20 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 Params = Sequence[Any] | Mapping[str, Any]
 
+MigrationStep = Callable[["Tx"], Awaitable[None]]
+"""A migration step written in Python, for data SQL cannot convert the same way on both databases; like
+the statements around it, it runs inside the migration's transaction."""
+
+
+async def _compact_archive(tx: Tx) -> None:
+    """Migration 7's step: every archived mention into the compact archive (``journal/archive.py``)."""
+    from tocsin.journal.archive import convert_archive_v7
+
+    await convert_archive_v7(tx)
+
+
 # Ordered migrations: (version, statements). Never edit a released one; append a new version.
-MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+MIGRATIONS: tuple[tuple[int, tuple[str | MigrationStep, ...]], ...] = (
     (
         1,
         (
@@ -225,6 +237,41 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             ) WITHOUT ROWID""",
         ),
     ),
+    (
+        7,
+        (
+            # the compact archive (journal/archive.py says why): a mention is one record compressed with
+            # zstd and a dictionary trained on the journal's own mentions (``dict``: which one, 0 for
+            # none), found by ``key``, a 64-bit hash of (source, uid) that rows may share (their records
+            # tell them apart); what queries select on stays a column. ``pinned``: 1 pinned evidence, 2
+            # kept past retention for an incident's window. Dictionaries are immutable and never reused.
+            """CREATE TABLE mention_dicts (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                seq INTEGER NOT NULL,
+                samples INTEGER NOT NULL,
+                trained_at INTEGER NOT NULL,
+                body BLOB NOT NULL
+            )""",
+            """CREATE TABLE archive_v7 (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                key INTEGER NOT NULL,
+                created_at INTEGER NOT NULL,
+                seq INTEGER,
+                topics TEXT NOT NULL,
+                pinned INTEGER NOT NULL DEFAULT 0,
+                deleted_at INTEGER,
+                edited_at INTEGER,
+                dict INTEGER NOT NULL,
+                body BLOB NOT NULL
+            )""",
+            _compact_archive,  # every row of schema 6's mentions, converted
+            "DROP TABLE mentions",
+            "ALTER TABLE archive_v7 RENAME TO mentions",
+            "CREATE INDEX mentions_key ON mentions(key)",
+            "CREATE INDEX mentions_created ON mentions(created_at)",
+            "CREATE INDEX mentions_seq ON mentions(seq)",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -235,7 +282,6 @@ MENTIONS = "mentions"
 SNAPSHOTS = "snapshots"
 """Channel: a desk wrote a snapshot of what it shows (for attached desks)."""
 CHANNELS = (EVENTS, MENTIONS, SNAPSHOTS)
-
 
 
 def to_ms(dt: datetime) -> int:
@@ -292,8 +338,10 @@ class Tx(ABC):
 
     dialect: Dialect
 
-    def __init__(self) -> None:
+    def __init__(self, cache: dict[str, Any] | None = None) -> None:
         self._notes: dict[str, str] = {}
+        self.cache: dict[str, Any] = {} if cache is None else cache
+        """The store's ``cache``, shared by its transactions."""
 
     @abstractmethod
     async def execute(self, sql: str, params: Params = ()) -> None:
@@ -441,6 +489,9 @@ class Store(ABC):
     def __init__(self) -> None:
         self.retries = 0
         """How many times a busy (or unreachable) journal made us retry (for tests and the status line)."""
+        self.cache: dict[str, Any] = {}
+        """What this process keeps of the journal's immutable data between transactions (the archive's
+        compression dictionaries: ``journal/archive_format.py``), reached from any ``Tx`` as ``tx.cache``."""
 
     @classmethod
     async def open(cls, location: str | Path, *, busy_timeout: float = 5.0, retry_for: float = 30.0) -> Store:
@@ -514,7 +565,7 @@ class Store(ABC):
 
         migrations, latest = this.MIGRATIONS, this.SCHEMA_VERSION
 
-        async def step(tx: Tx) -> None:
+        async def step(tx: Tx) -> int:
             version = await self._schema_version(tx)
             if version > latest:
                 raise JournalUnavailable(
@@ -524,11 +575,17 @@ class Store(ABC):
             for v, statements in migrations:
                 if v > version:
                     for sql in statements:
-                        await tx.execute(self.dialect.ddl(sql))
+                        if isinstance(sql, str):
+                            await tx.execute(self.dialect.ddl(sql))
+                        else:  # a step that converts data in Python (the same on both databases)
+                            await sql(tx)
             if version != latest:
                 await self._set_schema_version(tx, latest)
+            return version
 
-        await self.write(step)
+        before = await self.write(step)
+        if 0 < before < latest:  # a migration that rewrote tables leaves their old pages free
+            await self.vacuum_free_pages()
 
     # --- notifications ---------------------------------------------------------------------------
 

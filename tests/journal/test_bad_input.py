@@ -21,7 +21,7 @@ from tocsin.journal.store import Tx
 from .conftest import mention
 
 TABLES = ("events", "incidents", "mentions", "volume", "pins", "cursors", "journal_meta", "outbox",
-          "outbox_keys", "drafts", "snapshots", "desks")  # fmt: skip
+          "outbox_keys", "drafts", "snapshots", "desks", "mention_dicts")  # fmt: skip
 
 
 async def dump(journal: Journal) -> list[tuple[Any, ...]]:

@@ -43,6 +43,8 @@ def test_migrations_get_postgresql_types() -> None:
 def test_every_migration_leaves_no_sqlite_only_word_for_postgresql() -> None:
     for _, statements in MIGRATIONS:
         for sql in statements:
+            if not isinstance(sql, str):
+                continue  # a step in Python: the same code on both databases
             translated = POSTGRES.ddl(sql).upper()
             for word in ("AUTOINCREMENT", "WITHOUT ROWID", " INTEGER", " REAL", "PRAGMA"):
                 assert word not in translated, (word, sql)
