@@ -83,8 +83,8 @@ class JournalDesk(Protocol):
 
 class FollowedClock:
     """The ingest desk's clock as an attached desk reads it: the time of its latest snapshot, run on at
-    its speed from the real time the snapshot was written; real time until the first one. It never
-    goes backward (a late snapshot does not pull it back)."""
+    its speed from the real time the snapshot was written; real time until the first one. Once it
+    follows, it never goes backward (a late snapshot does not pull it back)."""
 
     def __init__(self, wall: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._wall = wall
@@ -93,8 +93,11 @@ class FollowedClock:
         self._speed = 1.0
         self._last: datetime | None = None
 
-    def follow(self, at: datetime, speed: float, written_at: datetime) -> None:
-        """The ingest desk's time was ``at`` when it wrote a snapshot at real time ``written_at``."""
+    def follow(self, at: datetime, speed: float, written_at: datetime, *, new_desk: bool = False) -> None:
+        """The ingest desk's time was ``at`` when it wrote a snapshot at real time ``written_at``;
+        ``new_desk``: another desk ingests now (it took over), whose time may be earlier."""
+        if self._anchor is None or new_desk:
+            self._last = None  # real time until now, or another desk's: a demo's time may be earlier
         self._anchor, self._written = at, written_at
         self._speed = speed if speed > 0 else 1.0
 
@@ -137,6 +140,7 @@ class AttachedDesk:
         self._journal: Journal | None = None
         self._snapshot = empty_snapshot(self.clock.now())
         self._version = 0
+        self._publisher: str | None = None
         self._finished = False
         self._cursor = 0
         self._feed: deque[ScoredMention] = deque(maxlen=FEED_KEEP)
@@ -253,7 +257,9 @@ class AttachedDesk:
             self.snapshot_written_at = published.written_at
             follow = getattr(self.clock, "follow", None)
             if follow is not None:
-                follow(shown.snapshot.at, shown.speed, published.written_at)
+                new_desk = self._publisher is not None and published.desk != self._publisher
+                follow(shown.snapshot.at, shown.speed, published.written_at, new_desk=new_desk)
+            self._publisher = published.desk
         taken = 0
         while True:
             rows = await journal.archived_since(self._cursor, limit=READ_LIMIT)

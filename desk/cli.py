@@ -57,17 +57,18 @@ def _positive_float(value: str) -> float:
     return f
 
 
-def _add_desk_options(p: argparse.ArgumentParser, default: object = None) -> None:
-    """Who this desk is and which desk it shows (``tocsin`` and ``tocsin run``)."""
-    p.add_argument(
-        "--attach",
-        nargs="?",
-        const="",
-        default=default,
-        metavar="JOURNAL",
-        help="show the desk that ingests on a journal (a file or a postgresql:// URL; default: the "
-        "config's desk.journal), opening no source of its own",
-    )
+def _add_desk_options(p: argparse.ArgumentParser, default: object = None, *, attach: bool = True) -> None:
+    """Who this desk is and which desk it shows (``tocsin``, ``tocsin run``; the demo has no ``--attach``)."""
+    if attach:
+        p.add_argument(
+            "--attach",
+            nargs="?",
+            const="",
+            default=default,
+            metavar="JOURNAL",
+            help="show the desk that ingests on a journal (a file or a postgresql:// URL; default: the "
+            "config's desk.journal), opening no source of its own",
+        )
     p.add_argument(
         "--operator", default=default, metavar="NAME", help="who acts at this desk (default: desk.operator)"
     )
@@ -114,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="the desk on the bundled bad-buzz scenario")
     demo.add_argument("--speed", type=_positive_float, default=1.0, help="10: the storm in ~1 min")
     _add_run_options(demo)
+    _add_desk_options(demo, default=argparse.SUPPRESS, attach=False)
 
     run = sub.add_parser("run", help="the desk on a config (use --headless for JSON Lines)")
     run.add_argument("--config", dest="run_config", metavar="FILE")

@@ -11,10 +11,11 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from tocsin.desk.attach import FALLBACK_S, AttachedDesk
+from tocsin.desk.attach import FALLBACK_S, AttachedDesk, FollowedClock
 from tocsin.journal.api import Journal
 from tocsin.journal.desks import INGEST
 from tocsin.journal.store import Store
@@ -291,3 +292,18 @@ async def test_a_dropped_postgresql_connection_under_an_attached_desk_is_survive
     finally:
         await bob.stop()
         await ingest.stop()
+
+
+def test_an_attached_desks_clock_follows_the_ingest_desks_even_back_to_a_demos_time() -> None:
+    real = [datetime(2026, 12, 4, 17, 30, tzinfo=UTC)]
+    clock = FollowedClock(wall=lambda: real[0])
+    assert clock.now() == real[0]  # real time until the ingest desk's first snapshot
+    demo = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+    clock.follow(demo, 10.0, written_at=real[0] - timedelta(seconds=1))
+    assert clock.now() == demo + timedelta(seconds=10) and clock.speed == 10.0
+    real[0] += timedelta(seconds=2)
+    assert clock.now() == demo + timedelta(seconds=30)
+    clock.follow(demo, 10.0, written_at=real[0])  # a late snapshot: the clock does not go back
+    assert clock.now() == demo + timedelta(seconds=30)
+    clock.follow(demo, 10.0, written_at=real[0], new_desk=True)  # another demo took over: its time
+    assert clock.now() == demo
