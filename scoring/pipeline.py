@@ -45,12 +45,12 @@ from tocsin.scoring.judge import Judge, Judged, TopicFigures, TopicJudgement, bl
 from tocsin.scoring.judge_worker import JudgeProcess, RemoteJudged
 from tocsin.scoring.levels import LevelState
 from tocsin.scoring.recent import RecentKeys
-from tocsin.scoring.snapshot import Behind, ScoredMention, SentimentScore, Snapshot, TopicSnapshot
+from tocsin.scoring.snapshot import Behind, Snapshot, TopicSnapshot
 from tocsin.scoring.topics import TopicMatcher
 from tocsin.scoring.windows import TopicWindows
 from tocsin.sources.base import SourceStatus
 from tocsin.sources.clock import Clock
-from tocsin.sources.model import Mention
+from tocsin.sources.model import Mention, ScoredMention, SentimentScore
 
 log = logging.getLogger(__name__)
 

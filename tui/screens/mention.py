@@ -27,9 +27,9 @@ from tocsin.config.text import duration_str
 from tocsin.desk.feed import author_updated, edited
 from tocsin.desk.palette import SENTIMENT_STYLE
 from tocsin.scoring.influence import Influence, InfluenceScorer
-from tocsin.scoring.snapshot import ClusterRow, ScoredMention, Snapshot
+from tocsin.scoring.snapshot import ClusterRow, Snapshot
 from tocsin.scoring.troll import troll_reasons
-from tocsin.sources.model import Mention
+from tocsin.sources.model import Mention, ScoredMention
 from tocsin.tui import safe_text
 
 LABEL_WIDTH = 12
