@@ -16,8 +16,9 @@ from tocsin.config.reasons import level_name, shown
 from tocsin.config.settings import LEVELS, Settings
 from tocsin.journal.display import kind_name, one_line
 from tocsin.journal.model import Incident, ResponseKind, Severity
-from tocsin.scoring.snapshot import ScoredMention, TermRow, TopicSnapshot
+from tocsin.scoring.snapshot import TermRow, TopicSnapshot
 from tocsin.scoring.topics import normalise
+from tocsin.sources.model import ScoredMention
 
 LEVEL_SEVERITY: dict[str, Severity] = {
     "crisis": Severity.SEV1,

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from tocsin.config.settings import Settings
 from tocsin.config.text import handle_str
 from tocsin.journal.model import Incident, TrollGuard
-from tocsin.scoring.snapshot import ScoredMention
 from tocsin.scoring.troll import troll_reasons
+from tocsin.sources.model import ScoredMention
 
 if TYPE_CHECKING:
     from tocsin.journal.api import Journal

@@ -36,9 +36,10 @@ from tocsin.config.settings import Settings
 from tocsin.desk.wire import WireError, scored_from_archive, snapshot_from_wire
 from tocsin.journal.errors import JournalError
 from tocsin.journal.store import MENTIONS, SNAPSHOTS
-from tocsin.scoring.snapshot import ScoredMention, Snapshot
+from tocsin.scoring.snapshot import Snapshot
 from tocsin.sources.base import Source
 from tocsin.sources.clock import Clock
+from tocsin.sources.model import ScoredMention
 
 if TYPE_CHECKING:
     from tocsin.journal.api import Journal

@@ -17,10 +17,10 @@ from typing import Protocol, runtime_checkable
 from tocsin.config.settings import Settings
 from tocsin.scoring.levels import LevelState
 from tocsin.scoring.pipeline import Pipeline, SentimentScorer
-from tocsin.scoring.snapshot import ScoredMention, Snapshot
+from tocsin.scoring.snapshot import Snapshot
 from tocsin.sources.base import Source, SourceState, SourceStatus
 from tocsin.sources.clock import Clock
-from tocsin.sources.model import MentionFormatError, admit, valid_text
+from tocsin.sources.model import MentionFormatError, ScoredMention, admit, valid_text
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,7 @@ from dataclasses import replace
 from typing import NamedTuple
 
 from tocsin.config import text as safe_text
-from tocsin.scoring.snapshot import ScoredMention
-from tocsin.sources.model import Author, Mention
+from tocsin.sources.model import Author, Mention, ScoredMention
 
 DEFAULT_CAPACITY = 10_000
 SEARCH_CHARS = 2_000

@@ -40,9 +40,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 from tocsin.config.settings import Settings
 from tocsin.desk.desk import Desk
 from tocsin.scoring.levels import LevelState
-from tocsin.scoring.snapshot import Blindness, ScoredMention
+from tocsin.scoring.snapshot import Blindness
 from tocsin.sources.base import SourceState
-from tocsin.sources.model import format_time
+from tocsin.sources.model import ScoredMention, format_time
 
 if TYPE_CHECKING:
     from tocsin.desk.alerts import Alert

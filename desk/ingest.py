@@ -39,9 +39,10 @@ from tocsin.desk.desk import Desk
 from tocsin.journal.desks import INGEST
 from tocsin.journal.errors import JournalError, JournalUnavailable
 from tocsin.scoring.levels import LevelState
-from tocsin.scoring.snapshot import ScoredMention, Snapshot
+from tocsin.scoring.snapshot import Snapshot
 from tocsin.sources.base import Source
 from tocsin.sources.clock import Clock
+from tocsin.sources.model import ScoredMention
 
 if TYPE_CHECKING:
     from tocsin.journal.api import Journal

@@ -21,19 +21,9 @@ from datetime import datetime
 from typing import Any, cast
 
 from tocsin.journal.archive import ArchivedMention
-from tocsin.scoring.snapshot import (
-    Behind,
-    ClusterRow,
-    InfluencerRow,
-    ScoredMention,
-    SentimentLabel,
-    SentimentScore,
-    Snapshot,
-    TermRow,
-    TopicSnapshot,
-)
+from tocsin.scoring.snapshot import Behind, ClusterRow, InfluencerRow, Snapshot, TermRow, TopicSnapshot
 from tocsin.sources.base import SourceState, SourceStatus
-from tocsin.sources.model import parse_time
+from tocsin.sources.model import ScoredMention, SentimentLabel, SentimentScore, parse_time
 
 SERIES = ("volume", "negative_trend", "unique_volume")
 """The per-topic series the public JSON form leaves out and the panes need."""

@@ -49,7 +49,7 @@ from tocsin.scoring.language import (
     tokenize,
     unpack_votes,
 )
-from tocsin.scoring.snapshot import SentimentScore
+from tocsin.sources.model import SentimentScore
 
 ENGINE = "lexicon"
 

@@ -31,7 +31,7 @@ from tocsin.config.settings import SentimentSettings
 from tocsin.scoring.flair_engine import FlairSentiment, ModelNotFound, resolve_model
 from tocsin.scoring.language import tokenize
 from tocsin.scoring.lexicon import LexiconScorer
-from tocsin.scoring.snapshot import SentimentScore
+from tocsin.sources.model import SentimentScore
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""What the pipeline publishes: scored mentions and immutable snapshots (~10 Hz).
+"""What the pipeline publishes: immutable snapshots (~10 Hz), beside the scored mentions (the shared
+model, ``sources/model.py``: the journal archives them and attached desks read them back).
 
 The TUI and the headless writer only read these; they never reach into the pipeline's state.
 The JSON forms are the public ones fixed by ARCHITECTURE.md.
@@ -16,39 +17,7 @@ from tocsin.config.i18n import _, number
 from tocsin.config.reasons import shown
 from tocsin.config.settings import Level
 from tocsin.sources.base import SourceState, SourceStatus
-from tocsin.sources.model import Mention, format_time
-
-SentimentLabel = Literal["negative", "neutral", "positive", "unscored"]
-
-
-@dataclass(frozen=True, slots=True)
-class SentimentScore:
-    label: SentimentLabel
-    score: float
-    """Confidence in the label, 0–1."""
-    engine: str
-    """Which engine judged it: ``lexicon`` or ``flair``."""
-
-    def to_json(self) -> dict[str, Any]:
-        return {"label": self.label, "score": round(self.score, 3), "engine": self.engine}
-
-
-@dataclass(frozen=True, slots=True)
-class ScoredMention:
-    seq: int
-    """Monotonic per desk: the feed reads ``feed_since(seq)``."""
-    mention: Mention
-    topics: tuple[str, ...]
-    sentiment: SentimentScore
-    scores: Mapping[str, Any] = field(default_factory=dict)
-    """Further judgements by name, each a JSON-ready mapping: ``influence`` (``score`` 0–100, ``tier``,
-    ``watchlist`` role when on it), ``bot`` (``score`` 0–1, ``reasons``) and, for a mention in a copy-paste
-    wave of at least ``clusters.min_size``, ``cluster`` (``id``, ``size``, ``authors``)."""
-
-    def to_json(self) -> dict[str, Any]:
-        obj = {"type": "mention", **self.mention.to_json(), "topics": list(self.topics)}
-        obj["scores"] = {"sentiment": self.sentiment.to_json(), **self.scores}
-        return obj
+from tocsin.sources.model import format_time
 
 
 @dataclass(frozen=True, slots=True)

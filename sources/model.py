@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 
 class MentionFormatError(ValueError):
@@ -406,3 +406,40 @@ def _admit_author(a: Author, latest: datetime) -> Author:
     if a.created_at is not None and not sane_time(a.created_at, latest):
         changes["created_at"] = None
     return replace(a, **changes) if changes else a
+
+
+# --- what scoring makes of a mention ---------------------------------------------------------------
+# Kept here, beside the Mention, because every layer above shares them: scoring makes them, the journal
+# archives them, the desk and the wall show them.
+
+SentimentLabel = Literal["negative", "neutral", "positive", "unscored"]
+
+
+@dataclass(frozen=True, slots=True)
+class SentimentScore:
+    label: SentimentLabel
+    score: float
+    """Confidence in the label, 0–1."""
+    engine: str
+    """Which engine judged it: ``lexicon`` or ``flair``."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"label": self.label, "score": round(self.score, 3), "engine": self.engine}
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredMention:
+    seq: int
+    """Monotonic per desk: the feed reads ``feed_since(seq)``."""
+    mention: Mention
+    topics: tuple[str, ...]
+    sentiment: SentimentScore
+    scores: Mapping[str, Any] = field(default_factory=dict)
+    """Further judgements by name, each a JSON-ready mapping: ``influence`` (``score`` 0–100, ``tier``,
+    ``watchlist`` role when on it), ``bot`` (``score`` 0–1, ``reasons``) and, for a mention in a copy-paste
+    wave of at least ``clusters.min_size``, ``cluster`` (``id``, ``size``, ``authors``)."""
+
+    def to_json(self) -> dict[str, Any]:
+        obj = {"type": "mention", **self.mention.to_json(), "topics": list(self.topics)}
+        obj["scores"] = {"sentiment": self.sentiment.to_json(), **self.scores}
+        return obj

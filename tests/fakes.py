@@ -8,10 +8,9 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 
 from tocsin.config.settings import Settings, TopicSettings
-from tocsin.scoring.snapshot import SentimentScore
 from tocsin.sources.base import Source, SourceState
 from tocsin.sources.clock import Clock
-from tocsin.sources.model import Author, Mention
+from tocsin.sources.model import Author, Mention, SentimentScore
 
 T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 

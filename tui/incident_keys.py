@@ -48,7 +48,7 @@ from tocsin.journal.incidents import AUTOMATIC
 from tocsin.journal.model import Incident, Severity, TrollGuard
 from tocsin.journal.narrate import describe, platform_name
 from tocsin.journal.templates import filled, templates_for
-from tocsin.scoring.snapshot import ScoredMention
+from tocsin.sources.model import ScoredMention
 from tocsin.tui import safe_text
 from tocsin.tui.panes.feed import FeedView
 from tocsin.tui.panes.incidents import IncidentsPane

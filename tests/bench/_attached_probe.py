@@ -20,7 +20,7 @@ from pathlib import Path
 from tocsin.config.settings import DeskSettings, Settings, TopicSettings
 from tocsin.desk.attach import AttachedDesk
 from tocsin.desk.session import JournalSession
-from tocsin.scoring.snapshot import ScoredMention
+from tocsin.sources.model import ScoredMention
 
 
 async def main(location: str) -> list[str]:

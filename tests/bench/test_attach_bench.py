@@ -37,10 +37,9 @@ from tocsin.config.settings import DeskSettings, Settings, TopicSettings
 from tocsin.desk.desk import Desk
 from tocsin.desk.ingest import IngestDesk
 from tocsin.desk.session import JournalSession
-from tocsin.scoring.snapshot import ScoredMention
 from tocsin.sources.base import Source, SourceState
 from tocsin.sources.clock import Clock, WallClock
-from tocsin.sources.model import Author, Mention
+from tocsin.sources.model import Author, Mention, ScoredMention
 
 from tests.pgserver import PgServer, serve
 

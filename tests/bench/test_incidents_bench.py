@@ -20,9 +20,9 @@ from typing import Any
 from tocsin.config.settings import DeskSettings, Settings, TeamMember, TeamSettings, TopicSettings, UiSettings
 from tocsin.desk.session import JournalSession
 from tocsin.journal.model import State
-from tocsin.scoring.snapshot import ScoredMention, SentimentScore, Snapshot
+from tocsin.scoring.snapshot import Snapshot
 from tocsin.sources.clock import ManualClock
-from tocsin.sources.model import Author, Mention
+from tocsin.sources.model import Author, Mention, ScoredMention, SentimentScore
 from tocsin.tui.app import WallApp
 from tocsin.tui.panes.incidents import IncidentsPane
 

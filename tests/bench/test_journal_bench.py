@@ -6,8 +6,12 @@ same disk as the repository (a real file system with fsync), as it would for a u
 
 from __future__ import annotations
 
+import importlib.util
 import random
+import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -19,8 +23,9 @@ from tocsin.config.settings import DeskSettings, Settings
 from tocsin.journal.api import Journal
 from tocsin.journal.history import VolumePoint
 from tocsin.journal.reports import build_postmortem, render
+from tocsin.sources.model import ScoredMention, SentimentScore
 from tocsin.sources.clock import ManualClock
-from tocsin.sources.model import Author, Engagement, Mention, ScoredMention, SentimentScore
+from tocsin.sources.model import Author, Engagement, Mention
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,6 +133,54 @@ async def test_archive_throughput_and_size(workdir: Path, bench_record: Callable
     await journal.close()  # the last connection checkpoints the WAL into the file
     bench_record("archive_mentions_per_s", len(mentions) / elapsed)
     bench_record("journal_bytes_per_100k_mentions", path.stat().st_size - empty)
+
+
+REPLAY_N = 50_000
+
+
+def test_journal_bytes_on_the_varied_replay(
+    workdir: Path, bench_record: Callable[[str, float], None]
+) -> None:
+    """The archive as a desk fills it: ``tests/bench/replay.py``'s varied storm (French and English,
+    campaigns, echoes, a Zipf spread of authors) through ``tocsin run --headless`` with its journal, every
+    judgement on, so the scores and bot reasons archived are the real ones."""
+
+    spec = importlib.util.spec_from_file_location(
+        "tocsin_bench_replay", Path(__file__).with_name("replay.py")
+    )
+    assert spec is not None and spec.loader is not None
+    replay = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(replay)
+    data = replay.write(workdir / "replay.jsonl", REPLAY_N)
+    journal = workdir / "replay.sqlite"
+    config = workdir / "replay.yaml"
+    config.write_text(
+        f"desk: {{name: bench, journal: {journal}}}\n"
+        "topics:\n  - {id: brioche, name: Maison Brioche, keywords: [maison brioche, maisonbrioche,"
+        " '#maisonbrioche', '#briochegate', '@maisonbrioche']}\n"
+        f"sources:\n  - {{type: jsonl, id: replay, path: {data}}}\n"
+    )
+    tocsin = Path(sys.executable).parent / "tocsin"
+    run = [
+        str(tocsin),
+        "run",
+        "--headless",
+        "--config",
+        str(config),
+        "--emit",
+        "incidents",
+        "--duration",
+        "1800",
+    ]
+    done = subprocess.run(run, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=1200)
+    assert done.returncode == 0, done.stderr[-2000:]
+    db = sqlite3.connect(journal)
+    try:
+        archived = db.execute("SELECT count(*) FROM mentions").fetchone()[0]
+    finally:
+        db.close()
+    assert archived == REPLAY_N
+    bench_record("journal_bytes_per_mention_replay", journal.stat().st_size / archived)
 
 
 async def test_export_html_at_10k_evidence(workdir: Path, bench_record: Callable[[str, float], None]) -> None:

@@ -19,18 +19,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from tocsin.config.settings import DemoSourceSettings, DeskSettings, Settings, TopicSettings, UiSettings
-from tocsin.scoring.snapshot import (
-    ClusterRow,
-    InfluencerRow,
-    ScoredMention,
-    SentimentScore,
-    Snapshot,
-    TermRow,
-    TopicSnapshot,
-)
+from tocsin.scoring.snapshot import ClusterRow, InfluencerRow, Snapshot, TermRow, TopicSnapshot
 from tocsin.sources.base import SourceState, SourceStatus
 from tocsin.sources.clock import ManualClock
-from tocsin.sources.model import Author, Mention
+from tocsin.sources.model import Author, Mention, ScoredMention, SentimentScore
 from tocsin.tui.app import WallApp
 from tocsin.tui.panes.influencers import InfluencersPane
 

@@ -27,10 +27,10 @@ from datetime import UTC, datetime, timedelta
 
 from textual import events
 from tocsin.config.settings import DemoSourceSettings, DeskSettings, Settings, TopicSettings, UiSettings
-from tocsin.scoring.snapshot import ScoredMention, SentimentScore, Snapshot, TopicSnapshot
+from tocsin.scoring.snapshot import Snapshot, TopicSnapshot
 from tocsin.sources.base import SourceState, SourceStatus
 from tocsin.sources.clock import ManualClock
-from tocsin.sources.model import Author, Mention
+from tocsin.sources.model import Author, Mention, ScoredMention, SentimentScore
 from tocsin.tui.app import WallApp
 from tocsin.tui.panes.feed import FeedView
 

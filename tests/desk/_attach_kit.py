@@ -14,10 +14,9 @@ from tocsin.desk.attach import AttachedDesk
 from tocsin.desk.desk import Desk
 from tocsin.desk.ingest import IngestDesk
 from tocsin.desk.session import JournalSession
-from tocsin.scoring.snapshot import SentimentScore
 from tocsin.sources.base import Source, SourceState
 from tocsin.sources.clock import Clock, WallClock
-from tocsin.sources.model import Author, Mention
+from tocsin.sources.model import Author, Mention, SentimentScore
 
 BRIOCHE = TopicSettings(id="brioche", name="Maison Brioche", keywords=("maison brioche",))
 

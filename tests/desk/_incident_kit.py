@@ -24,9 +24,9 @@ from tocsin.config.settings import (
 )
 from tocsin.journal.model import Incident, Severity, State
 from tocsin.scoring.levels import volume_ratio
-from tocsin.scoring.snapshot import ScoredMention, SentimentScore, Snapshot, TopicSnapshot
+from tocsin.scoring.snapshot import Snapshot, TopicSnapshot
 from tocsin.sources.clock import ManualClock
-from tocsin.sources.model import Author, Mention
+from tocsin.sources.model import Author, Mention, ScoredMention, SentimentScore
 
 T0 = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)  # 10:30 in Paris
 

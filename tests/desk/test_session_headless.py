@@ -13,10 +13,9 @@ from tocsin.config.settings import AlertSettings
 from tocsin.desk.desk import Desk
 from tocsin.desk.headless import run_headless, wants_journal
 from tocsin.journal.api import Journal
-from tocsin.scoring.snapshot import SentimentScore
 from tocsin.sources.base import Source, SourceState
 from tocsin.sources.clock import ManualClock
-from tocsin.sources.model import Mention
+from tocsin.sources.model import Mention, SentimentScore
 
 from tests.desk._incident_kit import T0, minutes, team_settings
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from tocsin.desk.session import JournalSession
-from tocsin.scoring.snapshot import ScoredMention, SentimentScore
+from tocsin.sources.model import ScoredMention, SentimentScore
 
 from tests.desk._incident_kit import T0, SessionDesk, minutes, scored, team_settings
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from tocsin.journal.api import Journal
 from tocsin.journal.history import VolumePoint
-from tocsin.scoring.snapshot import ScoredMention, SentimentScore
 from tocsin.sources.clock import ManualClock
+from tocsin.sources.model import ScoredMention, SentimentScore
 
 from .conftest import T0, mention
 

@@ -292,7 +292,7 @@ async def test_incident_rows_are_what_the_events_add_up_to(journal: Journal, clo
 
 
 async def test_sentiment_corrections_are_kept_with_their_text(journal: Journal) -> None:
-    from tocsin.scoring.snapshot import ScoredMention, SentimentScore
+    from tocsin.sources.model import ScoredMention, SentimentScore
 
     scored = ScoredMention(
         1,

@@ -19,9 +19,8 @@ from tocsin.journal.api import Journal
 from tocsin.journal.archive import Archiver
 from tocsin.journal.reports import build_postmortem, render, to_text
 from tocsin.journal.store import MIGRATIONS, SCHEMA_VERSION
-from tocsin.scoring.snapshot import ScoredMention, SentimentScore
 from tocsin.sources.clock import ManualClock
-from tocsin.sources.model import Mention
+from tocsin.sources.model import Mention, ScoredMention, SentimentScore
 
 from .conftest import T0, mention, team_settings
 

@@ -21,10 +21,10 @@ from tocsin.scoring.detector import times
 from tocsin.scoring.levels import LevelState, volume_ratio
 from tocsin.scoring.lexicon import LexiconScorer
 from tocsin.scoring.pipeline import Pipeline, live_items
-from tocsin.scoring.snapshot import ScoredMention, SentimentScore, Snapshot
+from tocsin.scoring.snapshot import Snapshot
 from tocsin.sources.clock import ManualClock
 from tocsin.sources.demo import DemoSource
-from tocsin.sources.model import Mention
+from tocsin.sources.model import Mention, ScoredMention, SentimentScore
 
 STORM = datetime(2026, 11, 21, 8, 30, tzinfo=UTC)  # 09:30 in Paris, a Saturday
 JOURNALISTS = {"claire_fabre_conso", "tomwhitaker_food"}

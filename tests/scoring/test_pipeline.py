@@ -259,7 +259,7 @@ async def test_snapshot_is_dated_at_the_last_counted_arrival_while_work_waits():
 
 def test_the_fast_scored_mention_is_the_same_object_as_the_constructors():
     from tocsin.scoring.pipeline import _new_scored_mention
-    from tocsin.scoring.snapshot import ScoredMention, SentimentScore
+    from tocsin.sources.model import ScoredMention, SentimentScore
 
     m = mention("maison brioche", uid="1")
     s = SentimentScore("negative", 0.9, "lexicon")

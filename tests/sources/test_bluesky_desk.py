@@ -10,9 +10,9 @@ from servers.base import Collector
 from servers.jetstream import FakeJetstream, post_event, profile
 from tocsin.config.settings import Settings, TopicSettings
 from tocsin.desk.desk import Desk
-from tocsin.scoring.snapshot import SentimentScore
 from tocsin.sources.bluesky import BlueskySource
 from tocsin.sources.clock import ManualClock
+from tocsin.sources.model import SentimentScore
 from tocsin.sources.net import Backoff
 
 NOW = datetime(2026, 5, 25, 14, 30, tzinfo=UTC)

@@ -8,9 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from tocsin.config.settings import Settings, TopicSettings
 from tocsin.scoring.pipeline import BEHIND_MENTIONS, Pipeline
-from tocsin.scoring.snapshot import SentimentScore
 from tocsin.sources.clock import SimulatedClock
-from tocsin.sources.model import Author, Mention
+from tocsin.sources.model import Author, Mention, SentimentScore
 from tocsin.sources.pacing import StopWatch, wait_until
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)

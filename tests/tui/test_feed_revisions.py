@@ -7,8 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from tocsin.desk.feed import FeedBuffer, author_updated, edited, merge
-from tocsin.scoring.snapshot import ScoredMention, SentimentScore
-from tocsin.sources.model import Author
+from tocsin.sources.model import Author, ScoredMention, SentimentScore
 from tocsin.tui.app import WallApp
 from tocsin.tui.panes.feed import FeedView
 

@@ -8,8 +8,8 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from tocsin.scoring.snapshot import ClusterRow, ScoredMention, SentimentScore
-from tocsin.sources.model import Author, Engagement, Mention
+from tocsin.scoring.snapshot import ClusterRow
+from tocsin.sources.model import Author, Engagement, Mention, ScoredMention, SentimentScore
 from tocsin.tui.app import WallApp
 from tocsin.tui.panes.feed import FeedView
 from tocsin.tui.screens.mention import MentionScreen, account_age, detail_content, influence_lines

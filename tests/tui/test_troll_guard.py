@@ -12,8 +12,8 @@ from textual.widgets import Input, Static, TextArea
 from tocsin.config.i18n import use
 from tocsin.desk.answer_guard import guard_for
 from tocsin.journal.model import EventKind, TrollGuard
-from tocsin.scoring.snapshot import ScoredMention
 from tocsin.scoring.troll import troll_reasons
+from tocsin.sources.model import ScoredMention
 from tocsin.tui.screens.incident_forms import RespondForm
 from tocsin.tui.screens.mention import detail_content
 

@@ -32,7 +32,7 @@ from textual.strip import Strip
 from tocsin.config.i18n import N_, _, number
 from tocsin.desk.feed import DEFAULT_CAPACITY, FeedBuffer, FeedEntry, edited
 from tocsin.desk.palette import SENTIMENT_SIGN
-from tocsin.scoring.snapshot import ScoredMention
+from tocsin.sources.model import ScoredMention
 from tocsin.tui import safe_text
 
 INFLUENTIAL_FOLLOWERS = 10_000

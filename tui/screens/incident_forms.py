@@ -31,7 +31,7 @@ from tocsin.desk.actions import CHANNELS, STATE_CHOICES, EscalationChoice, Incid
 from tocsin.journal.display import kind_name, state_name
 from tocsin.journal.errors import JournalError
 from tocsin.journal.model import Incident, TrollGuard
-from tocsin.scoring.snapshot import ScoredMention
+from tocsin.sources.model import ScoredMention
 from tocsin.tui import safe_text
 from tocsin.tui.screens.checklist import TickBox
 from tocsin.tui.screens.mention import troll_warning

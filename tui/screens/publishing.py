@@ -25,7 +25,7 @@ from tocsin.config.settings import PublishAccount, ResponseTemplate
 from tocsin.journal.model import Incident
 from tocsin.journal.narrate import platform_name, publish_problem
 from tocsin.journal.publications import SendJob
-from tocsin.scoring.snapshot import ScoredMention
+from tocsin.sources.model import ScoredMention
 from tocsin.tui import safe_text
 from tocsin.tui.screens.checklist import TickBox
 from tocsin.tui.screens.incident_forms import (
