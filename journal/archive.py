@@ -58,10 +58,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from tocsin.journal import archive_format
 from tocsin.journal.archive_format import (
-    RETRAIN_EVERY,
-    TRAIN_AFTER,
-    TRAIN_SAMPLE,
     Codecs,
     codecs_in,
     codecs_of,
@@ -466,12 +464,12 @@ class ArchiveCommands:
         when it is due (``TRAIN_AFTER``, ``RETRAIN_EVERY``); a failure is logged, never raised."""
         codecs = self._codecs()
         seq = seq if seq is not None else await self.archive_seq()
-        codecs.next_training = seq + TRAIN_AFTER  # whatever happens, not again before then
+        codecs.next_training = seq + archive_format.TRAIN_AFTER  # whatever happens, not again before then
         try:
 
             async def sample(tx: Tx) -> list[tuple[Any, ...]]:
                 rows = await tx.fetchall(
-                    "SELECT dict, body FROM mentions ORDER BY id DESC LIMIT ?", (TRAIN_SAMPLE,)
+                    "SELECT dict, body FROM mentions ORDER BY id DESC LIMIT ?", (archive_format.TRAIN_SAMPLE,)
                 )
                 await codecs.load(tx, {r[0] for r in rows})
                 return rows
@@ -617,8 +615,8 @@ def training_due(codecs: Codecs, seq: int) -> bool:
     if seq < codecs.next_training:
         return False
     if codecs.latest == 0:
-        return seq >= TRAIN_AFTER
-    return seq - codecs.latest_seq >= RETRAIN_EVERY
+        return seq >= archive_format.TRAIN_AFTER
+    return seq - codecs.latest_seq >= archive_format.RETRAIN_EVERY
 
 
 _RECOMPRESS_MAX = 20_000
@@ -716,9 +714,10 @@ async def convert_archive_v7(tx: Tx) -> None:
         return
     codecs = Codecs()  # not the store's: nothing here is the journal's until the migration commits
     dict_id = 0
-    if total >= TRAIN_AFTER:
+    if total >= archive_format.TRAIN_AFTER:
         sample = await tx.fetchall(
-            f"SELECT {_V6_COLUMNS} FROM mentions ORDER BY created_at DESC LIMIT ?", (TRAIN_SAMPLE,)
+            f"SELECT {_V6_COLUMNS} FROM mentions ORDER BY created_at DESC LIMIT ?",
+            (archive_format.TRAIN_SAMPLE,),
         )
         records = []
         for r in sample:

@@ -23,9 +23,8 @@ from tocsin.config.settings import DeskSettings, Settings
 from tocsin.journal.api import Journal
 from tocsin.journal.history import VolumePoint
 from tocsin.journal.reports import build_postmortem, render
-from tocsin.sources.model import ScoredMention, SentimentScore
 from tocsin.sources.clock import ManualClock
-from tocsin.sources.model import Author, Engagement, Mention
+from tocsin.sources.model import Author, Engagement, Mention, ScoredMention, SentimentScore
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
