@@ -18,7 +18,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from tocsin.journal.archive import ArchivedMention
 from tocsin.scoring.snapshot import Behind, ClusterRow, InfluencerRow, Snapshot, TermRow, TopicSnapshot
@@ -136,7 +136,7 @@ def _influencer(r: Mapping[str, Any]) -> InfluencerRow:
 
 
 def _term(r: Mapping[str, Any]) -> TermRow:
-    kind = "hashtag" if r.get("kind") == "hashtag" else "word"
+    kind: Literal["hashtag", "word"] = "hashtag" if r.get("kind") == "hashtag" else "word"
     return TermRow(str(r["term"]), kind, float(r["count"]), float(r["usual"]), float(r["surge"]))
 
 
