@@ -7,7 +7,9 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from tocsin.config.i18n import use
 from tocsin.desk.attach import AttachedDesk
 from tocsin.desk.presence import TeamView
 from tocsin.desk.session import JournalSession
@@ -17,7 +19,7 @@ from tocsin.journal.desks import INGEST, DeskPresence
 from tocsin.journal.store import Store
 from tocsin.scoring.snapshot import Snapshot
 from tocsin.tui.app import WallApp
-from tocsin.tui.panes.header import DeskHeader
+from tocsin.tui.panes.header import DeskHeader, team_line, team_words
 
 SIZE = (140, 40)
 MANUAL = {"refresh_hz": 0.001}  # the test flushes
@@ -133,3 +135,13 @@ async def test_an_attached_wall_shows_the_ingest_desk_then_says_it_is_gone(kit: 
             assert "FROZEN" in lines[2] and "ALERT" not in lines[2]
     finally:
         await store.close()
+
+
+def test_the_presence_words_in_french() -> None:
+    use("fr")
+    assert team_words(view("ingest")) == "poste de collecte · 2 postes rattachés"
+    attached = team_words(view("attached", others=0))
+    assert attached == "rattaché au poste de collecte (alice) · 1 poste rattaché"
+    line = team_line(view("attached", alive=False, gone_since=W), ZoneInfo("Europe/Paris"))
+    assert line is not None
+    assert line.plain.strip() == "⊘ AUCUN POSTE DE COLLECTE depuis 10:41 (3 min) — chiffres figés"
