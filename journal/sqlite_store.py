@@ -282,7 +282,8 @@ class SqliteStore(Store):
     async def vacuum_free_pages(self) -> None:
         """Give pages freed by pruning back to the file system."""
         async with self._lock:
-            await self._retrying(lambda: self._conn.execute_fetchall("PRAGMA incremental_vacuum"))
+            # as a script: stepped to the end (a statement through execute frees one page per call)
+            await self._retrying(lambda: self._conn.executescript("PRAGMA incremental_vacuum;"))
 
     # --- notifications ---------------------------------------------------------------------------
 

@@ -300,3 +300,17 @@ async def test_a_schema_6_archive_is_converted_in_place(
         assert await journal.archive_seq() == 705 and await journal.archived_count() == 605
     finally:
         await journal.close()
+
+
+@pytest.mark.sqlite_only  # the file's pages
+async def test_pruning_gives_the_space_back(journal: Journal) -> None:
+    rng = random.Random(5)
+    old = [
+        mention(f"m{i}", "Maison Brioche " + rng.randbytes(300).hex(), at=T0 - timedelta(days=60))
+        for i in range(2000)
+    ]
+    await journal.archive(old)
+    full = await journal.store.scalar("PRAGMA page_count")
+    assert (await journal.prune()).mentions == 2000
+    assert await journal.store.scalar("PRAGMA freelist_count") == 0
+    assert await journal.store.scalar("PRAGMA page_count") < full / 5  # the empty journal is left
