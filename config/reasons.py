@@ -114,6 +114,20 @@ LEVEL_NAMES: dict[str, str] = {
 }
 
 
+ROLE_NAMES: dict[str, str] = {
+    "journalist": N_("journalist"),
+    "activist": N_("activist"),
+    "official": N_("official"),
+    "media": N_("media"),
+}
+"""The watchlist's usual roles (``scoring.influence.roles``); a role of the team's own is shown as set."""
+
+
+def role_name(role: str) -> str:
+    """A watchlist role in the desk's language ("journalist" → "journaliste"); an unknown one as it is."""
+    return _(ROLE_NAMES[role]) if role in ROLE_NAMES else role
+
+
 def level_name(level: str) -> str:
     """A level's name in the desk's language ("crisis" → "crise"); an unknown one as it is."""
     return _(LEVEL_NAMES[level]) if level in LEVEL_NAMES else level
@@ -174,6 +188,8 @@ def _value(field: str, text: str) -> str:
     """A value read back from an English reason, written for the desk's language."""
     if field == "level":
         return level_name(text)
+    if field == "role":
+        return role_name(text)
     if field in _NESTED:
         return shown(text)
     if field == "why":  # several reasons

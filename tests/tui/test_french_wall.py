@@ -1,5 +1,6 @@
 """A desk with ``desk.language: fr``: the wall speaks French — the header (levels, reasons, rate, clock,
-behind), the key bar, the help — from the catalogs, and the next English desk is English again."""
+behind), the key bar, the help — from the catalogs, and the next English desk is English again; the
+120x40 wall and a mention's detail (its troll guard's warning) have their French snapshots."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from tocsin.scoring.snapshot import Behind
 from tocsin.tui.app import WallApp
 from tocsin.tui.screens.help import HelpScreen
 
+from ._snapshot import settle
 from .test_app import MANUAL, flush, header_text, ready
 
 SIZE = (120, 40)
@@ -42,8 +44,14 @@ async def test_a_french_desk_shows_the_wall_in_french(kit: Any) -> None:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         help_text = kit.screen_text(app)
-        for needle in ("Touches", "Cellule", "Flux (quand il a le focus)", "Afficher/masquer le volume",
-                       "[filter]", "Échap pour fermer"):
+        for needle in (
+            "Touches",
+            "Cellule",
+            "Flux (quand il a le focus)",
+            "Afficher/masquer le volume",
+            "[filter]",
+            "Échap pour fermer",
+        ):
             assert needle in help_text, needle
 
 
@@ -93,3 +101,45 @@ async def test_a_french_desk_shows_its_incidents_in_french(tmp_path: Any, kit: A
         await session.poll()
         await settle(app, pilot)
         assert "surveillé" in pane_text(app) and "dépassé depuis 3 min" in pane_text(app)
+
+
+# --- the French pictures (pytest-textual-snapshot; see tests/tui/test_snapshots.py) --------------------
+
+
+def french_storm_desk(kit: Any) -> Any:
+    """The English snapshots' storm (``storm_desk``), on a desk that speaks French."""
+    from .test_snapshots import judged
+
+    settings = kit.settings(refresh_hz=0.001)
+    desk = kit.FakeDesk(replace(settings, desk=replace(settings.desk, language="fr")))
+    kit.tell_story(desk, times=5)
+    desk.publish(judged(kit, kit.topic()), sources=[kit.source_status(rate=42.0)], engine="lexicon")
+    return desk
+
+
+def test_french_wall_120x40(kit: Any, snap_compare: Any) -> None:
+    desk = french_storm_desk(kit)
+    assert snap_compare(WallApp(desk.settings, desk), terminal_size=SIZE, run_before=settle)
+
+
+def test_french_mention_detail_with_the_troll_guard_120x40(kit: Any, snap_compare: Any) -> None:
+    """Enter on a bot's post: the detail, its troll guard's warning first, in French."""
+    desk = french_storm_desk(kit)
+    desk.push(
+        "Boycott Maison Brioche until they answer! #BriocheGate",
+        handle="brioche_truth_88",
+        label="negative",
+        followers=12,
+        hashtags=("briochegate",),
+        scores={
+            "bot": {"score": 0.91, "reasons": ["account 3 days old", "140 posts in the last hour"]},
+            "cluster": {"id": 7, "size": 48, "authors": 31},
+        },
+    )
+
+    async def run_before(pilot: Any) -> None:
+        await settle(pilot)
+        await pilot.press("enter")
+        await pilot.pause()
+
+    assert snap_compare(WallApp(desk.settings, desk), terminal_size=SIZE, run_before=run_before)

@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 from tocsin.config.i18n import N_, _, percent
+from tocsin.config.reasons import role_name
 from tocsin.scoring.snapshot import InfluencerRow, Snapshot, TopicSnapshot
 from tocsin.tui import safe_text
 from tocsin.tui.panes.base import TablePane
@@ -103,7 +104,9 @@ class InfluencersPane(TablePane["InfluencerRow"]):
         who = safe_text.text(safe_text.handle_str(row.handle, HANDLE_CHARS), style("handle"))
         if row.watch_role:
             who.append(" ")
-            who.append_text(Text(f" {safe_text.clean(row.watch_role, 16)} ", style("role")))  # a badge
+            who.append_text(
+                Text(f" {safe_text.clean(role_name(row.watch_role), 16)} ", style("role"))
+            )  # a badge
         loud = row.tier in ("macro", "mega")
         bot = Text(percent(row.bot), style("bot") if row.bot >= self._bot_flag else style("muted"))
         neg = Text(f"{row.negative}/{row.mentions}", style("negative") if row.negative else style("muted"))

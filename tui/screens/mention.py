@@ -21,15 +21,16 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 from tocsin.config.i18n import N_, _, datetime_text, number, percent, pgettext
-from tocsin.config.reasons import INFLUENCE_TERM, listed, say, shown
+from tocsin.config.reasons import INFLUENCE_TERM, listed, role_name, say, shown
 from tocsin.config.settings import Settings
 from tocsin.config.text import duration_str
 from tocsin.desk.feed import author_updated, edited
 from tocsin.desk.palette import SENTIMENT_STYLE
 from tocsin.scoring.influence import Influence, InfluenceScorer
 from tocsin.scoring.snapshot import ClusterRow, Snapshot
+from tocsin.sources.model import ScoredMention
 from tocsin.scoring.troll import troll_reasons
-from tocsin.sources.model import Mention, ScoredMention
+from tocsin.sources.model import Mention
 from tocsin.tui import safe_text
 
 LABEL_WIDTH = 12
@@ -253,7 +254,7 @@ def detail_content(
             parts.append(("  " + _("(followers unknown: scored from what is known)"), "$foreground-muted"))
         role = influence.get("watchlist")
         if role:
-            badge = " " + _("watchlist: {role}").format(role=clean(str(role), 30)) + " "
+            badge = " " + _("watchlist: {role}").format(role=clean(role_name(str(role)), 30)) + " "
             parts += ["  ", safe_text.content(badge, "bold $background on $warning")]
         out.row(N_("Influence"), *parts)
         lines = influence_lines(influence)

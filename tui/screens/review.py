@@ -4,7 +4,7 @@ The list shows severity, state, topic, title, when it opened and how long it las
 its clocks against the SLA, the response checklist, the topic's volume and negative share around it
 (sparklines from the journal's per-minute history), the responses, the pinned evidence (original time
 and text), lessons and notes, and the whole timeline with local times and who acted. ``x`` writes the
-HTML post-mortem (``journal/reports.py``) owner-only into the desk's export folder (``desk.exports``, else
+HTML post-mortem (``journal/reports/html.py``) owner-only into the desk's export folder (``desk.exports``, else
 ``exports/`` beside the journal; ``journal/exports.py``) and says where; ``t`` ticks the checklist,
 ``s`` reopens. Esc goes back.
 
@@ -34,7 +34,7 @@ from tocsin.journal.display import kind_name, safe_url, state_name
 from tocsin.journal.errors import JournalError
 from tocsin.journal.exports import export_postmortem
 from tocsin.journal.model import Incident
-from tocsin.journal.narrate import describe
+from tocsin.journal.narrate import describe, despite_troll_guard
 from tocsin.journal.reports import PostMortem, bins, build_postmortem, revision_notes
 from tocsin.tui import safe_text
 from tocsin.tui.panes.incidents import SEVERITY_STYLE, span
@@ -148,6 +148,11 @@ def review_content(pm: PostMortem) -> Content:
             lines.append(Content.assemble("    ", safe_text.content(r.text, max_len=600)))
             if safe_url(r.url):  # pasted links may carry a token: shown redacted, as in the exports
                 lines.append(Content.assemble("    ", safe_text.url(safe_url(r.url), "$foreground-muted")))
+            if r.troll_guard is not None:
+                despite = "⚠ " + despite_troll_guard(r.troll_guard)
+                lines.append(
+                    Content.assemble("    ", safe_text.content(despite, "$text-warning", max_len=400))
+                )
     if rec.evidence:
         lines.append(_section(_("Evidence ({n} pinned)").format(n=len(rec.evidence))))
         for e in rec.evidence[:200]:
