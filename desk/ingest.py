@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 
 LEAD_POLL_S = 0.5
 """How often a standby desk tries the lease (real seconds): how soon it takes over."""
+RETRY_TAKEOVER_S = 5.0
+"""After a takeover that failed (the desk could not be built or started), how long before trying again."""
 
 BatchListener = Callable[[Sequence[ScoredMention]], None]
 LevelListener = Callable[[str, LevelState, datetime], None]
@@ -69,6 +71,7 @@ class IngestDesk:
         clock: Clock | None = None,
         make_desk: Callable[[Clock], Desk] | None = None,
         lead_poll: float = LEAD_POLL_S,
+        retry_takeover: float = RETRY_TAKEOVER_S,
     ) -> None:
         """``make_desk(clock)`` builds the desk that ingests (default: ``Desk(settings, clock=clock)``);
         it is called each time this desk takes the lead, on one clock for the desk's whole life."""
@@ -80,6 +83,7 @@ class IngestDesk:
         self.clock: Clock = clock
         self._make = make_desk if make_desk is not None else (lambda c: Desk(settings, clock=c))
         self._lead_poll = lead_poll
+        self._retry_takeover = retry_takeover
         self._journal: Journal | None = None
         self._desk_id = ""
         self._lease: Lease | None = None
@@ -98,6 +102,8 @@ class IngestDesk:
         self._stopped = False
         self.takeovers = 0
         """How many times this desk took the lead from standing by."""
+        self.problem: str | None = None
+        """Why the last takeover failed (None once one succeeds)."""
 
     # --- what it is now ---------------------------------------------------------------------------
 
@@ -201,8 +207,13 @@ class IngestDesk:
             lease = self._lease
             if lease is None:
                 lease = await journal.store.lead(INGEST, holder=self._desk_id, poll=self._lead_poll)
+                try:
+                    await self._take_over(lease)
+                except Exception as exc:  # never in silence: say it, let another desk try, try again
+                    await self._could_not_take_over(lease, exc)
+                    continue
                 self.takeovers += 1
-                await self._take_over(lease)
+                self.problem = None
                 continue
             await lease.lost.wait()
             if self._stopped:
@@ -242,6 +253,18 @@ class IngestDesk:
         self._new_phase()
         self._desk = desk
         await desk.start()
+
+    async def _could_not_take_over(self, lease: Lease, exc: Exception) -> None:
+        self.problem = f"could not take over ingesting: {type(exc).__name__}: {exc}"
+        log.error("%s; standing by again", self.problem, exc_info=exc)
+        self._lease = None
+        await self._stop_ingesting()
+        await lease.release()
+        if self._view is None:
+            await self._stand_by()
+        else:  # still showing the leader's desk as it was: standing by again
+            await self._set_role("standby")
+        await asyncio.sleep(self._retry_takeover)
 
     async def _take_over(self, lease: Lease) -> None:
         view = self._view

@@ -16,10 +16,15 @@ from pathlib import Path
 
 import pytest
 from tocsin.desk.attach import FALLBACK_S, AttachedDesk, FollowedClock
+from tocsin.desk.desk import Desk
+from tocsin.desk.ingest import IngestDesk
+from tocsin.desk.session import JournalSession
 from tocsin.journal.api import Journal
 from tocsin.journal.desks import INGEST
 from tocsin.journal.store import Store
+from tocsin.sources.clock import Clock
 
+from tests.fake_desk import FakeDesk
 from tests.pgserver import PgServer, serve
 
 from ._attach_kit import Attached, Ingest, post, team, until
@@ -307,3 +312,52 @@ def test_an_attached_desks_clock_follows_the_ingest_desks_even_back_to_a_demos_t
     assert clock.now() == demo + timedelta(seconds=30)
     clock.follow(demo, 10.0, written_at=real[0], new_desk=True)  # another demo took over: its time
     assert clock.now() == demo
+
+
+async def test_a_takeover_that_fails_is_said_and_lets_another_desk_try(journal_location: str) -> None:
+    await (await Store.open(journal_location)).close()
+    settings = team(journal_location)
+    leader = Ingest(settings)
+    await leader.start()
+
+    def broken(clock: Clock) -> Desk:
+        raise ValueError("source 'feed': no such file")
+
+    standby = IngestDesk(settings, make_desk=broken, lead_poll=0.05, retry_takeover=30)
+    session = JournalSession(settings, standby)
+    await session.start()
+    await standby.start()
+    try:
+        assert standby.role == "standby"
+        await leader.stop()
+        await until(lambda: standby.problem is not None, within=3, what="the failed takeover said")
+        assert standby.problem is not None and "no such file" in standby.problem
+        assert standby.role == "standby" and not standby.ingesting and standby.takeovers == 0
+        assert session.journal is not None
+        assert await session.journal.store.leader(INGEST) is None  # free for a desk that can ingest
+    finally:
+        await standby.stop()
+        await session.stop()
+
+
+async def test_a_headless_desk_waits_for_the_lease_saying_who_holds_it(journal_location: str) -> None:
+    """``tocsin run --headless`` with a journal: a plain ``Desk``'s session takes the lease first."""
+    settings = team(journal_location)
+    first = JournalSession(settings, FakeDesk(settings), standby=True, background=False)
+    second = JournalSession(settings, FakeDesk(settings), standby=True, background=False)
+    await first.start()
+    await second.start()
+    try:
+        assert not first.ingesting and first.role == "standby"  # writes nothing before the lease
+        await first.lead_ingest()
+        assert first.ingesting and first.role == "ingest"
+        said: list[str] = []
+        waiting = asyncio.create_task(second.lead_ingest(said.append))
+        await until(lambda: said, what="the standby saying who ingests")
+        assert said == [first.desk_id] and second.role == "standby" and not waiting.done()
+        await first.stop()
+        await asyncio.wait_for(waiting, 5)
+        assert second.ingesting and second.role == "ingest"
+    finally:
+        await first.stop()
+        await second.stop()
