@@ -37,6 +37,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
+from tocsin.config.i18n import _
 from tocsin.config.settings import Settings
 from tocsin.desk.desk import Desk
 from tocsin.scoring.levels import LevelState
@@ -184,10 +185,11 @@ class _Sight:
         if (was is None) == (blind is None):
             return
         if blind is not None:
-            print(f"tocsin: the desk is blind, no source is delivering: {blind.why()}", file=sys.stderr)
+            said = _("the desk is blind, no source is delivering: {why}").format(why=blind.why())
+            print(f"tocsin: {said}", file=sys.stderr)
             event = {"type": "alert", "event": "blind", "at": format_time(blind.since), **blind.to_json()}
         elif was is not None:
-            print("tocsin: a source delivers again, the desk sees", file=sys.stderr)
+            print("tocsin: " + _("a source delivers again, the desk sees"), file=sys.stderr)
             event = {"type": "alert", "event": "sight_back", "blind_since": format_time(was.since)}
         if self._writer is not None:
             self._writer.write([event])
@@ -199,8 +201,9 @@ def _say_failed_sources(desk: Desk, said: set[str]) -> None:
         status = source.status()
         if status.state is SourceState.FAILED and status.id not in said:
             said.add(status.id)
-            reason = status.last_error or "no reason given"
-            print(f"tocsin: source {status.id} failed: {reason}", file=sys.stderr)
+            reason = status.last_error or _("no reason given")
+            said = _("source {source} failed: {why}").format(source=status.id, why=reason)
+            print(f"tocsin: {said}", file=sys.stderr)
 
 
 def _mentions(batch: Sequence[ScoredMention]) -> Iterable[dict[str, Any]]:
@@ -236,12 +239,13 @@ async def _start_session(
     try:
         await session.start()
     except JournalError as exc:
-        print(f"tocsin: no incident journal: {exc}", file=sys.stderr)
+        print("tocsin: " + _("no incident journal: {error}").format(error=exc), file=sys.stderr)
         await session.stop()
         return None
 
     def waiting(holder: str) -> None:
-        print(f"tocsin: standby: {holder} ingests on this journal; waiting to take over", file=sys.stderr)
+        said = _("standby: {who} ingests on this journal; waiting to take over").format(who=holder)
+        print(f"tocsin: {said}", file=sys.stderr)
 
     await session.lead_ingest(waiting)
     if "incidents" in emit:

@@ -41,7 +41,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from tocsin.config.i18n import _, ngettext
 from tocsin.config.outputs import LOCAL_TYPES
+from tocsin.config.reasons import level_name, listed, shown
 from tocsin.config.settings import LEVELS, Settings
 from tocsin.desk.alerts import Alert, AlertDispatcher
 from tocsin.desk.attach import JournalDesk
@@ -111,6 +113,11 @@ class _LevelChange:
 
 _COLUMN = {"negative": 1, "neutral": 2, "positive": 3}
 """Where a sentiment label is counted in a minute's ``[count, negative, neutral, positive]``."""
+
+
+def _reasons(reasons: Sequence[str]) -> str:
+    """A level's reasons for an alert, in the desk's language (the alert's data keeps them in English)."""
+    return listed(shown(r) for r in reasons)
 
 
 def _epoch_minute(dt: datetime) -> int:
@@ -464,7 +471,9 @@ class JournalSession:
             return
         self._lease = None
         self._waiting = True
-        self._problems["lease"] = "another desk took over ingesting: this desk no longer writes what it sees"
+        self._problems["lease"] = _(
+            "another desk took over ingesting: this desk no longer writes what it sees"
+        )
         self._report(self._problems["lease"])
 
     async def _guard(self, work: Any, step: str = "") -> Any:
@@ -472,7 +481,7 @@ class JournalSession:
         try:
             result = await work
         except JournalError as exc:
-            message = f"journal: {exc}"
+            message = _("journal: {error}").format(error=exc)
             if self._problems.get(step) != message:
                 self._problems[step] = message
                 self._report(message)
@@ -641,8 +650,9 @@ class JournalSession:
         return Alert(
             event="level_change",
             at=change.at,
-            title=f"{self._topic_name(change.topic)}: {change.previous} → {change.level}",
-            detail="; ".join(change.reasons) if change.reasons else "",
+            title=f"{self._topic_name(change.topic)}: {level_name(change.previous)} → "
+            + level_name(change.level),
+            detail=_reasons(change.reasons),
             topic=change.topic,
             level=change.level,
             urgent=rise,
@@ -654,9 +664,10 @@ class JournalSession:
             Alert(
                 event="level_change",
                 at=event.at,
-                title=f"Incident #{event.incident_id} reopened: {self._topic_name(change.topic)} "
-                f"is at {change.level} again",
-                detail="; ".join(change.reasons),
+                title=_("Incident #{id} reopened: {topic} is at {level} again").format(
+                    id=event.incident_id, topic=self._topic_name(change.topic), level=level_name(change.level)
+                ),
+                detail=_reasons(change.reasons),
                 topic=change.topic,
                 incident=event.incident_id,
                 level=change.level,
@@ -681,9 +692,11 @@ class JournalSession:
             Alert(
                 event="level_change",
                 at=change.at,
-                title=f"{self._topic_name(change.topic)} is at {change.level} again: incident #{inc.id} "
-                f"was resolved lately; reopen it (e on the wall)",
-                detail="; ".join(change.reasons),
+                title=_(
+                    "{topic} is at {level} again: incident #{id} was resolved lately; "
+                    "reopen it (e on the wall)"
+                ).format(topic=self._topic_name(change.topic), level=level_name(change.level), id=inc.id),
+                detail=_reasons(change.reasons),
                 topic=change.topic,
                 incident=inc.id,
                 level=change.level,
@@ -762,8 +775,10 @@ class JournalSession:
             Alert(
                 event="new_incident",
                 at=inc.opened_at,
-                title=f"{inc.severity.label} incident #{inc.id} opened on {self._topic_name(inc.topic)}",
-                detail=f"{inc.title} (by {inc.opened_by})",
+                title=_("{severity} incident #{id} opened on {topic}").format(
+                    severity=inc.severity.label, id=inc.id, topic=self._topic_name(inc.topic)
+                ),
+                detail=_("{title} (by {who})").format(title=inc.title, who=inc.opened_by),
                 topic=inc.topic,
                 incident=inc.id,
                 severity=str(inc.severity),
@@ -792,10 +807,14 @@ class JournalSession:
             what = inc.title if inc is not None else ""
             if clock == "ack":
                 event = "ack_timeout"
-                title = f"Incident #{ev.incident_id} not acknowledged: it was due at {due}"
+                title = _("Incident #{id} not acknowledged: it was due at {due}").format(
+                    id=ev.incident_id, due=due
+                )
             else:
                 event = "sla_breach"
-                title = f"Incident #{ev.incident_id}: first public response overdue (due at {due})"
+                title = _("Incident #{id}: first public response overdue (due at {due})").format(
+                    id=ev.incident_id, due=due
+                )
             alert = Alert(
                 event=event,
                 at=ev.at,
@@ -877,7 +896,8 @@ class JournalSession:
         well): the screen's own outputs, and the outbox's."""
         parts = []
         if self.alerts.errors:
-            parts.append(f"{self.alerts.errors} alert{'s' if self.alerts.errors > 1 else ''} failed")
+            n = self.alerts.errors
+            parts.append(ngettext("{n} alert failed", "{n} alerts failed", n).format(n=n))
         outbox = self.oncall.describe() if self.oncall is not None else None
         if outbox:
             parts.append(outbox)
