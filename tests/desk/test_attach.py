@@ -257,8 +257,8 @@ async def test_two_ingest_desks_started_at_once_one_leads_the_other_stands_by(jo
         shown = standby.desk.feed_since(0)[-1].seq
         await leader.stop()
         stopped.append(leader)
-        await until(lambda: standby.desk.role == "ingest", within=3, what="the standby taking over")
-        assert standby.sources[-1].resumed_from == 10 and standby.desk.takeovers == 1
+        await until(lambda: standby.desk.takeovers == 1, within=3, what="the standby taking over")
+        assert standby.desk.role == "ingest" and standby.sources[-1].resumed_from == 10
         standby.put(post(11))
         await until(lambda: any(m.mention.uid == "c11" for m in standby.desk.feed_since(shown)), within=3)
         assert all(m.seq > shown for m in standby.desk.feed_since(shown))
