@@ -62,6 +62,7 @@ _WORDS: dict[str, str] = {
     "source_down": N_("Source {source} is not seeing: {why}"),
     "clocks": N_("Ack due {ack} · first response due {resp}"),
     "level_is": N_("Level {level}"),
+    "level_why": N_("Level {level}: {reasons}"),
     "act": N_("Act: tocsin incident ack {id} (or a on the wall)"),
     "act_level": N_("Look at the wall; open an incident with e"),
     "act_source": N_("Check the source on the wall's health pane"),
@@ -326,9 +327,8 @@ class OnCall:
         lines = []
         if inc.level:
             reasons = listed(shown(r) for r in inc.level_reasons[:3])
-            lines.append(
-                self._w("level_is").format(level=level_name(inc.level)) + (f": {reasons}" if reasons else "")
-            )
+            said = self._w("level_why") if reasons else self._w("level_is")
+            lines.append(said.format(level=level_name(inc.level), reasons=reasons))
         _signal, ack, resp = clocks_for(inc, self.settings.team.sla, now)
         lines.append(
             self._w("clocks").format(
