@@ -65,3 +65,39 @@ async def test_html_post_mortem_in_french(journal: Journal, storm: int) -> None:
         assert needle in page, needle
     assert "<h2>Summary</h2>" not in page
     assert '<html lang="en">' in render(pm, "html")
+
+
+async def test_the_handover_journal_show_and_errors_in_french(journal: Journal, storm: int) -> None:  # noqa: F811
+    """The next person on call reads the handover in French; ``journal show`` and a refused action too."""
+    from datetime import timedelta
+
+    import pytest
+    from tocsin.journal.errors import JournalError
+    from tocsin.journal.handover import build_handover
+    from tocsin.journal.reports import to_text
+
+    english = await build_handover(journal, timedelta(hours=8))
+    with speaking("fr"):
+        text = await build_handover(journal, timedelta(hours=8))
+        shown = to_text(await build_postmortem(journal, storm))
+        with pytest.raises(JournalError) as refused:
+            await journal.respond(storm, "holding_statement", "x", "   ")
+        with pytest.raises(JournalError) as closed:
+            await journal.acknowledge(storm)
+    assert text.startswith("# Passation : ")
+    for needle in ("Préparée par ", "## Incidents ouverts (0)", "Rien d'ouvert.", "## SLA dépassés (",
+                   "## Ce qui s'est passé depuis ", "## Résolus sur la période", "résolu "):  # fmt: skip
+        assert needle in text, needle
+    for word in ("Handover", "Open incidents", "Nothing open", "What happened", "resolved "):
+        assert word not in text, word
+    for needle in (
+        "sujet Maison Brioche · responsable",
+        "premier signal ",
+        "\nDélais\n",
+        "Réponses (2)",
+        "Chronologie",
+    ):
+        assert needle in shown, needle
+    assert str(refused.value) == "une réponse demande le texte publié ou envoyé : rien n'a changé"
+    assert "rien n'a changé" in str(closed.value) and "nothing changed" not in str(closed.value)
+    assert english.startswith("# Handover: ")  # and the English desk's is as it was
