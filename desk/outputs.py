@@ -27,6 +27,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
+from tocsin.config.i18n import ngettext
 from tocsin.config.outputs import output_ids
 from tocsin.config.settings import AlertSettings
 from tocsin.desk.alerts import payload as chat_payload
@@ -75,7 +76,8 @@ class Message:
     def title(self) -> str:
         if len(self.alerts) == 1:
             return one_line(str(self.alerts[0].get("title", "")), 200)
-        return f"{self.desk}: {len(self.alerts)} alerts"
+        n = len(self.alerts)
+        return ngettext("{desk}: {n} alert", "{desk}: {n} alerts", n).format(desk=self.desk, n=n)
 
     @property
     def text(self) -> str:
