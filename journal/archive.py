@@ -70,7 +70,7 @@ from tocsin.journal.archive_format import (
 from tocsin.journal.errors import InvalidValue, JournalBusy, JournalUnavailable
 from tocsin.journal.store import MENTIONS, Store, Tx, from_ms, to_ms
 from tocsin.sources.clock import Clock
-from tocsin.sources.model import Mention, MentionFormatError, format_time, parse_time
+from tocsin.sources.model import Mention, MentionFormatError, ScoredMention, format_time, parse_time
 
 log = logging.getLogger(__name__)
 
@@ -107,21 +107,20 @@ class MentionRow:
 
 
 def mention_row(obj: Any) -> MentionRow:
-    """Read a ScoredMention-like object, a Mention, or a JSON mention dict; InvalidValue if none."""
+    """Read a ScoredMention, a Mention, or a JSON mention dict; InvalidValue if none."""
     if isinstance(obj, MentionRow):
         return obj
     if isinstance(obj, Mention):
         return MentionRow(obj, (), None, None, None, {})
-    inner = getattr(obj, "mention", None)
-    if isinstance(inner, Mention):
-        sentiment = getattr(obj, "sentiment", None)
+    if isinstance(obj, ScoredMention):
+        sentiment = obj.sentiment
         return MentionRow(
-            inner,
-            tuple(getattr(obj, "topics", ()) or ()),
-            getattr(sentiment, "label", None),
-            _float(getattr(sentiment, "score", None)),
-            getattr(sentiment, "engine", None),
-            dict(getattr(obj, "scores", None) or {}),
+            obj.mention,
+            tuple(obj.topics),
+            sentiment.label,
+            _float(sentiment.score),
+            sentiment.engine,
+            dict(obj.scores),
         )
     if isinstance(obj, Mapping):
         return _row_from_json(obj)
