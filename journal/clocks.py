@@ -20,9 +20,10 @@ from tocsin.config.text import duration_str
 from tocsin.journal.model import ClockName, Incident
 
 ClockStatus = Literal["running", "overdue", "met", "late", "stopped", "counting"]
-ClockPlace = Literal["report", "table", "handover", "ack_cell", "response_cell"]
-"""Where a clock is described: a report's clock table, a row of ``tocsin journal list``, the handover,
-and the wall's two SLA columns (acknowledgement, first public response)."""
+ClockPlace = Literal["report", "review", "table", "handover", "ack_cell", "response_cell"]
+"""Where a clock is described: a report's clock table, the wall's review of an incident, a row of
+``tocsin journal list``, the handover, and the wall's two SLA columns (acknowledgement, first public
+response)."""
 
 # Every SLA status word, by place; ``else`` for the statuses a place does not name. In the templates:
 # {left} time left, {late} how overdue, {took} time taken (compact durations); {countdown} time left
@@ -33,6 +34,14 @@ _WORDS: dict[ClockPlace, dict[ClockStatus | Literal["else"], str]] = {
     "report": {
         "running": N_("running, {left} left"),
         "overdue": N_("OVERDUE by {late}"),
+        "met": N_("met"),
+        "late": N_("BREACHED"),
+        "stopped": N_("stopped at resolution"),
+        "else": "—",
+    },
+    "review": {
+        "running": N_("running"),
+        "overdue": N_("OVERDUE"),
         "met": N_("met"),
         "late": N_("BREACHED"),
         "stopped": N_("stopped at resolution"),

@@ -4,9 +4,9 @@ The list shows severity, state, topic, title, when it opened and how long it las
 its clocks against the SLA, the response checklist, the topic's volume and negative share around it
 (sparklines from the journal's per-minute history), the responses, the pinned evidence (original time
 and text), lessons and notes, and the whole timeline with local times and who acted. ``x`` writes the
-HTML post-mortem (``journal/reports/html.py``) owner-only into the desk's export folder (``desk.exports``, else
-``exports/`` beside the journal; ``journal/exports.py``) and says where; ``t`` ticks the checklist,
-``s`` reopens. Esc goes back.
+HTML post-mortem (``journal/reports/html.py``) owner-only into the desk's export folder
+(``desk.exports``, else ``exports/`` beside the journal; ``journal/exports.py``) and says where;
+``t`` ticks the checklist, ``s`` reopens. Esc goes back.
 
 Every mention text, handle, title and note goes through ``safe_text``; times are in ``desk.timezone``.
 """
@@ -41,15 +41,15 @@ from tocsin.tui.panes.incidents import SEVERITY_STYLE, span
 from tocsin.tui.screens.checklist import tick_mark
 
 CHART_WIDTH = 72
-STATUS_WORDS = {
-    "running": (N_("running"), "$warning"),
-    "overdue": (N_("OVERDUE"), "bold $text-error"),
-    "met": (N_("met"), "$text-success"),
-    "late": (N_("BREACHED"), "bold $text-error"),
-    "stopped": (N_("stopped at resolution"), "$foreground-muted"),
-    "counting": ("—", "$foreground-muted"),
+STATUS_STYLE = {
+    "running": "$warning",
+    "overdue": "bold $text-error",
+    "met": "$text-success",
+    "late": "bold $text-error",
+    "stopped": "$foreground-muted",
+    "counting": "$foreground-muted",
 }
-"""A clock's status: its word (English, translated when shown) and style."""
+"""A clock's status: its colour here (its words are ``SlaClock.describe``'s)."""
 
 
 def _t(pm: PostMortem, dt: object, *, seconds: bool = False) -> str:
@@ -109,7 +109,7 @@ def review_content(pm: PostMortem) -> Content:
         _section(_("Clocks against the SLA")),
     ]
     for c in pm.clocks:
-        word, style = STATUS_WORDS.get(c.status, (c.status, ""))
+        word, style = c.describe("review"), STATUS_STYLE.get(c.status, "")
         target = (
             _("no target")
             if c.due_at is None
@@ -121,7 +121,7 @@ def review_content(pm: PostMortem) -> Content:
                 f"  {_(c.label).capitalize():<26}",
                 (f"{target:<16}", "$foreground-muted"),
                 f"{took} ",
-                (_(word), style),
+                (word, style),
             )
         )
     lines.append(_section(_("Checklist")))
