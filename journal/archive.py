@@ -34,7 +34,7 @@ busy month tens of gigabytes. Since schema 7 a row is (``journal/archive_format.
   queries select on (a time window, an attached desk's cursor, a topic, pinned evidence, prune).
 
 Measured (``make bench``, ``journal_bytes_per_100k_mentions``, and a headless replay of
-``tests/bench/replay.py``): 800 → ~230 bytes a mention on the bench's mentions, 620 → ~215 on the
+``tests/bench/replay.py``): 800 → ~230 bytes a mention on the bench's mentions, 620 → ~226 on the
 varied replay, nothing of a mention dropped. Not done, and why: an authors table (a profile kept once
 per author) saves at most the ~20 bytes an author costs in a compressed record, and only for authors
 who post many times with the same counts; the followers at the time of a post are part of its
