@@ -58,7 +58,7 @@ _PARAMS = zstd.ZstdCompressionParameters.from_level(
     write_content_size=1,
 )
 _FIELDS = 17
-_OPTIONS = orjson.OPT_NON_STR_KEYS
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY  # a score may be a numpy number
 
 
 def mention_key(source: str, uid: str) -> int:

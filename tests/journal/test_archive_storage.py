@@ -10,6 +10,7 @@ import random
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 from tocsin.journal import archive as archive_module
 from tocsin.journal import archive_format
@@ -95,7 +96,11 @@ async def test_every_field_comes_back_as_it_was_sent(journal: Journal) -> None:
     weird = dataclasses.replace(
         sent[0].mention, uid="odd:1", text="", url=None, lang=None, author=Author(handle="")
     )
-    sent.append(ScoredMention(99, weird, (), SentimentScore("neutral", 0.0, "lexicon")))  # type: ignore[arg-type]
+    numbers = {
+        "influence": {"score": np.float64(0.5), "reach": np.int64(7)},
+        "bot": {"score": np.float32(0.25)},
+    }
+    sent.append(ScoredMention(99, weird, (), SentimentScore("neutral", 0.0, "lexicon"), numbers))  # type: ignore[arg-type]
     await journal.archive(sent)
     for s in sent:
         assert same(await journal.archived_mention(s.mention.source, s.mention.uid), s)
