@@ -1,4 +1,5 @@
-"""Journal benchmarks: action commit latency, archive throughput and size, post-mortem export at 10k evidence.
+"""Journal benchmarks: action commit latency, archive throughput and size (the bench's storm-like mentions,
+and the varied replay as a desk archives it), post-mortem export at 10k evidence.
 
 Run with ``make bench``; figures go to bench.json. Nothing here asserts a time. The journal lives on the
 same disk as the repository (a real file system with fsync), as it would for a user.
