@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import platformdirs
 import yaml
@@ -89,9 +89,7 @@ class ConfigError(Exception):
 # --- public API ---------------------------------------------------------------------------------
 
 
-def load_settings(
-    path: Path, *, env: Mapping[str, str] | None = None, preflight: bool = False
-) -> S.Settings:
+def load_settings(path: Path, *, env: Mapping[str, str] | None = None, preflight: bool = False) -> S.Settings:
     """Load and validate a settings file; raise ``ConfigError`` listing every problem. With
     ``preflight``, also what the run needs from this machine (files, ports, the journal path)."""
     settings, problems = _load_file(Path(path), os.environ if env is None else env, preflight)
@@ -379,7 +377,7 @@ class _Builder:
             return self._tuple(node, tp, path)
         if origin is dict:
             return self._dict(node, tp, path)
-        if dataclasses.is_dataclass(tp):
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             return self._dataclass(node, tp, path)
         if origin is Literal or tp in _CONVERTERS or tp is str:
             return self._scalar(node, tp, path)
@@ -501,7 +499,12 @@ class _Builder:
             (i, self.build(item, args[i] if fixed else args[0], f"{path}[{i}]"))
             for i, item in enumerate(node.value)
         ]
-        if not fixed and dataclasses.is_dataclass(args[0]) and "id" in _hints(args[0]):
+        if (
+            not fixed
+            and isinstance(args[0], type)
+            and dataclasses.is_dataclass(args[0])
+            and "id" in _hints(args[0])
+        ):
             self._check_unique_ids(node, path)
         return _INVALID if any(v is _INVALID for _, v in items) else tuple(v for _, v in items)
 
@@ -567,7 +570,7 @@ class _Builder:
             empty and any(map(_required, dataclasses.fields(cls)))
         ):
             return self._fail(node, cls, path)
-        items = [] if empty else self._items(node, path)
+        items = [] if empty else self._items(cast(MappingNode, node), path)
         if cls in _POLYMORPHIC:
             cls = self._dispatch(cls, items, node, path)
             if cls is _INVALID:
@@ -614,7 +617,7 @@ class _Builder:
             return _INVALID
         choices = registry()
         kind = found[0].value if isinstance(found[0], ScalarNode) else None
-        if kind in choices:
+        if isinstance(kind, str) and kind in choices:
             return choices[kind]
         names = sorted(choices)
         hint = did_you_mean(kind, names) if isinstance(kind, str) else ""

@@ -202,8 +202,8 @@ def _say_failed_sources(desk: Desk, said: set[str]) -> None:
         if status.state is SourceState.FAILED and status.id not in said:
             said.add(status.id)
             reason = status.last_error or _("no reason given")
-            said = _("source {source} failed: {why}").format(source=status.id, why=reason)
-            print(f"tocsin: {said}", file=sys.stderr)
+            message = _("source {source} failed: {why}").format(source=status.id, why=reason)
+            print(f"tocsin: {message}", file=sys.stderr)
 
 
 def _mentions(batch: Sequence[ScoredMention]) -> Iterable[dict[str, Any]]:

@@ -45,7 +45,7 @@ from tocsin.config.i18n import _, ngettext
 from tocsin.config.outputs import LOCAL_TYPES
 from tocsin.config.reasons import level_name, listed, shown
 from tocsin.config.settings import LEVELS, Settings
-from tocsin.desk.alerts import Alert, AlertDispatcher
+from tocsin.desk.alerts import Alert, AlertDispatcher, AlertEvent
 from tocsin.desk.attach import JournalDesk
 from tocsin.desk.desk import DeskLike, LevelHerald
 from tocsin.desk.oncall import OnCall
@@ -805,6 +805,7 @@ class JournalSession:
             due = str(ev.payload.get("due", ""))
             sev = str(ev.payload.get("severity", ""))
             what = inc.title if inc is not None else ""
+            event: AlertEvent
             if clock == "ack":
                 event = "ack_timeout"
                 title = _("Incident #{id} not acknowledged: it was due at {due}").format(

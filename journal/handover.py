@@ -121,7 +121,7 @@ async def build_handover(journal: Journal, since: timedelta, now: datetime | Non
     resolved = [
         known[i]
         for i in sorted(touched_ids)
-        if known[i].resolved_at is not None and known[i].resolved_at >= start
+        if (resolved_at := known[i].resolved_at) is not None and resolved_at >= start
     ]
     if resolved:
         out += ["## " + _("Resolved in this period"), ""]

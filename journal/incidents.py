@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from tocsin.config.i18n import N_, _
-from tocsin.config.settings import Settings
+from tocsin.config.settings import LEVELS, Settings
 from tocsin.journal.archive import MentionRow, keep_in, mention_row, pin_in
 from tocsin.journal.clocks import unrecorded_breaches
 from tocsin.journal.display import kind_name, state_name
@@ -38,7 +38,6 @@ from tocsin.journal.errors import (
 from tocsin.journal.events import EVENT_COLUMNS, append, event_of, incident_of, load_incident
 from tocsin.journal.model import (
     CLAIM_STATUSES,
-    LEVELS,
     PLAYBOOK_IDS,
     SENTIMENT_LABELS,
     Event,
@@ -553,7 +552,7 @@ class IncidentCommands:
 
     async def pending_drafts(self, incident_id: int | str | None = None) -> list[Event]:
         """The drafts awaiting approval (of one incident, or all), oldest first."""
-        where, params = "d.state = 'pending'", ()
+        where, params = "d.state = 'pending'", cast(tuple[int, ...], ())
         if incident_id is not None:
             where, params = where + " AND d.incident_id = ?", (parse_incident_id(incident_id),)
         cols = ", ".join(f"e.{c.strip()}" for c in EVENT_COLUMNS.split(","))

@@ -398,9 +398,11 @@ class Incident:
                 at, _, kind = min(logged)
                 items.append(ChecklistItem(step.id, step.label, True, str(kind), at))
                 continue
-            done, at = self.checks.get(step.id, (False, None))
+            done, checked_at = self.checks.get(step.id, (False, None))
             items.append(
-                ChecklistItem(step.id, step.label, done, "check" if done else None, at if done else None)
+                ChecklistItem(
+                    step.id, step.label, done, "check" if done else None, checked_at if done else None
+                )
             )
         return tuple(items)
 

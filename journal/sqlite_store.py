@@ -188,7 +188,7 @@ class SqliteStore(Store):
         except sqlite3.DatabaseError as exc:
             rows = [str(exc)]
         finally:
-            await self._conn.set_progress_handler(None, 0)
+            await self._conn.set_progress_handler(None, 0)  # type: ignore[arg-type]  # None removes it
         if rows != ["ok"]:
             raise JournalUnavailable(
                 f"the journal {self.path} is damaged ({'; '.join(rows)[:200]}): nothing was changed. "

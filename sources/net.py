@@ -569,8 +569,8 @@ class NetSource(Source):
                     return
                 _log_unexpected(self, e)
                 delay = self.failure_delay(e)
-                if delay is None:
-                    return
+            if delay is None:
+                return
             await self.pause(delay)
 
 
@@ -644,7 +644,7 @@ def plain_reason(exc: BaseException) -> str:
     if isinstance(exc, RetryLater):
         return N_("rate limited (HTTP 429)") if exc.status == 429 else _http_reason(exc.status or 503)
     if isinstance(exc, HttpStatusError):
-        return _http_reason(exc.status)
+        return _http_reason(exc.status or 500)
     if isinstance(exc, Stalled):
         return N_("connected, but nothing comes (stalled)")
     if isinstance(exc, ProtocolError):

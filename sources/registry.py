@@ -103,11 +103,11 @@ def build_clock(settings: Settings, *, now: datetime | None = None) -> Clock:
         if len(speeds) > 1:
             raise ValueError("demo sources: every demo on one desk must play at the same pace and speed")
         return SimulatedClock(min(tl.backfill_start for tl, _ in timelines), speed=speeds.pop())
-    speeds = {r.speed for r in replays}
-    if len(speeds) > 1:
+    replay_speeds = {r.speed for r in replays}
+    if len(replay_speeds) > 1:
         raise ValueError("jsonl replays: every replay on one desk must use the same speed")
-    speed = speeds.pop()
-    assert speed is not None
+    speed = replay_speeds.pop()
+    assert speed is not None  # a replay without speed: is not a replay (see above)
     starts = [first_timestamp(r.path) for r in replays]
     if any(s is None for s in starts):
         return SimulatedClock(_EARLIEST, speed=speed)

@@ -231,7 +231,7 @@ class IncidentsPane(DataTable[Text]):
             self._cells.pop(key, None)
         for key, inc in wanted.items():
             if key not in self._incidents:
-                cells = self._render(inc, now)
+                cells = self._row_cells(inc, now)
                 self.add_row(*(self._text(cells[k]) for k, _, _ in self._columns), key=key)
                 self._cells[key] = cells
             self._incidents[key] = inc
@@ -277,7 +277,7 @@ class IncidentsPane(DataTable[Text]):
             force = True
         changed = 0
         for key, inc in self._incidents.items():
-            cells = self._render(inc, now)
+            cells = self._row_cells(inc, now)
             old = self._cells.get(key, {})
             for column in self.column_keys:
                 value = cells[column]
@@ -298,7 +298,7 @@ class IncidentsPane(DataTable[Text]):
 
     # --- cells ----------------------------------------------------------------------------------
 
-    def _render(self, inc: Incident, now: datetime) -> dict[str, str]:
+    def _row_cells(self, inc: Incident, now: datetime) -> dict[str, str]:
         """Each cell as ``style\\x00text`` (a hashable form compared between ticks)."""
         signal, ack, response = clocks_for(inc, self._sla, now)
         state = str(inc.state)

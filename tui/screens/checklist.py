@@ -63,7 +63,7 @@ class ChecklistScreen(ModalScreen[Incident]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", N_("Back"), id="checklist-close"),
-        Binding("space", "toggle", N_("Tick/untick"), id="checklist-toggle"),
+        Binding("space", "tick", N_("Tick/untick"), id="checklist-toggle"),
     ]
 
     DEFAULT_CSS = """
@@ -110,9 +110,9 @@ class ChecklistScreen(ModalScreen[Incident]):
     @on(OptionList.OptionSelected, "#checklist-steps")
     def _selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        self.action_toggle()
+        self.action_tick()
 
-    def action_toggle(self) -> None:
+    def action_tick(self) -> None:
         steps = self.query_one(OptionList)
         if steps.highlighted is None or self._busy:
             return  # one check at a time: a second key while the first commits would double it

@@ -398,7 +398,11 @@ class IncidentReviewScreen(ModalScreen[None]):
             from tocsin.tui.screens.checklist import ChecklistScreen
 
             screen = ChecklistScreen(self.journal, self.postmortem.record.incident, self.postmortem.tz)
-            self.app.push_screen(screen, lambda _: self.load())
+
+            def reload(_: Incident | None) -> None:
+                self.load()
+
+            self.app.push_screen(screen, reload)
 
 
 def confirm_reopen(
