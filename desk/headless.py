@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from tocsin.config.i18n import _
 from tocsin.config.settings import Settings
-from tocsin.desk.desk import Desk
+from tocsin.desk.desk import Desk, DeskLike
 from tocsin.scoring.levels import LevelState
 from tocsin.scoring.snapshot import Blindness
 from tocsin.sources.base import SourceState
@@ -195,9 +195,9 @@ class _Sight:
             self._writer.write([event])
 
 
-def _say_failed_sources(desk: Desk, said: set[str]) -> None:
+def _say_failed_sources(desk: DeskLike, said: set[str]) -> None:
     """One stderr line per source that failed (cannot open its file, cannot listen, gave up)."""
-    for source in getattr(desk, "sources", ()):
+    for source in desk.sources:
         status = source.status()
         if status.state is SourceState.FAILED and status.id not in said:
             said.add(status.id)

@@ -17,17 +17,20 @@ from .headless_schema import check_mention, check_snapshot, parse_lines
 
 def desk_with(*sources_mentions, hold_open: bool = False) -> Desk:
     clock = ManualClock(T0 + timedelta(minutes=10))
-    sources = [
-        ListSource(f"s{i}", clock, ms, hold_open=hold_open) for i, ms in enumerate(sources_mentions)
-    ]
+    sources = [ListSource(f"s{i}", clock, ms, hold_open=hold_open) for i, ms in enumerate(sources_mentions)]
     return Desk(settings_with(), clock=clock, sources=sources, sentiment=FakeSentiment())
 
 
 def some_mentions(n: int, prefix: str = "m"):
     hostile = "Maison Brioche \x1b]0;pwned\x07 scandale \u202e #BriocheGate 😡"
     return [
-        mention(hostile if i % 3 == 0 else f"maison brioche {i}", uid=f"{prefix}{i}",
-                at=T0 + timedelta(seconds=20 * i), handle=f"user{i % 5}", lang="fr")
+        mention(
+            hostile if i % 3 == 0 else f"maison brioche {i}",
+            uid=f"{prefix}{i}",
+            at=T0 + timedelta(seconds=20 * i),
+            handle=f"user{i % 5}",
+            lang="fr",
+        )
         for i in range(n)
     ]
 
@@ -105,3 +108,22 @@ def test_writer_goes_quiet_after_a_broken_pipe():
     assert w.closed
     w.write([{"type": "snapshot"}])
     w.flush()
+
+
+def test_every_failed_source_is_said_once_on_stderr(capsys) -> None:
+    from types import SimpleNamespace
+
+    from tocsin.desk.headless import _say_failed_sources
+    from tocsin.sources.base import SourceState
+
+    def failed(source_id: str, why: str) -> SimpleNamespace:
+        status = SimpleNamespace(id=source_id, state=SourceState.FAILED, last_error=why)
+        return SimpleNamespace(status=lambda: status)
+
+    desk = SimpleNamespace(sources=[failed("replay", "no such file"), failed("hook", "port in use")])
+    said: set[str] = set()
+    _say_failed_sources(desk, said)  # type: ignore[arg-type]
+    _say_failed_sources(desk, said)  # type: ignore[arg-type]
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["tocsin: source replay failed: no such file", "tocsin: source hook failed: port in use"]
+    assert said == {"replay", "hook"}
