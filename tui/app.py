@@ -1,72 +1,48 @@
-"""The wall: a keyboard-driven Textual app over a running Desk.
+"""The wall's app: a keyboard-driven Textual app over a running Desk.
 
 The app never scores or parses: the Desk does that off the UI loop and publishes immutable snapshots.
-One flush timer (``ui.refresh_hz``) reads the latest snapshot and the new mentions once, and updates
-each pane at most once; panes that are hidden, and everything but the feed's memory while a modal
-screen is open, are skipped.
+The app owns what outlives a screen: the desk (started after the first frame, stopped on quit), the
+journal session, the theme, the keymap and the one toast at a time. What is on screen, its flush and its
+keys are the wall's (``wall.py``: ``WallScreen``, the default screen).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, tzinfo
 from pathlib import Path
-from typing import ClassVar
+from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tocsin.tui.i18n  # noqa: F401 - the wall's key bindings follow the desk's language
-from textual import on
-from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingsMap, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.app import App
+from textual.binding import Binding
 from textual.notifications import Notify, SeverityLevel
-from textual.widgets import Input
-from tocsin.config.i18n import N_, _
+from tocsin.config.i18n import _
 from tocsin.config.i18n import use as use_language
 from tocsin.config.layouts import Layout, parse_layout
-from tocsin.config.settings import LEVELS, Settings
+from tocsin.config.settings import Settings
 from tocsin.desk.desk import DeskLike
 from tocsin.desk.session import JournalSession
-from tocsin.scoring.snapshot import Snapshot
+from tocsin.journal.errors import JournalError
 from tocsin.sources.clock import Clock
 from tocsin.tui import safe_text
-from tocsin.tui.arrange import HIGH_CONTRAST_THEME, arrange
-from tocsin.tui.incident_keys import INCIDENT_BINDINGS, IncidentKeys
-from tocsin.tui.panes.base import SnapshotPane
-from tocsin.tui.panes.clusters import ClustersPane
+from tocsin.tui.arrange import HIGH_CONTRAST_THEME
 from tocsin.tui.panes.feed import FeedView
-from tocsin.tui.panes.header import DeskHeader
-from tocsin.tui.panes.health import SourceHealthPane
 from tocsin.tui.panes.incidents import IncidentsPane
-from tocsin.tui.panes.influencers import InfluencersPane
-from tocsin.tui.panes.keybar import KeyBar
-from tocsin.tui.panes.sentiment import SentimentPane
-from tocsin.tui.panes.terms import TermsPane
-from tocsin.tui.panes.volume import VolumePane
-from tocsin.tui.screens.help import HelpScreen, HelpSection, KeyHelp
+from tocsin.tui.screens.help import HelpScreen
 from tocsin.tui.screens.incident_forms import IncidentForm
-from tocsin.tui.screens.levels import LevelChange, LevelHistoryScreen, LevelLog
-from tocsin.tui.screens.mention import MentionScreen, influence_explainer
+from tocsin.tui.screens.levels import LevelHistoryScreen
+from tocsin.tui.screens.mention import MentionScreen
 from tocsin.tui.screens.review import IncidentReviewScreen, ReviewScreen
+from tocsin.tui.wall import WallScreen
 
-FEED_BATCH = 2000
-"""Most mentions taken into the feed per flush (the newest, when more arrived)."""
-WALL_PANE_BUDGET = 0.25
-"""Share of the terminal height the gauges may take in the roomy layout before going compact."""
-SHORT_TERMINAL = 32
-"""Below this many lines the who/what panes start hidden (3 or 4 shows them), source health takes one line."""
-NARROW_TERMINAL = 100
-"""Below this many columns the surging terms leave the gauges' row (4 shows them)."""
-PANE_GROUPS: dict[str, tuple[str, ...]] = {"terms": ("terms", "clusters")}
 TOAST_MAX_S = 8.0
 """The longest a toast stays: a toast covers the wall, and whatever lasts has a line of its own (the
 blind state, the latest level change, the incidents pane's status)."""
-"""Panes shown and hidden together by one key."""
-
-
-def _rank(level: str | None) -> int:
-    """How severe a level is (an unknown one counts as calm)."""
-    return LEVELS.index(level) if level in LEVELS else 0
+TROUBLE_REPEAT_S = 60.0
+"""The same problem (a webhook failing, the journal busy) is shown again at most this often."""
 
 
 def _start_resource_tracker() -> None:
@@ -93,35 +69,12 @@ def desk_zone(name: str | None) -> tuple[tzinfo | None, str | None]:
         )
 
 
-class WallApp(IncidentKeys, App[int]):
-    """The crisis desk wall."""
+class WallApp(App[int]):
+    """The crisis desk wall: its desk and journal session, theme, keymap and toasts; the wall itself is
+    the default screen (``WallScreen``)."""
 
     CSS_PATH = Path(__file__).with_name("tocsin.tcss")  # absolute: subclasses elsewhere find it too
     TITLE = "tocsin"
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("question_mark", "help", N_("Help"), id="help"),
-        Binding("q", "quit", N_("Quit"), id="quit"),
-        Binding("slash", "filter", N_("Filter"), id="filter"),
-        Binding("escape", "clear_filter", N_("Clear filter"), id="clear-filter"),
-        # Pane toggles live on digits: letters are for actions on the desk (incidents, review…).
-        Binding("1", "toggle_pane('volume')", N_("Show/hide volume"), show=False, id="toggle-volume"),
-        Binding(
-            "2", "toggle_pane('sentiment')", N_("Show/hide sentiment"), show=False, id="toggle-sentiment"
-        ),
-        Binding(
-            "3",
-            "toggle_pane('influencers')",
-            N_("Show/hide influencers"),
-            show=False,
-            id="toggle-influencers",
-        ),
-        Binding("4", "toggle_pane('terms')", N_("Show/hide terms and waves"), show=False, id="toggle-terms"),
-        Binding("5", "toggle_pane('health')", N_("Show/hide source health"), show=False, id="toggle-health"),
-        Binding("u", "toggle_voices", N_("Mentions/unique voices"), show=False, id="toggle-voices"),
-        Binding("L", "level_history", N_("Level changes"), show=False, id="level-history"),
-        *INCIDENT_BINDINGS,
-    ]
 
     def __init__(
         self,
@@ -137,7 +90,7 @@ class WallApp(IncidentKeys, App[int]):
         with ``clock`` if given). The app starts it after the first frame and stops it on exit.
         ``duration``: quit after that many seconds of real time. ``session``: the desk's link to the
         incident journal; ``journal=True`` builds one on the settings' journal (``run_tui`` does)."""
-        # before Textual copies the app's bindings: the wall's words, its keys' included (tui/i18n.py)
+        # before Textual copies the wall's bindings: the wall's words, its keys' included (tui/i18n.py)
         use_language(settings.desk.language)
         super().__init__()
         self.settings = settings
@@ -150,16 +103,14 @@ class WallApp(IncidentKeys, App[int]):
         self.session = (
             session if session is not None else (JournalSession(settings, desk) if journal else None)
         )
+        self.session_problem: str | None = None
+        """Why the journal could not open (the incident keys say it instead of acting)."""
+        self._troubles_shown: dict[str, float] = {}
         self._duration = duration
-        self._tz, self._tz_problem = desk_zone(settings.desk.timezone)
-        self._last_seq = 0
+        self.tz, self._tz_problem = desk_zone(settings.desk.timezone)
         self._desk_running = False
         self._desk_start: asyncio.Task[None] | None = None
         self._desk_stopped = False
-        self._levels: dict[str, str] = {}
-        self.level_log = LevelLog()
-        """The level changes seen on this wall (the header's news line, ``L``'s history)."""
-        self._layout_key: tuple[object, int] | None = None
         try:
             self.wall_layout = parse_layout(settings.ui.layout)
             """The panes this wall shows (check-config vets ``ui.layout``; ``--pane``/``--layout`` too)."""
@@ -167,37 +118,22 @@ class WallApp(IncidentKeys, App[int]):
         except ValueError as exc:  # settings built in code skip check-config: say so, show everything
             self.wall_layout = Layout("wall", None)
             self._layout_problem = _("ui.layout: {error}; showing the whole wall").format(error=exc)
-        self._keymap_ids = dict(settings.ui.keymap)
+        self.keymap_ids = dict(settings.ui.keymap)
+        """``ui.keymap`` as given (binding id → keys), for the help screen."""
         self.set_keymap(settings.ui.keymap)
 
-    # --- layout ---------------------------------------------------------------------------------
+    def get_default_screen(self) -> WallScreen:
+        return WallScreen()
 
-    def compose(self) -> ComposeResult:
-        settings = self.settings
-        source_width = max((len(s.id) for s in settings.sources), default=4)
-        bot_flag = settings.scoring.bots.flag_at
-        yield DeskHeader(settings.desk.name, self._tz, id="header")
-        with Horizontal(id="panes"):
-            yield VolumePane(settings.scoring.levels, id="volume")
-            yield SentimentPane(id="sentiment")
-            yield TermsPane(id="terms")
-        with Horizontal(id="who"):
-            yield InfluencersPane(bot_flag=bot_flag, id="influencers")
-            yield ClustersPane(self._tz, bot_flag=bot_flag, id="clusters")
-        names = {m.id: m.name for m in settings.team.roster}
-        yield IncidentsPane(settings.team.sla, self._tz, names, id="incidents")
-        with Vertical(id="feed-pane"):
-            yield FeedView(self._tz, source_width=min(12, max(4, source_width)), id="feed")
-            yield Input(
-                placeholder=_(
-                    "filter: words, @handle, from:@handle (their posts) or #hashtag"
-                    " · Enter keeps it · Esc clears"
-                ),
-                id="filter",
-                compact=True,
-            )
-        yield SourceHealthPane(self.desk.clock, id="health")
-        yield KeyBar()  # every incident key fits 120 columns; at 80, those that fit and ? for the rest
+    @property
+    def wall(self) -> WallScreen:
+        """The wall's screen (the first on the stack, under any modal)."""
+        return cast(WallScreen, self.default_screen)
+
+    @property
+    def desk_running(self) -> bool:
+        """The desk has started and not yet stopped (the wall reads it only then)."""
+        return self._desk_running
 
     def on_mount(self) -> None:
         problems: list[str] = []  # one toast for them all: toasts never stack
@@ -210,38 +146,20 @@ class WallApp(IncidentKeys, App[int]):
             problems.append(_("unknown theme {theme} in ui.theme").format(theme=repr(self.settings.ui.theme)))
         if self._tz_problem:
             problems.append(self._tz_problem)
-        unknown = sorted(set(self._keymap_ids) - binding_ids())
+        unknown = sorted(set(self.keymap_ids) - binding_ids())
         if unknown:  # Textual ignores them silently; a remap that does nothing must not go unnoticed
             known = ", ".join(sorted(binding_ids()))
             said = _("unknown binding id(s) in ui.keymap: {ids} (known: {known})")
             problems.append(said.format(ids=", ".join(unknown), known=known))
         if problems:
             self.notify(safe_text.clean("; ".join(problems), 600), severity="warning", markup=False)
-        # The flush touches these ten times a second: look them up once.
-        self._feed = self.query_one(FeedView)
-        self._header = self.query_one(DeskHeader)
-        self._panes = list(self.query(SnapshotPane))
-        self._header.show(None, self.desk.clock.now())
-        self.query_one("#volume").border_title = _("Volume · last hour")
-        self.query_one("#sentiment").border_title = _("Sentiment")
-        self.query_one("#terms").border_title = _("Surging")
-        self.query_one("#health").border_title = _("Sources")
-        self._apply_layout(0)
-        chosen = self.wall_layout.panes
-        if chosen is None or "feed" in chosen:
-            self._feed.focus()
-        else:  # a layout without the feed: its first pane that takes keys does (incidents, tables)
-            shown = [self.query_one(f"#{pane_id}") for pane_id in chosen]
-            takers = (w for pane in shown for w in (pane, *pane.query("*")) if w.can_focus)
-            first = next(takers, None)
-            if first is not None:
-                first.focus()
         # The desk starts after the first frame is on screen: the wall shows at once, even while the
         # sources connect and the sentiment engine warms up.
         self.call_after_refresh(self._begin_desk_start)
-        self.set_interval(1 / self.settings.ui.refresh_hz, self.flush, name="flush")
         if self._duration is not None:
             self.set_timer(self._duration, self.action_quit, name="duration")
+
+    # --- the desk and the journal session -------------------------------------------------------
 
     def _begin_desk_start(self) -> None:
         if self._desk_stopped or self._exit:  # the app is already on its way out
@@ -261,7 +179,7 @@ class WallApp(IncidentKeys, App[int]):
             self.notify(message, severity="error", markup=False, timeout=60)
             return
         self._desk_running = True
-        self.flush()
+        self.wall.flush()
 
     async def on_unmount(self) -> None:
         await self._stop_desk()
@@ -279,63 +197,52 @@ class WallApp(IncidentKeys, App[int]):
         await self.desk.stop()
         await self.stop_session()  # after: the desk's last batches are archived
 
-    def _apply_layout(self, n_topics: int) -> None:
-        """Roomy gauges when they fit in their share of the screen; one line per topic otherwise."""
-        key = (self.size, n_topics)
-        if key == self._layout_key:
+    async def start_session(self) -> None:
+        """Open the journal and wire it to the desk and the wall; the wall keeps running without it if
+        it fails."""
+        session = self.session
+        if session is None:
             return
-        self._layout_key = key
-        roomy_lines = 2 + n_topics * max(VolumePane.ROOMY_LINES, SentimentPane.ROOMY_LINES)
-        if self.wall_layout.panes is not None:
-            arrange(self.screen, self.wall_layout, self.size.height, roomy_lines)
+        self._troubles_shown = {}
+        session.alerts.bell = self.bell
+        session.add_problem_listener(self._session_trouble)
+        session.add_change_listener(self.wall.journal_changed)
+        try:
+            await session.start()
+        except JournalError as exc:
+            self.session = None
+            self.session_problem = str(exc)
+            self.notify(
+                _("no incident journal: {error}; incidents cannot be recorded").format(
+                    error=safe_text.clean(str(exc), 300)
+                ),
+                severity="error",
+                markup=False,
+                timeout=30,
+            )
+            await session.stop()
             return
-        roomy_lines = 2 + n_topics * max(VolumePane.ROOMY_LINES, SentimentPane.ROOMY_LINES)
-        compact = self.settings.ui.layout == "compact" or roomy_lines > self.size.height * WALL_PANE_BUDGET
-        for pane in self.query(SnapshotPane):
-            if pane.id in ("volume", "sentiment", "terms"):
-                pane.compact = compact
-        short = self.settings.ui.layout == "compact" or self.size.height < SHORT_TERMINAL
-        self.screen.set_class(short, "-short")  # the stylesheet hides the who/what panes then
-        self.screen.set_class(self.size.width < NARROW_TERMINAL, "-narrow")  # and the terms beside the gauges
-        self.query_one(SourceHealthPane).compact = short
+        self.wall.show_incidents()
 
-    # --- the flush ------------------------------------------------------------------------------
-
-    def flush(self) -> None:
-        """Read the desk once and bring each visible pane up to date, once."""
-        if not self._desk_running:
-            return
-        desk = self.desk
-        snapshot = desk.snapshot()
-        batch = desk.feed_since(self._last_seq, FEED_BATCH)
-        if batch:
-            self._last_seq = batch[-1].seq
-        on_wall = len(self.screen_stack) == 1  # a modal (help, palette) is open otherwise
-        self._feed.add(batch, render=on_wall)
-        self._announce_levels(snapshot)
-        if not on_wall:
-            return
+    async def stop_session(self) -> None:
         if self.session is not None:
-            self._header.set_team(self.session.team)
-        self._header.show(snapshot, desk.clock.now(), finished=desk.finished)
-        self._apply_layout(len(snapshot.topics))  # the terminal may have been resized
-        for pane in self._panes:
-            if pane.display and pane.parent is not None and pane.parent.display:
-                pane.show(snapshot)
-        self.show_incidents()
+            await self.session.stop()
 
-    def _announce_levels(self, snapshot: Snapshot) -> None:
-        """Level changes go to the header's news line (and ``L``'s history), not to toasts that stack,
-        cover the feed and go stale; a rise clears any toast, which can only be older news."""
-        for topic_id, topic in snapshot.topics.items():
-            before = self._levels.get(topic_id)
-            self._levels[topic_id] = topic.level
-            if before is not None and before != topic.level:
-                at = topic.level_since or snapshot.at
-                self.level_log.add(LevelChange(at, topic.name, before, topic.level, tuple(topic.reasons)))
-                if _rank(topic.level) > _rank(before):
-                    self.clear_notifications()
-        self._header.set_news(self.level_log.news(self.desk.clock.now(), self._tz))
+    def _session_trouble(self, message: str) -> None:
+        # a dead chat server fails every alert of a storm: say so once a minute, not once an alert
+        now = time.monotonic()
+        last = self._troubles_shown.get(message)
+        if last is not None and now - last < TROUBLE_REPEAT_S:
+            return
+        self._troubles_shown[message] = now
+        self.notify(safe_text.clean(message, 300), severity="error", markup=False, timeout=15)
+
+    async def action_quit(self) -> None:
+        """Stop the desk (sources, pipeline, sentiment worker), then leave."""
+        await self._stop_desk()
+        self.exit(0)
+
+    # --- toasts ---------------------------------------------------------------------------------
 
     def notify(
         self,
@@ -355,130 +262,6 @@ class WallApp(IncidentKeys, App[int]):
         self._notifications.clear()
         super()._on_notify(event)
 
-    def action_level_history(self) -> None:
-        """Every level change since the wall opened, newest first."""
-        self.push_screen(LevelHistoryScreen(self.level_log.changes, self._tz))
-
-    # --- actions --------------------------------------------------------------------------------
-
-    def action_help(self) -> None:
-        """Show every binding, as remapped."""
-        self.push_screen(HelpScreen(self.help_sections()))
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "clear_filter":  # Esc means something only while there is a filter to clear
-            box = self.query_one("#filter", Input)
-            return box.has_class("-active") or bool(box.value)
-        return True
-
-    def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.add_class("-active")
-        box.focus()
-        self.refresh_bindings()
-
-    def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        feed = self.query_one(FeedView)
-        box.value = ""
-        box.remove_class("-active")
-        feed.set_filter("")
-        feed.focus()
-        self.refresh_bindings()
-
-    def action_toggle_pane(self, pane_id: str) -> None:
-        """Show or hide a pane (with its group); a row whose panes are all hidden gives its room away."""
-        panes = [self.query_one(f"#{i}", SnapshotPane) for i in PANE_GROUPS.get(pane_id, (pane_id,))]
-        shown = any(p.display for p in panes)  # a pane the layout hides (small terminal) counts as hidden
-        for pane in panes:
-            pane.display = not shown
-        for row in {p.parent for p in panes if p.parent is not None and p.parent is not self.screen}:
-            row.display = any(p.display for p in row.query_children(SnapshotPane))
-        if not shown and self._desk_running:  # up to date at once, not at the next tick
-            snapshot = self.desk.snapshot()
-            for pane in panes:
-                pane.show(snapshot)
-
-    def action_toggle_voices(self) -> None:
-        """Count unique voices (distinct authors) in the volume sparkline, or raw mentions again."""
-        volume = self.query_one(VolumePane)
-        volume.unique = not volume.unique
-        volume.border_title = _("Unique voices · last hour") if volume.unique else _("Volume · last hour")
-
-    def on_feed_view_open_mention(self, message: FeedView.OpenMention) -> None:
-        """Enter on a feed line: the mention's detail, with what the latest snapshot knows."""
-        snapshot = self.desk.snapshot() if self._desk_running else None
-        self.push_screen(
-            MentionScreen(
-                message.scored,
-                tz=self._tz,
-                now=self.desk.clock.now(),
-                snapshot=snapshot,
-                bot_flag=self.settings.scoring.bots.flag_at,
-                explainer=influence_explainer(self.settings),
-                block_list=self.settings.scoring.bots.block_list,
-            )
-        )
-
-    def on_influencers_pane_author_chosen(self, message: InfluencersPane.AuthorChosen) -> None:
-        """Enter on an influencer: the feed shows that author's mentions (Esc clears)."""
-        box = self.query_one("#filter", Input)
-        box.value = "@" + safe_text.clean(message.handle, 100).lstrip("@")
-        box.add_class("-active")
-        self.query_one(FeedView).focus()
-        self.refresh_bindings()
-
-    async def action_quit(self) -> None:
-        """Stop the desk (sources, pipeline, sentiment worker), then leave."""
-        await self._stop_desk()
-        self.exit(0)
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.query_one(FeedView).set_filter(event.value)
-
-    @on(Input.Submitted, "#filter")
-    def _filter_kept(self) -> None:
-        self.query_one(FeedView).focus()
-
-    # --- help -----------------------------------------------------------------------------------
-
-    def help_sections(self) -> list[HelpSection]:
-        """The bindings of the wall and of the feed, with the user's keymap applied."""
-        feed = self.query_one(FeedView)
-        return [
-            HelpSection(_("Desk"), self._key_help(self._bindings, skip_system=True)),
-            HelpSection(_("Feed (when focused)"), self._key_help(feed._bindings)),
-            HelpSection(
-                _("Filter box"),
-                [
-                    KeyHelp("enter", _("keep the filter and go back to the feed"), None),
-                    KeyHelp(self._keys_for("clear-filter", "escape"), _("clear the filter"), "clear-filter"),
-                ],
-            ),
-        ]
-
-    def _keys_for(self, binding_id: str, default: str) -> str:
-        keys = self._keymap_ids.get(binding_id, default)
-        return " / ".join(self.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
-
-    def _key_help(self, bindings: BindingsMap, skip_system: bool = False) -> list[KeyHelp]:
-        remapped = bindings.copy()
-        remapped.apply_keymap(self._keymap)  # the same overlay Textual applies when dispatching keys
-        by_binding: dict[tuple[str, str], list[str]] = {}
-        described: dict[tuple[str, str], tuple[str, str | None]] = {}
-        for key, binding in remapped:
-            if skip_system and binding.system:
-                continue
-            ident = (binding.action, binding.id or binding.description)
-            by_binding.setdefault(ident, []).append(self.get_key_display(binding.with_key(key)))
-            described[ident] = (binding.description or binding.action.replace("_", " "), binding.id)
-        rows = [
-            KeyHelp(" / ".join(keys), described[ident][0].capitalize(), described[ident][1])
-            for ident, keys in by_binding.items()
-        ]
-        return sorted(rows, key=lambda row: row.binding_id is None)  # ours first, Textual's own after
-
 
 def binding_ids() -> set[str]:
     """Every binding id a user may remap in ``ui.keymap``."""
@@ -491,7 +274,7 @@ def binding_ids() -> set[str]:
         IncidentReviewScreen,
         LevelHistoryScreen,
     )
-    for owner in (WallApp, FeedView, IncidentsPane, *screens):
+    for owner in (WallScreen, FeedView, IncidentsPane, *screens):
         for binding in owner.BINDINGS:
             if isinstance(binding, Binding) and binding.id:
                 ids.add(binding.id)

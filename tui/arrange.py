@@ -1,6 +1,6 @@
 """Arranging the wall for a layout (``ui.layout``, ``--layout``, ``--pane``) and tocsin's own theme.
 
-``wall`` and ``compact`` keep every pane and fit them to the terminal (the app's ``_apply_layout``).
+``wall`` and ``compact`` keep every pane and fit them to the terminal (the wall's ``_apply_layout``).
 Any other layout is a chosen set of panes for one terminal of a wall of terminals: the others are
 hidden, the chosen ones share the height (one alone fills it), and nothing hides a chosen pane for
 want of room. The header stays on every layout: a terminal showing only the feed must still say
@@ -8,6 +8,8 @@ when the desk is blind or in crisis.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from textual.screen import Screen
 from textual.theme import Theme
@@ -56,7 +58,7 @@ HIGH_CONTRAST_THEME = Theme(
 every colour that means something also has a symbol or a word on the wall (see ``panes/palette.py``)."""
 
 
-def arrange(screen: Screen[object], layout: Layout, height: int, roomy_lines: int) -> None:
+def arrange(screen: Screen[Any], layout: Layout, height: int, roomy_lines: int) -> None:
     """Show only ``layout``'s panes (``layout.panes`` set), rows and panes sharing the height; the
     gauges roomy (bars, the hour's sparkline) when ``roomy_lines`` fit in their share of it."""
     chosen = set(layout.panes or ())

@@ -1,4 +1,4 @@
-"""The incident keys of the wall, mixed into ``WallApp``: e a o r n t p s c v.
+"""The incident keys of the wall (``WallScreen`` extends ``IncidentKeys``): e a o r n t p s c v.
 
 - ``e`` escalate: with no incident on the topic in view, open one (prefilled from the topic's level:
   severity, title from the reasons, first signal = when the level left calm; the feed's chosen mention
@@ -22,13 +22,13 @@ it could not, the keys say why instead of acting.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from datetime import tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.binding import Binding
 from textual.content import Content
+from textual.screen import Screen
 from tocsin.config import reasons
 from tocsin.config.accounts import mention_prefix, replying_account
 from tocsin.config.i18n import N_, _, ngettext
@@ -45,7 +45,7 @@ from tocsin.desk.session import JournalSession
 from tocsin.journal.display import state_name
 from tocsin.journal.errors import JournalError
 from tocsin.journal.incidents import AUTOMATIC
-from tocsin.journal.model import Incident, Severity, TrollGuard
+from tocsin.journal.model import Event, Incident, Severity, TrollGuard
 from tocsin.journal.narrate import describe, platform_name
 from tocsin.journal.templates import filled, templates_for
 from tocsin.sources.model import ScoredMention
@@ -70,8 +70,12 @@ from tocsin.tui.screens.publishing import ReplyForm, UnsentForm, destination
 from tocsin.tui.screens.review import ReviewScreen
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from tocsin.config.settings import ResponseTemplate, Settings
+    from tocsin.desk.desk import DeskLike
     from tocsin.journal.api import Journal
+    from tocsin.tui.app import WallApp
 
 INCIDENT_BINDINGS: list[Binding] = [
     Binding("e", "escalate", N_("Escalate"), id="escalate"),
@@ -87,74 +91,42 @@ INCIDENT_BINDINGS: list[Binding] = [
     Binding("v", "review", N_("Review"), id="review"),
     Binding("A", "approve", N_("Approve"), show=False, id="approve"),
 ]
-TROUBLE_REPEAT_S = 60.0
-"""The same problem (a webhook failing, the journal busy) is shown again at most this often."""
 
 
-class IncidentKeys:
-    """The incident workflow of the wall. The app provides ``settings``, ``desk``, ``session`` and
-    ``_tz``; it calls ``start_session`` before the desk starts, ``stop_session`` after it stopped and
-    ``show_incidents`` in its flush."""
+class IncidentScreen(Screen[None]):
+    """What the incident keys act on and how they run: the app's desk, settings and journal session
+    (``WallApp``), the incidents pane's selected incident, the feed's selected mention; an action runs
+    as a worker and is announced once the journal has it. ``WallApp`` starts the session before the
+    desk and wires ``journal_changed`` to it; the wall's flush calls ``show_incidents``."""
 
-    settings: Settings
-    desk: Any
-    session: JournalSession | None
-    _tz: tzinfo | None
-    _session_problem: str | None = None
     _incidents_version = -1
-    _troubles_shown: dict[str, float]
 
-    # Provided by textual.App
-    notify: Callable[..., None]
-    run_worker: Callable[..., Any]
-    push_screen: Callable[..., Any]
-    query_one: Callable[..., Any]
-    bell: Callable[[], None]
-    copy_to_clipboard: Callable[[str], None]
-    focused: Any
+    @property
+    def wall_app(self) -> WallApp:
+        """The app this screen is on (the wall's screen only runs on a ``WallApp``)."""
+        return cast("WallApp", self.app)
+
+    @property
+    def settings(self) -> Settings:
+        return self.wall_app.settings
+
+    @property
+    def desk(self) -> DeskLike:
+        return self.wall_app.desk
+
+    @property
+    def session(self) -> JournalSession | None:
+        """The desk's link to the journal (None without one, or when it could not open)."""
+        return self.wall_app.session
+
+    @property
+    def tz(self) -> tzinfo | None:
+        """The zone times are shown in (None = this machine's)."""
+        return self.wall_app.tz
 
     # --- the session ----------------------------------------------------------------------------
 
-    async def start_session(self) -> None:
-        """Open the journal and wire it to the desk; the wall keeps running without it if it fails."""
-        session = self.session
-        if session is None:
-            return
-        self._troubles_shown = {}
-        session.alerts.bell = self.bell
-        session.add_problem_listener(self._session_trouble)
-        session.add_change_listener(self._journal_changed)
-        try:
-            await session.start()
-        except JournalError as exc:
-            self.session = None
-            self._session_problem = str(exc)
-            self.notify(
-                _("no incident journal: {error}; incidents cannot be recorded").format(
-                    error=safe_text.clean(str(exc), 300)
-                ),
-                severity="error",
-                markup=False,
-                timeout=30,
-            )
-            await session.stop()
-            return
-        self.show_incidents()
-
-    async def stop_session(self) -> None:
-        if self.session is not None:
-            await self.session.stop()
-
-    def _session_trouble(self, message: str) -> None:
-        # a dead chat server fails every alert of a storm: say so once a minute, not once an alert
-        now = time.monotonic()
-        last = self._troubles_shown.get(message)
-        if last is not None and now - last < TROUBLE_REPEAT_S:
-            return
-        self._troubles_shown[message] = now
-        self.notify(safe_text.clean(message, 300), severity="error", markup=False, timeout=15)
-
-    def _journal_changed(self, events: Any, incidents: Any) -> None:
+    def journal_changed(self, events: Sequence[Event], incidents: Sequence[Incident]) -> None:
         """Other desks' actions on the shared journal, as toasts (ours are announced by the action)."""
         session = self.session
         if session is None or session.journal is None:
@@ -163,7 +135,7 @@ class IncidentKeys:
         theirs = [e for e in events if e.operator not in (me, AUTOMATIC) and e.incident_id is not None]
         if theirs:  # one toast: the latest action, and how many came with it (toasts never stack)
             ev = theirs[-1]
-            said = describe(ev, self._tz or _local_zone(), limit=120)
+            said = describe(ev, self.tz or _local_zone(), limit=120)
             n = len(theirs) - 1
             more = (
                 " " + ngettext("(and {n} more action)", "(and {n} more actions)", n).format(n=n) if n else ""
@@ -204,7 +176,7 @@ class IncidentKeys:
     def _journal(self) -> Journal | None:
         session = self.session
         if session is None or session.journal is None:
-            why = self._session_problem or _("this wall runs without one")
+            why = self.wall_app.session_problem or _("this wall runs without one")
             message = _("no incident journal ({why})").format(why=safe_text.clean(why, 200))
             self.notify(message, severity="warning", markup=False)
             return None
@@ -233,7 +205,7 @@ class IncidentKeys:
         topic: str | None = None
         if mention is not None:
             ours = [t for t in mention.topics if t in configured]
-            topic = (ours or list(mention.topics) or [None])[0]
+            topic = next(iter(ours or mention.topics), None)
         if topic is None:
             topic = hottest_topic((tid, t.level) for tid, t in topics.items())
         if topic is None and configured:
@@ -275,7 +247,7 @@ class IncidentKeys:
             if said:
                 self._done(said)
 
-        self.run_worker(run(), group="journal", exit_on_error=False)
+        self.app.run_worker(run(), group="journal", exit_on_error=False)
 
     def _form(self, form: Any, announce: Callable[[Any], str]) -> None:
         """Show a form; once it closed after a committed action, refresh and say what was done."""
@@ -286,7 +258,11 @@ class IncidentKeys:
             self._done(announce(result))
             self.show_incidents()
 
-        self.push_screen(form, closed)
+        self.app.push_screen(form, closed)
+
+
+class IncidentKeys(IncidentScreen):
+    """The incident keys (their ``action_*``); ``WallScreen`` binds them (``INCIDENT_BINDINGS``)."""
 
     # --- the keys -------------------------------------------------------------------------------
 
@@ -302,7 +278,8 @@ class IncidentKeys:
         if journal is None or session is None:
             return
         pane = self.query_one(IncidentsPane)
-        existing = pane.selected_incident if self.focused is pane else None
+        selected = pane.selected_incident
+        existing = selected if self.focused is pane else None  # the pane's choice, when it has focus
         topic, level, reasons = self._context_topic(mention)
         if existing is None and topic is not None:
             existing = incident_for_topic(session.incidents, topic)
@@ -324,7 +301,7 @@ class IncidentKeys:
         self, journal: Journal, resolved: Incident, level: str | None, open_new: Callable[[], None]
     ) -> None:
         """The topic's incident was resolved lately: reopen it (the default), or open a fresh one."""
-        when = resolved.resolved_at.astimezone(self._tz).strftime("%a %H:%M") if resolved.resolved_at else "?"
+        when = resolved.resolved_at.astimezone(self.tz).strftime("%a %H:%M") if resolved.resolved_at else "?"
         choices = [
             (
                 "reopen",
@@ -356,7 +333,7 @@ class IncidentKeys:
             (f"#{resolved.id} {resolved.severity.label} ", "bold"),
             safe_text.content(resolved.title, max_len=50),
         )
-        self.push_screen(ChoiceForm(commit, heading, choices), closed)
+        self.app.push_screen(ChoiceForm(commit, heading, choices), closed)
 
     def _open_new(
         self, session: JournalSession, topic: str, level: str | None, reasons: tuple[str, ...]
@@ -383,7 +360,7 @@ class IncidentKeys:
             self.query_one(IncidentsPane).select_incident(inc.id)
             return inc
 
-        form = OpenIncidentForm(commit, self.settings, draft, self._tz, evidence=mention)
+        form = OpenIncidentForm(commit, self.settings, draft, self.tz, evidence=mention)
         opened = _("#{id} opened: {severity} {title}")
         self._form(form, lambda inc: opened.format(id=inc.id, severity=inc.severity.label, title=inc.title))
 
@@ -489,7 +466,7 @@ class IncidentKeys:
                 post=post,
                 where=where,
                 channel=channel,
-                tz=self._tz,
+                tz=self.tz,
                 guard=guard,
             )
         else:
@@ -529,16 +506,16 @@ class IncidentKeys:
             drafts = await journal.pending_drafts(inc.id)
             unsent = await journal.unsent_drafts(inc.id) if not drafts else []
             if drafts:
-                form: Any = ApprovalForm(decide, inc, drafts, self._tz)
+                form: Any = ApprovalForm(decide, inc, drafts, self.tz)
             elif unsent:
-                form = UnsentForm(decide, inc, unsent, self._tz or _local_zone())
+                form = UnsentForm(decide, inc, unsent, self.tz or _local_zone())
             else:
                 nothing = _("#{id}: no response awaits approval").format(id=inc.id)
                 self.notify(nothing, severity="warning", markup=False)
                 return
-            self.push_screen(form, self._decided)
+            self.app.push_screen(form, self._decided)
 
-        self.run_worker(show(), group="journal", exit_on_error=False)
+        self.app.run_worker(show(), group="journal", exit_on_error=False)
 
     def _decided(self, result: SendResult | Incident | None) -> None:
         """Say what became of a draft, once the journal has it: rejected, published (its address),
@@ -559,7 +536,7 @@ class IncidentKeys:
             message = safe_text.clean(said.format(id=inc.id, draft=draft, why=result.problem), 300)
             self.notify(message, severity="error", markup=False, timeout=8)
         else:
-            self.copy_to_clipboard(result.text)
+            self.app.copy_to_clipboard(result.text)
             said = _("#{id} draft {draft}: in your clipboard, to post yourself (logged as sent by hand)")
             self._done(said.format(id=inc.id, draft=draft))
 
@@ -619,7 +596,7 @@ class IncidentKeys:
             return done
 
         self._form(
-            ReopenForm(commit, recent[:8], self._tz),
+            ReopenForm(commit, recent[:8], self.tz),
             lambda done: _("#{id} reopened: {title}").format(id=done.id, title=done.title),
         )
 
@@ -636,7 +613,7 @@ class IncidentKeys:
         async def work() -> str:
             done = await journal.pin_evidence(inc.id, mention)
             m = mention.mention
-            when = m.created_at.astimezone(self._tz).strftime("%H:%M:%S")
+            when = m.created_at.astimezone(self.tz).strftime("%H:%M:%S")
             said = _("pinned {handle}'s post of {time} to #{id}")
             return said.format(handle=safe_text.handle_str(m.author.handle), time=when, id=done.id)
 
@@ -666,7 +643,7 @@ class IncidentKeys:
             return label
 
         self._form(
-            correct_form(commit, mention, self._tz),
+            correct_form(commit, mention, self.tz),
             lambda label: _("sentiment of {handle}'s post recorded as {label} (training data)").format(
                 handle=safe_text.handle_str(mention.mention.author.handle),
                 label=_(SENTIMENT_WORDS.get(label, label)),
@@ -681,15 +658,15 @@ class IncidentKeys:
             return
 
         def closed(_: Incident | None) -> None:
-            self.run_worker(self._after_action(), group="journal", exit_on_error=False)
+            self.app.run_worker(self._after_action(), group="journal", exit_on_error=False)
 
-        self.push_screen(ChecklistScreen(journal, inc, self._tz), closed)
+        self.app.push_screen(ChecklistScreen(journal, inc, self.tz), closed)
 
     def action_review(self) -> None:
         journal = self._journal()
         if journal is None:
             return
-        self.push_screen(ReviewScreen(journal, self._tz))
+        self.app.push_screen(ReviewScreen(journal, self.tz))
 
 
 def _local_zone() -> tzinfo:

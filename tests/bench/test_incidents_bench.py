@@ -122,7 +122,7 @@ async def test_incident_ack_latency(tmp_path: Path, bench_record: Callable[[str,
         pane = app.query_one(IncidentsPane)
         for i in range(40):
             inc = await session.open_incident("brioche", "sev2", f"incident {i}")
-            app.flush()
+            app.wall.flush()
             await pilot.pause()
             pane.select_incident(inc.id)
             began = time.perf_counter()

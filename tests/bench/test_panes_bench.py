@@ -145,7 +145,7 @@ async def test_flush_with_judged_snapshots(bench_record: Callable[[str, float], 
         pane.show = timed_show  # type: ignore[method-assign]
         for _ in range(300):
             t = time.perf_counter()
-            app.flush()
+            app.wall.flush()
             t_flush = time.perf_counter()
             app.screen._refresh_layout()
             app.screen._compositor.render_update(full=False)

@@ -144,7 +144,7 @@ async def test_flush_and_frame_under_5000_mentions_per_second(
             await pilot.pause()
         for _ in range(300):
             t = time.perf_counter()
-            app.flush()
+            app.wall.flush()
             t_flush = time.perf_counter()
             app.screen._refresh_layout()
             app.screen._compositor.render_update(full=False)

@@ -35,7 +35,7 @@ async def settle(app: WallApp, pilot: Any) -> None:
     """Let workers (journal calls) finish, then flush the wall once."""
     await app.workers.wait_for_complete()
     await pilot.pause()
-    app.flush()
+    app.wall.flush()
     await pilot.pause()
 
 

@@ -12,5 +12,5 @@ async def settle(pilot: Any) -> None:
         await pilot.pause()
         if app._desk_running:
             break
-    app.flush()
+    app.wall.flush()
     await pilot.pause()

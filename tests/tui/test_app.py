@@ -30,7 +30,7 @@ async def ready(app: WallApp, pilot: Any) -> None:
 
 
 async def flush(app: WallApp, pilot: Any) -> None:
-    app.flush()
+    app.wall.flush()
     await pilot.pause()
 
 

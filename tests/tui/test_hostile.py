@@ -86,7 +86,7 @@ async def test_hostile_fields_show_literally_and_run_nothing(
             await pilot.pause()
             if len(app.query_one(FeedView).buffer) == len(HOSTILE) + 1:
                 break
-        app.flush()
+        app.wall.flush()
         await pilot.pause()
         feed = app.query_one(FeedView)
         await pilot.press("home")
@@ -162,7 +162,7 @@ async def test_hostile_jsonl_file_through_the_real_desk(
             if len(feed.buffer) == good and desk.finished:
                 break
         assert len(feed.buffer) == good
-        app.flush()
+        app.wall.flush()
         await pilot.pause()
         await pilot.press("home")
         lines = feed.rendered_lines()

@@ -68,7 +68,7 @@ async def test_absurd_dates_and_surrogates_neither_crash_the_wall_nor_cost_the_b
             if len(feed.buffer) == GOOD and desk.finished:
                 break
         assert len(feed.buffer) == GOOD
-        app.flush()
+        app.wall.flush()
         await pilot.pause()
         text = kit.screen_text(app)
         assert "3 malformed" in text  # the two far-future posts and the year-one post, counted

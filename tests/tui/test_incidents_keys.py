@@ -251,7 +251,7 @@ async def test_e_in_a_mention_detail_opens_the_incident_about_it(tmp_path: Path,
                   label="negative")
         desk.push("a later, unrelated mention")
         await session.tick()
-        app.flush()
+        app.wall.flush()
         await pilot.pause()
         await pilot.press("up")
         assert app.query_one(FeedView).selected_mention.mention.author.handle == "julie_goute_tout"

@@ -44,7 +44,7 @@ async def two_incidents(pilot: Any, desk: Any, session: JournalSession) -> None:
     desk.clock.advance(25 * 60)  # the first incident's response is now 7 minutes overdue
     await session.check_clocks()
     assert first.id == 1
-    pilot.app.flush()
+    pilot.app.wall.flush()
     await pilot.pause()
 
 
@@ -67,7 +67,7 @@ def test_open_incident_form(tmp_path: Path, kit: Any, snap_compare: Any) -> None
         desk.clock.advance(180)
         desk.publish(kit.topic(level="alert"))
         await session.tick()
-        pilot.app.flush()
+        pilot.app.wall.flush()
         await pilot.press("e")
         await pilot.pause()
 

@@ -44,7 +44,7 @@ async def test_80x24_keeps_the_level_the_incident_clocks_and_the_feed(tmp_path: 
         assert on_screen(app, feed) and len(feed.rendered_lines()) >= 6
         await pilot.resize_terminal(160, 48)  # a bigger terminal gets owner, age and boxes back
         await pilot.pause()
-        app.flush()
+        app.wall.flush()
         await pilot.pause()
         assert "owner" in pane.column_keys and "checklist" in pane.column_keys
 

@@ -87,7 +87,7 @@ async def test_enter_opens_the_selected_mention_with_its_reasons(kit: Any) -> No
         desk._seq += 1
         desk.push("a later, unrelated mention")
         desk.publish(replace(kit.topic(), clusters=(wave(kit),)))
-        app.flush()
+        app.wall.flush()
         await pilot.pause()
         await pilot.press("up")  # the line above the newest
         assert app.query_one(FeedView).selected_mention.mention.uid == "m-detail"
@@ -134,7 +134,7 @@ async def test_hostile_mention_shows_literally_in_the_detail(kit: Any) -> None:
         await open_wall(pilot, app)
         scored = rich_mention(kit, text=hostile, handle=hostile, name=hostile, scores=scores)
         desk.mentions.append(scored)
-        app.flush()
+        app.wall.flush()
         await pilot.pause()
         await pilot.press("enter")
         await pilot.pause()
@@ -181,7 +181,7 @@ async def test_influence_terms_are_recomputed_when_the_score_does_not_carry_them
         desk.mentions.append(rich_mention(kit, scores=scores))
         stale = {"influence": {"score": 20, "tier": "macro"}, "bot": {"score": 0.1, "reasons": []}}
         desk.mentions.append(replace(rich_mention(kit, scores=stale, uid="m-detail-2"), seq=2))
-        app.flush()
+        app.wall.flush()
         await pilot.pause()
         await pilot.press("up", "enter")
         await pilot.pause()

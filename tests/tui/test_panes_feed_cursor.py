@@ -7,6 +7,7 @@ from typing import Any
 
 from tocsin.tui.app import WallApp
 from tocsin.tui.panes.feed import FeedView
+from tocsin.tui.wall import WallScreen
 
 SIZE = (120, 40)
 MANUAL = {"refresh_hz": 0.001}
@@ -21,7 +22,7 @@ async def wall(kit: Any, pilot: Any, app: WallApp) -> None:
 
 
 async def flush(app: WallApp, pilot: Any) -> None:
-    app.flush()
+    app.wall.flush()
     await pilot.pause()
 
 
@@ -150,9 +151,13 @@ async def test_click_selects_and_double_click_opens(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
     opened: list[str] = []
 
-    class Recording(WallApp):
+    class RecordingWall(WallScreen):
         def on_feed_view_open_mention(self, message: FeedView.OpenMention) -> None:
             opened.append(message.scored.mention.text)
+
+    class Recording(WallApp):
+        def get_default_screen(self) -> WallScreen:
+            return RecordingWall()
 
     app = Recording(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:

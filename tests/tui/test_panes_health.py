@@ -42,7 +42,7 @@ async def test_rows_show_state_rate_age_on_the_desk_clock_and_counts(kit: Any) -
                               malformed=1, last_error="status 1234: not a status object"),
         ])
         desk.clock.advance(7)
-        app.flush()
+        app.wall.flush()
         await pilot.pause()
         pane = app.query_one(SourceHealthPane)
         lines = pane.render().plain.splitlines()
@@ -51,7 +51,7 @@ async def test_rows_show_state_rate_age_on_the_desk_clock_and_counts(kit: Any) -
         assert "2 reconnects · 1 malformed · status 1234: not a status object" in lines[1]
         # The desk clock moves without a new snapshot: the age follows.
         desk.clock.advance(120)
-        app.flush()
+        app.wall.flush()
         await pilot.pause()
         assert "last 2 min ago" in pane.render().plain.splitlines()[0]
 
@@ -70,7 +70,7 @@ async def test_gap_alarm_turns_the_row_red_and_raises_the_header(kit: Any) -> No
 
         def publish() -> None:
             desk.publish(kit.topic(), sources=[kit.source_status(), health.status("masto", "mastodon")])
-            app.flush()
+            app.wall.flush()
 
         publish()
         await pilot.pause()
@@ -108,7 +108,7 @@ async def test_finished_source_stays_calm_on_the_wall(kit: Any) -> None:
         health.set_state(SourceState.FINISHED)
         desk.clock.advance(3600)
         desk.publish(kit.topic(), sources=[health.status("replay", "jsonl")])
-        app.flush()
+        app.wall.flush()
         await pilot.pause()
         assert "⚠" not in kit.screen_text(app)
         assert "finished" in app.query_one(SourceHealthPane).render().plain
@@ -122,7 +122,7 @@ async def test_hostile_error_text_is_literal(kit: Any) -> None:
         error = "HTTP 502: [@click=app.quit]retry[/] [/x] \x1b]0;owned\x07"
         troubled = kit.source_status(SourceState.RECONNECTING, id="[b]x[/b]", reconnects=1, last_error=error)
         desk.publish(kit.topic(), sources=[replace(troubled, gap_warning="reconnecting for 3 min")])
-        app.flush()
+        app.wall.flush()
         await pilot.pause()
         line = app.query_one(SourceHealthPane).render().plain
         assert "[b]x[/b]" in line and "HTTP 502: [@click=app.quit]retry[/] [/x]" in line
@@ -141,7 +141,7 @@ async def test_small_terminal_folds_sources_into_one_line_alarms_first(kit: Any)
             replace(kit.source_status(SourceState.LIVE, id="masto", kind="mastodon"),
                     gap_warning="silent 9 min (usually every 20 s)"),
         ])
-        app.flush()
+        app.wall.flush()
         await pilot.pause()
         pane = app.query_one(SourceHealthPane)
         assert pane.compact and pane.size.height == 1
@@ -162,7 +162,7 @@ async def test_unique_voices_switch_and_anomaly_words(kit: Any) -> None:
         unique = tuple(max(1, v // 4) for v in topic.volume)
         desk.publish(replace(topic, unique_volume=unique, anomaly=0.93,
                              surprise="above the usual for a Saturday 10:00 (last 15 min)"))
-        app.flush()
+        app.wall.flush()
         await pilot.pause()
         pane = app.query_one(VolumePane)
         assert pane._series(pane.snapshot.topics["brioche"]) == topic.volume
@@ -177,7 +177,7 @@ async def test_unique_voices_switch_and_anomaly_words(kit: Any) -> None:
         assert not pane.unique and "773 mentions" in pane.render().plain
 
         desk.publish(replace(topic, anomaly=0.1))
-        app.flush()
+        app.wall.flush()
         assert "nothing unusual" in pane.render().plain
 
 

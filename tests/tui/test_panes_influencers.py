@@ -86,32 +86,32 @@ async def test_keyed_diff_touches_only_what_changed(kit: Any, monkeypatch: pytes
         a, b, c = person("alice"), person("bob", influence=40), person("carol", influence=30)
 
         publish(kit, desk, (a, b, c))
-        app.flush()
+        app.wall.flush()
         assert calls.take() == {"add_row": 3}
         assert shown(pane) == ["alice", "bob", "carol"]
 
         publish(kit, desk, (a, b, c))  # a new snapshot with the same rows: nothing to do
-        app.flush()
+        app.wall.flush()
         assert calls.take() == {}
 
         publish(kit, desk, (a, replace(b, negative=4, mentions=6), c))  # bob posted twice more
-        app.flush()
+        app.wall.flush()
         assert calls.take() == {"update_cell": 1}  # the Neg cell only
         cell = pane.rows.table.get_cell(pane.rows.keys[1], "neg")
         assert cell.plain == "4/6"
 
         publish(kit, desk, (a, c, person("dave")))  # bob left the window, dave arrived last
-        app.flush()
+        app.wall.flush()
         assert calls.take() == {"remove_row": 1, "add_row": 1}
         assert shown(pane) == ["alice", "carol", "dave"]
 
         publish(kit, desk, (person("dave"), a, c))  # dave became the loudest: one sort, no cell rewritten
-        app.flush()
+        app.wall.flush()
         assert calls.take() == {"sort": 1}
         assert shown(pane) == ["dave", "alice", "carol"]
 
         publish(kit, desk, ())
-        app.flush()
+        app.wall.flush()
         assert calls.take() == {"remove_row": 3}
         await pilot.pause()
         assert "nobody flagged" in kit.screen_text(app)
@@ -125,10 +125,10 @@ async def test_a_cell_that_only_changes_colour_is_updated(kit: Any, monkeypatch:
         pane = app.query_one(InfluencersPane)
         calls = Calls(pane.rows.table, monkeypatch)
         publish(kit, desk, (person("alice", negative=0, mentions=2),))
-        app.flush()
+        app.wall.flush()
         calls.take()
         publish(kit, desk, (person("alice", negative=0, mentions=2, bot=0.95),))  # now looks like a bot
-        app.flush()
+        app.wall.flush()
         assert calls.take() == {"update_cell": 1}
         bot = pane.rows.table.get_cell(pane.rows.keys[0], "bot")
         assert bot.plain == "95%" and bot.style != pane.get_component_rich_style("influencers--muted")
@@ -140,7 +140,7 @@ async def test_hostile_names_and_texts_show_literally(kit: Any) -> None:
     async with app.run_test(size=(200, 40)) as pilot:
         await open_wall(kit, pilot, app)
         publish(kit, desk, (person("[b]x[/b]", name=HOSTILE, last_text=HOSTILE, watch_role="[red]j[/]"),))
-        app.flush()
+        app.wall.flush()
         await pilot.pause()
         pane = app.query_one(InfluencersPane)
         text = kit.screen_text(app)
@@ -161,7 +161,7 @@ async def test_watchlist_role_is_highlighted(kit: Any) -> None:
         await open_wall(kit, pilot, app)
         publish(kit, desk, (person("lemonde_conso", tier="macro", followers=412_000, watch_role="journalist"),
                             person("paulo")))
-        app.flush()
+        app.wall.flush()
         await pilot.pause()
         pane = app.query_one(InfluencersPane)
         who = pane.rows.table.get_cell(pane.rows.keys[0], "who")
@@ -184,7 +184,7 @@ async def test_hotter_topic_first_and_rows_bounded(kit: Any) -> None:
         hot = replace(kit.topic(level="crisis"),
                       influencers=tuple(person(f"hot{i}", last_at=now) for i in range(20)))
         desk.publish(calm, hot)
-        app.flush()
+        app.wall.flush()
         pane = app.query_one(InfluencersPane)
         assert shown(pane)[:2] == ["hot0", "hot1"]
         assert len(shown(pane)) == 12  # a wall is not a spreadsheet
@@ -197,7 +197,7 @@ async def test_enter_on_an_author_filters_the_feed(kit: Any) -> None:
         await open_wall(kit, pilot, app)
         kit.tell_story(desk, times=2)
         publish(kit, desk, (person("angry_baker"), person("paulo")))
-        app.flush()
+        app.wall.flush()
         await pilot.pause()
         table = app.query_one(InfluencersPane).rows.table
         table.focus()
@@ -218,7 +218,7 @@ async def test_hidden_pane_is_not_updated_then_catches_up(kit: Any, monkeypatch:
         await pilot.press("3")
         assert not pane.display
         publish(kit, desk, (person("alice"),))
-        app.flush()
+        app.wall.flush()
         assert calls.take() == {}
         await pilot.press("3")  # shown again: brought up to date at once
         assert pane.display and shown(pane) == ["alice"]

@@ -64,7 +64,7 @@ async def test_terms_pane_on_the_wall(kit: Any) -> None:
             TermRow(HOSTILE, "word", 40.0, 1.2, 7.1),
         )
         desk.publish(replace(kit.topic(), terms=terms))
-        app.flush()
+        app.wall.flush()
         await pilot.pause()
         pane = app.query_one(TermsPane)
         lines = pane.render().plain.splitlines()
@@ -74,7 +74,7 @@ async def test_terms_pane_on_the_wall(kit: Any) -> None:
         assert app.is_running
 
         desk.publish(kit.topic())  # nothing surging
-        app.flush()
+        app.wall.flush()
         assert "nothing surging" in pane.render().plain
 
 
@@ -94,7 +94,7 @@ async def test_waves_table_marks_bot_waves_and_diffs_by_key(kit: Any, monkeypatc
         bots = wave(7, 48, kit, bot_mean=0.74)
         crowd = wave(9, 6, kit, text=HOSTILE)
         desk.publish(replace(kit.topic(), clusters=(bots, crowd), copy_paste_share=0.18))
-        app.flush()
+        app.wall.flush()
         await pilot.pause()
         assert calls == ["add_row", "add_row"]
         first = [table.get_cell(pane.rows.keys[0], c).plain for c in ("size", "authors", "first", "bot")]
@@ -105,13 +105,13 @@ async def test_waves_table_marks_bot_waves_and_diffs_by_key(kit: Any, monkeypatc
 
         calls.clear()
         desk.publish(replace(kit.topic(), clusters=(replace(bots, size=52, authors=50), crowd)))
-        app.flush()
+        app.wall.flush()
         assert calls == ["update_cell", "update_cell"]  # size and accounts of one wave
 
         calls.clear()
         grown = replace(crowd, size=80)
         desk.publish(replace(kit.topic(), clusters=(grown, replace(bots, size=52, authors=50))))
-        app.flush()
+        app.wall.flush()
         assert calls == ["update_cell", "sort"]
         assert [k.split("\0")[1] for k in pane.rows.keys] == ["9", "7"]
 
@@ -127,7 +127,7 @@ async def test_key_4_hides_and_shows_terms_and_waves_together(kit: Any) -> None:
         assert not terms.display and not waves.display
         before = terms.snapshot
         desk.publish(replace(kit.topic(), terms=(TermRow("new", "word", 9, 1, 4),)))
-        app.flush()
+        app.wall.flush()
         assert terms.snapshot is before  # hidden panes are skipped
         await pilot.press("4")
         assert terms.display and waves.display
@@ -140,7 +140,7 @@ async def test_small_terminal_starts_with_the_feed_and_brings_panes_back_on_keys
     async with app.run_test(size=(80, 24)) as pilot:
         await open_wall(pilot, app)
         desk.publish(replace(kit.topic(), clusters=(wave(7, 48, kit),)))
-        app.flush()
+        app.wall.flush()
         await pilot.pause()
         terms, waves = app.query_one(TermsPane), app.query_one(ClustersPane)
         assert not terms.display and not waves.display

@@ -50,7 +50,7 @@ async def test_the_header_says_who_this_desk_is_and_loudly_when_no_ingest_desk_i
     app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         desk.publish(kit.topic(level="calm", rate=2.0, baseline=2.5, reasons=()))
-        app.flush()
+        app.wall.flush()
         header = app.query_one(DeskHeader)
         assert "⇄" not in header_lines(app)[0]  # no journal shared: nothing said
         calm_lines = len(header_lines(app))
@@ -119,7 +119,7 @@ async def test_an_attached_wall_shows_the_ingest_desk_then_says_it_is_gone(kit: 
                 if app._desk_running:
                     break
             await session.presence()
-            app.flush()
+            app.wall.flush()
             await pilot.pause()
             lines = header_lines(app)
             assert "⇄ attached to alice's ingest desk · 1 desk attached" in lines[0]
@@ -128,7 +128,7 @@ async def test_an_attached_wall_shows_the_ingest_desk_then_says_it_is_gone(kit: 
             await lease.release()  # the ingest desk is gone
             now[0] = W + timedelta(minutes=3)
             await session.presence()
-            app.flush()
+            app.wall.flush()
             await pilot.pause()
             lines = header_lines(app)
             assert "NO INGEST DESK since 10:41 (3 min) — figures frozen" in lines[1]

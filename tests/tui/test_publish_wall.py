@@ -46,7 +46,7 @@ async def draft_from_the_wall(
     """camille chooses the trigger post in the feed, opens the incident, and answers it with r."""
     desk.push("De la moisissure dans une brioche Maison Brioche !", handle="julie_goute_tout", url=POST_URL)
     desk.push("a later mention", handle="someone")
-    app.flush()
+    app.wall.flush()
     await pilot.pause()
     inc = await session.open_incident("brioche", "sev2", "Mould video")
     await session.poll()

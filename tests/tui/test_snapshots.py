@@ -137,7 +137,7 @@ def test_wall_paused_with_waiting_mentions_and_a_troubled_source(kit: Any, snap_
             engine="lexicon",
             engine_note="flair loading…",
         )
-        pilot.app.flush()
+        pilot.app.wall.flush()
         await pilot.pause()
 
     assert snap_compare(WallApp(desk.settings, desk), terminal_size=(120, 40), run_before=run_before)

@@ -402,9 +402,9 @@ class MentionScreen(ModalScreen[None]):
     def action_escalate(self) -> None:
         """``e`` in the detail: close it and open (or escalate) the incident about this mention, as ``e``
         on the wall does with the feed's chosen line."""
-        app = self.app
+        wall = self.app.screen_stack[0]  # the wall's screen, under this detail
         self.dismiss()
-        escalate = getattr(app, "escalate_about", None)
+        escalate = getattr(wall, "escalate_about", None)
         if escalate is not None:
             escalate(self.scored)
 
