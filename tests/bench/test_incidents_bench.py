@@ -45,6 +45,7 @@ class BenchDesk:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.clock = ManualClock(T0)
+        self.sources: list[Any] = []  # a desk without sources: nothing to resume or watch
         self.listeners: list[Callable[[Any], None]] = []
         self._snapshot = Snapshot(at=T0, seq=0, topics={}, sources={}, engine="lexicon")
         self.started = False
