@@ -63,7 +63,11 @@ IN_FLIGHT = 3
 """Batches handed to a judge worker and not yet counted, at most (the thread judge takes one at a time)."""
 BEHIND_MENTIONS = 512
 """A backlog of this many mentions (two batches) is a desk falling behind: a replay's clock then moves
-only with the data, and the snapshot says how far behind the desk is."""
+only with the data, and the snapshot says how far behind the desk is. With a judge worker, ``IN_FLIGHT
++ 1`` times that: the batches it holds in flight are the pipeline's depth, not a delay (at 5,000 a
+second, 2,048 mentions are figures 0.4 s old; a lower line held a replay back to what its depth allowed)."""
+BEHIND_HOLD_S = 2.0
+"""Real seconds a desk that fell behind still says so while mentions wait (see ``_read``)."""
 FEED_SIZE = 10_000
 
 _NO_SCORES: Mapping[str, object] = MappingProxyType({})
@@ -290,6 +294,8 @@ class Pipeline:
         self._done = 0
         self._hold = getattr(clock, "hold", None)
         self._behind: Behind | None = None
+        self._behind_seen: float | None = None
+        """Real time the backlog was last over the line (``_behind_at``)."""
         self._release = getattr(clock, "release", None)
         self._seq = 0
         self._tasks: list[asyncio.Task[None]] = []
@@ -298,6 +304,8 @@ class Pipeline:
             asyncio.Queue()
         )
         self._slots = asyncio.Semaphore(IN_FLIGHT if judge_in_worker else 1)
+        self._behind_at = BEHIND_MENTIONS * (IN_FLIGHT + 1 if judge_in_worker else 1)
+        """The backlog that is a desk falling behind: beyond the batches a judge worker holds in flight."""
         self._received_upto: datetime | None = None
         self._snapshot_at: datetime | None = None
         self._snapshot = self._assemble(*self._read(), fresh=True)
@@ -321,9 +329,9 @@ class Pipeline:
         if self._hold is None:
             return
         backlog = self._put - self._done
-        if backlog >= BEHIND_MENTIONS:
+        if backlog >= self._behind_at:
             self._hold()
-        elif backlog <= BEHIND_MENTIONS // 2:  # caught up: read the next batch while this one is judged
+        elif backlog <= self._behind_at // 2:  # caught up: read the next batch while this one is judged
             self._release()  # type: ignore[misc]
 
     @property
@@ -335,7 +343,7 @@ class Pipeline:
         """Queue a mention if there is room now (no wait); False when the queue is full."""
         if self._queue.offer(mention):
             self._put += 1
-            if self._hold is not None and self._put - self._done == BEHIND_MENTIONS:
+            if self._hold is not None and self._put - self._done == self._behind_at:
                 self._hold()
             return True
         return False
@@ -797,9 +805,17 @@ class Pipeline:
         self._snapshot_at = at
         backlog = self.backlog
         held = getattr(self.clock, "held", False)  # a replay waiting for the desk to catch up
+        real = self._real_time()
+        if backlog >= self._behind_at or (held and backlog):
+            self._behind_seen = real
+        # Said steadily: a desk that cannot keep up sees its backlog swing around the line as its replay
+        # waits and resumes; it stays "behind" until nothing waits or the backlog stayed under the line
+        # for BEHIND_HOLD_S (a header line that came and went twice a second also cost the wall a layout
+        # each time).
+        seen = self._behind_seen
         self._behind = (
             Behind(backlog, max(0.0, (clock_at - at).total_seconds()))
-            if backlog >= BEHIND_MENTIONS or (held and backlog)
+            if backlog and seen is not None and real - seen < BEHIND_HOLD_S
             else None
         )
         now = at.timestamp()

@@ -1,12 +1,14 @@
 """A varied storm replay for end-to-end measurements: JSON Lines a jsonl source reads.
 
-    .venv/bin/python tests/bench/replay.py 200000 /tmp/replay.jsonl [--seed 7]
+    .venv/bin/python tests/bench/replay.py 200000 /tmp/replay.jsonl [--seed 7] [--rate 5000]
 
 Mentions of a brand in French and English over a day, built from many templates, words and emoji so that
 texts do not repeat (as on a real feed), with what a crisis brings: a hashtag surging, copy-paste
 campaigns from young low-activity accounts (the same text with small changes), retweet-style echoes of a
 few big posts, and a realistic author spread (a Zipf law: a few loud accounts, a long tail of people
 posting once). Deterministic for a seed. Written as the public mention object (``Mention.from_json``).
+With ``rate``, the mentions are stamped evenly at that many a second instead: replayed with ``speed: 1``
+they stream at that rate (the wall benchmarks).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 START = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 BRANDS = ("Maison Brioche", "@maisonbrioche", "#MaisonBrioche", "maison brioche", "MAISON BRIOCHE")
 TAGS = ("#BriocheGate", "#briochegate", "#boycott", "#scandale", "#hygiene", "#food", "#paris", "#lyon")
+# fmt: off
 FR_WORDS = (
     "franchement", "vraiment", "encore", "toujours", "jamais", "hier", "aujourd'hui", "ce matin", "ce soir",
     "la boutique", "le croissant", "la brioche", "le pain", "le service", "la vendeuse", "le gérant",
@@ -37,6 +40,7 @@ EN_WORDS = (
     "shame", "disgusting", "unacceptable", "incredible", "delicious", "perfect", "fine", "meh", "nobody",
     "answers", "explains", "inspection", "health", "close", "apology", "statement", "investigation",
 )
+# fmt: on
 EMOJI = ("", "", "", "😡", "🤮", "😂", "🙄", "👍", "🥐", "😱", "💀", "❤️", "🤔")
 CAMPAIGNS = (
     "STOP à la moisissure dans les brioches de {b} ! Signez la pétition {t} {n}",
@@ -109,15 +113,27 @@ def mentions(n: int, seed: int = 7) -> Iterator[dict[str, object]]:
                 "created_at": (t - timedelta(days=age)).isoformat().replace("+00:00", "Z"),
             },
             "engagement": {
-                "replies": rng.randint(0, 5), "reposts": rng.randint(0, 20), "likes": rng.randint(0, 80)
+                "replies": rng.randint(0, 5),
+                "reposts": rng.randint(0, 20),
+                "likes": rng.randint(0, 80),
             },
         }
 
 
-def write(path: Path, n: int, seed: int = 7) -> Path:
-    """Write ``n`` mentions to ``path`` (JSON Lines) and return it."""
+TICK_S = 0.01
+"""With ``rate``: mentions share a timestamp per tick of this many seconds (a feed arrives in bursts, and
+a replay sleeping a millisecond per mention would measure its own sleeps, not the desk)."""
+
+
+def write(path: Path, n: int, seed: int = 7, rate: float | None = None) -> Path:
+    """Write ``n`` mentions to ``path`` (JSON Lines) and return it; ``rate``: stamped at that many a
+    second from ``START`` (the storm's texts and authors, at an even pace, ``TICK_S`` at a time)."""
+    per_tick = max(1, round(rate * TICK_S)) if rate is not None else 1
     with path.open("w", encoding="utf-8") as f:
-        for m in mentions(n, seed):
+        for i, m in enumerate(mentions(n, seed)):
+            if rate is not None:
+                at = START + timedelta(seconds=(i // per_tick) * per_tick / rate)
+                m["created_at"] = at.isoformat().replace("+00:00", "Z")
             f.write(json.dumps(m, ensure_ascii=False) + "\n")
     return path
 
@@ -127,8 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("n", type=int)
     ap.add_argument("out", type=Path)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--rate", type=float, default=None, help="stamp the mentions evenly, this many a second")
     args = ap.parse_args(argv)
-    write(args.out, args.n, args.seed)
+    write(args.out, args.n, args.seed, args.rate)
     return 0
 
 

@@ -22,9 +22,11 @@ a run while other work takes a core shows in the throughput, much less in the CP
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import threading
@@ -239,6 +241,7 @@ def test_judge_us_per_mention_varied(tmp_path: Path, bench_record: Callable[[str
     (campaigns, echoes, a Zipf spread of authors), in batches of 256, per mention (CPU time of this
     process, the judge's own thread)."""
     import orjson
+
     from tocsin.config.settings import Settings, TopicSettings
     from tocsin.scoring.judge import Judge
     from tocsin.sources.model import Mention, parse_time
@@ -258,3 +261,115 @@ def test_judge_us_per_mention_varied(tmp_path: Path, bench_record: Callable[[str
         judged = judge.judge_batch(batch)
         judge.settle([(m, t, j, "negative") for (m, t), j in zip(batch, judged, strict=True)])
     bench_record("judge_us_per_mention_varied", (time.thread_time() - t0) / len(timed) * 1e6)
+
+
+WALL_RATES = (1_000, 5_000)
+WALL_SECONDS = 20.0
+"""Real seconds of stream during which keys are pressed and the count is taken."""
+WALL_WARMUP_S = 4.0
+"""Seconds of stream counted before the measures start, and then ``WALL_SETTLE_S`` more."""
+WALL_SETTLE_S = 3.0
+
+
+@pytest.mark.parametrize("rate", WALL_RATES)
+async def test_wall_under_a_streaming_replay(
+    tmp_path: Path, bench_record: Callable[[str, float], None], rate: int
+) -> None:
+    """The real wall (``WallApp`` on a real ``Desk``: its judge and sentiment workers, lexicon sentiment,
+    no journal) at 120x40, headless, while a jsonl replay streams ``rate`` mentions a second (``speed:
+    1`` over mentions stamped evenly):
+
+    - ``e2e_wall_mentions_per_s_at_{rate}``: mentions counted per real second over the measured window
+      (the rate itself while the desk keeps up);
+    - ``wall_key_latency_ms_p99_under_load_at_{rate}``: from a key press (scrolling the feed) to the
+      screen updated after it (the action ran, then the next refresh), p99; ``…_handled_…`` to the
+      action alone;
+    - ``e2e_wall_cpu_pct_{process}_at_{rate}``: each process's CPU over the window, in % of one core;
+    - ``e2e_wall_behind_s_at_{rate}``: how old the figures were at the end (0 when keeping up).
+
+    The 5,000/s figures are also recorded as ``e2e_wall_mentions_per_s`` and
+    ``wall_key_latency_ms_p99_under_load``."""
+    from textual import events
+
+    from tocsin.config.loader import load_settings
+    from tocsin.tui.app import WallApp
+    from tocsin.tui.panes.feed import FeedView
+
+    n = int(rate * (WALL_SECONDS + WALL_WARMUP_S + WALL_SETTLE_S + 15))
+    data = _replay_writer()(tmp_path / "paced.jsonl", n, 7, rate)  # type: ignore[call-arg]
+    config = tmp_path / "wall.yaml"
+    config.write_text(
+        "desk: {name: bench, journal: " + str(tmp_path / "wall.sqlite") + "}\n"
+        "topics:\n  - {id: brioche, name: Maison Brioche, keywords: [maison brioche, maisonbrioche,"
+        " '#maisonbrioche', '#briochegate', '@maisonbrioche']}\n"
+        "sources:\n  - {type: jsonl, id: replay, path: " + str(data) + ", speed: 1}\n"
+    )
+    app = WallApp(load_settings(config))
+    handled_ms: list[float] = []
+    shown_ms: list[float] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+
+        def counted() -> int:
+            snap = app.desk.snapshot()
+            return snap.topics["brioche"].mentions if "brioche" in snap.topics else 0
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while counted() < rate * WALL_WARMUP_S and loop.time() < deadline:
+            await pilot.pause(0.1)
+        # the replay's clock started with the desk, before its workers were up: let its first burst pass
+        await pilot.pause(WALL_SETTLE_S)
+        feed = app.query_one(FeedView)
+        handled, shown = asyncio.Event(), asyncio.Event()
+        for name in ("action_line_up", "action_line_down"):
+            original = getattr(feed, name)
+
+            def traced(original: Callable[[], None] = original) -> None:
+                original()
+                handled.set()
+                app.call_after_refresh(shown.set)
+
+            setattr(feed, name, traced)
+        watch = ProcessWatch(os.getpid())
+        watch.sample()
+        cpu0 = dict(watch.by_name("cpu_s"))
+        count0, t0 = counted(), time.perf_counter()
+        i = 0
+        while time.perf_counter() - t0 < WALL_SECONDS:
+            handled.clear()
+            shown.clear()
+            t = time.perf_counter()
+            app._driver.send_message(events.Key("up" if i % 2 == 0 else "down", None))  # type: ignore[union-attr]
+            await asyncio.wait_for(handled.wait(), 30)
+            handled_ms.append((time.perf_counter() - t) * 1000)
+            await asyncio.wait_for(shown.wait(), 30)
+            shown_ms.append((time.perf_counter() - t) * 1000)
+            await asyncio.sleep(0.01 + 0.005 * (i % 11))  # land at every phase of the flush timer
+            i += 1
+        elapsed = time.perf_counter() - t0
+        count1 = counted()
+        watch.sample()
+        watch.stop()
+        behind = app.desk.snapshot().behind
+    cpu = watch.by_name("cpu_s")
+    assert count1 > count0, "the stream did not flow"
+    rate_seen = (count1 - count0) / elapsed
+    p99_shown = statistics.quantiles(shown_ms, n=100, method="inclusive")[98]
+    p99_handled = statistics.quantiles(handled_ms, n=100, method="inclusive")[98]
+    bench_record(f"e2e_wall_mentions_per_s_at_{rate}", rate_seen)
+    bench_record(f"wall_key_latency_ms_p99_under_load_at_{rate}", p99_shown)
+    bench_record(f"wall_key_latency_ms_p99_handled_under_load_at_{rate}", p99_handled)
+    bench_record(f"e2e_wall_behind_s_at_{rate}", behind.seconds if behind is not None else 0.0)
+    for name in ("judge", "sentiment"):
+        if name in cpu:
+            bench_record(
+                f"e2e_wall_cpu_pct_{name}_at_{rate}", (cpu[name] - cpu0.get(name, 0.0)) / elapsed * 100
+            )
+    main = [p for pid, p in watch.seen.items() if pid == os.getpid()]
+    if main:
+        bench_record(
+            f"e2e_wall_cpu_pct_main_at_{rate}", (main[0].cpu_s - cpu0.get(main[0].name, 0.0)) / elapsed * 100
+        )
+    if rate == max(WALL_RATES):
+        bench_record("e2e_wall_mentions_per_s", rate_seen)
+        bench_record("wall_key_latency_ms_p99_under_load", p99_shown)
