@@ -1,6 +1,7 @@
 # The README's commands. Each sets up what it needs on a fresh machine.
 #   make run    the desk on the embedded default (the bundled demo storm)
-#   make test   ruff + the whole test suite (installs CPU-only torch and flair)
+#   make test   make lint, then the whole test suite (installs CPU-only torch, flair and the test tools)
+#   make lint   ruff (lint and format), the layers contract (import-linter) and the type checker (mypy)
 #   make bench  the benchmarks, written to bench.json
 #   make i18n   after marking or changing words shown to people: extract them, update the French
 #               catalog (config/locale), and once it is translated, compile it (the .mo is committed)
@@ -36,8 +37,7 @@ $(VENV)/.test-installed: pyproject.toml constraints.txt | $(BIN)/python
 run: $(VENV)/.base-installed
 	$(BIN)/tocsin
 
-test: $(VENV)/.test-installed
-	$(BIN)/ruff check .
+test: lint
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.test-installed

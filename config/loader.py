@@ -28,9 +28,10 @@ from typing import Any, Literal, cast
 
 import platformdirs
 import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
 from tocsin.config import settings as S
 from tocsin.config.checks import CHECKS, did_you_mean, quote
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 __all__ = [
     "ConfigError",

@@ -228,6 +228,7 @@ def http_session_factory(timeout_s: float = SEND_TIMEOUT_S) -> tuple[Callable[[]
         http = holder.get("http")
         if http is None or http.closed:
             import aiohttp
+
             from tocsin.sources.net import USER_AGENT
 
             http = holder["http"] = aiohttp.ClientSession(

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
+
 from tocsin.config.accounts import account_for
 from tocsin.config.i18n import _
 from tocsin.config.settings import PublishAccount, Settings

@@ -42,6 +42,7 @@ from pathlib import Path
 from types import TracebackType
 
 import platformdirs
+
 from tocsin.config.settings import Settings, is_database_url, runs_on_simulated_clock
 from tocsin.journal.archive import ArchiveCommands
 from tocsin.journal.cursors import CursorCommands

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import zstandard as zstd
+
 from tocsin.journal.store import Tx, from_ms, to_ms
 from tocsin.sources.model import Author, Engagement, Mention
 

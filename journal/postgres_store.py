@@ -55,6 +55,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import asyncpg
 from asyncpg import exceptions as pgerr
+
 from tocsin.journal.dialect import POSTGRES
 from tocsin.journal.errors import JournalBusy, JournalUnavailable
 from tocsin.journal.store import (

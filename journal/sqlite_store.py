@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
+
 from tocsin.journal.dialect import SQLITE
 from tocsin.journal.errors import JournalBusy, JournalUnavailable
 from tocsin.journal.store import Lease, Listener, Params, Store, Tx, Wake, check_lease_name, default_holder

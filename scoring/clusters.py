@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
+
 from tocsin.config.settings import ClusterSettings
 from tocsin.config.text import fold
 

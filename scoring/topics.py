@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import ahocorasick
+
 from tocsin.config.settings import TopicSettings
 from tocsin.config.text import fold
 from tocsin.sources.model import Mention

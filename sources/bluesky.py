@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import aiohttp
+
 from tocsin.config.settings import BlueskySourceSettings, Settings
 from tocsin.sources.clock import Clock
 from tocsin.sources.model import Author, Mention, extract_hashtags, normalise_hashtags

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import aiohttp
+
 from tocsin.config.settings import HackerNewsSourceSettings, Settings
 from tocsin.sources.clock import Clock
 from tocsin.sources.html_text import html_to_text

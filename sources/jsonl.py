@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import orjson
+
 from tocsin.config.settings import JsonlSourceSettings, Settings
 from tocsin.sources.base import Source, SourceState
 from tocsin.sources.clock import Clock

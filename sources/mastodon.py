@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 import aiohttp
+
 from tocsin.config.settings import MastodonSourceSettings, Settings
 from tocsin.sources.base import SourceState
 from tocsin.sources.clock import Clock

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Generic, TypeVar
 
 import aiohttp
+
 from tocsin.config import reasons as r
 from tocsin.config.i18n import N_
 from tocsin.config.settings import TopicSettings

@@ -42,6 +42,7 @@ from typing import Any, Final
 from urllib.parse import quote
 
 import aiohttp
+
 from tocsin.config.settings import PublishAccount
 from tocsin.sources.model import format_time
 from tocsin.sources.net import USER_AGENT, parse_retry_after, plain_reason

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 import aiohttp
+
 from tocsin.config.settings import RedditSourceSettings, Settings
 from tocsin.sources.base import SourceState
 from tocsin.sources.clock import Clock

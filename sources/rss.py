@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import aiohttp
 import feedparser
+
 from tocsin.config.settings import RssSourceSettings, Settings
 from tocsin.sources.base import SourceState
 from tocsin.sources.clock import Clock

@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+
 from tocsin.sources.templates import Template, TemplateError, compile_template
 
 BUNDLED_DIR = "scenarios"

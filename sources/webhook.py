@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Final
 
 from aiohttp import web
+
 from tocsin.config.settings import Settings, WebhookSourceSettings
 from tocsin.sources.base import Source, SourceState
 from tocsin.sources.clock import Clock

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import aiohttp
+
 from tocsin.config.settings import Settings, TopicSettings, XSourceSettings
 from tocsin.sources.base import SourceState
 from tocsin.sources.clock import Clock

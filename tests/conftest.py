@@ -13,10 +13,10 @@ from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, settings
-from tocsin.config.i18n import use
-from tocsin.sources.clock import ManualClock
 
 from tests.fakes import T0
+from tocsin.config.i18n import use
+from tocsin.sources.clock import ManualClock
 
 settings.register_profile(
     "ci",

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from tocsin.config.settings import DemoSourceSettings, DeskSettings, Settings, TopicSettings
 from tocsin.scoring.levels import volume_ratio
 from tocsin.scoring.snapshot import Snapshot, TopicSnapshot
@@ -167,12 +168,20 @@ class FakeDesk:
 
 
 STORY = [
-    ("Just had the worst brioche of my life at @maisonbrioche, stale and overpriced #BriocheGate", "negative",
-     "lea_mtl", 2300),
+    (
+        "Just had the worst brioche of my life at @maisonbrioche, stale and overpriced #BriocheGate",
+        "negative",
+        "lea_mtl",
+        2300,
+    ),
     ("Is it true Maison Brioche uses margarine now?? #briochegate", "negative", "gourmand75", 540),
     ("Maison Brioche rue Oberkampf still great this morning", "positive", "paulo", 88),
-    ("Journalists are asking Maison Brioche for comment on the supplier story", "neutral", "lemonde_conso",
-     412000),
+    (
+        "Journalists are asking Maison Brioche for comment on the supplier story",
+        "neutral",
+        "lemonde_conso",
+        412000,
+    ),
     ("Boycott @maisonbrioche until they answer #BriocheGate", "negative", "angry_baker", 15200),
     ("Crème brûlée brioche is back, finally!", "positive", "sucre_sale", 3100),
     ("they deleted my review lol #briochegate", "negative", "x_anon_9921", 3),
@@ -186,8 +195,14 @@ def tell_story(desk: FakeDesk, times: int = 1) -> None:
     for i in range(n):
         text, label, handle, followers = STORY[i % len(STORY)]
         at = desk.clock.now() - timedelta(minutes=n - i)
-        desk.push(text, label=label, handle=handle, followers=followers, at=at,
-                  hashtags=("briochegate",) if "#" in text.lower() else ())
+        desk.push(
+            text,
+            label=label,
+            handle=handle,
+            followers=followers,
+            at=at,
+            hashtags=("briochegate",) if "#" in text.lower() else (),
+        )
 
 
 @pytest.fixture
@@ -225,8 +240,15 @@ def screen_text(app: Any) -> str:
     from rich.console import Console
 
     width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
-                      color_system="truecolor", record=True, legacy_windows=False, safe_box=False)
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+        safe_box=False,
+    )
     console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
     return console.export_text(styles=False)
-

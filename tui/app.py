@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import tocsin.tui.i18n  # noqa: F401 - the wall's key bindings follow the desk's language
 from textual.app import App
 from textual.binding import Binding
 from textual.notifications import Notify, SeverityLevel
+
+import tocsin.tui.i18n  # noqa: F401 - the wall's key bindings follow the desk's language
 from tocsin.config.i18n import _
 from tocsin.config.i18n import use as use_language
 from tocsin.config.layouts import Layout, parse_layout

@@ -13,6 +13,7 @@ from typing import Any
 
 from textual.screen import Screen
 from textual.theme import Theme
+
 from tocsin.config.layouts import HIGH_CONTRAST, PANES, Layout
 from tocsin.tui.panes.base import SnapshotPane
 from tocsin.tui.panes.health import SourceHealthPane

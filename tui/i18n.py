@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from textual.binding import BindingsMap
 from textual.dom import DOMNode
+
 from tocsin.config.i18n import _, on_change
 
 

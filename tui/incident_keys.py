@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, cast
 from textual.binding import Binding
 from textual.content import Content
 from textual.screen import Screen
+
 from tocsin.config import reasons
 from tocsin.config.accounts import mention_prefix, replying_account
 from tocsin.config.i18n import N_, _, ngettext

@@ -16,6 +16,7 @@ from rich.style import Style as RichStyle
 from rich.text import Text
 from textual.content import Content
 from textual.style import Style
+
 from tocsin.config.text import DEFAULT_MAX_LEN, clean, fold, handle_str, number_str, url_str
 
 __all__ = [

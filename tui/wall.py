@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingsMap, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input
+
 from tocsin.config.i18n import N_, _
 from tocsin.config.settings import LEVELS
 from tocsin.scoring.snapshot import Snapshot

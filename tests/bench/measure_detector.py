@@ -89,8 +89,15 @@ def nab_score(results: Path, files: Sequence[str]) -> tuple[float, float, str]:
 def ramp_rows(results: Path) -> tuple[dict[str, tuple[bool, int, int | None]], str]:
     """Per crisis: (caught by the peak, false alarms before the onset, latency in hours)."""
     cmd = [
-        sys.executable, str(SHARED / "tools" / "ramp_score.py"), "--data-dir", str(CRISIS / "data"),
-        "--labels", str(CRISIS / "labels.json"), "--results-dir", str(results), "--per-series",
+        sys.executable,
+        str(SHARED / "tools" / "ramp_score.py"),
+        "--data-dir",
+        str(CRISIS / "data"),
+        "--labels",
+        str(CRISIS / "labels.json"),
+        "--results-dir",
+        str(results),
+        "--per-series",
     ]
     text = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     rows = {}
@@ -141,8 +148,11 @@ def leave_one_out(out: Path) -> None:
         runs.append((values, here, nab, rows))
         caught = sum(r[0] for r in rows.values())
         alarms = sum(r[1] for r in rows.values())
-        print(f"{dict(zip(names, values, strict=True))}: NAB {nab[NAB_FILES]:.1f}, ramps {caught}/12, "
-              f"{alarms} false alarms", flush=True)
+        print(
+            f"{dict(zip(names, values, strict=True))}: NAB {nab[NAB_FILES]:.1f}, ramps {caught}/12, "
+            f"{alarms} false alarms",
+            flush=True,
+        )
 
     def objective(nab: float, rows: dict[str, tuple[bool, int, int | None]], series: Sequence[str]) -> float:
         caught = sum(rows[s][0] for s in series)
@@ -172,8 +182,10 @@ def leave_one_out(out: Path) -> None:
             latencies.append(latency)
         print(f"  {c:34} chosen {dict(zip(names, values, strict=True))}: caught {ok}, false alarms {fa}")
     median = statistics.median(latencies) if latencies else float("nan")
-    print(f"held out: caught {caught}/{len(crises())} by the peak, median latency {median:.1f} h, "
-          f"{alarms} false alarms before the onsets (threshold 0.5)")
+    print(
+        f"held out: caught {caught}/{len(crises())} by the peak, median latency {median:.1f} h, "
+        f"{alarms} false alarms before the onsets (threshold 0.5)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,6 +33,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
+from tests.pgserver import PgServer, serve
 from tocsin.config.settings import DeskSettings, Settings, TopicSettings
 from tocsin.desk.desk import Desk
 from tocsin.desk.ingest import IngestDesk
@@ -40,8 +42,6 @@ from tocsin.desk.session import JournalSession
 from tocsin.sources.base import Source, SourceState
 from tocsin.sources.clock import Clock, WallClock
 from tocsin.sources.model import Author, Mention, ScoredMention
-
-from tests.pgserver import PgServer, serve
 
 RATE = 1000
 SECONDS = 8.0

@@ -78,8 +78,14 @@ def batches(n: int, size: int) -> list[list[ScoredMention]]:
         for i in range(size):
             seq += 1
             at = T0 + timedelta(seconds=b * 0.1 + i * 0.0002)
-            m = Mention(uid=f"u{seq}", source="demo", text=f"maison brioche #{seq}", created_at=at,
-                        received_at=at, author=Author(handle=f"h{seq % 997}"))
+            m = Mention(
+                uid=f"u{seq}",
+                source="demo",
+                text=f"maison brioche #{seq}",
+                created_at=at,
+                received_at=at,
+                author=Author(handle=f"h{seq % 997}"),
+            )
             topics = ("brioche",) if seq % 5 else ("brioche", "rival")
             score = SentimentScore(LABELS[seq % 4], 0.7, "lexicon")  # type: ignore[arg-type]
             batch.append(ScoredMention(seq=seq, mention=m, topics=topics, sentiment=score))

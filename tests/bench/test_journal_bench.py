@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from tocsin.config.settings import DeskSettings, Settings
 from tocsin.journal.api import Journal
 from tocsin.journal.history import VolumePoint

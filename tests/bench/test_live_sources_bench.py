@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
+
 from tocsin.sources.bluesky import JetstreamDecoder
 from tocsin.sources.clock import ManualClock, WallClock
 from tocsin.sources.mastodon import MastodonSource, status_to_mention

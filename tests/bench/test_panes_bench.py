@@ -48,27 +48,57 @@ def judged_topic(k: int, now: datetime) -> TopicSnapshot:
     if k % 7 == 0:
         authors[0], authors[1] = authors[1], authors[0]
     influencers = tuple(
-        InfluencerRow(handle, None, "demo", "micro", 15_000 + i, 60 - i, 0.1 + 0.05 * (i % 5),
-                      (k + i) // 3, (k + i) // 2 + 1, TEXTS[(k + i) % len(TEXTS)], now,
-                      "journalist" if i == 3 else None)
+        InfluencerRow(
+            handle,
+            None,
+            "demo",
+            "micro",
+            15_000 + i,
+            60 - i,
+            0.1 + 0.05 * (i % 5),
+            (k + i) // 3,
+            (k + i) // 2 + 1,
+            TEXTS[(k + i) % len(TEXTS)],
+            now,
+            "journalist" if i == 3 else None,
+        )
         for i, handle in enumerate(authors)
     )
     clusters = tuple(
-        ClusterRow(c, 10 + k // (c + 1), 8 + k // (c + 2), now - timedelta(minutes=30 - c), now,
-                   TEXTS[c % len(TEXTS)], 0.2 + 0.07 * c)
+        ClusterRow(
+            c,
+            10 + k // (c + 1),
+            8 + k // (c + 2),
+            now - timedelta(minutes=30 - c),
+            now,
+            TEXTS[c % len(TEXTS)],
+            0.2 + 0.07 * c,
+        )
         for c in range(10)
     )
-    terms = tuple(TermRow(f"term{t}", "hashtag" if t % 2 else "word", 100.0 - t * 5 + k % 3, 3.0, 12.0 - t)
-                  for t in range(8))
+    terms = tuple(
+        TermRow(f"term{t}", "hashtag" if t % 2 else "word", 100.0 - t * 5 + k % 3, 3.0, 12.0 - t)
+        for t in range(8)
+    )
     return TopicSnapshot(
-        id="brioche", name="Maison Brioche", rate_per_min=30_000.0, baseline_per_min=40.0,
-        mentions=k * PER_FLUSH, unique_authors=k * 100, sentiment={"negative": 0.6, "neutral": 0.3,
-                                                                   "positive": 0.1},
-        volume=tuple((k + i) % 97 for i in range(60)), negative_trend=(0.3,) * 12, level="crisis",
-        reasons=("volume 31x the usual",), anomaly=0.95,
+        id="brioche",
+        name="Maison Brioche",
+        rate_per_min=30_000.0,
+        baseline_per_min=40.0,
+        mentions=k * PER_FLUSH,
+        unique_authors=k * 100,
+        sentiment={"negative": 0.6, "neutral": 0.3, "positive": 0.1},
+        volume=tuple((k + i) % 97 for i in range(60)),
+        negative_trend=(0.3,) * 12,
+        level="crisis",
+        reasons=("volume 31x the usual",),
+        anomaly=0.95,
         surprise="above the usual for a Saturday 10:00 (last 15 min)",
-        unique_volume=tuple((k + i) % 61 for i in range(60)), influencers=influencers, terms=terms,
-        clusters=clusters, copy_paste_share=0.2,
+        unique_volume=tuple((k + i) % 61 for i in range(60)),
+        influencers=influencers,
+        terms=terms,
+        clusters=clusters,
+        copy_paste_share=0.2,
     )
 
 
@@ -91,8 +121,18 @@ class JudgedDesk:
     def _snapshot(self, k: int) -> Snapshot:
         now = T0 + timedelta(seconds=k / HZ)
         sources = {
-            sid: SourceStatus(sid, "mastodon", SourceState.LIVE, 100.0, k, 0, k % 3, now, None,
-                              "silent 12 min (usually every 10 s)" if sid == "masto2" else None)
+            sid: SourceStatus(
+                sid,
+                "mastodon",
+                SourceState.LIVE,
+                100.0,
+                k,
+                0,
+                k % 3,
+                now,
+                None,
+                "silent 12 min (usually every 10 s)" if sid == "masto2" else None,
+            )
             for sid in ("demo", "masto", "masto2")
         }
         topic = judged_topic(k, now)

@@ -12,12 +12,12 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from tocsin.config.settings import DeskSettings, Settings
-from tocsin.journal.api import Journal
-from tocsin.sources.clock import ManualClock
 
 from tests.bench.test_journal_bench import T0, realistic_mentions
 from tests.pgserver import PgServer, serve
+from tocsin.config.settings import DeskSettings, Settings
+from tocsin.journal.api import Journal
+from tocsin.sources.clock import ManualClock
 
 
 @pytest.fixture(scope="module")

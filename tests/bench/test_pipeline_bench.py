@@ -48,12 +48,19 @@ TOPICS = (
     TopicSettings(
         id="brioche",
         name="Maison Brioche",
-        keywords=("maison brioche", "maisonbrioche", "#maisonbrioche", "#briochegate", "@maisonbrioche",
-                  "brioche gate"),
+        keywords=(
+            "maison brioche",
+            "maisonbrioche",
+            "#maisonbrioche",
+            "#briochegate",
+            "@maisonbrioche",
+            "brioche gate",
+        ),
     ),
     TopicSettings(id="rival", name="Pain Doré", keywords=("pain doré", "#paindore", "@paindore")),
-    TopicSettings(id="eclair", name="Éclair Royal", keywords=("éclair royal", "#eclairroyal"),
-                  exclude=("recette",)),
+    TopicSettings(
+        id="eclair", name="Éclair Royal", keywords=("éclair royal", "#eclairroyal"), exclude=("recette",)
+    ),
 )
 
 FR = [
@@ -71,16 +78,61 @@ EN = [
     "Not sure why everyone is talking about {brand}, {tail_en}",
     "{brand} customer service was {adj_en} today, {tail_en}",
 ]
-BRANDS = ["Maison Brioche", "@maisonbrioche", "#MaisonBrioche", "maison brioche", "Pain Doré", "Éclair Royal",
-          "MAISON BRIOCHE", "Maison-Brioche", "#BriocheGate"]
-ADJ_FR = ["nul", "super bon", "immonde", "délicieux", "pas terrible", "honteux", "génial", "correct",
-          "vraiment décevant", "incroyable"]
-ADJ_EN = ["awful", "great", "disgusting", "lovely", "not bad", "a scandal", "amazing", "fine", "so bad",
-          "the best"]
-TAIL_FR = ["je suis dégoûté", "merci pour l'accueil", "on en parle ?", "quelle honte", "à refaire",
-           "boycott total", "trop contente", "rien à dire"]
-TAIL_EN = ["never again", "thanks for the help", "what a mess", "totally recommend", "so disappointed",
-           "boycott now", "love it", "no comment"]
+BRANDS = [
+    "Maison Brioche",
+    "@maisonbrioche",
+    "#MaisonBrioche",
+    "maison brioche",
+    "Pain Doré",
+    "Éclair Royal",
+    "MAISON BRIOCHE",
+    "Maison-Brioche",
+    "#BriocheGate",
+]
+ADJ_FR = [
+    "nul",
+    "super bon",
+    "immonde",
+    "délicieux",
+    "pas terrible",
+    "honteux",
+    "génial",
+    "correct",
+    "vraiment décevant",
+    "incroyable",
+]
+ADJ_EN = [
+    "awful",
+    "great",
+    "disgusting",
+    "lovely",
+    "not bad",
+    "a scandal",
+    "amazing",
+    "fine",
+    "so bad",
+    "the best",
+]
+TAIL_FR = [
+    "je suis dégoûté",
+    "merci pour l'accueil",
+    "on en parle ?",
+    "quelle honte",
+    "à refaire",
+    "boycott total",
+    "trop contente",
+    "rien à dire",
+]
+TAIL_EN = [
+    "never again",
+    "thanks for the help",
+    "what a mess",
+    "totally recommend",
+    "so disappointed",
+    "boycott now",
+    "love it",
+    "no comment",
+]
 TAGS = ["#briochegate", "#boycottbrioche", "#paris", "#foodie", "#maisonbrioche", "", "", "#eclairroyal"]
 EMOJI = ["😡", "😍", "🤮", "👍", "", "", "🥐", "😂"]
 PRODUCTS = ["croissant", "pain au chocolat", "éclair", "flan", "chausson"]
@@ -99,17 +151,33 @@ def synthetic_mentions(n: int, seed: int = 11) -> list[Mention]:
     for i in range(n):
         fr = rng.random() < 0.55
         template = rng.choice(FR if fr else EN)
-        text = template.format(
-            brand=rng.choice(BRANDS), adj_fr=rng.choice(ADJ_FR), adj_en=rng.choice(ADJ_EN),
-            tail_fr=rng.choice(TAIL_FR), tail_en=rng.choice(TAIL_EN), tag=rng.choice(TAGS),
-            emoji=rng.choice(EMOJI), product=rng.choice(PRODUCTS), product_en=rng.choice(PRODUCTS),
-            user=f"user{rng.randrange(8_000)}", never=rng.choice(NEVER),
-        ) + f" {rng.randrange(1000)}"
+        text = (
+            template.format(
+                brand=rng.choice(BRANDS),
+                adj_fr=rng.choice(ADJ_FR),
+                adj_en=rng.choice(ADJ_EN),
+                tail_fr=rng.choice(TAIL_FR),
+                tail_en=rng.choice(TAIL_EN),
+                tag=rng.choice(TAGS),
+                emoji=rng.choice(EMOJI),
+                product=rng.choice(PRODUCTS),
+                product_en=rng.choice(PRODUCTS),
+                user=f"user{rng.randrange(8_000)}",
+                never=rng.choice(NEVER),
+            )
+            + f" {rng.randrange(1000)}"
+        )
         at = START + step * i
         out.append(
             Mention(
-                uid=f"bench-{i}", source="bench", text=text, created_at=at, received_at=at,
-                url=None, author=authors[rng.randrange(len(authors))], lang="fr" if fr else "en",
+                uid=f"bench-{i}",
+                source="bench",
+                text=text,
+                created_at=at,
+                received_at=at,
+                url=None,
+                author=authors[rng.randrange(len(authors))],
+                lang="fr" if fr else "en",
                 hashtags=extract_hashtags(text),
             )
         )
@@ -144,14 +212,13 @@ def rss_mb() -> float:
     return pages * resource.getpagesize() / 1e6
 
 
-async def run_desk(
-    mentions: list[Mention], *, inline: bool
-) -> tuple[float, float, float, list[float], Desk]:
+async def run_desk(mentions: list[Mention], *, inline: bool) -> tuple[float, float, float, list[float], Desk]:
     """Seconds (real, and CPU of this process) to get every mention scored and counted, RSS growth
     (MB) from half-way to the end, and how late (ms) each tick of a 10 ms timer on the loop fired."""
     clock = ManualClock(START)
-    desk = Desk(Settings(topics=TOPICS), clock=clock, sources=[PrebuiltSource(clock, mentions)],
-                inline_scoring=inline)
+    desk = Desk(
+        Settings(topics=TOPICS), clock=clock, sources=[PrebuiltSource(clock, mentions)], inline_scoring=inline
+    )
     await desk.sentiment.start()
     await desk.sentiment.score(["warm up: the worker is spawned before the clock starts"], ["en"])
     marks: dict[str, float] = {}

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from tocsin.config.settings import SentimentSettings
 from tocsin.scoring.lexicon import LexiconScorer
 from tocsin.scoring.sentiment import SentimentService

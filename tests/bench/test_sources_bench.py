@@ -62,11 +62,17 @@ def _parse(data: bytes) -> int:
 def test_jsonl_parse_rates(bench_record, tmp_path: Path) -> None:
     storm = demo_storm()
     full = b"".join(json.dumps(m.to_json(), ensure_ascii=False).encode() + b"\n" for m in storm) * 5
-    minimal = b"".join(
-        json.dumps({"text": m.text, "created_at": m.to_json()["created_at"], "author": m.author.handle},
-                   ensure_ascii=False).encode() + b"\n"
-        for m in storm
-    ) * 5
+    minimal = (
+        b"".join(
+            json.dumps(
+                {"text": m.text, "created_at": m.to_json()["created_at"], "author": m.author.handle},
+                ensure_ascii=False,
+            ).encode()
+            + b"\n"
+            for m in storm
+        )
+        * 5
+    )
     lines = len(storm) * 5
     assert _parse(full) == _parse(minimal) == lines
     bench_record("jsonl_parse_lines_per_s", best_rate(lambda: _parse(full)))

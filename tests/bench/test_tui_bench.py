@@ -26,6 +26,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from textual import events
+
 from tocsin.config.settings import DemoSourceSettings, DeskSettings, Settings, TopicSettings, UiSettings
 from tocsin.scoring.snapshot import Snapshot, TopicSnapshot
 from tocsin.sources.base import SourceState, SourceStatus

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
+
 from tocsin.config import i18n, reasons
 from tocsin.config.settings import LevelSettings
 from tocsin.scoring.levels import TopicSignals, assess

@@ -10,6 +10,7 @@ from typing import Literal
 
 import platformdirs
 import pytest
+
 from tocsin.config import settings as S
 from tocsin.config.loader import (
     ConfigError,

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tocsin.config.loader import ConfigProblem, _load_text, check_config
 from tocsin.config.settings import JsonlSourceSettings, Settings, TopicSettings
 from tocsin.desk.cli import main

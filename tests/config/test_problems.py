@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+
 from tocsin.config import settings as S
 from tocsin.config.loader import ConfigError, check_config, load_settings
 

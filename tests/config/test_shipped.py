@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+
 from tocsin.config import settings as S
 from tocsin.config.loader import check_config, load_default, load_settings
 

@@ -8,6 +8,7 @@ import unicodedata
 from datetime import timedelta
 
 import pytest
+
 from tocsin.config import text
 from tocsin.config.text import clean_document, duration_str, fold, fold_word
 from tocsin.scoring.clusters import normalise as cluster_key

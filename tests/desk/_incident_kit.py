@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+
 from tocsin.config.settings import (
     AlertSettings,
     DemoSourceSettings,

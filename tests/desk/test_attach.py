@@ -15,6 +15,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
+from tests.fake_desk import FakeDesk
+from tests.pgserver import PgServer, serve
 from tocsin.desk.attach import FALLBACK_S, AttachedDesk, FollowedClock
 from tocsin.desk.desk import Desk
 from tocsin.desk.ingest import IngestDesk
@@ -23,9 +26,6 @@ from tocsin.journal.api import Journal
 from tocsin.journal.desks import INGEST
 from tocsin.journal.store import Store
 from tocsin.sources.clock import Clock
-
-from tests.fake_desk import FakeDesk
-from tests.pgserver import PgServer, serve
 
 from ._attach_kit import Attached, Ingest, post, team, until
 

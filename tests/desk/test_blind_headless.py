@@ -10,11 +10,11 @@ import socket
 from collections.abc import Iterator
 
 import pytest
+
+from tests.fakes import FakeSentiment, settings_with
 from tocsin.config.settings import MastodonSourceSettings, RssSourceSettings
 from tocsin.desk.desk import Desk
 from tocsin.desk.headless import run_headless
-
-from tests.fakes import FakeSentiment, settings_with
 
 from .headless_schema import check_snapshot, parse_lines
 

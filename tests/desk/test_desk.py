@@ -5,17 +5,21 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from tests.fakes import T0, FakeSentiment, ListSource, mention, settings_with
 from tocsin.desk.desk import Desk
 from tocsin.sources.base import SourceState
 from tocsin.sources.clock import ManualClock
 
-from tests.fakes import T0, FakeSentiment, ListSource, mention, settings_with
-
 
 def storm(source: str, n: int, start=T0):
     return [
-        mention(f"maison brioche scandale {i}", uid=f"{source}-{i}", source=source,
-                at=start + timedelta(seconds=i), handle=f"{source}{i % 7}")
+        mention(
+            f"maison brioche scandale {i}",
+            uid=f"{source}-{i}",
+            source=source,
+            at=start + timedelta(seconds=i),
+            handle=f"{source}{i % 7}",
+        )
         for i in range(n)
     ]
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from tocsin.config.loader import load_settings
 from tocsin.desk.cli import main
 from tocsin.desk.desk import Desk

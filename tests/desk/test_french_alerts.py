@@ -7,13 +7,12 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from tocsin.config.i18n import speaking
-from tocsin.config.settings import AlertSettings
-from tocsin.desk.session import JournalSession
-
 from tests.desk._incident_kit import SessionDesk
 from tests.desk.receivers import Receiver
 from tests.desk.test_oncall_ladder import ladder_settings
+from tocsin.config.i18n import speaking
+from tocsin.config.settings import AlertSettings
+from tocsin.desk.session import JournalSession
 
 
 async def test_a_french_desk_pages_in_french(tmp_path: Path) -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
+from tests.fakes import T0, FakeSentiment, ListSource, mention, settings_with
 from tocsin.config.settings import InfluenceSettings, ScoringSettings
 from tocsin.desk.desk import Desk
 from tocsin.desk.headless import JsonLinesWriter, run_headless
 from tocsin.sources.clock import ManualClock
-
-from tests.fakes import T0, FakeSentiment, ListSource, mention, settings_with
 
 from .headless_schema import check_mention, check_snapshot, parse_lines
 

@@ -9,6 +9,8 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+from tests.desk._incident_kit import SessionDesk, team_settings
+from tests.desk.receivers import Receiver
 from tocsin.config.settings import AlertSettings, Settings, TeamMember, TeamSettings
 from tocsin.desk.oncall import OnCall
 from tocsin.desk.publishing import Publishing
@@ -16,9 +18,6 @@ from tocsin.desk.session import JournalSession
 from tocsin.journal.api import Journal
 from tocsin.journal.outbox import WITHDRAWN
 from tocsin.sources.clock import ManualClock
-
-from tests.desk._incident_kit import SessionDesk, team_settings
-from tests.desk.receivers import Receiver
 
 
 def approval_settings(path: Path, alerts: list[AlertSettings]) -> Settings:

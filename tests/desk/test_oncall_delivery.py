@@ -17,14 +17,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from tests.desk._incident_kit import T0, team_settings
+from tests.desk.receivers import Receiver
 from tocsin.config.settings import AlertSettings, Settings
 from tocsin.desk.oncall import OnCall
 from tocsin.journal.api import Journal
 from tocsin.journal.model import EventKind
 from tocsin.sources.clock import ManualClock
-
-from tests.desk._incident_kit import T0, team_settings
-from tests.desk.receivers import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()

@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import SMTP
+
+from tests.desk._incident_kit import T0, SessionDesk, team_settings
+from tests.desk.receivers import Receiver
 from tocsin.config.outputs import in_quiet_hours
 from tocsin.config.settings import AlertSettings, Settings, TeamMember, TeamSettings
 from tocsin.desk.alerts import Alert
@@ -19,9 +22,6 @@ from tocsin.desk.session import JournalSession
 from tocsin.journal.api import Journal
 from tocsin.journal.model import EventKind
 from tocsin.sources.clock import ManualClock
-
-from tests.desk._incident_kit import T0, SessionDesk, team_settings
-from tests.desk.receivers import Receiver
 
 
 def ladder_settings(path: Path, alerts: list[AlertSettings]) -> Settings:

@@ -13,6 +13,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
+from tests.desk._incident_kit import T0, team_settings
+from tests.sources.servers.base import Fail
+from tests.sources.servers.writes import DROP_AFTER, FakeMastodonWrites, FakePds, FakeXWrites
 from tocsin.config.settings import PublishAccount, Settings, SourceSettings
 from tocsin.desk.cli import main
 from tocsin.desk.publishing import Publishing
@@ -22,10 +26,6 @@ from tocsin.journal.model import EventKind
 from tocsin.journal.reports import build_postmortem, render, to_text
 from tocsin.sources.clock import ManualClock
 from tocsin.sources.model import Author, Mention
-
-from tests.desk._incident_kit import T0, team_settings
-from tests.sources.servers.base import Fail
-from tests.sources.servers.writes import DROP_AFTER, FakeMastodonWrites, FakePds, FakeXWrites
 
 POST_URI = "https://elsewhere.example/users/julie/statuses/42"
 POST_URL = "https://elsewhere.example/@julie/42"

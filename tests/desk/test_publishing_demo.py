@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
+from tests.sources.servers.writes import FakeMastodonWrites
 from tocsin.config.accounts import mention_prefix
 from tocsin.config.loader import load_default
 from tocsin.config.settings import PublishAccount
@@ -19,8 +21,6 @@ from tocsin.journal.api import Journal
 from tocsin.journal.templates import filled, find_template
 from tocsin.sources.clock import ManualClock
 from tocsin.sources.demo import DemoSource
-
-from tests.sources.servers.writes import FakeMastodonWrites
 
 
 async def test_the_demo_trigger_post_answered_approved_and_published(

@@ -10,13 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tocsin.config.settings import AlertSettings
-from tocsin.desk.alerts import Alert, AlertDispatcher, payload
-from tocsin.desk.desk import Desk
-from tocsin.desk.session import JournalSession
-from tocsin.journal.api import Journal
-from tocsin.journal.model import EventKind, State
-from tocsin.sources.clock import ManualClock
 
 from tests.desk._incident_kit import (
     T0,
@@ -32,6 +25,13 @@ from tests.desk._incident_kit import (
     webhook_receiver,
     with_operator,
 )
+from tocsin.config.settings import AlertSettings
+from tocsin.desk.alerts import Alert, AlertDispatcher, payload
+from tocsin.desk.desk import Desk
+from tocsin.desk.session import JournalSession
+from tocsin.journal.api import Journal
+from tocsin.journal.model import EventKind, State
+from tocsin.sources.clock import ManualClock
 
 
 @pytest.fixture

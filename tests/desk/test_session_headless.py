@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from tests.desk._incident_kit import T0, minutes, team_settings
 from tocsin.config.settings import AlertSettings
 from tocsin.desk.desk import Desk
 from tocsin.desk.headless import run_headless, wants_journal
@@ -16,8 +17,6 @@ from tocsin.journal.api import Journal
 from tocsin.sources.base import Source, SourceState
 from tocsin.sources.clock import ManualClock
 from tocsin.sources.model import Mention, SentimentScore
-
-from tests.desk._incident_kit import T0, minutes, team_settings
 
 
 class Neutral:

@@ -6,10 +6,9 @@ import dataclasses
 from datetime import timedelta
 from pathlib import Path
 
+from tests.desk._incident_kit import T0, SessionDesk, minutes, scored, team_settings
 from tocsin.desk.session import JournalSession
 from tocsin.sources.model import ScoredMention, SentimentScore
-
-from tests.desk._incident_kit import T0, SessionDesk, minutes, scored, team_settings
 
 
 def revised(item: ScoredMention, kind: str, **changes: object) -> ScoredMention:

@@ -7,13 +7,13 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
+
+from tests.fake_desk import T0, source_status, topic
 from tocsin.desk.wire import SERIES, WireError, scored_from_archive, snapshot_from_wire, snapshot_to_wire
 from tocsin.journal.archive import ArchivedMention, MentionRow
 from tocsin.scoring.snapshot import Behind, ClusterRow, InfluencerRow, Snapshot, TermRow, TopicSnapshot
 from tocsin.sources.base import SourceState, SourceStatus
 from tocsin.sources.model import Author, Mention
-
-from tests.fake_desk import T0, source_status, topic
 
 
 def judged_topic() -> TopicSnapshot:

@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
+from tests.pgserver import PgServer, serve
 from tocsin.config.settings import (
     DeskSettings,
     Settings,
@@ -24,8 +26,6 @@ from tocsin.config.settings import (
 from tocsin.journal.api import Journal
 from tocsin.sources.clock import ManualClock
 from tocsin.sources.model import Author, Engagement, Mention
-
-from tests.pgserver import PgServer, serve
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
 from tocsin.config.settings import Settings
 from tocsin.journal.api import Journal
 from tocsin.journal.errors import JournalError, NotAllowed, UnknownDraft

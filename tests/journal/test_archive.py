@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from tocsin.journal.api import Journal
 from tocsin.journal.history import VolumePoint
 from tocsin.sources.clock import ManualClock

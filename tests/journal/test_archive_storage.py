@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from tocsin.journal import archive as archive_module
 from tocsin.journal import archive_format
 from tocsin.journal import store as store_module

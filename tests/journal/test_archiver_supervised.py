@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+
 from tocsin.journal.api import Journal
 from tocsin.journal.archive import Archiver
 from tocsin.journal.errors import JournalBusy

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from tocsin.config.settings import Settings
 from tocsin.journal.api import Journal
 from tocsin.journal.errors import AlreadyDone, EmptyField, InvalidValue

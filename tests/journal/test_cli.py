@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from tocsin.config.loader import load_settings
 from tocsin.desk.cli import main
 from tocsin.journal.api import Journal

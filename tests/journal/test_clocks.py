@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import UTC, timedelta
 
 import pytest
+
+from tests.desk._incident_kit import T0, incident
 from tocsin.config.i18n import speaking
 from tocsin.config.settings import SlaSettings
 from tocsin.journal.clocks import ClockPlace, SlaClock, clocks_for
 from tocsin.journal.model import Severity
-
-from tests.desk._incident_kit import T0, incident
 
 
 def _clocks(minutes: float, **kw: object) -> tuple[SlaClock, SlaClock]:

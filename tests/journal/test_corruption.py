@@ -9,6 +9,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+
 from tocsin.journal import sqlite_store as store_module
 from tocsin.journal.api import Journal
 from tocsin.journal.errors import JournalUnavailable

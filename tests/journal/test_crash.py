@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from tocsin.config.settings import DeskSettings, Settings
 from tocsin.journal.api import Journal
 from tocsin.journal.fold import fold

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from tocsin.config.loader import load_default
 from tocsin.config.settings import JsonlSourceSettings, Settings, TopicSettings
 from tocsin.journal.api import Journal, journal_path

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+
 from tocsin.journal.api import Journal
 from tocsin.journal.desks import DeskPresence
 from tocsin.journal.errors import InvalidValue

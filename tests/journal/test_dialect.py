@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tocsin.config.settings import is_database_url
 from tocsin.journal.dialect import POSTGRES, SQLITE, postgres_ddl, to_dollar_params
 from tocsin.journal.store import MIGRATIONS

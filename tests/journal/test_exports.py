@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from tocsin.config.settings import Settings
 from tocsin.journal.api import Journal
 from tocsin.journal.exports import export_dir, export_postmortem, write_private

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from tocsin.journal.api import Journal
 from tocsin.journal.errors import AlreadyDone, InvalidTransition, NoEscalationStep
 from tocsin.journal.fold import fold

@@ -14,13 +14,13 @@ from typing import Any
 import asyncpg
 import pytest
 from asyncpg.connection import Connection
+
+from tests.pgserver import PASSWORD_ROLE, PgServer
 from tocsin.journal.api import Journal
 from tocsin.journal.errors import JournalBusy, JournalUnavailable
 from tocsin.journal.postgres_store import PostgresStore, lock_key
 from tocsin.journal.store import EVENTS, SCHEMA_VERSION, Store, redact_url
 from tocsin.sources.clock import ManualClock
-
-from tests.pgserver import PASSWORD_ROLE, PgServer
 
 from .conftest import T0, mention, team_settings
 from .test_team import next_wake

@@ -11,6 +11,7 @@ import json
 from datetime import timedelta
 
 import pytest
+
 from tocsin.config.settings import Settings
 from tocsin.journal.api import Journal
 from tocsin.journal.errors import AlreadyDone, IncidentClosed, UnknownDraft

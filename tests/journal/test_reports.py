@@ -10,6 +10,7 @@ from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
+
 from tocsin.journal.api import Journal
 from tocsin.journal.handover import build_handover
 from tocsin.journal.history import VolumePoint

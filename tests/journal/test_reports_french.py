@@ -72,6 +72,7 @@ async def test_the_handover_journal_show_and_errors_in_french(journal: Journal, 
     from datetime import timedelta
 
     import pytest
+
     from tocsin.journal.errors import JournalError
     from tocsin.journal.handover import build_handover
     from tocsin.journal.reports import to_text

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tocsin.journal.api import Journal
 from tocsin.journal.archive import Archiver
 from tocsin.journal.reports import build_postmortem, render, to_text

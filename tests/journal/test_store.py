@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
+
 from tocsin.config.settings import DeskSettings, Settings
 from tocsin.journal.api import Journal, journal_location, journal_path
 from tocsin.journal.errors import JournalBusy, JournalUnavailable

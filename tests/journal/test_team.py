@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
 from tocsin.journal.api import Journal
 from tocsin.journal.outbox import Envelope, Outbox
 from tocsin.journal.store import EVENTS, MENTIONS, SNAPSHOTS, Store, Tx, Wake

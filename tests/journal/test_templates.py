@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from tocsin.config.loader import check_config, load_default
 from tocsin.config.responses import fill, template_problems
 from tocsin.config.settings import ResponseTemplate, Settings
@@ -62,7 +63,7 @@ def test_check_config_names_file_line_and_key(tmp_path: Path) -> None:
           - id: hold
             kind: apologie
             text: "ok"
-        """
+        """,
     ) == [
         "site.yaml:5: team.approval.sev1[0]: role 'head-of-coms' is not in team.roster "
         "(roles in team.roster: cm): nobody could approve",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from tocsin.config.loader import load_default
 from tocsin.config.settings import LEVELS
 from tocsin.scoring.detector import times
@@ -136,7 +137,8 @@ def test_down_during_recovery_up_again_at_the_resurgence(storm: Played) -> None:
     assert any(r.startswith("past its peak: ") for r in stepped.reasons)
     assert stepped.reasons[-1].startswith("down from crisis: below its thresholds for ")
     back_up = [
-        s for at, s in storm.changes
+        s
+        for at, s in storm.changes
         if phases["resurgence"] <= at < phases["calm"] and LEVELS.index(s.level) > LEVELS.index(s.previous)
     ]
     assert back_up and LEVELS.index(back_up[0].level) >= LEVELS.index("alert")

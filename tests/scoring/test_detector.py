@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+
 from tocsin.scoring.detector import Anomaly, DetectorParams, SpikeDetector
 
 START = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)  # a Monday, midnight UTC

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from tocsin.config.settings import SentimentSettings
 from tocsin.desk.cli import main
 from tocsin.scoring.flair_engine import (

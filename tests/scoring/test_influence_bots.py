@@ -6,6 +6,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from tocsin.config.settings import BotSettings, InfluenceSettings
 from tocsin.scoring.bots import BotScorer, PostingRate, handle_looks_default
 from tocsin.scoring.influence import InfluenceScorer, tier_for

@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from tocsin.config.settings import (
     DeskSettings,
     InfluenceSettings,
@@ -21,8 +22,14 @@ T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 BRIOCHE = TopicSettings(
     id="brioche",
     name="Maison Brioche",
-    keywords=("maison brioche", "maisonbrioche", "#maisonbrioche", "#briochegate", "@maisonbrioche",
-              "brioche gate"),
+    keywords=(
+        "maison brioche",
+        "maisonbrioche",
+        "#maisonbrioche",
+        "#briochegate",
+        "@maisonbrioche",
+        "brioche gate",
+    ),
 )
 WAVE = "Scandaleux ce qui se passe chez @maisonbrioche ! De la moisissure dans les brioches #BriocheGate"
 
@@ -36,16 +43,30 @@ def settings(**scoring) -> Settings:
     )
 
 
-def post(text: str, handle: str, at: datetime, *, followers: int | None = 300, uid: str | None = None,
-         age_days: float = 900, following: int = 200, posts: int = 800) -> Mention:
+def post(
+    text: str,
+    handle: str,
+    at: datetime,
+    *,
+    followers: int | None = 300,
+    uid: str | None = None,
+    age_days: float = 900,
+    following: int = 200,
+    posts: int = 800,
+) -> Mention:
     return Mention(
         uid=uid or f"{handle}-{at.timestamp()}",
         source="demo",
         text=text,
         created_at=at,
         received_at=at,
-        author=Author(handle=handle, followers=followers, following=following, posts=posts,
-                      created_at=at - timedelta(days=age_days)),
+        author=Author(
+            handle=handle,
+            followers=followers,
+            following=following,
+            posts=posts,
+            created_at=at - timedelta(days=age_days),
+        ),
         hashtags=extract_hashtags(text),
         engagement=Engagement(replies=1, reposts=2, likes=10),
     )
@@ -53,8 +74,10 @@ def post(text: str, handle: str, at: datetime, *, followers: int | None = 300, u
 
 def quiet(rate: float = 0.0, *, negative: float | None = None, authors: int = 0) -> TopicFigures:
     return TopicFigures(
-        rate_per_min=rate, unique_authors=authors,
-        negative_share=negative, usual_negative_share=None,
+        rate_per_min=rate,
+        unique_authors=authors,
+        negative_share=negative,
+        usual_negative_share=None,
     )
 
 
@@ -66,8 +89,15 @@ def test_each_mention_gets_influence_and_bot_scores_then_its_wave() -> None:
     assert j.scores["bot"]["score"] < 0.1 and "cluster" not in j.scores
     # three fresh default-looking accounts paste the same text: from the third, a wave (min_size 3)
     wave = [
-        post(WAVE.replace("!", "!" * (i % 3 + 1)), f"user{8_000_000 + i}", T0 + timedelta(seconds=i),
-             followers=3, following=300, posts=2, age_days=2)
+        post(
+            WAVE.replace("!", "!" * (i % 3 + 1)),
+            f"user{8_000_000 + i}",
+            T0 + timedelta(seconds=i),
+            followers=3,
+            following=300,
+            posts=2,
+            age_days=2,
+        )
         for i in range(5)
     ]
     judged = judge.judge_batch([(m, ("brioche",)) for m in wave])
@@ -111,8 +141,11 @@ def test_closed_buckets_go_through_the_detector_once_in_order() -> None:
     judge = Judge(settings(), start=T0)
     hours = 4 * 60
     counts = tuple([2] * hours)  # four quiet hours at two a minute...
-    out = judge.assess(T0 + timedelta(hours=4), {"brioche": TopicFigures(
-        2.0, 30, 0.1, 0.1, closed_from=T0, closed=counts)}, real=0.0)["brioche"]
+    out = judge.assess(
+        T0 + timedelta(hours=4),
+        {"brioche": TopicFigures(2.0, 30, 0.1, 0.1, closed_from=T0, closed=counts)},
+        real=0.0,
+    )["brioche"]
     # the one baseline: the detector's, in mentions per minute, and the ratio against it
     assert out.volume.baseline_per_min == pytest.approx(2.0, rel=0.2)
     assert out.volume.ratio == pytest.approx(1.0, rel=0.2)
@@ -129,12 +162,10 @@ def test_closed_buckets_go_through_the_detector_once_in_order() -> None:
     assert volume.baseline_per_min is not None  # one baseline: the ratio is the rate against it
     assert volume.ratio == pytest.approx(40.0 / volume.baseline_per_min) and volume.ratio > 4
     # the storm is held while it lasts, then ends once the volume has been back to usual an hour
-    later = TopicFigures(2.0, 200, 0.2, 0.1, closed_from=T0 + timedelta(hours=4, minutes=1),
-                         closed=(2,) * 10)
+    later = TopicFigures(2.0, 200, 0.2, 0.1, closed_from=T0 + timedelta(hours=4, minutes=1), closed=(2,) * 10)
     out = judge.assess(T0 + timedelta(hours=4, minutes=11), {"brioche": later}, real=0.0)["brioche"]
     assert out.volume.anomaly > 0.9 and out.volume.storm_since is not None
-    calm = TopicFigures(2.0, 200, 0.2, 0.1, closed_from=T0 + timedelta(hours=4, minutes=11),
-                        closed=(2,) * 80)
+    calm = TopicFigures(2.0, 200, 0.2, 0.1, closed_from=T0 + timedelta(hours=4, minutes=11), closed=(2,) * 80)
     out = judge.assess(T0 + timedelta(hours=5, minutes=31), {"brioche": calm}, real=0.0)["brioche"]
     assert out.volume.storm_since is None and out.volume.anomaly < 0.1
 
@@ -142,10 +173,13 @@ def test_closed_buckets_go_through_the_detector_once_in_order() -> None:
 def test_costly_tables_follow_their_schedule_and_are_cached_between() -> None:
     judge = Judge(settings(), start=T0)
     start = T0 + timedelta(hours=3)
-    chatter = [post(f"Maison Brioche, pain chaud {i}", f"c{i}", T0 + timedelta(minutes=5 * i))
-               for i in range(36)]
-    storm = [post(f"Maison Brioche #BriocheGate moisissure {i}", f"p{i}", start + timedelta(seconds=15 * i))
-             for i in range(40)]
+    chatter = [
+        post(f"Maison Brioche, pain chaud {i}", f"c{i}", T0 + timedelta(minutes=5 * i)) for i in range(36)
+    ]
+    storm = [
+        post(f"Maison Brioche #BriocheGate moisissure {i}", f"p{i}", start + timedelta(seconds=15 * i))
+        for i in range(40)
+    ]
     for m in chatter + storm:
         (j,) = judge.judge_batch([(m, ("brioche",))])
         judge.settle([(m, ("brioche",), j, "negative")])
@@ -180,15 +214,31 @@ def test_only_a_bot_like_wave_that_still_posts_counts_as_a_campaign() -> None:
     levels = LevelSettings(campaign_accounts=3)
     judge = Judge(settings(levels=levels), start=T0)
     # ten ordinary people quote the same post word for word: an echo, listed, not a campaign
-    echo = [post("RT @julie: de la moisissure dans une brioche Maison Brioche achetée ce matin", f"fan{i}",
-                 T0 + timedelta(seconds=i)) for i in range(10)]
+    echo = [
+        post(
+            "RT @julie: de la moisissure dans une brioche Maison Brioche achetée ce matin",
+            f"fan{i}",
+            T0 + timedelta(seconds=i),
+        )
+        for i in range(10)
+    ]
     judge.judge_batch([(m, ("brioche",)) for m in echo])
     # the wave table is rebuilt on the tables' schedule (a second of real time): each call a second on
     out = judge.assess(T0 + timedelta(minutes=1), {"brioche": quiet()}, real=1.0)["brioche"]
     assert [c.size for c in out.clusters] == [10] and out.clusters[0].bot_mean < 0.6
     assert out.state.level == "calm"
-    bots = [post(WAVE, f"user{9_000_000 + i}", T0 + timedelta(minutes=2, seconds=i), followers=2,
-                 following=350, posts=1, age_days=1) for i in range(6)]
+    bots = [
+        post(
+            WAVE,
+            f"user{9_000_000 + i}",
+            T0 + timedelta(minutes=2, seconds=i),
+            followers=2,
+            following=350,
+            posts=1,
+            age_days=1,
+        )
+        for i in range(6)
+    ]
     judge.judge_batch([(m, ("brioche",)) for m in bots])
     out = judge.assess(T0 + timedelta(minutes=3), {"brioche": quiet()}, real=2.0)["brioche"]
     assert [c.size for c in out.clusters] == [6, 10]  # the likely campaign first
@@ -202,8 +252,13 @@ def test_only_a_bot_like_wave_that_still_posts_counts_as_a_campaign() -> None:
 
 
 def test_a_storm_tag_that_is_a_keyword_can_surge_the_brand_name_cannot() -> None:
-    assert own_names(BRIOCHE) == ["Maison Brioche", "maison brioche", "maisonbrioche", "#maisonbrioche",
-                                  "@maisonbrioche"]
+    assert own_names(BRIOCHE) == [
+        "Maison Brioche",
+        "maison brioche",
+        "maisonbrioche",
+        "#maisonbrioche",
+        "@maisonbrioche",
+    ]
     other = TopicSettings(id="acme", keywords=("acme", "#acmefail"))
     assert own_names(other) == ["acme", "acme"]
 
@@ -215,8 +270,11 @@ def test_the_judge_is_safe_to_call_from_two_threads() -> None:
     def feed() -> None:
         try:
             for i in range(300):
-                m = post(f"Maison Brioche #BriocheGate mot{i % 37} encore {i}", f"a{i % 50}",
-                         T0 + timedelta(seconds=i))
+                m = post(
+                    f"Maison Brioche #BriocheGate mot{i % 37} encore {i}",
+                    f"a{i % 50}",
+                    T0 + timedelta(seconds=i),
+                )
                 (j,) = judge.judge_batch([(m, ("brioche",))])
                 judge.settle([(m, ("brioche",), j, "negative")])
         except BaseException as exc:

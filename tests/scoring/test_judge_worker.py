@@ -9,13 +9,13 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
+from tests.fakes import T0, FakeSentiment, mention, settings_with
 from tocsin.scoring.judge import Judge
 from tocsin.scoring.judge_worker import JudgeLost, JudgeProcess, pack, unpack
 from tocsin.scoring.pipeline import Pipeline, _figures
 from tocsin.sources.clock import ManualClock
 from tocsin.sources.model import Author, Engagement, Mention
-
-from tests.fakes import T0, FakeSentiment, mention, settings_with
 
 WAVE = "Boycott Maison Brioche now, they lied about the flour #BriocheGate"
 

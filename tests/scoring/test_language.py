@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tocsin.scoring.language import guess_language, normalize_lang, pack_vote, tokenize, unpack_votes
 
 

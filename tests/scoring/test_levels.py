@@ -158,8 +158,14 @@ def test_a_crisis_long_past_its_peak_steps_down_to_alert() -> None:
 
 
 def test_the_peak_rule_only_speaks_when_it_is_what_holds_the_crisis_back() -> None:
-    small = TopicSignals(rate_per_min=25.0, baseline_per_min=5.0, unique_authors=60, negative_share=0.62,
-                         peak_rate_per_min=100.0, storm=True)
+    small = TopicSignals(
+        rate_per_min=25.0,
+        baseline_per_min=5.0,
+        unique_authors=60,
+        negative_share=0.62,
+        peak_rate_per_min=100.0,
+        storm=True,
+    )
     level, reasons = assess(small, CFG)
     assert level == 2 and not any(r.startswith("past its peak") for r in reasons)  # too few for a crisis
 

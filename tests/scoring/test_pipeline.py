@@ -6,11 +6,11 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
+from tests.fakes import BRIOCHE, T0, FakeSentiment, mention, settings_with
 from tocsin.config.settings import ScoringSettings, SentimentSettings, TopicSettings
 from tocsin.scoring.pipeline import MentionBuffer, Pipeline, RecentKeys
 from tocsin.sources.clock import ManualClock
-
-from tests.fakes import BRIOCHE, T0, FakeSentiment, mention, settings_with
 
 
 async def run_through(monitor: Pipeline, mentions) -> None:
@@ -341,8 +341,20 @@ async def test_the_snapshot_json_has_the_wall_tables(clock):
     assert set(wave) == {"id", "size", "authors", "first_seen", "last_seen", "text", "bot_mean"}
     assert wave["size"] == 3 and wave["first_seen"] == "2026-11-21T10:00:00Z"
     row = topic["influencers"][0]
-    assert set(row) == {"handle", "name", "source", "tier", "followers", "influence", "bot", "negative",
-                        "mentions", "last_text", "last_at", "watch_role"}
+    assert set(row) == {
+        "handle",
+        "name",
+        "source",
+        "tier",
+        "followers",
+        "influence",
+        "bot",
+        "negative",
+        "mentions",
+        "last_text",
+        "last_at",
+        "watch_role",
+    }
     assert row["negative"] == 1 and row["last_at"] == "2026-11-21T10:00:00Z"
     assert isinstance(topic["terms"], list)
 

@@ -6,10 +6,10 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
-from tocsin.scoring.pipeline import Pipeline
-from tocsin.sources.model import Author, Mention
 
 from tests.fakes import T0, FakeSentiment, mention, settings_with
+from tocsin.scoring.pipeline import Pipeline
+from tocsin.sources.model import Author, Mention
 
 from .test_pipeline import run_through
 

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from tocsin.desk.cli import main
 from tocsin.scoring.sentiment_cli import read_batches, score_stream
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
-from tocsin.config.settings import TopicSettings
-from tocsin.scoring.topics import TopicMatcher, normalise
 
 from tests.fakes import BRIOCHE, mention
+from tocsin.config.settings import TopicSettings
+from tocsin.scoring.topics import TopicMatcher, normalise
 
 
 def ids(matcher: TopicMatcher, text: str, **kw) -> tuple[str, ...]:

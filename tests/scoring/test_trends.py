@@ -6,6 +6,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from tocsin.config.settings import TrendSettings
 from tocsin.scoring.trends import SurgingTerms, terms_of
 

@@ -13,10 +13,25 @@ T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 SCORER = InfluenceScorer(InfluenceSettings(watchlist=("claire",), roles={"claire": "journalist"}))
 
 
-def add(table: AuthorTable, handle: str, followers: int, at: datetime, *, negative: bool,
-        text: str = "maison brioche", source: str = "demo", bot: float = 0.1) -> None:
-    m = Mention(uid=f"{handle}{at}", source=source, text=text, created_at=at, received_at=at,
-                author=Author(handle=handle, name=handle.title(), followers=followers))
+def add(
+    table: AuthorTable,
+    handle: str,
+    followers: int,
+    at: datetime,
+    *,
+    negative: bool,
+    text: str = "maison brioche",
+    source: str = "demo",
+    bot: float = 0.1,
+) -> None:
+    m = Mention(
+        uid=f"{handle}{at}",
+        source=source,
+        text=text,
+        created_at=at,
+        received_at=at,
+        author=Author(handle=handle, name=handle.title(), followers=followers),
+    )
     table.add(m, at, SCORER.score_mention(m), bot, negative)
 
 

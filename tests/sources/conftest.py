@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tocsin.sources.clock import ManualClock
 
 # pytest runs with --import-mode=importlib: make the fake servers importable as ``servers.*``.

@@ -11,6 +11,7 @@ from datetime import timedelta
 import aiohttp
 import pytest
 from aiohttp.client_reqrep import ConnectionKey
+
 from tocsin.scoring.snapshot import Snapshot, blindness
 from tocsin.sources.base import SourceHealth, SourceState, SourceStatus
 from tocsin.sources.clock import ManualClock
@@ -114,6 +115,7 @@ def test_failures_are_said_in_plain_words(exc: BaseException, words: str) -> Non
 async def test_an_http_error_keeps_its_status_for_the_plain_words() -> None:
     from aiohttp import web
     from aiohttp.test_utils import TestServer
+
     from tocsin.sources.net import raise_for_status
 
     async def refuse(_request: web.Request) -> web.Response:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from servers.base import STALL, Collector, Fail
 from servers.jetstream import T0, FakeJetstream, post_event, profile
+
 from tocsin.config.settings import BlueskySourceSettings, Settings, TopicSettings
 from tocsin.sources.base import SourceState
 from tocsin.sources.bluesky import BlueskySource, Deleted, JetstreamDecoder, build

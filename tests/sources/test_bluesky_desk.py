@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from servers.base import Collector
 from servers.jetstream import FakeJetstream, post_event, profile
+
 from tocsin.config.settings import Settings, TopicSettings
 from tocsin.desk.desk import Desk
 from tocsin.sources.bluesky import BlueskySource

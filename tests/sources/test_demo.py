@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from tocsin.config.settings import DemoSourceSettings
 from tocsin.scoring.lexicon import LexiconScorer
 from tocsin.sources.base import SourceState

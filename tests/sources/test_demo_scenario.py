@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from tocsin.config.loader import load_default
 from tocsin.scoring.topics import TopicMatcher
 from tocsin.sources.demo import ScenarioPlayer
@@ -22,7 +23,9 @@ VOCAB = {"tag": ("#BriocheGate",), "city": ("Lyon", "Lille")}
 
 
 def render(text: str, seed: int = 1, **ctx: str) -> str:
-    t = compile_template(text, where="t", vocab=VOCAB, handles={"brand": "maisonbrioche"}, url_base="https://x.example")
+    t = compile_template(
+        text, where="t", vocab=VOCAB, handles={"brand": "maisonbrioche"}, url_base="https://x.example"
+    )
     return t.render(random.Random(seed), ctx)
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from servers.algolia import T0, FakeAlgolia, comment, story
 from servers.base import Collector, Fail
+
 from tocsin.config.settings import HackerNewsSourceSettings, Settings, TopicSettings
 from tocsin.sources.base import SourceState
 from tocsin.sources.clock import ManualClock

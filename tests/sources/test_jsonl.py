@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tocsin.config.settings import JsonlSourceSettings
 from tocsin.sources.base import SourceState
 from tocsin.sources.clock import ManualClock, SimulatedClock
@@ -57,7 +58,8 @@ async def test_bad_lines_are_counted_with_their_line_number_and_skipped(tmp_path
         + b'"just a string"\n'  # 8
         + line("three", lang="fr").replace(b"\n", b"\r\n")  # 9: CRLF is fine
         + b'{"text": "nan", "author": {"followers": NaN}}\n'  # 10: not JSON
-        + b"[" * 100_000 + b"\n"  # 11: nesting bomb
+        + b"[" * 100_000
+        + b"\n"  # 11: nesting bomb
         + b'{"text": 42}\n'  # 12: text must be a string
         + b'{"text": "big", "created_at": 1e300}\n'  # 13: a timestamp out of range
         + line("four")  # 14

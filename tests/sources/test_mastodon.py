@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from servers.base import STALL, Collector, Fail
 from servers.mastodon import FakeMastodon, make_status
+
 from tocsin.config.settings import MastodonSourceSettings, Settings, TopicSettings
 from tocsin.sources.base import SourceState
 from tocsin.sources.clock import ManualClock

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from tocsin.sources.model import Mention, MentionFormatError
 
 T = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)

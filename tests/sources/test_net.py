@@ -6,6 +6,7 @@ import random
 from datetime import UTC, datetime
 
 import pytest
+
 from tocsin.config.settings import TopicSettings
 from tocsin.sources.html_text import html_to_text
 from tocsin.sources.net import (

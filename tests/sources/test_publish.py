@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 from servers.base import Fail
 from servers.writes import DROP, DROP_AFTER, FakeMastodonWrites, FakePds, FakeXWrites
+
 from tocsin.config.settings import PublishAccount
 from tocsin.sources.publish import (
     AUTH,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from servers.base import Collector, Fail
 from servers.reddit import FakeReddit, link
+
 from tocsin.config.settings import RedditSourceSettings, Settings, TopicSettings
 from tocsin.sources.base import SourceState
 from tocsin.sources.clock import ManualClock

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from tocsin.config import settings as S
 from tocsin.sources.base import Source
 from tocsin.sources.clock import Clock, ManualClock, SimulatedClock, WallClock

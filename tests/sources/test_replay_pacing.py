@@ -92,8 +92,14 @@ async def test_the_desk_says_it_is_behind_and_its_replay_clock_waits() -> None:
     try:
         for i in range(BEHIND_MENTIONS + 100):
             at = clock.now()
-            m = Mention(uid=f"m{i}", source="replay", text=f"brioche {i}", created_at=at, received_at=at,
-                        author=Author(handle=f"a{i % 50}"))
+            m = Mention(
+                uid=f"m{i}",
+                source="replay",
+                text=f"brioche {i}",
+                created_at=at,
+                received_at=at,
+                author=Author(handle=f"a{i % 50}"),
+            )
             if not monitor.offer(m):
                 break
         assert clock.held  # two batches behind: desk time stops

@@ -10,6 +10,7 @@ import feedparser
 import pytest
 from servers.base import Collector, Fail
 from servers.feeds import FakeFeeds, google_alert, rss
+
 from tocsin.config.settings import RssSourceSettings
 from tocsin.sources.base import SourceState
 from tocsin.sources.clock import ManualClock

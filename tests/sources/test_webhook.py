@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
+
 from tocsin.config.settings import WebhookSourceSettings
 from tocsin.sources.base import SourceState
 from tocsin.sources.clock import ManualClock

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tocsin.sources.clock import ManualClock
 from tocsin.sources.webhook import Rejected, WebhookSource, github_signature, parse_mentions
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from servers.base import STALL, Collector, Fail
 from servers.xapi import FakeX, snowflake, tweet
+
 from tocsin.config.settings import Settings, TopicSettings, XSourceSettings
 from tocsin.sources.base import SourceState
 from tocsin.sources.clock import ManualClock

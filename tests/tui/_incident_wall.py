@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from textual.widgets import OptionList
+
+from tests.desk._incident_kit import team_settings
 from tocsin.desk.session import JournalSession
 from tocsin.tui.app import WallApp
 from tocsin.tui.panes.incidents import IncidentsPane
-
-from tests.desk._incident_kit import team_settings
 
 SIZE = (120, 40)
 

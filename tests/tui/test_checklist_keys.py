@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.app import App, ComposeResult
+
 from tocsin.journal.model import EventKind
 from tocsin.tui.screens.checklist import ChecklistScreen, TickBox
 from tocsin.tui.screens.incident_forms import NoteForm

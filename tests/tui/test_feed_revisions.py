@@ -192,8 +192,9 @@ async def test_revisions_change_their_line_on_the_wall_without_adding_one(kit: A
         await ready(app, pilot)
         feed = app.query_one(FeedView)
         desk.push("Maison Brioche rue Oberkampf still great", handle="paulo", followers=88)
-        post = desk.push("Boycott @maisonbrioche until they answer", handle="did:plc:x7", followers=None,
-                         label="negative")
+        post = desk.push(
+            "Boycott @maisonbrioche until they answer", handle="did:plc:x7", followers=None, label="negative"
+        )
         desk.push("Statement expected at noon", handle="boulangerie_news", followers=8_700)
         await flush(app, pilot)
         before = feed.rendered_lines()

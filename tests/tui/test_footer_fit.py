@@ -8,6 +8,7 @@ from typing import Any
 
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
+
 from tocsin.tui.app import WallApp
 from tocsin.tui.panes.incidents import IncidentsPane
 

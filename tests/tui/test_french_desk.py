@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from textual.widgets import Input, Select, TextArea
+
+from tests.desk._incident_kit import team_settings
 from tocsin.config.i18n import language
 from tocsin.desk.session import JournalSession
 from tocsin.journal.model import EventKind
@@ -34,8 +36,6 @@ from tocsin.tui.screens.incident_forms import (
 from tocsin.tui.screens.levels import LevelHistoryScreen
 from tocsin.tui.screens.mention import MentionScreen
 from tocsin.tui.screens.review import IncidentReviewScreen, ReviewScreen
-
-from tests.desk._incident_kit import team_settings
 
 from ._incident_wall import SIZE, choose, ready, settle
 

@@ -70,11 +70,10 @@ async def test_an_english_desk_after_a_french_one_speaks_english(kit: Any) -> No
 
 
 async def test_a_french_desk_shows_its_incidents_in_french(tmp_path: Any, kit: Any) -> None:
+    from tests.desk._incident_kit import T0, team_settings
     from tocsin.desk.session import JournalSession
     from tocsin.journal.model import State
     from tocsin.tui.panes.incidents import IncidentsPane
-
-    from tests.desk._incident_kit import T0, team_settings
 
     from ._incident_wall import pane_text, settle
     from ._incident_wall import ready as wall_ready

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tocsin.config.settings import DeskSettings, JsonlSourceSettings, Settings, TopicSettings, UiSettings
 from tocsin.desk.desk import Desk
 from tocsin.sources.base import SourceState

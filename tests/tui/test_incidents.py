@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from textual.widgets import Input, Select, TextArea
+
+from tests.desk._incident_kit import T0
 from tocsin.journal.api import Journal
 from tocsin.journal.model import EventKind, State
 from tocsin.sources.clock import ManualClock
 from tocsin.tui.panes.feed import FeedView
 from tocsin.tui.panes.incidents import IncidentsPane
 from tocsin.tui.screens.incident_forms import IncidentForm, OpenIncidentForm, RespondForm
-
-from tests.desk._incident_kit import T0
 
 from ._incident_wall import SIZE, build, choose, pane_text, ready, settle
 

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.desk._incident_kit import team_settings, with_operator
 from tocsin.desk.session import JournalSession
 from tocsin.journal.model import EventKind
 from tocsin.tui.app import WallApp
 from tocsin.tui.panes.incidents import IncidentsPane
 from tocsin.tui.screens.incident_forms import IncidentForm, OpenIncidentForm
-
-from tests.desk._incident_kit import team_settings, with_operator
 
 from ._incident_wall import SIZE, build, choose, pane_text, ready, settle
 
@@ -86,8 +86,9 @@ async def test_another_desk_action_shows_after_a_poll(tmp_path: Path, kit: Any, 
         await session.poll()
         await settle(app, pilot)
         monkeypatch.setattr(app, "notify", lambda message, **kw: toasts.append(message))
-        other = JournalSession(with_operator(session.settings, "hugo"), kit.FakeDesk(session.settings),
-                            background=False)
+        other = JournalSession(
+            with_operator(session.settings, "hugo"), kit.FakeDesk(session.settings), background=False
+        )
         await other.start()
         try:
             await other.journal.acknowledge(inc.id)  # type: ignore[union-attr]
@@ -182,7 +183,6 @@ async def test_review_lists_incidents_opens_one_and_exports_html(
         assert not isinstance(app.screen, ReviewScreen)
 
 
-
 async def test_pane_keeps_the_selected_incident_and_shows_hostile_titles_as_text(
     tmp_path: Path, kit: Any
 ) -> None:
@@ -247,8 +247,9 @@ async def test_e_in_a_mention_detail_opens_the_incident_about_it(tmp_path: Path,
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
         desk.publish(kit.topic(level="alert"))
-        desk.push("Mould in my brioche from @maisonbrioche, disgusting", handle="julie_goute_tout",
-                  label="negative")
+        desk.push(
+            "Mould in my brioche from @maisonbrioche, disgusting", handle="julie_goute_tout", label="negative"
+        )
         desk.push("a later, unrelated mention")
         await session.tick()
         app.wall.flush()

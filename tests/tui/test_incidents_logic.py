@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from tests.desk._incident_kit import T0, incident, minutes, team_settings
 from tocsin.config.settings import SlaSettings
 from tocsin.config.text import duration_str
 from tocsin.desk.actions import (
@@ -22,19 +23,23 @@ from tocsin.journal.model import Severity
 from tocsin.scoring.snapshot import InfluencerRow, TermRow, TopicSnapshot
 from tocsin.tui.panes.incidents import ack_cell, response_cell, short_name, span
 
-from tests.desk._incident_kit import T0, incident, minutes, team_settings
-
 
 def test_severity_follows_the_level() -> None:
     assert [severity_for_level(x).label for x in ("crisis", "alert", "watch", "calm", None)] == [
-        "SEV1", "SEV2", "SEV3", "SEV4", "SEV4"
+        "SEV1",
+        "SEV2",
+        "SEV3",
+        "SEV4",
+        "SEV4",
     ]
 
 
 def test_draft_takes_title_from_the_reasons_and_cleans_them(tmp_path: Path) -> None:
     settings = team_settings(tmp_path / "j.sqlite")
     draft = draft_incident(
-        settings, "brioche", "crisis",
+        settings,
+        "brioche",
+        "crisis",
         ["volume 9.1x the usual", "72 % negative\x1b[2J", "2 journalists", "x"],
         T0,
     )
@@ -52,8 +57,18 @@ def storm(kit: Any) -> TopicSnapshot:
 
     def voice(handle: str, negative: int) -> InfluencerRow:
         return InfluencerRow(
-            handle=handle, name=None, source="x", tier="macro", followers=90_000, influence=80, bot=0.0,
-            negative=negative, mentions=3, last_text="…", last_at=T0, watch_role=None,
+            handle=handle,
+            name=None,
+            source="x",
+            tier="macro",
+            followers=90_000,
+            influence=80,
+            bot=0.0,
+            negative=negative,
+            mentions=3,
+            last_text="…",
+            last_at=T0,
+            watch_role=None,
         )
 
     return replace(

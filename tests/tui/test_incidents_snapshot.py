@@ -10,10 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tests.desk._incident_kit import T0, minutes, team_settings
 from tocsin.desk.session import JournalSession
 from tocsin.tui.app import WallApp
-
-from tests.desk._incident_kit import T0, minutes, team_settings
 
 from ._snapshot import settle
 
@@ -33,7 +32,9 @@ async def two_incidents(pilot: Any, desk: Any, session: JournalSession) -> None:
     journal = session.journal
     assert journal is not None
     first = await session.open_incident(
-        "brioche", "sev2", "Maison Brioche: alert (volume 14x the usual, 61 % negative)",
+        "brioche",
+        "sev2",
+        "Maison Brioche: alert (volume 14x the usual, 61 % negative)",
         first_signal_at=T0 - minutes(12),
     )
     second = await session.open_incident("brioche", "sev1", "Mould photo shared by @lemonde_conso")

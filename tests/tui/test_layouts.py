@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
+
 from tocsin.tui.app import WallApp
 from tocsin.tui.panes.feed import FeedView
 from tocsin.tui.panes.header import DeskHeader
@@ -199,6 +200,7 @@ async def test_a_layout_without_the_incidents_never_shows_them(tmp_path: Path, k
 
 def test_the_command_line_refuses_an_unknown_pane_or_layout(capsys: Any) -> None:
     import pytest
+
     from tocsin.desk.cli import BadInput, _with_layout, build_parser, main
 
     with pytest.raises(SystemExit) as exit_:
@@ -221,6 +223,7 @@ def kit_settings() -> Any:
 
 def test_textual_themes_listed_for_check_config_are_the_installed_ones() -> None:
     from textual.theme import BUILTIN_THEMES
+
     from tocsin.config.layouts import TEXTUAL_THEMES
 
     assert sorted(TEXTUAL_THEMES) == sorted(BUILTIN_THEMES)

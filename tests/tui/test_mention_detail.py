@@ -72,8 +72,9 @@ def rich_mention(kit: Any, **kw: Any) -> ScoredMention:
 
 
 def wave(kit: Any) -> ClusterRow:
-    return ClusterRow(7, 52, 33, kit.T0 - timedelta(minutes=20), kit.T0,
-                      "Boycott Maison Brioche until they answer!", 0.74)
+    return ClusterRow(
+        7, 52, 33, kit.T0 - timedelta(minutes=20), kit.T0, "Boycott Maison Brioche until they answer!", 0.74
+    )
 
 
 async def test_enter_opens_the_selected_mention_with_its_reasons(kit: Any) -> None:
@@ -128,8 +129,10 @@ async def test_hostile_mention_shows_literally_in_the_detail(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
     app = WallApp(desk.settings, desk)
     hostile = "[@click=app.quit]press[/] [/foo] \x1b]0;pwned\x07\x1b[2J\u202eevil"
-    scores = {"influence": {"score": 3, "tier": None, "explain": [hostile]},
-              "bot": {"score": 0.1, "reasons": [hostile]}}
+    scores = {
+        "influence": {"score": 3, "tier": None, "explain": [hostile]},
+        "bot": {"score": 0.1, "reasons": [hostile]},
+    }
     async with app.run_test(size=SIZE) as pilot:
         await open_wall(pilot, app)
         scored = rich_mention(kit, text=hostile, handle=hostile, name=hostile, scores=scores)
@@ -155,8 +158,9 @@ def test_without_scores_the_detail_says_so(kit: Any) -> None:
 
 
 def test_influence_terms_from_raw_terms_when_no_explain_lines() -> None:
-    lines = influence_lines({"score": 40, "terms": [["followers", 0.6, 0.65], {"name": "verified",
-                                                                                "value": 1, "weight": 0.15}]})
+    lines = influence_lines(
+        {"score": 40, "terms": [["followers", 0.6, 0.65], {"name": "verified", "value": 1, "weight": 0.15}]}
+    )
     assert lines == ["followers: 0.60 × 0.65 = 39.0 pts", "verified: 1.00 × 0.15 = 15.0 pts"]
     assert influence_lines({"score": 40}) == []
 

@@ -36,11 +36,21 @@ async def test_rows_show_state_rate_age_on_the_desk_clock_and_counts(kit: Any) -
     app = WallApp(desk.settings, desk)
     async with app.run_test(size=(160, 40)) as pilot:
         await open_wall(pilot, app)
-        desk.publish(kit.topic(), sources=[
-            kit.source_status(rate=42.0),
-            kit.source_status(SourceState.LIVE, id="masto", kind="mastodon", rate=3.0, reconnects=2,
-                              malformed=1, last_error="status 1234: not a status object"),
-        ])
+        desk.publish(
+            kit.topic(),
+            sources=[
+                kit.source_status(rate=42.0),
+                kit.source_status(
+                    SourceState.LIVE,
+                    id="masto",
+                    kind="mastodon",
+                    rate=3.0,
+                    reconnects=2,
+                    malformed=1,
+                    last_error="status 1234: not a status object",
+                ),
+            ],
+        )
         desk.clock.advance(7)
         app.wall.flush()
         await pilot.pause()
@@ -136,11 +146,16 @@ async def test_small_terminal_folds_sources_into_one_line_alarms_first(kit: Any)
     app = WallApp(desk.settings, desk)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_wall(pilot, app)
-        desk.publish(kit.topic(), sources=[
-            kit.source_status(rate=42.0),
-            replace(kit.source_status(SourceState.LIVE, id="masto", kind="mastodon"),
-                    gap_warning="silent 9 min (usually every 20 s)"),
-        ])
+        desk.publish(
+            kit.topic(),
+            sources=[
+                kit.source_status(rate=42.0),
+                replace(
+                    kit.source_status(SourceState.LIVE, id="masto", kind="mastodon"),
+                    gap_warning="silent 9 min (usually every 20 s)",
+                ),
+            ],
+        )
         app.wall.flush()
         await pilot.pause()
         pane = app.query_one(SourceHealthPane)
@@ -160,8 +175,14 @@ async def test_unique_voices_switch_and_anomaly_words(kit: Any) -> None:
         await open_wall(pilot, app)
         topic = kit.topic()
         unique = tuple(max(1, v // 4) for v in topic.volume)
-        desk.publish(replace(topic, unique_volume=unique, anomaly=0.93,
-                             surprise="above the usual for a Saturday 10:00 (last 15 min)"))
+        desk.publish(
+            replace(
+                topic,
+                unique_volume=unique,
+                anomaly=0.93,
+                surprise="above the usual for a Saturday 10:00 (last 15 min)",
+            )
+        )
         app.wall.flush()
         await pilot.pause()
         pane = app.query_one(VolumePane)

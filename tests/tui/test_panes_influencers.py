@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from textual.widgets import DataTable
+
 from tocsin.scoring.snapshot import InfluencerRow
 from tocsin.tui.app import WallApp
 from tocsin.tui.panes.feed import FeedView
@@ -159,14 +160,20 @@ async def test_watchlist_role_is_highlighted(kit: Any) -> None:
     app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
         await open_wall(kit, pilot, app)
-        publish(kit, desk, (person("lemonde_conso", tier="macro", followers=412_000, watch_role="journalist"),
-                            person("paulo")))
+        publish(
+            kit,
+            desk,
+            (
+                person("lemonde_conso", tier="macro", followers=412_000, watch_role="journalist"),
+                person("paulo"),
+            ),
+        )
         app.wall.flush()
         await pilot.pause()
         pane = app.query_one(InfluencersPane)
         who = pane.rows.table.get_cell(pane.rows.keys[0], "who")
         assert who.plain == "@lemonde_conso  journalist "
-        role = next(span for span in who.spans if who.plain[span.start:span.end].strip() == "journalist")
+        role = next(span for span in who.spans if who.plain[span.start : span.end].strip() == "journalist")
         assert role.style == pane.get_component_rich_style("influencers--role")
         plain = pane.rows.table.get_cell(pane.rows.keys[1], "who")
         assert plain.spans == []
@@ -179,10 +186,13 @@ async def test_hotter_topic_first_and_rows_bounded(kit: Any) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await open_wall(kit, pilot, app)
         now = desk.clock.now()
-        calm = replace(kit.topic(level="calm", tid="other", name="Other"),
-                       influencers=tuple(person(f"calm{i}", last_at=now) for i in range(3)))
-        hot = replace(kit.topic(level="crisis"),
-                      influencers=tuple(person(f"hot{i}", last_at=now) for i in range(20)))
+        calm = replace(
+            kit.topic(level="calm", tid="other", name="Other"),
+            influencers=tuple(person(f"calm{i}", last_at=now) for i in range(3)),
+        )
+        hot = replace(
+            kit.topic(level="crisis"), influencers=tuple(person(f"hot{i}", last_at=now) for i in range(20))
+        )
         desk.publish(calm, hot)
         app.wall.flush()
         pane = app.query_one(InfluencersPane)
@@ -222,4 +232,3 @@ async def test_hidden_pane_is_not_updated_then_catches_up(kit: Any, monkeypatch:
         assert calls.take() == {}
         await pilot.press("3")  # shown again: brought up to date at once
         assert pane.display and shown(pane) == ["alice"]
-

@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from textual.widgets import Checkbox, Input, Select
+
+from tests.desk._incident_kit import team_settings, with_operator
+from tests.sources.servers.writes import FakeMastodonWrites
 from tocsin.config.settings import PublishAccount, ResponseTemplate, Settings
 from tocsin.desk.session import JournalSession
 from tocsin.journal.model import EventKind
 from tocsin.tui.app import WallApp
 from tocsin.tui.panes.feed import FeedView
 from tocsin.tui.screens.publishing import ReplyForm, UnsentForm
-
-from tests.desk._incident_kit import team_settings, with_operator
-from tests.sources.servers.writes import FakeMastodonWrites
 
 from ._incident_wall import SIZE, choose, pane_text, ready, settle
 

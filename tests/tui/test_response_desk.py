@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from textual.widgets import Input, Select, TextArea
+
+from tests.desk._incident_kit import team_settings, with_operator
 from tocsin.config.settings import ResponseTemplate, Settings
 from tocsin.desk.session import JournalSession
 from tocsin.journal.model import EventKind
 from tocsin.tui.app import WallApp
 from tocsin.tui.screens.approval import ApprovalForm
 from tocsin.tui.screens.incident_forms import IncidentForm, RespondForm
-
-from tests.desk._incident_kit import team_settings, with_operator
 
 from ._incident_wall import SIZE, choose, pane_text, ready, settle
 

@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from textual.app import App
+
+from tests.desk._incident_kit import T0, minutes, scored, team_settings
 from tocsin.journal.api import Journal
 from tocsin.journal.history import VolumePoint
 from tocsin.journal.reports import build_postmortem
 from tocsin.sources.clock import ManualClock
 from tocsin.tui.screens.review import IncidentReviewScreen, ReviewScreen, review_content
-
-from tests.desk._incident_kit import T0, minutes, scored, team_settings
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -173,7 +173,6 @@ async def test_an_empty_journal_says_so(journal: Journal) -> None:
         await pilot.pause()
         assert review.incidents == []
         assert "no incidents in the journal yet" in str(review.query_one("#review-heading").render())
-
 
 
 async def test_review_says_which_pinned_posts_were_edited_or_deleted(journal: Journal) -> None:

@@ -8,10 +8,18 @@ import unicodedata
 import pytest
 from rich.text import Text
 from textual.content import Content
+
 from tocsin.tui import safe_text
 from tocsin.tui.safe_text import clean
 
-MARKUP = ["[@click=app.quit]x[/]", "[/foo]", "[ @click=app.bell]", "[$var]", "[b]bold[/b]", "[link=http://x]y[/link]"]
+MARKUP = [
+    "[@click=app.quit]x[/]",
+    "[/foo]",
+    "[ @click=app.bell]",
+    "[$var]",
+    "[b]bold[/b]",
+    "[link=http://x]y[/link]",
+]
 
 
 @pytest.mark.parametrize(
@@ -138,8 +146,19 @@ def test_url_is_cut_in_the_middle() -> None:
 
 @pytest.mark.parametrize(
     ("n", "shown"),
-    [(None, "–"), (0, "0"), (7, "7"), (999, "999"), (1000, "1k"), (12_345, "12.3k"), (999_999, "1M"),
-     (1_234_567, "1.2M"), (250_000_000, "250M"), (3_100_000_000, "3.1B"), (-1500, "-1.5k")],
+    [
+        (None, "–"),
+        (0, "0"),
+        (7, "7"),
+        (999, "999"),
+        (1000, "1k"),
+        (12_345, "12.3k"),
+        (999_999, "1M"),
+        (1_234_567, "1.2M"),
+        (250_000_000, "250M"),
+        (3_100_000_000, "3.1B"),
+        (-1500, "-1.5k"),
+    ],
 )
 def test_number(n: float | None, shown: str) -> None:
     assert safe_text.number_str(n) == shown

@@ -8,6 +8,7 @@ import unicodedata
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tocsin.tui import safe_text
 
 hostile_pieces = st.one_of(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.widgets import OptionList
+
 from tocsin.journal.model import State
 from tocsin.tui.screens.incident_forms import (
     SELECTED_MARK,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.widgets import Input, Static, TextArea
+
 from tocsin.config.i18n import use
 from tocsin.desk.answer_guard import guard_for
 from tocsin.journal.model import EventKind, TrollGuard

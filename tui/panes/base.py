@@ -14,6 +14,7 @@ from textual.geometry import Size
 from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import DataTable
+
 from tocsin.config.i18n import _
 from tocsin.scoring.snapshot import Snapshot
 from tocsin.tui.panes.keyed_table import KeyedTable, SyncCounts

@@ -9,6 +9,7 @@ from datetime import tzinfo
 from typing import ClassVar
 
 from rich.text import Text
+
 from tocsin.config.i18n import N_, _, number, percent
 from tocsin.scoring.snapshot import ClusterRow, Snapshot, TopicSnapshot
 from tocsin.tui import safe_text

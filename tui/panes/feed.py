@@ -29,6 +29,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
 from tocsin.config.i18n import N_, _, number
 from tocsin.desk.feed import DEFAULT_CAPACITY, FeedBuffer, FeedEntry, edited
 from tocsin.desk.palette import SENTIMENT_SIGN

@@ -18,6 +18,7 @@ from datetime import datetime, tzinfo
 from textual.content import Content
 from textual.geometry import Size
 from textual.widget import Widget
+
 from tocsin.config.i18n import _, datetime_text, ngettext, number
 from tocsin.config.reasons import level_name, shown
 from tocsin.config.settings import LEVELS

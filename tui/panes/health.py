@@ -13,6 +13,7 @@ from datetime import datetime
 
 from textual.content import Content
 from textual.geometry import Size
+
 from tocsin.config.i18n import N_, _, ngettext, number
 from tocsin.config.reasons import shown
 from tocsin.config.text import duration_str

@@ -17,6 +17,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
+
 from tocsin.config.i18n import N_, _, ngettext
 from tocsin.config.settings import SlaSettings
 from tocsin.config.text import duration_str

@@ -13,6 +13,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
+
 from tocsin.config.i18n import N_, _, percent
 from tocsin.config.reasons import role_name
 from tocsin.scoring.snapshot import InfluencerRow, Snapshot, TopicSnapshot

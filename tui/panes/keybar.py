@@ -14,6 +14,7 @@ from textual.events import Resize
 from textual.widget import Widget
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
+
 from tocsin.config.i18n import _
 
 HELP_ACTION = "help"

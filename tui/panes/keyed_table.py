@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual.widgets import DataTable
+
 from tocsin.config.settings import LEVELS
 from tocsin.scoring.snapshot import Snapshot, TopicSnapshot
 

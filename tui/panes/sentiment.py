@@ -4,6 +4,7 @@ and the trend of the negative share over the last hour as a sparkline."""
 from __future__ import annotations
 
 from textual.content import Content
+
 from tocsin.config.i18n import N_, _, number
 from tocsin.desk.charts import bar, sparkline
 from tocsin.desk.palette import SENTIMENT_SIGN, SENTIMENT_STYLE

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from textual.content import Content
+
 from tocsin.config.i18n import _, number
 from tocsin.scoring.snapshot import TermRow, TopicSnapshot
 from tocsin.tui import safe_text

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from textual.content import Content
 from textual.reactive import reactive
+
 from tocsin.config.i18n import _, ngettext, number
 from tocsin.config.reasons import figure, shown
 from tocsin.config.settings import LevelSettings

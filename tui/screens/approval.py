@@ -13,6 +13,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.widgets import Input, Label, Static
+
 from tocsin.config.i18n import _
 from tocsin.journal.display import kind_name
 from tocsin.journal.model import Event, Incident

@@ -20,6 +20,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Footer, OptionList, Static
 from textual.widgets.option_list import Option
+
 from tocsin.config.i18n import N_, _
 from tocsin.journal.api import Journal
 from tocsin.journal.display import kind_name

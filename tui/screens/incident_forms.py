@@ -25,6 +25,7 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Checkbox, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
+
 from tocsin.config.i18n import N_, _, datetime_text
 from tocsin.config.settings import ResponseTemplate, Settings
 from tocsin.desk.actions import CHANNELS, STATE_CHOICES, EscalationChoice, IncidentDraft, response_choices

@@ -20,6 +20,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
 from tocsin.config.i18n import N_, _, ngettext
 from tocsin.config.reasons import level_name, shown
 from tocsin.config.settings import LEVELS

@@ -20,6 +20,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
 from tocsin.config.i18n import N_, _, datetime_text, number, percent, pgettext
 from tocsin.config.reasons import INFLUENCE_TERM, listed, role_name, say, shown
 from tocsin.config.settings import Settings
@@ -28,9 +29,8 @@ from tocsin.desk.feed import author_updated, edited
 from tocsin.desk.palette import SENTIMENT_STYLE
 from tocsin.scoring.influence import Influence, InfluenceScorer
 from tocsin.scoring.snapshot import ClusterRow, Snapshot
-from tocsin.sources.model import ScoredMention
 from tocsin.scoring.troll import troll_reasons
-from tocsin.sources.model import Mention
+from tocsin.sources.model import Mention, ScoredMention
 from tocsin.tui import safe_text
 
 LABEL_WIDTH = 12

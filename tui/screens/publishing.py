@@ -20,6 +20,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.widgets import Checkbox, Input, Label, Static
+
 from tocsin.config.i18n import _
 from tocsin.config.settings import PublishAccount, ResponseTemplate
 from tocsin.journal.model import Incident

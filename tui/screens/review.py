@@ -26,6 +26,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Static
+
 from tocsin.config.i18n import N_, _, datetime_text, percent
 from tocsin.config.reasons import level_name
 from tocsin.desk.charts import sparkline
