@@ -146,12 +146,10 @@ class BotScorer:
             if age < s.young_account:
                 w = W_YOUNG * (1 - max(age, timedelta(0)) / s.young_account)
                 signals.append((w, r.say(r.BOT_YOUNG, age=_age(age))))
-        if author.following is not None and author.followers is not None and author.following >= 100:
-            said = r.say(r.BOT_FOLLOWS, following=f"{author.following:,}", followers=f"{author.followers:,}")
-            if author.followers * 20 < author.following:
-                signals.append((W_RATIO_STRONG, said))
-            elif author.followers * 5 < author.following:
-                signals.append((W_RATIO, said))
+        following, followers = author.following, author.followers
+        if following is not None and followers is not None and following >= 100 and followers * 5 < following:
+            said = r.say(r.BOT_FOLLOWS, following=f"{following:,}", followers=f"{followers:,}")
+            signals.append((W_RATIO_STRONG if followers * 20 < following else W_RATIO, said))
         w = handle_looks_default(author.handle)
         if w:
             signals.append((w, N_("default-looking handle")))

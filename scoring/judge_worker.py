@@ -105,17 +105,15 @@ def pack(items: Sequence[tuple[Mention, tuple[str, ...]]]) -> list[Packed]:
 
 
 def _maker(cls: type) -> Callable[..., Any]:
-    """``cls(*fields)`` for a frozen slots dataclass, setting the slots directly (a frozen dataclass's
-    ``__init__`` goes through ``object.__setattr__`` for each field: most of the cost of ``unpack``)."""
-    setters = [cls.__dict__[f.name].__set__ for f in dataclasses.fields(cls)]
-    new = object.__new__
-
-    def make(*values: Any) -> Any:
-        obj: Any = new(cls)
-        for set_field, value in zip(setters, values, strict=True):
-            set_field(obj, value)
-        return obj
-
+    """``cls(*fields)`` for a frozen slots dataclass, setting the slots directly: a frozen dataclass's
+    ``__init__`` goes through ``object.__setattr__`` for each field, most of the cost of ``unpack``.
+    Written out as straight-line code for the class's fields (a loop over them cost as much again)."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    scope: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    scope.update({f"set_{n}": cls.__dict__[n].__set__ for n in names})
+    body = "".join(f"    set_{n}(obj, {n})\n" for n in names)
+    exec(f"def make({', '.join(names)}):\n    obj = new(cls)\n{body}    return obj\n", scope)
+    make: Callable[..., Any] = scope["make"]
     return make
 
 
