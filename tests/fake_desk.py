@@ -127,6 +127,7 @@ class FakeDesk:
             engine=kw.get("engine", "lexicon"),
             engine_note=kw.get("engine_note"),
             behind=kw.get("behind"),
+            judge_note=kw.get("judge_note"),
         )
         return self._snapshot
 

@@ -189,8 +189,9 @@ class DeskHeader(Widget):
         else:
             alarms = 1 if source_alarms(snap) else 0
         behind = 1 if snap is not None and snap.behind is not None else 0
+        judge = 1 if snap is not None and snap.judge_note else 0
         topics = max(1, min(n, MAX_TOPIC_LINES) + (1 if n > MAX_TOPIC_LINES else 0))
-        return 1 + team + topics + alarms + news + behind
+        return 1 + team + topics + alarms + news + behind + judge
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return self._line_count()
@@ -229,6 +230,8 @@ class DeskHeader(Widget):
             alarms = []
         if snap is not None and snap.behind is not None:  # the figures below are late: said before them
             lines.append(Content.styled("⏳ " + snap.behind.words(), "bold $text-warning"))
+        if snap is not None and snap.judge_note:  # the judgement started over: its tables are young
+            lines.append(safe_text.content("⚠ " + snap.judge_note, "bold $text-warning", max_len=200))
         if snap is None or not snap.topics:
             lines.append(Content.styled(_("waiting for the first figures…"), "$foreground-muted italic"))
             if alarms:
