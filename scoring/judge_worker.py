@@ -375,6 +375,13 @@ class JudgeProcess:
         if self._sender is not None:
             self._sender.join(CLOSE_S)
 
+    def kill(self) -> None:
+        """End the live worker at once (it stopped answering): it is restarted like one that died."""
+        current = self._current
+        if current is not None and not current.lost:
+            with contextlib.suppress(Exception):
+                current.process.kill()
+
     @property
     def pid(self) -> int | None:
         """The live worker's process id (None before it started)."""
@@ -408,8 +415,11 @@ class JudgeProcess:
                 if op == _JUDGE:
                     arg = (arg[0], pack(arg[1]))
                 data = pickle.dumps((op, rid, arg), protocol=pickle.HIGHEST_PROTOCOL)
-                if fut is not None and rid is not None:
-                    current.waiting[rid] = fut
+                with self._lock:  # a worker found dead from here on has its waiting list failed
+                    if current.lost:
+                        raise JudgeLost("the judge worker died")
+                    if fut is not None and rid is not None:
+                        current.waiting[rid] = fut
                 current.conn.send_bytes(data)
             except JudgeLost as exc:
                 if fut is not None and not fut.done():
@@ -427,7 +437,7 @@ class JudgeProcess:
             current = self._current
             if current is not None and not current.lost:
                 return current
-            if self.broken or (self._closing and current is not None):
+            if self.broken or self._closing:  # never started (or restarted) only to be stopped
                 raise JudgeLost("the judge worker is not running")
             parent, child = self._context.Pipe(duplex=True)
             process = self._context.Process(
@@ -463,6 +473,7 @@ class JudgeProcess:
         self._died(current)
 
     def _died(self, current: _Incarnation) -> None:
+        current.process.join(0.5)  # reaped, so that its exit code can be told
         with self._lock:
             current.lost = True
             closing = self._closing
@@ -480,13 +491,13 @@ class JudgeProcess:
                     at = datetime.now().astimezone().strftime("%H:%M")
                     self.note = f"judge worker restarted at {at} (exit {code}): waves, terms, baselines anew"
                 log.error("the judge worker died (exit code %s); %s", code, self.note)
-        for fut in list(current.waiting.values()):
+            waiting = list(current.waiting.values())
+            current.waiting.clear()
+        for fut in waiting:
             if not fut.done():
                 fut.set_exception(JudgeLost("the judge worker died"))
-        current.waiting.clear()
         with contextlib.suppress(OSError):
             current.conn.close()
-        current.process.join(0.1)
 
 
 def _end(process: multiprocessing.process.BaseProcess) -> None:

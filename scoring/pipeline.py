@@ -33,7 +33,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 BATCH_WAIT_S = 0.05
 """Real seconds a partial batch waits for more mentions before it is scored anyway."""
 JUDGE_STOP_S = 5.0
+JUDGE_TIMEOUT_S = 60.0
+"""Real seconds a judge worker may take over one batch (~30 ms) before it is taken for hung and ended."""
 """On stop, how long (real seconds) the judge may take to finish what it was given."""
 QUEUE_SIZE = 10_000
 IN_FLIGHT = 3
@@ -144,6 +146,8 @@ class MonitorCounters:
     scoring_failures: int = 0
     judgement_failures: int = 0
     listener_errors: int = 0
+    task_failures: int = 0
+    """The pipeline's own tasks that failed and were started again (``Pipeline.judge_note`` says so)."""
 
 
 class MentionBuffer:
@@ -390,11 +394,30 @@ class Pipeline:
         elif self._judging is None:
             self._judging = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tocsin-judge")
         self._tasks = [
-            asyncio.create_task(self._collect(), name="tocsin-collect"),
-            asyncio.create_task(self._score(), name="tocsin-score"),
-            asyncio.create_task(self._count(), name="tocsin-count"),
-            asyncio.create_task(self._publish(), name="tocsin-publish"),
+            self._supervised(self._collect, "tocsin-collect"),
+            self._supervised(self._score, "tocsin-score"),
+            self._supervised(self._count, "tocsin-count"),
+            self._supervised(self._publish, "tocsin-publish"),
         ]
+
+    def _supervised(self, run: Callable[[], Coroutine[Any, Any, None]], name: str) -> asyncio.Task[None]:
+        """One of the pipeline's tasks, started again (once a second at most) if it ever ends with an
+        error, and said: a desk whose counting silently stopped would show a calm that is not."""
+
+        async def supervise() -> None:
+            while True:
+                try:
+                    await run()
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    self.counters.task_failures += 1
+                    self._judge_note = f"{name} failed ({type(exc).__name__}: {exc}); restarted"
+                    log.exception("pipeline task %s failed; restarting it", name)
+                    await asyncio.sleep(1.0)
+
+        return asyncio.create_task(supervise(), name=name)
 
     async def drain(self, within: float) -> bool:
         """Wait (real time) until everything queued is processed; False if it took longer."""
@@ -541,8 +564,14 @@ class Pipeline:
                 sentiment.cancel()
                 judging.cancel()
                 raise
+            before = self._done
             try:
                 self._aggregate(items, scores, judged)
+            except Exception:
+                if self._done == before:  # the batch is lost, not waiting: the desk must not read as behind
+                    self._done += len(items)
+                    self._pace()
+                raise
             finally:
                 self._slots.release()
 
@@ -558,9 +587,16 @@ class Pipeline:
 
     async def _judged_remotely(self, fut: Future[list[RemoteJudged]]) -> list[RemoteJudged] | None:
         try:
-            return await asyncio.wrap_future(fut)
+            async with asyncio.timeout(JUDGE_TIMEOUT_S):
+                return await asyncio.wrap_future(fut)
         except asyncio.CancelledError:
             raise
+        except TimeoutError:  # a worker that stopped answering is ended, and restarted like a dead one
+            self.counters.judgement_failures += 1
+            log.error("the judge worker did not answer within %.0f s: restarting it", JUDGE_TIMEOUT_S)
+            if self._worker is not None:
+                self._worker.kill()
+            return None
         except Exception as exc:  # the mentions still count, unjudged (JudgeLost: the worker restarts)
             self.counters.judgement_failures += 1
             log.warning("judging a batch failed: %s", exc)
@@ -768,6 +804,9 @@ class Pipeline:
         """Let the worker finish what it was given (at most ``JUDGE_STOP_S``), publish the final
         snapshot from it, and stop it."""
         self._judge_note = worker.note
+        if worker.pid is None:  # never started: nothing to wait for
+            await asyncio.to_thread(worker.close)
+            return
         try:
             async with asyncio.timeout(JUDGE_STOP_S):
                 await asyncio.wrap_future(worker.flush())

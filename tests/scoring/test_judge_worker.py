@@ -139,3 +139,48 @@ async def test_a_pipeline_whose_worker_dies_keeps_counting_and_says_so() -> None
     assert mon.snapshot().topics["brioche"].mentions == 60  # every mention counted, judged or not
     assert mon.judge_note is not None and "restarted" in mon.judge_note
     assert mon.snapshot().to_json()["judge_note"] == mon.judge_note  # headless and the wall say it
+
+
+async def test_a_pipeline_task_that_fails_is_started_again_and_said(clock, monkeypatch) -> None:
+    mon = Pipeline(settings_with(), clock, FakeSentiment())
+    aggregate, calls = mon._aggregate, []
+
+    def once_broken(*args):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("aggregate bug")
+        aggregate(*args)
+
+    monkeypatch.setattr(mon, "_aggregate", once_broken)
+    mon.start()
+    await mon.put(mention("maison brioche 1", uid="1"))
+    assert await mon.drain(5.0)  # the lost batch does not leave the desk waiting
+    await mon.put(mention("maison brioche 2", uid="2"))
+    assert await mon.drain(5.0)
+    await mon.stop()
+    assert mon.counters.task_failures == 1 and mon.snapshot().topics["brioche"].mentions == 1
+    assert (
+        mon.judge_note is not None and "tocsin-count failed (RuntimeError: aggregate bug)" in mon.judge_note
+    )
+
+
+async def test_a_worker_that_stops_answering_is_ended_and_restarted(monkeypatch) -> None:
+    import tocsin.scoring.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "JUDGE_TIMEOUT_S", 1.0)
+    clock = ManualClock(T0 + timedelta(minutes=5))
+    mon = Pipeline(settings_with(), clock, FakeSentiment(), judge_in_worker=True)
+    mon.start()
+    ms = storm(20)
+    for m in ms[:10]:
+        await mon.put(m)
+    assert await mon.drain(30.0)
+    pid = mon.judge_pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)  # hung, as it were
+    for m in ms[10:]:
+        await mon.put(m)
+    assert await mon.drain(30.0)
+    await mon.stop()
+    assert mon.snapshot().topics["brioche"].mentions == 20 and mon.counters.judgement_failures >= 1
+    assert mon.judge_note is not None and "restarted" in mon.judge_note
