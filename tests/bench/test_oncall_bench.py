@@ -32,7 +32,7 @@ def _receivers() -> Any:
     """The tests' local receivers, loaded by path (bench runs without pytest's importlib mode)."""
     import importlib.util
 
-    path = Path(__file__).resolve().parents[1] / "tui" / "receivers.py"
+    path = Path(__file__).resolve().parents[1] / "desk" / "receivers.py"
     spec = importlib.util.spec_from_file_location("oncall_receivers", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
