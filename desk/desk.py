@@ -71,6 +71,7 @@ def quiet_collector() -> None:
     not by tests' desks."""
     import gc
 
+    gc.collect()  # what is garbage now must not be frozen with the rest
     gc.freeze()
     young, middle, full = gc.get_threshold()
     gc.set_threshold(young, middle, max(full, FULL_COLLECTION_EVERY))
