@@ -18,6 +18,8 @@ import heapq
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
+
 from tocsin.scoring.influence import Influence
 from tocsin.scoring.snapshot import InfluencerRow
 from tocsin.sources.model import Mention
@@ -184,16 +186,23 @@ class AuthorTable:
         if len(self._authors) <= self.max_authors:
             return
         horizon = (now - self.window).timestamp()
-        ranked = []
-        for key, rec in self._authors.items():
+        ranks = []
+        for rec in self._authors.values():
             posts = rec.posts
             if len(posts) == 1:  # most authors of a storm post once: their rank without a tally
                 at, negative, influence = posts[0]
                 bonus = WATCH_BONUS if rec.watch_role else 0.0
-                rank = influence * (0.5 + negative) + bonus if at >= horizon else -1.0
+                ranks.append(influence * (0.5 + negative) + bonus if at >= horizon else -1.0)
             else:
                 tally = self._tally(rec, now)
-                rank = tally.rank if tally else -1.0
-            ranked.append((rank, key))
-        keep = {k for _, k in heapq.nlargest(self.max_authors, ranked)}
+                ranks.append(tally.rank if tally else -1.0)
+        # the max_authors best ranked, ties at the cut going to the larger key (as a heap of
+        # (rank, key) pairs would keep them): the cut found by a partition, not a heap over every author
+        values = np.array(ranks)
+        cut = float(np.partition(values, len(values) - self.max_authors)[len(values) - self.max_authors])
+        above = values > cut
+        room = self.max_authors - int(above.sum())
+        keys = list(self._authors)
+        at_cut = sorted((keys[i] for i in np.flatnonzero(values == cut)), reverse=True)[:room]
+        keep = {keys[i] for i in np.flatnonzero(above)} | set(at_cut)
         self._authors = {k: a for k, a in self._authors.items() if k in keep}
