@@ -121,9 +121,10 @@ def _worker_init(flair_model: str | None, threads: int | None, batch: int) -> No
     from tocsin.scoring.flair_engine import go_offline
 
     go_offline()  # before anything can import flair or transformers in this process
-    from tocsin.scoring.process_name import name_process
+    from tocsin.scoring.process_name import end_with_parent, name_process
 
     name_process("tocsin-sentiment")
+    end_with_parent()
     _worker_engine = SentimentEngine(Path(flair_model) if flair_model else None, threads=threads, batch=batch)
 
 
