@@ -9,7 +9,9 @@ desk's processes are watched through ``/proc`` while it runs (the workers name t
   included, as a user waits for it);
 - ``e2e_headless_cpu_s_per_100k``: CPU seconds of the desk and its worker processes per 100k mentions
   (both cores' work, so a figure that parallelism does not hide), and each process's share:
-  ``e2e_cpu_s_per_100k_main``, ``…_judge``, ``…_sentiment``;
+  ``e2e_cpu_s_per_100k_main``, ``…_judge``, ``…_sentiment``; ``e2e_headless_mentions_per_s_replay_clock``
+  (and its processes' CPU): the same file replayed on its own clock (``speed``), so that the waves'
+  window holds the storm (on the wall clock, mentions stamped two weeks ago leave it at once);
 - ``e2e_rss_mb_at_200k``: peak resident memory of the desk's process and its judge worker (what the
   single desk process held before the judge moved out), and each: ``e2e_rss_mb_main_at_200k``, ``…_judge…``;
 - over a 1,000,000-mention replay: ``e2e_headless_mentions_per_s_1m``, ``e2e_rss_mb_at_1m`` (peak, desk and
@@ -60,13 +62,16 @@ def _replay_writer() -> Callable[[Path, int], Path]:
     return module.write
 
 
-def _config(tmp: Path, data: Path) -> Path:
-    config = tmp / f"{data.stem}.yaml"
+def _config(tmp: Path, data: Path, speed: float | None = None) -> Path:
+    """A desk on one topic reading ``data`` as fast as it goes: on the wall clock (``speed`` None, as a
+    live feed), or replayed on its own clock at ``speed`` (the desk's time follows the mentions')."""
+    config = tmp / f"{data.stem}{'' if speed is None else '_replayed'}.yaml"
+    replayed = "" if speed is None else f", speed: {speed:g}"
     config.write_text(
         "desk: {name: bench, journal: " + str(tmp / f"{data.stem}.sqlite") + "}\n"
         "topics:\n  - {id: brioche, name: Maison Brioche, keywords: [maison brioche, maisonbrioche,"
         " '#maisonbrioche', '#briochegate', '@maisonbrioche']}\n"
-        "sources:\n  - {type: jsonl, id: replay, path: " + str(data) + "}\n"
+        "sources:\n  - {type: jsonl, id: replay, path: " + str(data) + replayed + "}\n"
     )
     return config
 
@@ -228,6 +233,12 @@ def test_e2e_headless_replay(tmp_path: Path, bench_record: Callable[[str, float]
     bench_record("e2e_rss_mb_main_at_200k", peaks.get("main", 0.0))
     if "judge" in peaks:
         bench_record("e2e_rss_mb_judge_at_200k", peaks["judge"])
+    # the same file on the replay's own clock: desk time follows the mentions' (read on the wall clock,
+    # mentions two weeks old fall out of the waves' six-hour window at every snapshot)
+    replayed = run_headless(_config(tmp_path, data, speed=1e6))
+    assert replayed.counted > 0.9 * N
+    bench_record("e2e_headless_mentions_per_s_replay_clock", N / replayed.elapsed)
+    _record_processes(replayed, N, bench_record, "_replay_clock")
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
