@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.fakes import BRIOCHE
 from tocsin.config.settings import (
     DeskSettings,
     InfluenceSettings,
@@ -19,18 +20,6 @@ from tocsin.scoring.judge import TERMS_EVERY, VOICES_EVERY, Judge, Schedule, Top
 from tocsin.sources.model import Author, Engagement, Mention, extract_hashtags
 
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
-BRIOCHE = TopicSettings(
-    id="brioche",
-    name="Maison Brioche",
-    keywords=(
-        "maison brioche",
-        "maisonbrioche",
-        "#maisonbrioche",
-        "#briochegate",
-        "@maisonbrioche",
-        "brioche gate",
-    ),
-)
 WAVE = "Scandaleux ce qui se passe chez @maisonbrioche ! De la moisissure dans les brioches #BriocheGate"
 
 
