@@ -69,6 +69,23 @@ async def test_a_late_replay_stops_the_clock_instead_of_stamping_mentions_late()
     watch.close()
 
 
+async def test_a_burst_handed_out_a_little_late_keeps_the_clock_running_at_the_feeds_pace() -> None:
+    """Mentions sharing a timestamp are handed out one after the other: the real time that takes is not
+    lost (a replay at 5,000 a second stopped its clock for every burst and ran at 84 % of its pace)."""
+    real = RealTime()
+    clock = SimulatedClock(T0, speed=1, monotonic=real)
+    watch = StopWatch(asyncio.Event())
+    real.now = 0.3  # 300 ms spent handing out the mentions due at T0
+    assert await wait_until(clock, T0, watch)
+    assert clock.now() == T0 + timedelta(seconds=0.3)  # not stopped: the clock keeps the feed's pace
+    real.now = 2.0  # and then a real lag, past LATE_AFTER_S: the clock stops for the replay
+    assert await wait_until(clock, T0 + timedelta(seconds=0.5), watch)
+    stamped = clock.now()
+    real.now = 3.0
+    assert clock.now() == stamped
+    watch.close()
+
+
 class Slow:
     """A sentiment engine that takes its time, so the desk falls behind."""
 
