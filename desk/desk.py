@@ -28,6 +28,9 @@ DRAIN_S = 5.0
 """On stop, how long (real seconds) the pipeline may take to score what is already queued."""
 STOP_SOURCE_S = 2.0
 _ENDED = (SourceState.FINISHED, SourceState.FAILED, SourceState.STOPPED)
+PUMP_STEP = 256
+"""Mentions a source's pump takes in before it lets the loop run: a source handing out a burst (a chunk of
+a file, a replay catching up) never holds the loop, and the keys, for more than a few milliseconds."""
 
 
 class DeskLike(Protocol):
@@ -166,8 +169,12 @@ class Desk:
 
     async def _pump(self, source: Source) -> None:
         put, offer = self.pipeline.put, self.pipeline.offer
+        taken = 0
         try:
             async for raw in source.stream():
+                taken += 1
+                if taken % PUMP_STEP == 0:
+                    await asyncio.sleep(0)
                 try:
                     mention = admit(raw)  # the one boundary: nothing past it defends itself again
                 except MentionFormatError as exc:

@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from tests.fakes import T0, FakeSentiment, ListSource, mention, settings_with
-from tocsin.desk.desk import Desk
+from tocsin.desk.desk import PUMP_STEP, Desk
 from tocsin.sources.base import SourceState
 from tocsin.sources.clock import ManualClock
 
@@ -95,3 +95,39 @@ async def test_stop_before_start_is_harmless():
     desk = Desk(settings_with(), clock=clock, sources=[], sentiment=FakeSentiment())
     await desk.stop()
     assert not desk.finished
+
+
+class BurstSource(ListSource):
+    """Hands its whole list out without ever awaiting (a file chunk, a replay catching up)."""
+
+    async def stream(self):
+        self.health.set_state(SourceState.LIVE)
+        for m in self.mentions:
+            self.health.event()
+            yield m
+        self.health.set_state(SourceState.FINISHED)
+
+
+async def test_a_burst_from_a_source_never_holds_the_loop_for_long():
+    clock = ManualClock(T0 + timedelta(minutes=2))
+    n = 10 * PUMP_STEP
+    source = BurstSource("a", clock, storm("a", n))
+    desk = Desk(settings_with(), clock=clock, sources=[source], sentiment=FakeSentiment())
+    turns = 0
+    done = asyncio.Event()
+
+    async def other_work() -> None:  # a key press, a frame: anything else the loop runs
+        nonlocal turns
+        while not done.is_set():
+            turns += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_work())
+    await desk.start()
+    await until(lambda: source.health.state is SourceState.FINISHED)
+    done.set()
+    await other
+    await wait_finished(desk)
+    await desk.stop()
+    assert desk.snapshot().topics["brioche"].mentions == n
+    assert turns >= n // PUMP_STEP  # the loop ran between every step of the burst
