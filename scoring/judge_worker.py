@@ -44,7 +44,8 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from tocsin.config.settings import Settings
-from tocsin.scoring.judge import Judge, Judged, TopicFigures, TopicJudgement
+from tocsin.scoring.clusters import CopyPasteIndex
+from tocsin.scoring.judge import Judge, Judged, TopicFigures, TopicJudgement, read_texts
 from tocsin.scoring.levels import LevelState
 from tocsin.scoring.process_name import name_process
 from tocsin.sources.model import NO_ENGAGEMENT, Author, Engagement, Mention
@@ -197,27 +198,69 @@ if _MENTION_FIELDS != (
     raise ImportError(f"judge_worker.unpack does not know Mention's fields {_MENTION_FIELDS}")
 
 
-# --- the worker process -------------------------------------------------------------------------------
+def _message(op: int, rid: int | None, arg: Any) -> bytes:
+    """A request on the desk → reader → judge pipes: its operation in the first byte (the reader looks
+    at it without unpickling what it only passes on), then the pickled id and argument."""
+    return bytes((op,)) + pickle.dumps((rid, arg), protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def serve(conn: Connection, settings: Settings, start: datetime, platforms: Mapping[str, str]) -> None:
-    """The worker's loop: one request at a time, in the order sent, until told to stop or the desk's end
-    of the pipe closes."""
+# --- the worker processes -----------------------------------------------------------------------------
+
+
+def read(inbox: Connection, outbox: Connection, settings: Settings) -> None:
+    """The texts reader's loop: each batch to judge goes on to the judge with its texts read
+    (``read_texts``), every other request as it came, in the order sent, until told to stop or either
+    pipe closes. A batch it fails to read goes on unread (the judge reads it then)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    name_process("tocsin-texts")
+    relay(inbox, outbox, CopyPasteIndex(settings.scoring.clusters))
+
+
+def relay(inbox: Connection, outbox: Connection, signer: CopyPasteIndex) -> None:
+    """``read``'s loop (``signer``: an index with the desk's cluster settings, to sign the texts)."""
+    while True:
+        try:
+            data = inbox.recv_bytes()
+        except (EOFError, OSError):
+            return
+        op = data[0]
+        if op == _JUDGE:
+            try:
+                rid, (batch, rows, _) = pickle.loads(memoryview(data)[1:])
+                texts = read_texts([row[3] for row in rows], [row[6] for row in rows], signer)
+                data = _message(op, rid, (batch, rows, texts))
+            except Exception:
+                log.exception("texts reader: a batch went on unread")
+        try:
+            outbox.send_bytes(data)
+        except (OSError, ValueError):
+            return
+        if op == _STOP:
+            return
+
+
+def serve(
+    inbox: Connection, outbox: Connection, settings: Settings, start: datetime, platforms: Mapping[str, str]
+) -> None:
+    """The judge's loop: one request at a time, in the order sent (through the texts reader), until
+    told to stop or a pipe closes; answers go straight back to the desk."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the desk's to handle: it stops us
     name_process("tocsin-judge")
     judge = Judge(settings, start=start, platforms=platforms)
     pending: OrderedDict[int, tuple[list[tuple[Mention, tuple[str, ...]]], list[Judged]]] = OrderedDict()
     while True:
         try:
-            op, rid, arg = pickle.loads(conn.recv_bytes())
+            data = inbox.recv_bytes()
         except (EOFError, OSError):
             return
+        op = data[0]
+        rid, arg = pickle.loads(memoryview(data)[1:])
         ok, result = True, None  # type: bool, Any
         try:
             if op == _JUDGE:
-                batch, rows = arg
+                batch, rows, texts = arg
                 items = unpack(rows)
-                judged = judge.judge_batch(items)
+                judged = judge.judge_batch(items, texts)
                 pending[batch] = (items, judged)
                 while len(pending) > PENDING_BATCHES:
                     pending.popitem(last=False)
@@ -235,13 +278,16 @@ def serve(conn: Connection, settings: Settings, start: datetime, platforms: Mapp
                 result = (judge.assess(at, figures, real, fresh=fresh), judge.take_changes())
             elif op == _STOP:
                 if rid is not None:
-                    conn.send_bytes(pickle.dumps((rid, True, None), protocol=pickle.HIGHEST_PROTOCOL))
+                    outbox.send_bytes(pickle.dumps((rid, True, None), protocol=pickle.HIGHEST_PROTOCOL))
                 return
         except Exception as exc:  # a failing request must not end the worker: its caller hears of it
             log.exception("judge worker: request %s failed", op)
             ok, result = False, f"{type(exc).__name__}: {exc}"
         if rid is not None:
-            conn.send_bytes(pickle.dumps((rid, ok, result), protocol=pickle.HIGHEST_PROTOCOL))
+            try:
+                outbox.send_bytes(pickle.dumps((rid, ok, result), protocol=pickle.HIGHEST_PROTOCOL))
+            except (OSError, ValueError):
+                return  # the desk is gone
 
 
 # --- the desk's side ----------------------------------------------------------------------------------
@@ -257,11 +303,21 @@ class RemoteJudged:
 
 
 class _Incarnation:
-    """One worker process and the desk's end of its pipe."""
+    """The texts reader and the judge, and the desk's ends of their pipes: requests go to the reader
+    (``conn``), answers come from the judge (``answers``). One dies, both are replaced."""
 
-    def __init__(self, process: multiprocessing.process.BaseProcess, conn: Connection) -> None:
+    def __init__(
+        self,
+        process: multiprocessing.process.BaseProcess,
+        reader: multiprocessing.process.BaseProcess,
+        conn: Connection,
+        answers: Connection,
+    ) -> None:
         self.process = process
+        """The judge."""
+        self.reader = reader
         self.conn = conn
+        self.answers = answers
         self.waiting: dict[int, Future[Any]] = {}
         self.lost = False
 
@@ -310,6 +366,8 @@ class JudgeProcess:
         asked = self._request(_JUDGE, (batch, live))
 
         def unwrap(f: Future[Any]) -> None:
+            if done.done():  # given up on (a timeout cancelled it)
+                return
             if f.cancelled():
                 done.cancel()
             elif (exc := f.exception()) is not None:
@@ -333,6 +391,8 @@ class JudgeProcess:
         asked = self._request(_ASSESS, (at, dict(figures), real, fresh))
 
         def unwrap(f: Future[Any]) -> None:
+            if done.done():  # given up on (a timeout cancelled it)
+                return
             if f.cancelled():
                 done.cancel()
             elif (exc := f.exception()) is not None:
@@ -370,23 +430,37 @@ class JudgeProcess:
             with contextlib.suppress(Exception):
                 stopped.result(CLOSE_S)
             _end(current.process)
-            with contextlib.suppress(OSError):
-                current.conn.close()
+            _end(current.reader)
+            for end in (current.conn, current.answers):
+                with contextlib.suppress(OSError):
+                    end.close()
         if self._sender is not None:
             self._sender.join(CLOSE_S)
 
     def kill(self) -> None:
-        """End the live worker at once (it stopped answering): it is restarted like one that died."""
-        current = self._current
-        if current is not None and not current.lost:
-            with contextlib.suppress(Exception):
-                current.process.kill()
+        """End the live worker at once (it stopped answering): it is restarted like one that died. What
+        is asked from now on goes to its successor, not into the pipes of the one being ended."""
+        with self._lock:
+            current = self._current
+            if current is None or current.lost:
+                return
+            current.lost = True
+            if not self._closing:
+                self._count_death("it stopped answering")
+        with contextlib.suppress(Exception):
+            current.process.kill()
 
     @property
     def pid(self) -> int | None:
         """The live worker's process id (None before it started)."""
         current = self._current
         return None if current is None else current.process.pid
+
+    @property
+    def reader_pid(self) -> int | None:
+        """The live texts reader's process id (None before it started)."""
+        current = self._current
+        return None if current is None else current.reader.pid
 
     def _request(self, op: int, arg: Any) -> Future[Any]:
         fut: Future[Any] = Future()
@@ -413,8 +487,8 @@ class JudgeProcess:
             try:
                 current = self._live()
                 if op == _JUDGE:
-                    arg = (arg[0], pack(arg[1]))
-                data = pickle.dumps((op, rid, arg), protocol=pickle.HIGHEST_PROTOCOL)
+                    arg = (arg[0], pack(arg[1]), None)
+                data = _message(op, rid, arg)
                 with self._lock:  # a worker found dead from here on has its waiting list failed
                     if current.lost:
                         raise JudgeLost("the judge worker died")
@@ -439,25 +513,33 @@ class JudgeProcess:
                 return current
             if self.broken or self._closing:  # never started (or restarted) only to be stopped
                 raise JudgeLost("the judge worker is not running")
-            parent, child = self._context.Pipe(duplex=True)
+            # desk → reader → judge → desk, each pipe one way; each process holds only its own ends, so
+            # that any of the three ending closes the chain (the desk hears it as an end of answers)
+            to_reader, requests = self._context.Pipe(duplex=False)
+            to_judge, read_requests = self._context.Pipe(duplex=False)
+            answers, to_desk = self._context.Pipe(duplex=False)
+            reader = self._context.Process(
+                target=read, args=(to_reader, read_requests, self._settings), name="tocsin-texts", daemon=True
+            )
             process = self._context.Process(
                 target=serve,
-                args=(child, self._settings, self._start, self._platforms),
+                args=(to_judge, to_desk, self._settings, self._start, self._platforms),
                 name="tocsin-judge",
                 daemon=True,
             )
             process.start()
-            child.close()
-            current = self._current = _Incarnation(process, parent)
-            if process.pid is not None:
-                self.pids.append(process.pid)
+            reader.start()
+            for end in (to_reader, read_requests, to_judge, to_desk):
+                end.close()
+            current = self._current = _Incarnation(process, reader, requests, answers)
+            self.pids += [p.pid for p in (process, reader) if p.pid is not None]
         threading.Thread(
             target=self._receive_loop, args=(current,), name="tocsin-judge-receive", daemon=True
         ).start()
         return current
 
     def _receive_loop(self, current: _Incarnation) -> None:
-        conn = current.conn
+        conn = current.answers
         while True:
             try:
                 rid, ok, result = pickle.loads(conn.recv_bytes())
@@ -472,32 +554,37 @@ class JudgeProcess:
                 fut.set_exception(RuntimeError(f"judge worker: {result}"))
         self._died(current)
 
+    def _count_death(self, why: str) -> None:
+        """A worker's end, counted (the lock is held): restarted, or after too many, judging in-process."""
+        now = time.monotonic()
+        self._deaths.append(now)
+        while self._deaths and self._deaths[0] < now - RESTART_WINDOW_S:
+            self._deaths.popleft()
+        if len(self._deaths) >= MAX_RESTARTS:
+            self.broken = True
+            self.note = f"judge worker died {MAX_RESTARTS} times ({why}): judging in-process"
+        else:
+            self.restarts += 1
+            at = datetime.now().astimezone().strftime("%H:%M")
+            self.note = f"judge worker restarted at {at} ({why}): waves, terms, baselines anew"
+        log.error("the judge worker ended (%s); %s", why, self.note)
+
     def _died(self, current: _Incarnation) -> None:
         current.process.join(0.5)  # reaped, so that its exit code can be told
         with self._lock:
+            if not current.lost and not self._closing:  # (one the desk ended was counted then)
+                self._count_death(f"exit {current.process.exitcode}")
             current.lost = True
-            closing = self._closing
-            if not closing:
-                now = time.monotonic()
-                self._deaths.append(now)
-                while self._deaths and self._deaths[0] < now - RESTART_WINDOW_S:
-                    self._deaths.popleft()
-                code = current.process.exitcode
-                if len(self._deaths) >= MAX_RESTARTS:
-                    self.broken = True
-                    self.note = f"judge worker died {MAX_RESTARTS} times (exit {code}): judging in-process"
-                else:
-                    self.restarts += 1
-                    at = datetime.now().astimezone().strftime("%H:%M")
-                    self.note = f"judge worker restarted at {at} (exit {code}): waves, terms, baselines anew"
-                log.error("the judge worker died (exit code %s); %s", code, self.note)
             waiting = list(current.waiting.values())
             current.waiting.clear()
         for fut in waiting:
             if not fut.done():
                 fut.set_exception(JudgeLost("the judge worker died"))
-        with contextlib.suppress(OSError):
-            current.conn.close()
+        current.reader.kill()  # it ends with its pipes anyway; nothing it holds is worth waiting for
+        current.reader.join(0.5)
+        for end in (current.conn, current.answers):
+            with contextlib.suppress(OSError):
+                end.close()
 
 
 def _end(process: multiprocessing.process.BaseProcess) -> None:

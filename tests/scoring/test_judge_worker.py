@@ -184,3 +184,81 @@ async def test_a_worker_that_stops_answering_is_ended_and_restarted(monkeypatch)
     await mon.stop()
     assert mon.snapshot().topics["brioche"].mentions == 20 and mon.counters.judgement_failures >= 1
     assert mon.judge_note is not None and "restarted" in mon.judge_note
+
+
+def test_a_killed_texts_reader_restarts_the_pair_and_is_said() -> None:
+    worker = JudgeProcess(settings_with(), start=T0, platforms={})
+    worker.start()
+    try:
+        batch = [(m, ("brioche",)) for m in storm(10)]
+        assert len(worker.judge(batch).result(30)) == 10
+        judge, reader = worker.pid, worker.reader_pid
+        assert reader is not None and reader != judge
+        os.kill(reader, signal.SIGKILL)  # the judge hears its requests end, and ends: the desk hears that
+        deadline = time.monotonic() + 30
+        while worker.restarts == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(worker.judge(batch).result(30)) == 10  # a new pair
+        assert worker.pid != judge and worker.reader_pid != reader and worker.restarts == 1
+        assert worker.note is not None and "restarted" in worker.note
+    finally:
+        worker.close()
+
+
+def test_a_batch_the_reader_cannot_read_goes_on_unread() -> None:
+    """The reader in this process, between two pipes: a batch it fails on reaches the judge as sent
+    (the judge reads the texts itself then), the next one with its texts read."""
+    import pickle
+    import threading
+    from multiprocessing import Pipe
+
+    from tocsin.scoring.clusters import CopyPasteIndex
+    from tocsin.scoring.judge_worker import _JUDGE, _STOP, _message, relay
+
+    inbox, to_reader = Pipe(duplex=False)
+    from_reader, outbox = Pipe(duplex=False)
+    signer = CopyPasteIndex(settings_with().scoring.clusters)
+    thread = threading.Thread(target=relay, args=(inbox, outbox, signer), daemon=True)
+    thread.start()
+    good = pack([(m, ("brioche",)) for m in storm(6)])
+    bad = [(*row[:3], None, *row[4:]) for row in good]  # a text that is not one
+    to_reader.send_bytes(_message(_JUDGE, 1, (1, bad, None)))
+    to_reader.send_bytes(_message(_JUDGE, 2, (2, good, None)))
+    to_reader.send_bytes(_message(_STOP, None, None))
+    got = []
+    for _ in range(3):
+        data = from_reader.recv_bytes()
+        got.append((data[0], *pickle.loads(memoryview(data)[1:])))
+    thread.join(5)
+    (op1, rid1, (b1, rows1, texts1)), (op2, rid2, (b2, rows2, texts2)), (op3, _, _) = got
+    assert (op1, rid1, b1, rows1, texts1) == (_JUDGE, 1, 1, bad, None)
+    assert (op2, rid2, b2, rows2) == (_JUDGE, 2, 2, good) and texts2 is not None
+    assert len(texts2.norms) == 6 and texts2.signatures.shape[0] == 6
+    assert op3 == _STOP and not thread.is_alive()
+
+
+def test_texts_read_ahead_judge_as_texts_read_by_the_judge() -> None:
+    """``read_texts`` (what the reader process does) changes nothing: the same scores, waves and terms,
+    batches with revisions in them included (their runs take their part of the texts)."""
+    import dataclasses
+
+    from tocsin.scoring.clusters import CopyPasteIndex
+    from tocsin.scoring.judge import read_texts
+
+    settings = settings_with()
+    ms = storm(90)
+    ms[40] = dataclasses.replace(ms[3], text=ms[3].text + " (edit)", extra={"update": "edit"})
+    ms[41] = dataclasses.replace(ms[7], extra={"update": "author"})
+    signer = CopyPasteIndex(settings.scoring.clusters)
+    plain, ahead = Judge(settings, start=T0), Judge(settings, start=T0)
+    items = [(m, ("brioche",)) for m in ms]
+    for k in range(0, len(items), 32):
+        batch = items[k : k + 32]
+        texts = read_texts([m.text for m, _ in batch], [m.hashtags for m, _ in batch], signer)
+        assert [j.scores for j in ahead.judge_batch(batch, texts)] == [
+            j.scores for j in plain.judge_batch(batch)
+        ]
+    at = T0 + timedelta(minutes=2)
+    figures = _figures(Pipeline(settings, ManualClock(at), FakeSentiment())._read()[1])
+    assert ahead.assess(at, figures, 0.0, fresh=True) == plain.assess(at, figures, 0.0, fresh=True)
+    assert ahead.clusters.clusters() == plain.clusters.clusters()
