@@ -177,3 +177,12 @@ def test_closed_bucket_counts_for_the_detector():
     assert w.first_bucket == first
     assert w.counts(first, first + 4) == [1, 0, 2, 0]
     assert w.counts(first - 20_000, first - 19_998) == [0, 0]  # older than kept: nothing
+
+
+def test_authors_of_a_bucket_share_its_number():
+    """The table of authors holds one int object per bucket, not one per author (memory in a storm)."""
+    w = windows()
+    for batch in range(5):
+        w.add_many([(T0 + batch * 60 + i * 0.01, f"user{batch}-{i}", "neutral") for i in range(300)])
+    assert len(w._author_last) == 1500
+    assert len({id(b) for b in w._author_last.values()}) == len(set(w._author_last.values())) == 5
