@@ -16,6 +16,7 @@ from typing import Protocol, runtime_checkable
 
 from tocsin.config.settings import Settings
 from tocsin.scoring.levels import LevelState
+from tocsin.scoring.malloc import steady_malloc
 from tocsin.scoring.pipeline import Pipeline, SentimentScorer
 from tocsin.scoring.snapshot import Snapshot
 from tocsin.sources.base import Source, SourceState, SourceStatus
@@ -108,6 +109,8 @@ class Desk:
             sources = build_sources(settings, clock)
         self.sources: list[Source] = list(sources)
         own_workers = self._own_workers = not inline_scoring and sentiment is None
+        if own_workers:
+            steady_malloc()  # a long shift's freed tables go back to the system (scoring/malloc.py)
         if sentiment is None:
             from tocsin.scoring.sentiment import SentimentService
 

@@ -53,6 +53,7 @@ from tocsin.config.settings import Settings
 from tocsin.scoring.clusters import CopyPasteIndex
 from tocsin.scoring.judge import Judge, Judged, TopicFigures, TopicJudgement, read_texts
 from tocsin.scoring.levels import LevelState
+from tocsin.scoring.malloc import steady_malloc
 from tocsin.scoring.process_name import name_process
 from tocsin.sources.model import NO_ENGAGEMENT, Author, Engagement, Mention
 
@@ -252,6 +253,7 @@ def serve(
     told to stop or a pipe closes; answers go straight back to the desk."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the desk's to handle: it stops us
     name_process("tocsin-judge")
+    steady_malloc()  # its freed tables go back to the system (scoring/malloc.py)
     judge = Judge(settings, start=start, platforms=platforms)
     pending: OrderedDict[int, tuple[list[tuple[Mention, tuple[str, ...]]], list[Judged]]] = OrderedDict()
     while True:
