@@ -186,3 +186,33 @@ def test_authors_of_a_bucket_share_its_number():
         w.add_many([(T0 + batch * 60 + i * 0.01, f"user{batch}-{i}", "neutral") for i in range(300)])
     assert len(w._author_last) == 1500
     assert len({id(b) for b in w._author_last.values()}) == len(set(w._author_last.values())) == 5
+
+
+@pytest.mark.parametrize("growth", [0.0, 0.25, 1.0])
+def test_when_the_authors_table_is_swept_changes_no_figure(monkeypatch, growth):
+    """Sweeping the authors table often (every new author past the minimum), at +25 % or when it has
+    doubled gives the same figures as never sweeping it, late posts included."""
+    import random
+
+    from tocsin.scoring import windows as module
+
+    rng = random.Random(11)
+    stream, t = [], T0
+    for _ in range(6000):
+        t += rng.expovariate(1 / 3.0)
+        late = rng.random() < 0.1  # a late post, up to two hours old
+        at = t - rng.uniform(0, 7200) if late else t
+        stream.append((at, f"user{int(rng.paretovariate(1.2)) % 900}", "neutral"))
+    nows = [max(e[0] for e in stream[: k + 50]) + rng.uniform(0, 90) for k in range(0, len(stream), 50)]
+
+    def figures(min_sweep: int, growth: float) -> list[tuple[int, tuple[int, ...]]]:
+        monkeypatch.setattr(module, "_AUTHORS_MIN_SWEEP", min_sweep)
+        monkeypatch.setattr(module, "_AUTHORS_SWEEP_GROWTH", growth)
+        w = windows()
+        out = []
+        for k, now in zip(range(0, len(stream), 50), nows, strict=True):
+            w.add_many(stream[k : k + 50])
+            out.append((w.unique_authors(now), w.unique_volume(now)))
+        return out
+
+    assert figures(50, growth) == figures(10**9, 0.0)
