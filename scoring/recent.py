@@ -34,7 +34,7 @@ class FrozenInts:
         self._values = values[order]
 
     @classmethod
-    def of(cls, table: Mapping[object, object]) -> FrozenInts | None:
+    def of(cls, table: Mapping[int, object]) -> FrozenInts | None:
         """The table frozen, or None when a key or value is not an int of 64 bits (``bool`` included:
         it would come back as an ``int``)."""
         lo, hi = _INT64
