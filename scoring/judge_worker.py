@@ -521,23 +521,27 @@ class JudgeProcess:
                 return current
             if self.broken or self._closing:  # never started (or restarted) only to be stopped
                 raise JudgeLost("the judge worker is not running")
-            # desk → reader → judge → desk, each pipe one way; each process holds only its own ends, so
-            # that any of the three ending closes the chain (the desk hears it as an end of answers)
-            to_reader, requests = self._context.Pipe(duplex=False)
-            to_judge, read_requests = self._context.Pipe(duplex=False)
-            answers, to_desk = self._context.Pipe(duplex=False)
+            # desk → reader → judge → desk, each pipe one way (``Pipe`` gives its receiving end first);
+            # each process holds only its own ends, so that any of the three ending closes the chain
+            # (the desk hears it as the end of its answers)
+            reader_inbox, requests = self._context.Pipe(duplex=False)
+            judge_inbox, reader_outbox = self._context.Pipe(duplex=False)
+            answers, judge_outbox = self._context.Pipe(duplex=False)
             reader = self._context.Process(
-                target=read, args=(to_reader, read_requests, self._settings), name="tocsin-texts", daemon=True
+                target=read,
+                args=(reader_inbox, reader_outbox, self._settings),
+                name="tocsin-texts",
+                daemon=True,
             )
             process = self._context.Process(
                 target=serve,
-                args=(to_judge, to_desk, self._settings, self._start, self._platforms),
+                args=(judge_inbox, judge_outbox, self._settings, self._start, self._platforms),
                 name="tocsin-judge",
                 daemon=True,
             )
             process.start()
             reader.start()
-            for end in (to_reader, read_requests, to_judge, to_desk):
+            for end in (reader_inbox, reader_outbox, judge_inbox, judge_outbox):
                 end.close()
             current = self._current = _Incarnation(process, reader, requests, answers)
             self.pids += [p.pid for p in (process, reader) if p.pid is not None]
