@@ -227,9 +227,12 @@ def test_a_batch_the_reader_cannot_read_goes_on_unread() -> None:
     to_reader.send_bytes(_message(_STOP, None, None))
     got = []
     for _ in range(3):
+        assert from_reader.poll(30), "the reader passed nothing on"
         data = from_reader.recv_bytes()
         got.append((data[0], *pickle.loads(memoryview(data)[1:])))
-    thread.join(5)
+    thread.join(30)
+    for end in (inbox, to_reader, from_reader, outbox):
+        end.close()
     (op1, rid1, (b1, rows1, texts1)), (op2, rid2, (b2, rows2, texts2)), (op3, _, _) = got
     assert (op1, rid1, b1, rows1, texts1) == (_JUDGE, 1, 1, bad, None)
     assert (op2, rid2, b2, rows2) == (_JUDGE, 2, 2, good) and texts2 is not None
