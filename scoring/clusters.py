@@ -351,35 +351,15 @@ class CopyPasteIndex:
             return None
         return self._add_one(author, text, at, norm, hash(norm), None, None)
 
-    def sign(self, norms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """The signatures and band keys of normalised texts (``add_many``'s ``signed``), one row each;
-        a text too short to be compared has a row of zeros. Pure: any index with the same settings signs
-        alike, so it may be done ahead, in another process (``judge_worker``)."""
-        min_words = self.settings.min_words
-        long = [i for i, norm in enumerate(norms) if norm and norm.count(" ") + 1 >= min_words]
-        sigs = np.zeros((len(norms), _NUM_PERM), dtype=np.uint32)
-        bands = np.zeros((len(norms), self._lsh.bands), dtype=np.uint64)
-        if long:
-            signed = self._hasher.signatures([norms[i] for i in long])
-            sigs[long] = signed
-            bands[long] = self._lsh.band_keys(signed)
-        return sigs, bands
-
     def add_many(
-        self,
-        items: Sequence[tuple[str, str, datetime]],
-        norms: Sequence[str] | None = None,
-        signed: tuple[np.ndarray, np.ndarray] | None = None,
+        self, items: Sequence[tuple[str, str, datetime]], norms: Sequence[str] | None = None
     ) -> list[ClusterInfo | None]:
         """Add mentions ``(author, text, at)`` in order; for each, its cluster when it repeats an earlier
-        mention (of this batch or before), else None. ``norms``: the texts already ``normalise``-d;
-        ``signed``: their ``sign`` (else the texts that need it are signed here)."""
+        mention (of this batch or before), else None. ``norms``: the texts already ``normalise``-d."""
         if norms is None:
             norms = [normalise(text) for _, text, _ in items]
         min_words = self.settings.min_words
         digests = [hash(norm) for norm in norms]  # 64-bit, in memory only: the per-process salt is fine
-        if signed is not None:
-            return self._add_signed(items, norms, digests, *signed)
         # sign at once every text that may need it: long enough, not a repeat of a live cluster's text,
         # each text once
         exact = self._exact
@@ -404,27 +384,6 @@ class CopyPasteIndex:
                 out.append(self._add_one(author, text, at, norm, digest, None, None))
             else:
                 out.append(self._add_one(author, text, at, norm, digest, sigs[j], bands[j]))
-        return out
-
-    def _add_signed(
-        self,
-        items: Sequence[tuple[str, str, datetime]],
-        norms: Sequence[str],
-        digests: Sequence[int],
-        sigs: np.ndarray,
-        bands: np.ndarray,
-    ) -> list[ClusterInfo | None]:
-        """``add_many`` with every signature given: the same clusters (a text's signature is the same
-        whoever computes it; a repeat of a live cluster's text is never indexed, signed or not)."""
-        min_words = self.settings.min_words
-        out: list[ClusterInfo | None] = []
-        for i, ((author, text, at), norm, digest) in enumerate(zip(items, norms, digests, strict=True)):
-            self.expire(at)
-            if not norm or norm.count(" ") + 1 < min_words:
-                self._count(at, copy=False)
-                out.append(None)
-                continue
-            out.append(self._add_one(author, text, at, norm, digest, sigs[i], bands[i]))
         return out
 
     def _add_one(

@@ -32,9 +32,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any, NamedTuple
-
-import numpy as np
+from typing import Any
 
 from tocsin.config import reasons as r
 from tocsin.config.settings import ScoringSettings, Settings, TopicSettings
@@ -70,33 +68,6 @@ CLUSTERS_TOP = 5
 BIG_TIERS = frozenset({"macro", "mega"})
 TEXT_READ = 2000
 """Characters of a post the waves and the surging terms read (a bounded cost for walls of text)."""
-
-
-class TextsRead(NamedTuple):
-    """What the judge reads of a batch's texts, read ahead of it (``read_texts``): in the desk, by a
-    process of its own between the desk and the judge's (``judge_worker``), so that the judge's core
-    spends its time on what only it can do. Rows in the batch's order."""
-
-    norms: list[str]
-    """Each text as the waves compare it (``clusters.normalise``)."""
-    terms: list[set[str]]
-    """Each text's surging-terms candidates (``trends.terms_of``, nothing ignored)."""
-    signatures: np.ndarray
-    bands: np.ndarray
-    """The normalised texts' MinHash signatures and LSH band keys (``CopyPasteIndex.sign``)."""
-
-    def part(self, lo: int, hi: int) -> TextsRead:
-        return TextsRead(self.norms[lo:hi], self.terms[lo:hi], self.signatures[lo:hi], self.bands[lo:hi])
-
-
-def read_texts(texts: Sequence[str], hashtags: Sequence[Sequence[str]], index: CopyPasteIndex) -> TextsRead:
-    """Read a batch's texts for the judge once: links and @mentions dropped, normalised for the waves,
-    signed, and their terms listed. ``index`` only signs (any index with the desk's cluster settings)."""
-    plains = [without_links(text[:TEXT_READ]) for text in texts]
-    norms = [normalise_plain(p) for p in plains]
-    sigs, bands = index.sign(norms)
-    terms = [terms_of_plain(p, tags) for p, tags in zip(plains, hashtags, strict=True)]
-    return TextsRead(norms, terms, sigs, bands)
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,57 +339,44 @@ class Judge:
 
     # --- per batch ----------------------------------------------------------------------------
 
-    def judge_batch(
-        self, items: Sequence[tuple[Mention, tuple[str, ...]]], texts: TextsRead | None = None
-    ) -> list[Judged]:
-        """Judge each mention (with its topics): influence, bot-likelihood, copy-paste wave, terms.
-        ``texts``: the batch's texts already read (``read_texts``), else they are read here."""
+    def judge_batch(self, items: Sequence[tuple[Mention, tuple[str, ...]]]) -> list[Judged]:
+        """Judge each mention (with its topics): influence, bot-likelihood, copy-paste wave, terms."""
         with self._lock:
             out: list[Judged] = []
             run: list[tuple[Mention, tuple[str, ...]]] = []
-            start = 0  # where the run starts in the batch
-            for i, (m, tids) in enumerate(items):
+            for m, tids in items:
                 if m.revision is None:
-                    if not run:
-                        start = i
                     run.append((m, tids))
                     continue
                 if run:  # the new posts before it, in order (a revision reads the waves as they are now)
-                    self._judge_new(run, out, None if texts is None else texts.part(start, i))
+                    self._judge_new(run, out)
                     run = []
                 created, received = m.created_at, m.received_at
                 t = created if created <= received else received
                 out.append(self._rejudge(m, tids, f"{m.source}\x1f{m.author_key}", t))
             if run:
-                self._judge_new(run, out, None if texts is None else texts.part(start, len(items)))
+                self._judge_new(run, out)
             return out
 
-    def _judge_new(
-        self,
-        items: Sequence[tuple[Mention, tuple[str, ...]]],
-        out: list[Judged],
-        texts: TextsRead | None,
-    ) -> None:
+    def _judge_new(self, items: Sequence[tuple[Mention, tuple[str, ...]]], out: list[Judged]) -> None:
         """Judge new posts (the lock is held): their copy-paste waves found for all of them at once, each
-        text read once for the waves and the surging terms (or before, ``texts``)."""
+        text read once for the waves and the surging terms."""
         observe, score_bot = self.bots.observe, self.bots.score
         score_influence = self.influence.score_mention
         platforms, topics, waves, min_size = self._platforms, self.topics, self._waves, self._min_size
         times: list[datetime] = []
         whos: list[str] = []
+        plains: list[str] = []
         for m, _ in items:
             created, received = m.created_at, m.received_at
             times.append(created if created <= received else received)
             whos.append(f"{m.source}\x1f{m.author_key}")  # the same handle on two platforms is two people
-        waved = [(who, m.text, t) for who, (m, _), t in zip(whos, items, times, strict=True)]
-        if texts is None:
-            plains = [without_links(m.text[:TEXT_READ]) for m, _ in items]
-            infos = self.clusters.add_many(waved, norms=[normalise_plain(p) for p in plains])
-            terms_of_each = [terms_of_plain(p, m.hashtags) for p, (m, _) in zip(plains, items, strict=True)]
-        else:
-            infos = self.clusters.add_many(waved, norms=texts.norms, signed=(texts.signatures, texts.bands))
-            terms_of_each = texts.terms
-        for (m, tids), t, who, terms, info in zip(items, times, whos, terms_of_each, infos, strict=True):
+            plains.append(without_links(m.text[:TEXT_READ]))
+        infos = self.clusters.add_many(
+            [(who, m.text, t) for who, (m, _), t in zip(whos, items, times, strict=True)],
+            norms=[normalise_plain(p) for p in plains],
+        )
+        for (m, tids), t, who, plain, info in zip(items, times, whos, plains, infos, strict=True):
             handle = m.author_key  # a Bluesky author is known by DID before their handle arrives
             wave = info if info is not None and info.size >= min_size else None
             inf = score_influence(m, platform=platforms.get(m.source))
@@ -437,6 +395,7 @@ class Judge:
                 stats.judged += 1
                 stats.big = stats.big or wave is not None
             ts = t.timestamp()
+            terms = terms_of_plain(plain, m.hashtags)
             author = f"{m.source}:{m.author.handle.casefold()}"
             for tid in tids:
                 topic = topics[tid]

@@ -11,21 +11,15 @@ in a process of its own ("spawn", like the sentiment worker), so both cores work
   batch's sentiment labels;
 - ``assess`` sends the windows' figures and gets back the topics' judgements and level changes;
 - two threads of the desk's process do the pickling, the sending and the receiving: the event loop only
-  awaits futures, it never waits on the worker;
-- requests go through a second process, the texts reader (``read``, "tocsin-texts"), which reads each
-  batch's texts ahead (``judge.read_texts``: links dropped, normalised, signed, terms listed) and passes
-  every other request on as it came; the judge answers the desk directly. Reading the texts was a quarter
-  of the judge's time, and the judge's core is the desk's bottleneck while the desk's own core has time
-  to spare: on the varied replay the judge went from ~110 to ~80 µs a mention, for ~33 µs in the reader.
+  awaits futures, it never waits on the worker.
 
 Requests are served in the order they were sent, so the judge sees the same sequence of calls as the
 in-process judge, except that ``JudgeProcess`` lets a batch be judged before the previous one is
 settled (``Pipeline.in_flight``): that only delays by one batch when an author shows in the voices table.
 
-A worker that dies (killed, out of memory, a crash in a native library; the judge or its reader: each
-holds only its own pipe ends, so one ending ends the other) is restarted at once with a new, empty
-judge (its waves, terms and the detector's baselines start over) and ``note`` says so until the desk
-stops; the requests it had not answered fail with ``JudgeLost`` (the Pipeline counts those
+A worker that dies (killed, out of memory, a crash in a native library) is restarted at once with a new,
+empty judge (its waves, terms and the detector's baselines start over) and ``note`` says so until the
+desk stops; the requests it had not answered fail with ``JudgeLost`` (the Pipeline counts those
 mentions, unjudged, as it does when a judgement fails). After ``MAX_RESTARTS`` deaths within
 ``RESTART_WINDOW_S`` it is not started again: ``broken`` tells the Pipeline to judge in-process.
 """
@@ -50,8 +44,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from tocsin.config.settings import Settings
-from tocsin.scoring.clusters import CopyPasteIndex
-from tocsin.scoring.judge import Judge, Judged, TopicFigures, TopicJudgement, read_texts
+from tocsin.scoring.judge import Judge, Judged, TopicFigures, TopicJudgement
 from tocsin.scoring.levels import LevelState
 from tocsin.scoring.malloc import steady_malloc
 from tocsin.scoring.process_name import name_process
@@ -205,52 +198,12 @@ if _MENTION_FIELDS != (
     raise ImportError(f"judge_worker.unpack does not know Mention's fields {_MENTION_FIELDS}")
 
 
-def _message(op: int, rid: int | None, arg: Any) -> bytes:
-    """A request on the desk → reader → judge pipes: its operation in the first byte (the reader looks
-    at it without unpickling what it only passes on), then the pickled id and argument."""
-    return bytes((op,)) + pickle.dumps((rid, arg), protocol=pickle.HIGHEST_PROTOCOL)
+# --- the worker process -------------------------------------------------------------------------------
 
 
-# --- the worker processes -----------------------------------------------------------------------------
-
-
-def read(inbox: Connection, outbox: Connection, settings: Settings) -> None:
-    """The texts reader's loop: each batch to judge goes on to the judge with its texts read
-    (``read_texts``), every other request as it came, in the order sent, until told to stop or either
-    pipe closes. A batch it fails to read goes on unread (the judge reads it then)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    name_process("tocsin-texts")
-    relay(inbox, outbox, CopyPasteIndex(settings.scoring.clusters))
-
-
-def relay(inbox: Connection, outbox: Connection, signer: CopyPasteIndex) -> None:
-    """``read``'s loop (``signer``: an index with the desk's cluster settings, to sign the texts)."""
-    while True:
-        try:
-            data = inbox.recv_bytes()
-        except (EOFError, OSError):
-            return
-        op = data[0]
-        if op == _JUDGE:
-            try:
-                rid, (batch, rows, _) = pickle.loads(memoryview(data)[1:])
-                texts = read_texts([row[3] for row in rows], [row[6] for row in rows], signer)
-                data = _message(op, rid, (batch, rows, texts))
-            except Exception:
-                log.exception("texts reader: a batch went on unread")
-        try:
-            outbox.send_bytes(data)
-        except (OSError, ValueError):
-            return
-        if op == _STOP:
-            return
-
-
-def serve(
-    inbox: Connection, outbox: Connection, settings: Settings, start: datetime, platforms: Mapping[str, str]
-) -> None:
-    """The judge's loop: one request at a time, in the order sent (through the texts reader), until
-    told to stop or a pipe closes; answers go straight back to the desk."""
+def serve(conn: Connection, settings: Settings, start: datetime, platforms: Mapping[str, str]) -> None:
+    """The worker's loop: one request at a time, in the order sent, until told to stop or the desk's end
+    of the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the desk's to handle: it stops us
     name_process("tocsin-judge")
     steady_malloc()  # its freed tables go back to the system (scoring/malloc.py)
@@ -258,17 +211,15 @@ def serve(
     pending: OrderedDict[int, tuple[list[tuple[Mention, tuple[str, ...]]], list[Judged]]] = OrderedDict()
     while True:
         try:
-            data = inbox.recv_bytes()
+            op, rid, arg = pickle.loads(conn.recv_bytes())
         except (EOFError, OSError):
             return
-        op = data[0]
-        rid, arg = pickle.loads(memoryview(data)[1:])
         ok, result = True, None  # type: bool, Any
         try:
             if op == _JUDGE:
-                batch, rows, texts = arg
+                batch, rows = arg
                 items = unpack(rows)
-                judged = judge.judge_batch(items, texts)
+                judged = judge.judge_batch(items)
                 pending[batch] = (items, judged)
                 while len(pending) > PENDING_BATCHES:
                     pending.popitem(last=False)
@@ -286,16 +237,13 @@ def serve(
                 result = (judge.assess(at, figures, real, fresh=fresh), judge.take_changes())
             elif op == _STOP:
                 if rid is not None:
-                    outbox.send_bytes(pickle.dumps((rid, True, None), protocol=pickle.HIGHEST_PROTOCOL))
+                    conn.send_bytes(pickle.dumps((rid, True, None), protocol=pickle.HIGHEST_PROTOCOL))
                 return
         except Exception as exc:  # a failing request must not end the worker: its caller hears of it
             log.exception("judge worker: request %s failed", op)
             ok, result = False, f"{type(exc).__name__}: {exc}"
         if rid is not None:
-            try:
-                outbox.send_bytes(pickle.dumps((rid, ok, result), protocol=pickle.HIGHEST_PROTOCOL))
-            except (OSError, ValueError):
-                return  # the desk is gone
+            conn.send_bytes(pickle.dumps((rid, ok, result), protocol=pickle.HIGHEST_PROTOCOL))
 
 
 # --- the desk's side ----------------------------------------------------------------------------------
@@ -311,21 +259,11 @@ class RemoteJudged:
 
 
 class _Incarnation:
-    """The texts reader and the judge, and the desk's ends of their pipes: requests go to the reader
-    (``conn``), answers come from the judge (``answers``). One dies, both are replaced."""
+    """One worker process and the desk's end of its pipe."""
 
-    def __init__(
-        self,
-        process: multiprocessing.process.BaseProcess,
-        reader: multiprocessing.process.BaseProcess,
-        conn: Connection,
-        answers: Connection,
-    ) -> None:
+    def __init__(self, process: multiprocessing.process.BaseProcess, conn: Connection) -> None:
         self.process = process
-        """The judge."""
-        self.reader = reader
         self.conn = conn
-        self.answers = answers
         self.waiting: dict[int, Future[Any]] = {}
         self.lost = False
 
@@ -438,16 +376,14 @@ class JudgeProcess:
             with contextlib.suppress(Exception):
                 stopped.result(CLOSE_S)
             _end(current.process)
-            _end(current.reader)
-            for end in (current.conn, current.answers):
-                with contextlib.suppress(OSError):
-                    end.close()
+            with contextlib.suppress(OSError):
+                current.conn.close()
         if self._sender is not None:
             self._sender.join(CLOSE_S)
 
     def kill(self) -> None:
         """End the live worker at once (it stopped answering): it is restarted like one that died. What
-        is asked from now on goes to its successor, not into the pipes of the one being ended."""
+        is asked from now on goes to its successor, not into the pipe of the one being ended."""
         with self._lock:
             current = self._current
             if current is None or current.lost:
@@ -463,12 +399,6 @@ class JudgeProcess:
         """The live worker's process id (None before it started)."""
         current = self._current
         return None if current is None else current.process.pid
-
-    @property
-    def reader_pid(self) -> int | None:
-        """The live texts reader's process id (None before it started)."""
-        current = self._current
-        return None if current is None else current.reader.pid
 
     def _request(self, op: int, arg: Any) -> Future[Any]:
         fut: Future[Any] = Future()
@@ -495,8 +425,8 @@ class JudgeProcess:
             try:
                 current = self._live()
                 if op == _JUDGE:
-                    arg = (arg[0], pack(arg[1]), None)
-                data = _message(op, rid, arg)
+                    arg = (arg[0], pack(arg[1]))
+                data = pickle.dumps((op, rid, arg), protocol=pickle.HIGHEST_PROTOCOL)
                 with self._lock:  # a worker found dead from here on has its waiting list failed
                     if current.lost:
                         raise JudgeLost("the judge worker died")
@@ -521,37 +451,25 @@ class JudgeProcess:
                 return current
             if self.broken or self._closing:  # never started (or restarted) only to be stopped
                 raise JudgeLost("the judge worker is not running")
-            # desk → reader → judge → desk, each pipe one way (``Pipe`` gives its receiving end first);
-            # each process holds only its own ends, so that any of the three ending closes the chain
-            # (the desk hears it as the end of its answers)
-            reader_inbox, requests = self._context.Pipe(duplex=False)
-            judge_inbox, reader_outbox = self._context.Pipe(duplex=False)
-            answers, judge_outbox = self._context.Pipe(duplex=False)
-            reader = self._context.Process(
-                target=read,
-                args=(reader_inbox, reader_outbox, self._settings),
-                name="tocsin-texts",
-                daemon=True,
-            )
+            parent, child = self._context.Pipe(duplex=True)
             process = self._context.Process(
                 target=serve,
-                args=(judge_inbox, judge_outbox, self._settings, self._start, self._platforms),
+                args=(child, self._settings, self._start, self._platforms),
                 name="tocsin-judge",
                 daemon=True,
             )
             process.start()
-            reader.start()
-            for end in (reader_inbox, reader_outbox, judge_inbox, judge_outbox):
-                end.close()
-            current = self._current = _Incarnation(process, reader, requests, answers)
-            self.pids += [p.pid for p in (process, reader) if p.pid is not None]
+            child.close()
+            current = self._current = _Incarnation(process, parent)
+            if process.pid is not None:
+                self.pids.append(process.pid)
         threading.Thread(
             target=self._receive_loop, args=(current,), name="tocsin-judge-receive", daemon=True
         ).start()
         return current
 
     def _receive_loop(self, current: _Incarnation) -> None:
-        conn = current.answers
+        conn = current.conn
         while True:
             try:
                 rid, ok, result = pickle.loads(conn.recv_bytes())
@@ -592,11 +510,8 @@ class JudgeProcess:
         for fut in waiting:
             if not fut.done():
                 fut.set_exception(JudgeLost("the judge worker died"))
-        current.reader.kill()  # it ends with its pipes anyway; nothing it holds is worth waiting for
-        current.reader.join(0.5)
-        for end in (current.conn, current.answers):
-            with contextlib.suppress(OSError):
-                end.close()
+        with contextlib.suppress(OSError):
+            current.conn.close()
 
 
 def _end(process: multiprocessing.process.BaseProcess) -> None:

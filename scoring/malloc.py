@@ -9,9 +9,6 @@ replay the desk process's heap held 35 MB free of 56 MB at 200k mentions and 48 
 raising: large blocks go back when freed, the heap keeps the small ones (Python's own allocator
 takes those under 512 bytes anyway). Measured on that replay: the desk process at 200k mentions 145 →
 127 MB, its heap's free space 35 → 3 MB; 1 MiB left 16 MB free.
-
-Not for the texts reader: its 512 KB numpy temporaries (a batch's signatures, a slice at a time) would
-each be mapped and faulted in again, and it does not grow.
 """
 
 from __future__ import annotations

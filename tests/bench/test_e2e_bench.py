@@ -9,17 +9,15 @@ desk's processes are watched through ``/proc`` while it runs (the workers name t
   included, as a user waits for it);
 - ``e2e_headless_cpu_s_per_100k``: CPU seconds of the desk and its worker processes per 100k mentions
   (both cores' work, so a figure that parallelism does not hide), and each process's share:
-  ``e2e_cpu_s_per_100k_main``, ``…_judge``, ``…_texts`` (the judge's texts reader), ``…_sentiment``;
-  ``e2e_headless_mentions_per_s_replay_clock``
+  ``e2e_cpu_s_per_100k_main``, ``…_judge``, ``…_sentiment``; ``e2e_headless_mentions_per_s_replay_clock``
   (and its processes' CPU): the same file replayed on its own clock (``speed``), so that the waves'
   window holds the storm (on the wall clock, mentions stamped two weeks ago leave it at once);
-- ``e2e_rss_mb_at_200k``: peak resident memory of the desk's process, its judge worker and the judge's
-  texts reader (what the single desk process held before the judge moved out), and each:
-  ``e2e_rss_mb_main_at_200k``, ``…_judge…``;
-- over a 1,000,000-mention replay: ``e2e_headless_mentions_per_s_1m``, ``e2e_rss_mb_at_1m`` (peak, desk,
-  judge and texts reader) and ``e2e_rss_growth_pct_200k_to_1m`` (that peak against the peak when the
-  first 200,000 were counted, in the same run; target ≤ 10 %), and ``e2e_rss_growth_pct_600k_to_1m``
-  (the same from 600,000, once every bounded table has filled: what keeps growing with the mentions seen).
+- ``e2e_rss_mb_at_200k``: peak resident memory of the desk's process and its judge worker (what the
+  single desk process held before the judge moved out), and each: ``e2e_rss_mb_main_at_200k``, ``…_judge…``;
+- over a 1,000,000-mention replay: ``e2e_headless_mentions_per_s_1m``, ``e2e_rss_mb_at_1m`` (peak, desk and
+  judge) and ``e2e_rss_growth_pct_200k_to_1m`` (that peak against the peak when the first 200,000 were
+  counted, in the same run; target ≤ 10 %), and ``e2e_rss_growth_pct_600k_to_1m`` (the same from 600,000,
+  once every bounded table has filled: what keeps growing with the mentions seen).
 
 Figures are per process and in CPU seconds as well as per real second because the machine is shared:
 a run while other work takes a core shows in the throughput, much less in the CPU figures.
@@ -48,12 +46,7 @@ SETTLED = 600_000
 """By then the desk's bounded tables (the hour of authors, the dedupe memory, the waves' window) are full:
 growth past it is growth with the mentions seen."""
 TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-PROCESSES = {
-    "tocsin": "main",
-    "tocsin-judge": "judge",
-    "tocsin-texts": "texts",
-    "tocsin-sentimen": "sentiment",
-}
+PROCESSES = {"tocsin": "main", "tocsin-judge": "judge", "tocsin-sentimen": "sentiment"}
 """``/proc/PID/comm`` (15 bytes at most) → the figure's name for that process."""
 
 
@@ -156,9 +149,9 @@ class ProcessWatch:
         return out
 
     def desk_mb(self, what: str) -> float:
-        """The desk's own memory: its process, its judge worker and the judge's texts reader."""
+        """The desk's own memory: its process and its judge worker."""
         found = self.by_name(what)
-        return found.get("main", 0.0) + found.get("judge", 0.0) + found.get("texts", 0.0)
+        return found.get("main", 0.0) + found.get("judge", 0.0)
 
 
 @dataclass
@@ -238,9 +231,8 @@ def test_e2e_headless_replay(tmp_path: Path, bench_record: Callable[[str, float]
     peaks = run.watch.by_name("peak_mb")
     bench_record("e2e_rss_mb_at_200k", run.watch.desk_mb("peak_mb"))
     bench_record("e2e_rss_mb_main_at_200k", peaks.get("main", 0.0))
-    for name in ("judge", "texts"):
-        if name in peaks:
-            bench_record(f"e2e_rss_mb_{name}_at_200k", peaks[name])
+    if "judge" in peaks:
+        bench_record("e2e_rss_mb_judge_at_200k", peaks["judge"])
     # the same file on the replay's own clock: desk time follows the mentions' (read on the wall clock,
     # mentions two weeks old fall out of the waves' six-hour window at every snapshot)
     replayed = run_headless(_config(tmp_path, data, speed=1e6))
@@ -263,7 +255,7 @@ def test_e2e_headless_replay_1m(tmp_path: Path, bench_record: Callable[[str, flo
     bench_record("e2e_rss_growth_pct_200k_to_1m", (peak / run.desk_mb_at[N] - 1) * 100)
     bench_record("e2e_rss_growth_pct_600k_to_1m", (peak / run.desk_mb_at[SETTLED] - 1) * 100)
     for name, mb in run.watch.by_name("peak_mb").items():
-        if name in ("main", "judge", "texts"):
+        if name in ("main", "judge"):
             bench_record(f"e2e_rss_growth_pct_200k_to_1m_{name}", (mb / run.mb_at[N][name] - 1) * 100)
 
 
@@ -391,7 +383,7 @@ async def test_wall_under_a_streaming_replay(
     bench_record(f"wall_key_latency_ms_p99_under_load_at_{rate}", p99_shown)
     bench_record(f"wall_key_latency_ms_p99_handled_under_load_at_{rate}", p99_handled)
     bench_record(f"e2e_wall_behind_s_at_{rate}", behind.seconds if behind is not None else 0.0)
-    for name in ("judge", "texts", "sentiment"):
+    for name in ("judge", "sentiment"):
         if name in cpu:
             bench_record(
                 f"e2e_wall_cpu_pct_{name}_at_{rate}", (cpu[name] - cpu0.get(name, 0.0)) / elapsed * 100
