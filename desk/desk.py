@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from tocsin.config.settings import Settings
 from tocsin.scoring.levels import LevelState
-from tocsin.scoring.malloc import steady_malloc
+from tocsin.scoring.malloc import trim_in_background
 from tocsin.scoring.pipeline import Pipeline, SentimentScorer
 from tocsin.scoring.snapshot import Snapshot
 from tocsin.sources.base import Source, SourceState, SourceStatus
@@ -109,8 +110,6 @@ class Desk:
             sources = build_sources(settings, clock)
         self.sources: list[Source] = list(sources)
         own_workers = self._own_workers = not inline_scoring and sentiment is None
-        if own_workers:
-            steady_malloc()  # a long shift's freed tables go back to the system (scoring/malloc.py)
         if sentiment is None:
             from tocsin.scoring.sentiment import SentimentService
 
@@ -127,6 +126,7 @@ class Desk:
         self._pumps: list[asyncio.Task[None]] = []
         self._started = False
         self._stopped = False
+        self._trim_stop = threading.Event()
 
     # --- reading ----------------------------------------------------------------------------------
 
@@ -168,6 +168,7 @@ class Desk:
         self.pipeline.start()
         if self._own_workers:
             quiet_collector()
+            trim_in_background(self._trim_stop)  # a long shift's freed tables go back (scoring/malloc.py)
         self._pumps = [asyncio.create_task(self._pump(s), name=f"tocsin-source-{s.id}") for s in self.sources]
 
     async def _pump(self, source: Source) -> None:
@@ -204,6 +205,7 @@ class Desk:
         if self._stopped:
             return
         self._stopped = True
+        self._trim_stop.set()
         if self._pumps:
             running = [s for s, t in zip(self.sources, self._pumps, strict=True) if not t.done()]
         else:  # start() failed (or was never called) before the pumps: stop every source anyway

@@ -1,47 +1,74 @@
-"""The allocator's fixed mmap threshold (``steady_malloc``)."""
+"""Giving the heap's free pages back (``scoring/malloc.py``): periodically, never on each request."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 
 import pytest
 
-from tocsin.scoring.malloc import steady_malloc
+from tocsin.scoring import malloc
+from tocsin.scoring.malloc import Trimmer, trim, trim_in_background
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
-def test_large_blocks_go_back_to_the_system_once_freed():
-    """After ``steady_malloc``, a freed 1 MB table does not raise the threshold: the next one of 600 KB
-    is mapped and given back when freed (without it, it comes from the heap and stays there)."""
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_trimmer_trims_once_its_time_has_come(monkeypatch):
+    calls = []
+    monkeypatch.setattr(malloc, "trim", lambda: calls.append(1) or True)
+    clock = Clock()
+    trimmer = Trimmer(every=30.0, monotonic=clock)
+    assert not trimmer.due() and not calls
+    clock.now = 29.0
+    assert not trimmer.due()
+    clock.now = 30.5
+    assert trimmer.due() and len(calls) == 1
+    clock.now = 45.0
+    assert not trimmer.due() and len(calls) == 1  # counted from the last trim
+
+
+def test_the_background_trimmer_ends_with_its_event():
+    stop = threading.Event()
+    thread = trim_in_background(stop, every=0.01)
+    stop.set()
+    thread.join(5)
+    assert not thread.is_alive()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
+def test_freed_heap_pages_go_back_to_the_system():
+    """Many small blocks freed below one still held: the heap cannot shrink from its top, and its free
+    pages stay resident until ``trim`` gives them back."""
     probe = (
         "import ctypes, sys\n"
-        "from tocsin.scoring.malloc import steady_malloc\n"
+        "from tocsin.scoring.malloc import trim\n"
         "libc = ctypes.CDLL('libc.so.6')\n"
         "libc.malloc.restype = ctypes.c_void_p\n"
+        "libc.malloc.argtypes = (ctypes.c_size_t,)\n"
         "libc.free.argtypes = (ctypes.c_void_p,)\n"
-        "class Info(ctypes.Structure):\n"
-        "    _fields_ = [(n, ctypes.c_size_t) for n in ('arena', 'ordblks', 'smblks', 'hblks', 'hblkhd',"
-        " 'usmblks', 'fsmblks', 'uordblks', 'fordblks', 'keepcost')]\n"
-        "libc.mallinfo2.restype = Info\n"
-        "if sys.argv[1] == 'steady':\n"
-        "    assert steady_malloc()\n"
-        "libc.free(libc.malloc(1 << 20))\n"
-        "before = libc.mallinfo2().hblkhd\n"
-        "kept = libc.malloc(600_000)\n"
-        "print(libc.mallinfo2().hblkhd - before >= 600_000)\n"
+        "def rss():\n"
+        "    return int(open('/proc/self/statm').read().split()[1])\n"
+        "blocks = [libc.malloc(4000) for _ in range(20000)]\n"
+        "for b in blocks:\n"
+        "    ctypes.memset(b, 1, 4000)\n"
+        "top = libc.malloc(4000)\n"
+        "for b in blocks:\n"
+        "    libc.free(b)\n"
+        "before = rss()\n"
+        "trim()\n"
+        "print(before - rss() > 10000)\n"  # pages of 4 KB: over 40 MB of the ~80 MB freed
     )
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-c", *args], capture_output=True, text=True)
-
-    if run("import ctypes; ctypes.CDLL('libc.so.6').mallinfo2").returncode != 0:
-        pytest.skip("not glibc 2.33+")
-    steady, default = run(probe, "steady"), run(probe, "default")
-    assert steady.returncode == default.returncode == 0, steady.stderr + default.stderr
-    assert steady.stdout.strip() == "True"  # mapped: it goes back when freed
-    assert default.stdout.strip() == "False"  # glibc's raised threshold: from the heap
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
 
 
 def test_it_answers_everywhere():
-    assert steady_malloc() in (True, False)
+    assert trim() in (True, False)
