@@ -9,7 +9,6 @@ keys are the wall's (``wall.py``: ``WallScreen``, the default screen).
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from datetime import UTC, tzinfo
 from pathlib import Path
@@ -45,11 +44,6 @@ TOAST_MAX_S = 8.0
 blind state, the latest level change, the incidents pane's status)."""
 TROUBLE_REPEAT_S = 60.0
 """The same problem (a webhook failing, the journal busy) is shown again at most this often."""
-SWITCH_INTERVAL_S = 0.001
-"""How long another thread of the wall's process (the source reading a file, the judge's pipe) may hold
-the interpreter while the loop waits for it (Python's default: 5 ms, each time the loop wants it back).
-At 5,000 mentions/s the key-to-screen p99 went from 48–63 ms to 35–47 ms (``make bench``: three runs
-each), for the same CPU."""
 
 
 def _start_resource_tracker() -> None:
@@ -97,7 +91,6 @@ class WallApp(App[int]):
         with ``clock`` if given). The app starts it after the first frame and stops it on exit.
         ``duration``: quit after that many seconds of real time. ``session``: the desk's link to the
         incident journal; ``journal=True`` builds one on the settings' journal (``run_tui`` does)."""
-        self._switch_interval = sys.getswitchinterval()  # the process's own, given back on exit
         # before Textual copies the wall's bindings: the wall's words, its keys' included (tui/i18n.py)
         use_language(settings.desk.language)
         super().__init__()
@@ -144,7 +137,6 @@ class WallApp(App[int]):
         return self._desk_running
 
     def on_mount(self) -> None:
-        sys.setswitchinterval(SWITCH_INTERVAL_S)
         problems: list[str] = []  # one toast for them all: toasts never stack
         self.register_theme(HIGH_CONTRAST_THEME)
         if self._layout_problem:
@@ -192,7 +184,6 @@ class WallApp(App[int]):
 
     async def on_unmount(self) -> None:
         await self._stop_desk()
-        sys.setswitchinterval(self._switch_interval)
 
     async def _stop_desk(self) -> None:
         if self._desk_stopped:

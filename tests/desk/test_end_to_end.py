@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from tocsin.config.loader import load_settings
 from tocsin.desk.cli import main
-from tocsin.desk.desk import Desk
+from tocsin.desk.desk import SWITCH_INTERVAL_S, Desk
 
 from .headless_schema import check_mention, check_snapshot, parse_lines
 
@@ -71,7 +72,10 @@ async def test_desk_scores_a_jsonl_replay_to_the_end(tmp_path, inline):
     desk = Desk(load_settings(config), inline_scoring=inline)
     batches = []
     desk.add_batch_listener(batches.append)
+    switch = sys.getswitchinterval()
     await desk.start()
+    # with its workers, threads of the desk's process give the interpreter back to the loop within 1 ms
+    assert sys.getswitchinterval() == (switch if inline else SWITCH_INTERVAL_S)
     try:
         for _ in range(3000):  # 30 s at most
             if desk.finished:
@@ -95,6 +99,7 @@ async def test_desk_scores_a_jsonl_replay_to_the_end(tmp_path, inline):
     assert desk.pipeline.counters.duplicates == 1
     assert snap.engine == "lexicon"
     assert multiprocessing.active_children() == []  # the worker is gone
+    assert sys.getswitchinterval() == switch
 
 
 def test_cli_headless_run_writes_the_fixed_json_forms(tmp_path, capsys):

@@ -51,22 +51,6 @@ async def test_desk_starts_after_first_frame_and_stops_on_quit(kit: Any) -> None
     assert desk.stopped == 1  # once, even though unmount also asks
 
 
-async def test_the_loop_gets_the_interpreter_back_quickly_while_the_wall_is_open(kit: Any) -> None:
-    """Threads of the wall's process (a file read, the judge's pipe) hold the interpreter at most
-    ``SWITCH_INTERVAL_S`` at a time while the loop waits; the process's own setting comes back on exit."""
-    import sys
-
-    from tocsin.tui.app import SWITCH_INTERVAL_S
-
-    before = sys.getswitchinterval()
-    desk = kit.FakeDesk(kit.settings(**MANUAL))
-    app = WallApp(desk.settings, desk)
-    async with app.run_test(size=SIZE) as pilot:
-        await ready(app, pilot)
-        assert sys.getswitchinterval() == SWITCH_INTERVAL_S < before
-    assert sys.getswitchinterval() == before
-
-
 async def test_flush_reads_desk_once_and_updates_every_pane(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
     app = WallApp(desk.settings, desk)
