@@ -36,7 +36,7 @@ SWITCH_INTERVAL_S = 0.001
 worker's pipes) may hold the interpreter while the event loop waits for it; Python's default is 5 ms,
 each time the loop wants it back. Measured (``make bench``): the headless replay 9,000–9,400 →
 10,080–10,100 mentions/s (the judge waited for batches), and with the wall open at 5,000/s the
-key-to-screen p99 48–63 → 35–47 ms, for the same CPU."""
+key-to-screen p99 48–63 → 35–58 ms (median 48), for the same CPU."""
 PUMP_STEP = 256
 """Mentions a source's pump takes in before it lets the loop run: a source handing out a burst (a chunk of
 a file, a replay catching up) never holds the loop, and the keys, for more than a few milliseconds."""
