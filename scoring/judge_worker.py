@@ -235,7 +235,7 @@ def serve(conn: Connection, settings: Settings, start: datetime, platforms: Mapp
             elif op == _ASSESS:
                 at, figures, real, fresh = arg
                 result = (judge.assess(at, figures, real, fresh=fresh), judge.take_changes())
-                trimmer.due()  # a snapshot's time: twice a second
+                trimmer.due()  # between two snapshots: every TRIM_EVERY_S at most
             elif op == _STOP:
                 if rid is not None:
                     conn.send_bytes(pickle.dumps((rid, True, None), protocol=pickle.HIGHEST_PROTOCOL))
