@@ -74,7 +74,7 @@ def publish(kit: Any, desk: Any, rows: tuple[InfluencerRow, ...]) -> None:
 
 def shown(pane: InfluencersPane) -> list[str]:
     table = pane.rows.table
-    return [str(row.key.value).split("\0")[-1] for row in table.ordered_rows]
+    return [str(pane.rows.key_at(row.key.value)).split("\0")[-1] for row in table.ordered_rows]
 
 
 async def test_keyed_diff_touches_only_what_changed(kit: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -98,12 +98,13 @@ async def test_keyed_diff_touches_only_what_changed(kit: Any, monkeypatch: pytes
         publish(kit, desk, (a, replace(b, negative=4, mentions=6), c))  # bob posted twice more
         app.wall.flush()
         assert calls.take() == {"update_cell": 1}  # the Neg cell only
-        cell = pane.rows.table.get_cell(pane.rows.keys[1], "neg")
+        cell = pane.rows.cell(pane.rows.keys[1], "neg")
         assert cell.plain == "4/6"
 
         publish(kit, desk, (a, c, person("dave")))  # bob left the window, dave arrived last
         app.wall.flush()
-        assert calls.take() == {"remove_row": 1, "add_row": 1}
+        # dave takes bob's row (its cells rewritten: no row removed, no layout), then one sort
+        assert calls.take() == {"update_cell": len(pane.COLUMNS), "sort": 1}
         assert shown(pane) == ["alice", "carol", "dave"]
 
         publish(kit, desk, (person("dave"), a, c))  # dave became the loudest: one sort, no cell rewritten
@@ -131,7 +132,7 @@ async def test_a_cell_that_only_changes_colour_is_updated(kit: Any, monkeypatch:
         publish(kit, desk, (person("alice", negative=0, mentions=2, bot=0.95),))  # now looks like a bot
         app.wall.flush()
         assert calls.take() == {"update_cell": 1}
-        bot = pane.rows.table.get_cell(pane.rows.keys[0], "bot")
+        bot = pane.rows.cell(pane.rows.keys[0], "bot")
         assert bot.plain == "95%" and bot.style != pane.get_component_rich_style("influencers--muted")
 
 
@@ -147,7 +148,7 @@ async def test_hostile_names_and_texts_show_literally(kit: Any) -> None:
         text = kit.screen_text(app)
         assert app.is_running
         assert "@[b]x[/b]" in text and "[red]j[/]" in text
-        last = pane.rows.table.get_cell(pane.rows.keys[0], "last").plain
+        last = pane.rows.cell(pane.rows.keys[0], "last").plain
         assert last.startswith("[@click=app.quit]boom[/] [/foo]")
         assert "\x1b" not in last and "\x07" not in last and "\u202e" not in last
         await pilot.click(pane.rows.table, offset=(60, 1))  # a click on the text runs nothing
@@ -171,11 +172,11 @@ async def test_watchlist_role_is_highlighted(kit: Any) -> None:
         app.wall.flush()
         await pilot.pause()
         pane = app.query_one(InfluencersPane)
-        who = pane.rows.table.get_cell(pane.rows.keys[0], "who")
+        who = pane.rows.cell(pane.rows.keys[0], "who")
         assert who.plain == "@lemonde_conso  journalist "
         role = next(span for span in who.spans if who.plain[span.start : span.end].strip() == "journalist")
         assert role.style == pane.get_component_rich_style("influencers--role")
-        plain = pane.rows.table.get_cell(pane.rows.keys[1], "who")
+        plain = pane.rows.cell(pane.rows.keys[1], "who")
         assert plain.spans == []
         assert "412k" in kit.screen_text(app)
 
@@ -232,3 +233,25 @@ async def test_hidden_pane_is_not_updated_then_catches_up(kit: Any, monkeypatch:
         assert calls.take() == {}
         await pilot.press("3")  # shown again: brought up to date at once
         assert pane.display and shown(pane) == ["alice"]
+
+
+async def test_a_row_that_took_a_leaving_rows_place_opens_its_own_author(kit: Any) -> None:
+    """dave takes bob's row of the table (no row removed, no layout): Enter on it is dave, not bob."""
+    from textual.widgets import DataTable, Input
+
+    desk = kit.FakeDesk(kit.settings(**MANUAL))
+    app = WallApp(desk.settings, desk)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_wall(kit, pilot, app)
+        pane = app.query_one(InfluencersPane)
+        publish(kit, desk, (person("alice"), person("bob", influence=40), person("carol", influence=30)))
+        app.wall.flush()
+        publish(kit, desk, (person("alice"), person("carol", influence=30), person("dave", influence=20)))
+        app.wall.flush()
+        await pilot.pause()
+        table = pane.rows.table
+        assert len(table.rows) == 3 and shown(pane) == ["alice", "carol", "dave"]
+        row_key = table.coordinate_to_cell_key((2, 0)).row_key
+        pane.on_data_table_row_selected(DataTable.RowSelected(table, 2, row_key))
+        await pilot.pause()
+        assert app.query_one("#filter", Input).value == "@dave"

@@ -97,10 +97,10 @@ async def test_waves_table_marks_bot_waves_and_diffs_by_key(kit: Any, monkeypatc
         app.wall.flush()
         await pilot.pause()
         assert calls == ["add_row", "add_row"]
-        first = [table.get_cell(pane.rows.keys[0], c).plain for c in ("size", "authors", "first", "bot")]
+        first = [pane.rows.cell(pane.rows.keys[0], c).plain for c in ("size", "authors", "first", "bot")]
         assert first == ["48", "46", "10:10", "74% ⚠"]  # local time (Paris), the bot wave marked
-        assert table.get_cell(pane.rows.keys[1], "bot").plain == "20%"
-        assert table.get_cell(pane.rows.keys[1], "text").plain.startswith("[@click=app.quit]boom[/] [/foo]")
+        assert pane.rows.cell(pane.rows.keys[1], "bot").plain == "20%"
+        assert pane.rows.cell(pane.rows.keys[1], "text").plain.startswith("[@click=app.quit]boom[/] [/foo]")
         assert "18% of recent mentions are copies" in kit.screen_text(app)
 
         calls.clear()

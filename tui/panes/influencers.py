@@ -123,6 +123,7 @@ class InfluencersPane(TablePane["InfluencerRow"]):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        handle = self._handles.get(str(event.row_key.value))
+        key = self.rows.key_at(event.row_key.value)
+        handle = self._handles.get(key) if key is not None else None
         if handle:
             self.post_message(self.AuthorChosen(handle))
