@@ -2,9 +2,9 @@
 
 The wall's tables (influencers, copy-paste waves) are redrawn ten times a second from snapshots
 whose rows mostly do not change. Rebuilding a table each time would flicker, lose the cursor and
-cost O(rows) widget work per flush; instead (like Dolphie's panels) stale rows are removed, cells
-are updated only where their content changed, new rows are added, and the table is re-sorted only
-when the order changed.
+cost O(rows) widget work per flush; instead (like Dolphie's panels) a new row takes a stale row's
+place (its cells rewritten) or is added, stale rows left over are removed, cells are updated only
+where their content changed, and the table is re-sorted only when the order changed.
 """
 
 from __future__ import annotations
