@@ -46,7 +46,7 @@ from typing import Any
 from tocsin.config.settings import Settings
 from tocsin.scoring.judge import Judge, Judged, TopicFigures, TopicJudgement
 from tocsin.scoring.levels import LevelState
-from tocsin.scoring.malloc import Trimmer
+from tocsin.scoring.malloc import trim_in_background
 from tocsin.scoring.process_name import name_process
 from tocsin.sources.model import NO_ENGAGEMENT, Author, Engagement, Mention
 
@@ -206,7 +206,7 @@ def serve(conn: Connection, settings: Settings, start: datetime, platforms: Mapp
     of the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the desk's to handle: it stops us
     name_process("tocsin-judge")
-    trimmer = Trimmer()  # its freed tables go back to the system (scoring/malloc.py)
+    trim_in_background(threading.Event())  # its freed tables go back to the system (scoring/malloc.py)
     judge = Judge(settings, start=start, platforms=platforms)
     pending: OrderedDict[int, tuple[list[tuple[Mention, tuple[str, ...]]], list[Judged]]] = OrderedDict()
     while True:
@@ -235,7 +235,6 @@ def serve(conn: Connection, settings: Settings, start: datetime, platforms: Mapp
             elif op == _ASSESS:
                 at, figures, real, fresh = arg
                 result = (judge.assess(at, figures, real, fresh=fresh), judge.take_changes())
-                trimmer.due()  # between two snapshots: every TRIM_EVERY_S at most
             elif op == _STOP:
                 if rid is not None:
                     conn.send_bytes(pickle.dumps((rid, True, None), protocol=pickle.HIGHEST_PROTOCOL))

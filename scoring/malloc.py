@@ -7,11 +7,12 @@ the heap, whose free holes it never gives back while anything lives above them. 
 replay the desk process's heap held 35 MB free of 56 MB at 200k mentions and 48 MB free of 76 MB at
 900k (``mallinfo2``): a third of its growth.
 
-The desk process and the judge worker give those holes back every ``TRIM_EVERY_S`` with
-``malloc_trim(0)``, which returns every free whole page of the heap to the system (``madvise``), in
-a few milliseconds, the interpreter lock released. Measured first and rejected: fixing the mmap
-threshold (``mallopt``) so that large blocks are mapped and unmapped each time gave back as much, but
-every new dict table was then faulted in afresh, and the judge spent 13 % more CPU a mention.
+The desk process and the judge worker give those holes back every ``TRIM_EVERY_S`` (a thread each,
+``trim_in_background``) with ``malloc_trim(0)``, which returns every free whole page of the heap to
+the system (``madvise``), in a few milliseconds, the interpreter lock released. Measured first and
+rejected: fixing the mmap threshold (``mallopt``) so that large blocks are mapped and unmapped each
+time gave back as much, but every new dict table was then faulted in afresh, and the judge spent 13 %
+more CPU a mention.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import ctypes
 import ctypes.util
 import sys
 import threading
-import time
 from collections.abc import Callable
 
 TRIM_EVERY_S = 30.0
@@ -46,24 +46,6 @@ def trim() -> bool:
     """Give the heap's free pages back to the system now (glibc only; elsewhere nothing). True when
     some memory was released."""
     return bool(_TRIM(0)) if _TRIM is not None else False
-
-
-class Trimmer:
-    """``trim`` every ``every`` seconds, for a loop that checks it between its requests (``due``)."""
-
-    def __init__(self, every: float = TRIM_EVERY_S, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._every = every
-        self._monotonic = monotonic
-        self._last = monotonic()
-
-    def due(self) -> bool:
-        """Trim if the time has come; True when it trimmed."""
-        now = self._monotonic()
-        if now - self._last < self._every:
-            return False
-        self._last = now
-        trim()
-        return True
 
 
 def trim_in_background(stop: threading.Event, every: float = TRIM_EVERY_S) -> threading.Thread:

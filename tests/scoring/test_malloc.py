@@ -1,4 +1,4 @@
-"""Giving the heap's free pages back (``scoring/malloc.py``): periodically, never on each request."""
+"""Giving the heap's free pages back (``scoring/malloc.py``): from a thread, every ``TRIM_EVERY_S``."""
 
 from __future__ import annotations
 
@@ -8,30 +8,7 @@ import threading
 
 import pytest
 
-from tocsin.scoring import malloc
-from tocsin.scoring.malloc import Trimmer, trim, trim_in_background
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_the_trimmer_trims_once_its_time_has_come(monkeypatch):
-    calls = []
-    monkeypatch.setattr(malloc, "trim", lambda: calls.append(1) or True)
-    clock = Clock()
-    trimmer = Trimmer(every=30.0, monotonic=clock)
-    assert not trimmer.due() and not calls
-    clock.now = 29.0
-    assert not trimmer.due()
-    clock.now = 30.5
-    assert trimmer.due() and len(calls) == 1
-    clock.now = 45.0
-    assert not trimmer.due() and len(calls) == 1  # counted from the last trim
+from tocsin.scoring.malloc import trim, trim_in_background
 
 
 def test_the_background_trimmer_ends_with_its_event():
