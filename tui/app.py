@@ -28,7 +28,7 @@ from tocsin.desk.desk import DeskLike
 from tocsin.desk.session import JournalSession
 from tocsin.journal.errors import JournalError
 from tocsin.sources.clock import Clock
-from tocsin.tui import safe_text
+from tocsin.tui import safe_text, strip_cycles
 from tocsin.tui.arrange import HIGH_CONTRAST_THEME
 from tocsin.tui.panes.feed import FeedView
 from tocsin.tui.panes.incidents import IncidentsPane
@@ -93,6 +93,7 @@ class WallApp(App[int]):
         incident journal; ``journal=True`` builds one on the settings' journal (``run_tui`` does)."""
         # before Textual copies the wall's bindings: the wall's words, its keys' included (tui/i18n.py)
         use_language(settings.desk.language)
+        strip_cycles.apply()  # painted lines freed as they go, not in the collector's long pauses
         super().__init__()
         self.settings = settings
         if desk is None:

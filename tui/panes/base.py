@@ -1,17 +1,19 @@
-"""What every snapshot pane shares: keep the latest snapshot, repaint only when it changes; and what
-the table panes (who is talking, copy-paste waves) share on top of that."""
+"""What every snapshot pane shares: keep the latest snapshot, repaint only when what it draws changes;
+and what the table panes (who is talking, copy-paste waves) share on top of that."""
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import ClassVar, Generic, TypeVar
+from typing import ClassVar, Generic, Self, TypeVar
 
 from rich.style import Style as RichStyle
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.content import Content
 from textual.events import DescendantBlur, DescendantFocus
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.reactive import reactive
+from textual.visual import VisualType
 from textual.widget import Widget
 from textual.widgets import DataTable
 
@@ -20,9 +22,21 @@ from tocsin.scoring.snapshot import Snapshot
 from tocsin.tui.panes.keyed_table import KeyedTable, SyncCounts
 
 
+def drawn_key(drawn: VisualType) -> Hashable:
+    """What a drawing shows, text and styles (``Content``'s own equality compares the text alone)."""
+    if isinstance(drawn, Content):
+        return (drawn.plain, tuple(drawn.spans))
+    return (type(drawn), id(drawn))  # anything else is never taken for the same drawing
+
+
 class SnapshotPane(Widget):
     """A pane drawn from one Snapshot. The app calls ``show`` at most once per flush, and only while
-    the pane is on screen; ``render`` reads the stored snapshot and the pane's own size."""
+    the pane is on screen; ``draw`` reads the stored snapshot and the pane's own size.
+
+    A pane is repainted only when what it draws changed: most flushes change a few of the figures, and
+    each repaint costs the wall's loop the whole of Textual's line pipeline (and, at 5,000 mentions a
+    second, delays the next key). ``show`` draws the new snapshot and compares it to what is on screen;
+    the drawing it made is the one painted, so nothing is drawn twice."""
 
     compact: reactive[bool] = reactive(False, layout=True)
     """One line per topic (small terminals, many topics, or ``ui.layout: compact``)."""
@@ -30,15 +44,50 @@ class SnapshotPane(Widget):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.snapshot: Snapshot | None = None
+        self._on_screen: Hashable = None
+        """``drawn_key`` of the drawing last painted."""
+        self._drawn: tuple[int, VisualType] | None = None
+        """A drawing made by ``show`` for the next paint, with the width it was made for."""
 
     def show(self, snapshot: Snapshot) -> bool:
-        """Take a new snapshot; repaint (and re-layout if the number of topics changed). True if it did."""
+        """Take a new snapshot; repaint if what the pane draws changed (and re-layout if the number of
+        topics did). True if it repaints."""
         if snapshot is self.snapshot:
             return False
         before = len(self.snapshot.topics) if self.snapshot else -1
         self.snapshot = snapshot
-        self.refresh(layout=len(snapshot.topics) != before)
+        if len(snapshot.topics) != before:
+            self.refresh(layout=True)
+            return True
+        return self.repaint_if_changed()
+
+    def repaint_if_changed(self) -> bool:
+        """Draw the pane as it stands; repaint only if that differs from what is on screen."""
+        width = self.content_region.width
+        drawn = self.draw()
+        if drawn_key(drawn) == self._on_screen:
+            return False
+        super().refresh()  # not ``self.refresh``: that would drop the drawing kept for the paint
+        self._drawn = (width, drawn)
         return True
+
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> Self:
+        """A repaint asked for by anything but ``show`` (a resize, ``compact``, a pane's own switch)
+        draws afresh: the drawing ``show`` kept may be of the pane as it was."""
+        self._drawn = None
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def draw(self) -> VisualType:
+        """The pane's content from ``self.snapshot`` at its current size (what ``render`` paints)."""
+        return super().render()
+
+    def render(self) -> VisualType:
+        made, self._drawn = self._drawn, None
+        drawn = made[1] if made is not None and made[0] == self.content_region.width else self.draw()
+        self._on_screen = drawn_key(drawn)
+        return drawn
 
     ROOMY_LINES: ClassVar[int] = 1
     """Lines per topic in the roomy layout (one in the compact one)."""

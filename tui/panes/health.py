@@ -81,8 +81,10 @@ class SourceHealthPane(SnapshotPane):
         self._second = second
         before = self._line_count()
         self.snapshot = snapshot
-        self.refresh(layout=self._line_count() != before)
-        return True
+        if self._line_count() != before:
+            self.refresh(layout=True)
+            return True
+        return self.repaint_if_changed()
 
     def _line_count(self) -> int:
         if self.compact:
@@ -97,7 +99,7 @@ class SourceHealthPane(SnapshotPane):
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return self._line_count()
 
-    def render(self) -> Content:
+    def draw(self) -> Content:
         snap = self.snapshot
         if snap is None or not snap.sources:
             return Content.styled(_("no sources reporting yet"), "$foreground-muted")

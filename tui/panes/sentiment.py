@@ -21,7 +21,7 @@ class SentimentPane(SnapshotPane):
 
     ROOMY_LINES = 5  # name, three bars, the trend
 
-    def render(self) -> Content:
+    def draw(self) -> Content:
         snap = self.snapshot
         if snap is None or not snap.topics:
             return Content.styled(_("no topic figures yet"), "$foreground-muted italic")

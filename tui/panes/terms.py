@@ -81,7 +81,7 @@ class TermsPane(SnapshotPane):
             parts.append(Content.styled(_("nothing surging"), "$foreground-muted italic"))
         return Content(" ").join(parts).truncate(width, ellipsis=True)
 
-    def render(self) -> Content:
+    def draw(self) -> Content:
         snap = self.snapshot
         if snap is None or not snap.topics:
             return Content.styled(_("no terms yet"), "$foreground-muted italic")

@@ -84,7 +84,7 @@ class VolumePane(SnapshotPane):
             parts += [" ", (filled, style), (empty, "$foreground-muted 30%")]
         return parts
 
-    def render(self) -> Content:
+    def draw(self) -> Content:
         snap = self.snapshot
         if snap is None or not snap.topics:
             return Content.styled(_("no topic figures yet"), "$foreground-muted italic")
