@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 
 from tocsin.config.settings import Settings
 from tocsin.scoring.levels import LevelState
-from tocsin.scoring.malloc import trim_in_background
+from tocsin.scoring.memory import quiet_collector, trim_in_background
 from tocsin.scoring.pipeline import Pipeline, SentimentScorer
 from tocsin.scoring.snapshot import Snapshot
 from tocsin.sources.base import Source, SourceState, SourceStatus
@@ -64,33 +64,6 @@ class LevelHerald(Protocol):
     followed by comparing its snapshots)."""
 
     def add_level_listener(self, fn: Callable[[str, LevelState, datetime], None]) -> None: ...
-
-
-FULL_COLLECTION_EVERY = 1000
-"""Middle-generation collections between two full ones, at least (Python's default is 10): at 5,000
-mentions a second about one full collection a minute, at calm rates far fewer."""
-
-
-def quiet_collector() -> None:
-    """Keep Python's cyclic garbage collector from stopping the loop several times a second.
-
-    A full collection walks every container object and holds the interpreter for as long as it takes:
-    at 5,000 mentions a second the desk promoted enough objects to trigger one about every second, and
-    each stopped the loop (keys, the wall) for 80–200 ms on this 2-core machine. A desk's heap is
-    steady: what exists once it has started (modules, settings, the wall's widgets — most objects) is
-    moved out of the collector's rounds (``gc.freeze``), and full collections wait for
-    ``FULL_COLLECTION_EVERY`` middle ones. A full collection still walks what the desk holds (the feed's
-    mentions: 150,000–190,000 objects, 45–90 ms at 5,000/s); once a minute, it delays a key press or two
-    in a thousand, where once every eight seconds (at 100) it was one in a hundred: the wall's key p99 at
-    5,000/s went from 35–42 ms to 28–29 ms. Objects are still freed as soon as nothing refers to them;
-    only cycles wait longer, and the wall makes few (``tui/strip_cycles.py``). Called by a desk running
-    its own workers (the wall, headless), not by tests' desks."""
-    import gc
-
-    gc.collect()  # what is garbage now must not be frozen with the rest
-    gc.freeze()
-    young, middle, full = gc.get_threshold()
-    gc.set_threshold(young, middle, max(full, FULL_COLLECTION_EVERY))
 
 
 class Desk:
@@ -183,7 +156,7 @@ class Desk:
             quiet_collector()
             self._switch_interval = sys.getswitchinterval()
             sys.setswitchinterval(SWITCH_INTERVAL_S)
-            trim_in_background(self._trim_stop)  # a long shift's freed tables go back (scoring/malloc.py)
+            trim_in_background(self._trim_stop)  # a long shift's freed tables go back (scoring/memory.py)
         self._pumps = [asyncio.create_task(self._pump(s), name=f"tocsin-source-{s.id}") for s in self.sources]
 
     async def _pump(self, source: Source) -> None:

@@ -46,7 +46,7 @@ from typing import Any
 from tocsin.config.settings import Settings
 from tocsin.scoring.judge import Judge, Judged, TopicFigures, TopicJudgement
 from tocsin.scoring.levels import LevelState
-from tocsin.scoring.malloc import trim_in_background
+from tocsin.scoring.memory import quiet_collector, trim_in_background
 from tocsin.scoring.process_name import name_process
 from tocsin.sources.model import NO_ENGAGEMENT, Author, Engagement, Mention
 
@@ -206,8 +206,9 @@ def serve(conn: Connection, settings: Settings, start: datetime, platforms: Mapp
     of the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the desk's to handle: it stops us
     name_process("tocsin-judge")
-    trim_in_background(threading.Event())  # its freed tables go back to the system (scoring/malloc.py)
+    trim_in_background(threading.Event())  # its freed tables go back to the system (scoring/memory.py)
     judge = Judge(settings, start=start, platforms=platforms)
+    quiet_collector()  # full collections took a fifth of the judge's time (scoring/memory.py)
     pending: OrderedDict[int, tuple[list[tuple[Mention, tuple[str, ...]]], list[Judged]]] = OrderedDict()
     while True:
         try:
