@@ -85,7 +85,7 @@ def quiet_collector() -> None:
       key p99 at 5,000/s went from 35–42 ms to 28–29 ms.
     - The judge worker: with Python's defaults its full collections took a fifth of its time (21 in
       60,000 mentions, up to 210 ms each); ``judge_us_per_mention_varied`` went from 112–118 to
-      96–99 µs.
+      92 µs, headless from 10,040 to 10,370–10,430 mentions a second.
 
     Called by a desk running its own workers and by the judge worker, not by tests' desks."""
     gc.collect()  # what is garbage now must not be frozen with the rest

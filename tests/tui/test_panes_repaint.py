@@ -65,6 +65,12 @@ async def test_only_panes_whose_figures_changed_are_repainted(kit: Any) -> None:
         assert paints == {"volume": 1, "sentiment": 0}
         assert "400.0/min" in kit.screen_text(app)
 
+        # two snapshots before one paint, the second back to what is on screen: the screen shows it
+        assert volume.show(desk.publish(replace(topic, rate_per_min=900.0)))
+        assert not volume.show(desk.publish(replace(topic, rate_per_min=400.0)))
+        await pilot.pause()
+        assert "400.0/min" in kit.screen_text(app) and "900.0/min" not in kit.screen_text(app)
+
         volume.unique = True  # a switch of the pane's own repaints it, drawn afresh
         await pilot.pause()
-        assert paints["volume"] == 2 and "unique voices" in kit.screen_text(app)
+        assert paints["volume"] == 3 and "unique voices" in kit.screen_text(app)

@@ -63,12 +63,12 @@ class SnapshotPane(Widget):
 
     def repaint_if_changed(self) -> bool:
         """Draw the pane as it stands; repaint only if that differs from what is on screen."""
-        width = self.content_region.width
         drawn = self.draw()
+        # Kept even when unchanged: a paint still pending from an earlier show must paint this one.
+        self._drawn = (self.content_region.width, drawn)
         if drawn_key(drawn) == self._on_screen:
             return False
         super().refresh()  # not ``self.refresh``: that would drop the drawing kept for the paint
-        self._drawn = (width, drawn)
         return True
 
     def refresh(
