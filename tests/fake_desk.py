@@ -206,6 +206,15 @@ def tell_story(desk: FakeDesk, times: int = 1) -> None:
         )
 
 
+async def open_wall(pilot: Any, app: Any) -> None:
+    """Wait until the wall has drawn its first frame and started its desk."""
+    for _ in range(50):
+        await pilot.pause()
+        if app._desk_running:
+            return
+    raise AssertionError("the desk never started")
+
+
 @pytest.fixture
 def settings() -> Settings:
     return wall_settings()

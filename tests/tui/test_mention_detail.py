@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from tests.fake_desk import open_wall
 from tocsin.scoring.snapshot import ClusterRow
 from tocsin.sources.model import Author, Engagement, Mention, ScoredMention, SentimentScore
 from tocsin.tui.app import WallApp
@@ -29,14 +30,6 @@ SCORES: dict[str, Any] = {
     "bot": {"score": 0.72, "reasons": ["account 3 days old", "posts 140 times an hour", "default handle"]},
     "cluster": {"id": 7, "size": 48, "authors": 31},
 }
-
-
-async def open_wall(pilot: Any, app: WallApp) -> None:
-    for _ in range(50):
-        await pilot.pause()
-        if app._desk_running:
-            return
-    raise AssertionError("the desk never started")
 
 
 def rich_mention(kit: Any, **kw: Any) -> ScoredMention:

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from tests.fake_desk import open_wall
 from tocsin.sources.base import SourceHealth, SourceState
 from tocsin.tui.app import WallApp
 from tocsin.tui.panes.health import SourceHealthPane
@@ -15,14 +16,6 @@ from tocsin.tui.panes.volume import VolumePane
 
 SIZE = (120, 40)
 MANUAL = {"refresh_hz": 0.001}
-
-
-async def open_wall(pilot: Any, app: WallApp) -> None:
-    for _ in range(50):
-        await pilot.pause()
-        if app._desk_running:
-            return
-    raise AssertionError("the desk never started")
 
 
 def row_backgrounds(pane: SourceHealthPane, y: int) -> set[object]:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable
 
+from tests.fake_desk import open_wall
 from tocsin.scoring.snapshot import InfluencerRow
 from tocsin.tui.app import WallApp
 from tocsin.tui.panes.feed import FeedView
@@ -59,14 +60,6 @@ class Calls:
         return out
 
 
-async def open_wall(kit: Any, pilot: Any, app: WallApp) -> None:
-    for _ in range(50):
-        await pilot.pause()
-        if app._desk_running:
-            return
-    raise AssertionError("the desk never started")
-
-
 def publish(kit: Any, desk: Any, rows: tuple[InfluencerRow, ...]) -> None:
     rows = tuple(replace(r, last_at=r.last_at or desk.clock.now()) for r in rows)
     desk.publish(replace(kit.topic(), influencers=rows))
@@ -81,7 +74,7 @@ async def test_keyed_diff_touches_only_what_changed(kit: Any, monkeypatch: pytes
     desk = kit.FakeDesk(kit.settings(**MANUAL))
     app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
-        await open_wall(kit, pilot, app)
+        await open_wall(pilot, app)
         pane = app.query_one(InfluencersPane)
         calls = Calls(pane.rows.table, monkeypatch)
         a, b, c = person("alice"), person("bob", influence=40), person("carol", influence=30)
@@ -123,7 +116,7 @@ async def test_a_cell_that_only_changes_colour_is_updated(kit: Any, monkeypatch:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
     app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
-        await open_wall(kit, pilot, app)
+        await open_wall(pilot, app)
         pane = app.query_one(InfluencersPane)
         calls = Calls(pane.rows.table, monkeypatch)
         publish(kit, desk, (person("alice", negative=0, mentions=2),))
@@ -140,7 +133,7 @@ async def test_hostile_names_and_texts_show_literally(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
     app = WallApp(desk.settings, desk)
     async with app.run_test(size=(200, 40)) as pilot:
-        await open_wall(kit, pilot, app)
+        await open_wall(pilot, app)
         publish(kit, desk, (person("[b]x[/b]", name=HOSTILE, last_text=HOSTILE, watch_role="[red]j[/]"),))
         app.wall.flush()
         await pilot.pause()
@@ -160,7 +153,7 @@ async def test_watchlist_role_is_highlighted(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
     app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
-        await open_wall(kit, pilot, app)
+        await open_wall(pilot, app)
         publish(
             kit,
             desk,
@@ -185,7 +178,7 @@ async def test_hotter_topic_first_and_rows_bounded(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
     app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
-        await open_wall(kit, pilot, app)
+        await open_wall(pilot, app)
         now = desk.clock.now()
         calm = replace(
             kit.topic(level="calm", tid="other", name="Other"),
@@ -205,7 +198,7 @@ async def test_enter_on_an_author_filters_the_feed(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
     app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
-        await open_wall(kit, pilot, app)
+        await open_wall(pilot, app)
         kit.tell_story(desk, times=2)
         publish(kit, desk, (person("angry_baker"), person("paulo")))
         app.wall.flush()
@@ -223,7 +216,7 @@ async def test_hidden_pane_is_not_updated_then_catches_up(kit: Any, monkeypatch:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
     app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
-        await open_wall(kit, pilot, app)
+        await open_wall(pilot, app)
         pane = app.query_one(InfluencersPane)
         calls = Calls(pane.rows.table, monkeypatch)
         await pilot.press("3")
@@ -242,7 +235,7 @@ async def test_a_row_that_took_a_leaving_rows_place_opens_its_own_author(kit: An
     desk = kit.FakeDesk(kit.settings(**MANUAL))
     app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
-        await open_wall(kit, pilot, app)
+        await open_wall(pilot, app)
         pane = app.query_one(InfluencersPane)
         publish(kit, desk, (person("alice"), person("bob", influence=40), person("carol", influence=30)))
         app.wall.flush()

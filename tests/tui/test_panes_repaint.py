@@ -9,6 +9,7 @@ from typing import Any
 
 from textual.content import Content
 
+from tests.fake_desk import open_wall
 from tocsin.tui.app import WallApp
 from tocsin.tui.panes.base import drawn_key
 from tocsin.tui.panes.sentiment import SentimentPane
@@ -16,14 +17,6 @@ from tocsin.tui.panes.volume import VolumePane
 
 SIZE = (120, 40)
 MANUAL = {"refresh_hz": 0.001}  # the test calls show itself
-
-
-async def _open(pilot: Any, app: WallApp) -> None:
-    for _ in range(50):
-        await pilot.pause()
-        if app._desk_running:
-            return
-    raise AssertionError("the desk never started")
 
 
 def test_a_style_alone_makes_another_drawing() -> None:
@@ -35,7 +28,7 @@ async def test_only_panes_whose_figures_changed_are_repainted(kit: Any) -> None:
     desk = kit.FakeDesk(kit.settings(**MANUAL))
     app = WallApp(desk.settings, desk)
     async with app.run_test(size=SIZE) as pilot:
-        await _open(pilot, app)
+        await open_wall(pilot, app)
         volume, sentiment = app.query_one(VolumePane), app.query_one(SentimentPane)
         topic = replace(kit.topic(), rate_per_min=40.0)
         first = desk.publish(topic)

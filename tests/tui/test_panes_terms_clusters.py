@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from tests.fake_desk import open_wall
 from tocsin.scoring.snapshot import ClusterRow, TermRow
 from tocsin.tui.app import WallApp
 from tocsin.tui.panes.clusters import ClustersPane
@@ -15,14 +16,6 @@ from tocsin.tui.panes.terms import TermsPane, marker, term_line
 SIZE = (120, 40)
 MANUAL = {"refresh_hz": 0.001}
 HOSTILE = "[@click=app.quit]boom[/] [/foo] \x1b[2J\u202egnp"
-
-
-async def open_wall(pilot: Any, app: WallApp) -> None:
-    for _ in range(50):
-        await pilot.pause()
-        if app._desk_running:
-            return
-    raise AssertionError("the desk never started")
 
 
 def wave(cid: int, size: int, kit: Any, **kw: Any) -> ClusterRow:
