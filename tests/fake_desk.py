@@ -206,9 +206,9 @@ def tell_story(desk: FakeDesk, times: int = 1) -> None:
         )
 
 
-async def open_wall(pilot: Any, app: Any) -> None:
+async def open_wall(pilot: Any, app: Any, *, pauses: int = 50) -> None:
     """Wait until the wall has drawn its first frame and started its desk."""
-    for _ in range(50):
+    for _ in range(pauses):
         await pilot.pause()
         if app._desk_running:
             return

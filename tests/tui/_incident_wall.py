@@ -9,6 +9,7 @@ from typing import Any
 from textual.widgets import OptionList
 
 from tests.desk._incident_kit import team_settings
+from tests.fake_desk import open_wall
 from tocsin.desk.session import JournalSession
 from tocsin.tui.app import WallApp
 from tocsin.tui.panes.incidents import IncidentsPane
@@ -24,11 +25,7 @@ def build(tmp_path: Path, kit: Any, **settings_kw: Any) -> tuple[WallApp, Any, J
 
 
 async def ready(app: WallApp, pilot: Any) -> None:
-    for _ in range(100):
-        await pilot.pause()
-        if app._desk_running:
-            return
-    raise AssertionError("the desk never started")
+    await open_wall(pilot, app, pauses=100)  # a journal session opens first
 
 
 async def settle(app: WallApp, pilot: Any) -> None:
