@@ -248,3 +248,23 @@ async def test_a_row_that_took_a_leaving_rows_place_opens_its_own_author(kit: An
         pane.on_data_table_row_selected(DataTable.RowSelected(table, 2, row_key))
         await pilot.pause()
         assert app.query_one("#filter", Input).value == "@dave"
+
+
+async def test_a_new_last_text_does_not_resize_the_table(kit: Any) -> None:
+    """The free-text column is as wide as its longest cell from the start: a longer text in a new row
+    does not change the table's size (each change laid the whole screen out again, ~18 ms at 5,000/s)."""
+    desk = kit.FakeDesk(kit.settings(**MANUAL))
+    app = WallApp(desk.settings, desk)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_wall(pilot, app)
+        pane = app.query_one(InfluencersPane)
+        publish(kit, desk, (person("alice", last_text="short"),))
+        pane.show(desk.snapshot())
+        await pilot.pause()
+        size = pane.rows.table.virtual_size
+        # alice leaves, bobby (as long a handle) arrives in her row: ``KeyedTable.sync`` reuses it and
+        # its cells are measured anew
+        publish(kit, desk, (person("bobby", last_text="a much longer thing said " * 4),))
+        pane.show(desk.snapshot())
+        await pilot.pause()
+        assert pane.rows.table.virtual_size == size

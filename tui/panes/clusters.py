@@ -49,6 +49,7 @@ class ClustersPane(TablePane["ClusterRow"]):
     """
 
     COLUMNS = COLUMNS
+    FIXED_WIDTHS: ClassVar[dict[str, int]] = {"text": TEXT_CHARS}
     TITLE = N_("Copy-paste waves")
     STYLE_PREFIX = "clusters"
 

@@ -83,6 +83,7 @@ class InfluencersPane(TablePane["InfluencerRow"]):
             self.handle = handle
 
     COLUMNS = COLUMNS
+    FIXED_WIDTHS: ClassVar[dict[str, int]] = {"last": LAST_TEXT}
     TITLE = N_("Who is talking")
     STYLE_PREFIX = "influencers"
 
