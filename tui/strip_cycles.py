@@ -10,8 +10,9 @@ seconds, and each full collection freed them with the loop stopped for 80–120 
 
 ``apply()`` wraps ``Strip.divide`` so that an uncut line is returned without being cached (the cache
 would only have held the strip itself); every other cut goes to Textual's own method, cache included.
-It is applied once, when the wall is imported. ``tests/tui/test_strip_cycles.py`` checks that the result
-is Textual's for any cuts, and that a painted line is freed without the collector.
+A wall applies it when it is built (``WallApp``; applying it again changes nothing).
+``tests/tui/test_strip_cycles.py`` checks that the result is Textual's for any cuts, and that a painted
+line is freed without the collector.
 """
 
 from __future__ import annotations
